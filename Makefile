@@ -1,0 +1,32 @@
+# pimrec: the two commands that set everything up on a fresh machine.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test venv bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# torch is pinned and installed first (CPU build); the project's own range accepts it.
+$(STAMP): $(VENV)/bin/python pyproject.toml
+	$(PIP) install --quiet "torch==2.13.0"
+	$(PIP) install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/python -m pimsim.demo
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -n 2 tests
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/sim_speed.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

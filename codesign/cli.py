@@ -1,0 +1,57 @@
+"""The ``codesign`` command line.
+
+Each group of subcommands lives in its own module with a ``register(subparsers)`` function
+that adds its parsers and sets ``func`` on each. Errors of the CodesignError family are
+printed as one line and the process exits with status 2, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from codesign.errors import CodesignError
+from pimsim.errors import PimsimError
+
+#: Modules that contribute subcommands, in the order they appear in ``--help``.
+COMMAND_MODULES: tuple[str, ...] = (
+    "codesign.data.commands",
+    "codesign.space_cli",
+    "codesign.train_cli",
+    "codesign.search_cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codesign",
+        description="NASRec-style supernet and PIM co-search for CTR models.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # a command group not built yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CodesignError, PimsimError) as exc:
+        print(f"codesign: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("codesign: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
