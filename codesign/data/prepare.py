@@ -1,0 +1,83 @@
+"""Convert a raw CTR file once into the memory-mapped cache (see ``codesign.data.cache``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from codesign.data.avazu import read_avazu
+from codesign.data.cache import SPLIT_FRACTIONS, SPLIT_SEED, CacheWriter, CtrData, SkipReport
+from codesign.data.criteo import read_criteo
+from codesign.data.kdd import kdd_paths, read_kdd
+from codesign.data.schema import DATASET_NAMES, get_schema
+from codesign.errors import DataFormatError
+
+DEFAULT_CHUNK_ROWS: int = 200_000
+_READERS = {"criteo": read_criteo, "avazu": read_avazu, "kdd": read_kdd}
+
+
+def _source_info(dataset: str, raw_path: Path) -> dict[str, Any]:
+    if dataset == "kdd":
+        training, profile = kdd_paths(raw_path)
+        files = [training, profile]
+    else:
+        files = [raw_path]
+    return {
+        "dataset": dataset,
+        "path": str(raw_path),
+        "files": [
+            {"path": str(f), "bytes": f.stat().st_size if f.is_file() else None} for f in files
+        ],
+    }
+
+
+def prepare(
+    dataset: str,
+    raw_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    buckets: Mapping[str, int] | Sequence[int] | None = None,
+    cap: int | None = None,
+    strict: bool = False,
+    seed: int = SPLIT_SEED,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    quiet: bool = False,
+) -> CtrData:
+    """Parse, hash and split a raw data set into a cache folder; return it opened.
+
+    ``buckets`` overrides per-field bucket counts (default: each field's published distinct
+    count + 1), then ``cap`` limits every field. Malformed lines are skipped and counted
+    (reported on stderr unless ``quiet`` and stored in meta.json) or, with ``strict``, raise
+    DataFormatError at the first. The train/val/test split is 8:1:1, stratified by label,
+    reproducible from ``seed``. Memory stays bounded by ``chunk_rows``.
+    """
+    if dataset not in _READERS:
+        raise DataFormatError(f"dataset: {dataset!r}; accepted: {', '.join(DATASET_NAMES)}")
+    schema = get_schema(dataset, buckets=buckets, cap=cap)
+    raw = Path(raw_path)
+    if not raw.exists():
+        raise DataFormatError(f"{raw}: no such file or folder; accepted: the raw {dataset} data")
+    skipped = SkipReport()
+    reader = _READERS[dataset]
+    with CacheWriter(out_dir, schema) as writer:
+        for dense, sparse, label in reader(
+            raw, schema, skipped=skipped, strict=strict, chunk_rows=chunk_rows, quiet=quiet
+        ):
+            writer.append(dense, sparse, label)
+        if writer.n_rows == 0:
+            raise DataFormatError(
+                f"{raw}: no well-formed line ({skipped.count} malformed); {skipped.summary()}"
+            )
+        writer.finish(
+            seed=seed,
+            fractions=SPLIT_FRACTIONS,
+            source=_source_info(dataset, raw),
+            skipped=skipped,
+            extra={"cap": cap},
+        )
+    if not quiet:
+        print(f"codesign data: {writer.n_rows} rows -> {out_dir}; {skipped.summary()}", file=sys.stderr)
+    return CtrData.open(out_dir)

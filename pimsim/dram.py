@@ -1,0 +1,781 @@
+"""The request-replay engine: one controller per channel, compiled with Numba.
+
+Model (DRAMsim3's controller, src/controller.cc and command_queue.cc, read as a spec):
+
+- Front end: requests are admitted in order, never before their arrival cycle, as many per
+  cycle as the target channel's transaction queue (``trans_queue_size`` entries) accepts; a
+  full queue stalls the whole stream (head-of-line). A read whose address is already
+  pending is served by the earlier read (no new command); a read of an address with a
+  pending write is forwarded from it (done one cycle later); a write to an address with a
+  pending write merges into it.
+- Each cycle, per channel: (1) refresh: every tREFI per rank (ranks staggered by
+  tREFI / ranks), once due the rank's queues stop and the controller issues PREA (if a bank
+  is open) then REF; (2) one command is chosen from the command queues, round-robin over
+  the queues, in each queue the first entry whose next command (ACT, PRE or the column
+  command) meets every timing constraint (FR-FCFS: a younger row hit passes an older
+  conflict; a conflict may precharge only as the oldest entry of its bank and only when no
+  row hit for the open row waits or ``row_hit_cap`` hits were served); standards with a
+  dual command bus (HBM2) may issue a second command of the other class (row / column) in
+  the same cycle; (3) one transaction moves from the transaction queue to its command
+  queue (per bank, or per rank for ``queue_structure: shared``), ``cmd_queue_size`` deep.
+- Open page keeps rows open; close page uses RDA/WRA (auto-precharge).
+- A read completes (data returned) ``CL + burst`` cycles after its RD, a write
+  ``CWL + burst`` after its WR. The first column access after an ACT counts as a row miss
+  (DRAMsim3's convention); every on-demand PRE counts as a row conflict.
+
+Speed: the loop jumps over idle time. Each channel keeps the next cycle at which it can
+possibly act, each queue a lower bound on when its first command can be ready (timing
+only ever moves forward, so bounds stay valid until the queue or its banks change), each
+node (bank, bank group, rank, channel) the earliest cycle of each next command, and the
+tFAW window a small ring per rank.
+
+PIM hooks (issue 3), per request ``flags``:
+
+- ``FLAG_INTERNAL`` (1): the column access does not use the external data bus (commands
+  RDI/WRI, or RDAI/WRAI under close page, from :func:`pimsim.standards.with_pim_commands`):
+  bank timing and row-buffer state apply; data-bus spacing and turnaround do not. Its bytes
+  count as ``internal_bytes``.
+- ``FLAG_ALL_BANK`` (2): all-bank broadcast, as Samsung Aquabolt-XL's (HBM-PIM) all-bank
+  mode and SK hynix AiM's all-bank MAC (Lee et al., ISCA 2021; Kwon et al., ISSCC 2022):
+  ACT, the column command and PRE are each ONE command on the command bus acting on every
+  bank of the request's rank. Each bank's state and timing are updated and each bank must
+  satisfy its own tRP/tRAS/tRC/tRCD; the broadcast ACT counts as ONE activation for tRRD
+  and the tFAW window (a simplification: real devices may pace internal activations).
+  Counted as ``ACT_AB``, ``RD_AB``, ``PRE_AB`` ... in ``command_counts``; ``bank_ops``
+  counts bank-level operations per base command (16 per all-bank command on a 16-bank rank)
+  so energy can be charged per bank. A non-internal all-bank write is a broadcast of one
+  bus burst; its external bytes are one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from pimsim.address import AddressMapper
+from pimsim.errors import PimsimError
+from pimsim.standards import CompiledTiming, compile_timing, get_standard
+
+FLAG_INTERNAL = 1
+FLAG_ALL_BANK = 2
+_FLAGS_ALL = FLAG_INTERNAL | FLAG_ALL_BANK
+
+_INF = np.int64(1) << np.int64(62)
+_NEG = -(np.int64(1) << np.int64(40))
+
+# stats slots
+_S_HITS, _S_MISSES, _S_CONFLICTS, _S_STATUS, _S_NLOG, _S_END, _S_STEPS, _S_SCANS = range(8)
+
+ROLE_ACT, ROLE_PRE, ROLE_PREA, ROLE_REF, ROLE_RD, ROLE_WR = range(6)
+
+
+@dataclass
+class DramResult:
+    """What one replay produced. Cycles are memory-clock cycles."""
+
+    admit_cycle: np.ndarray
+    complete_cycle: np.ndarray
+    total_cycles: int
+    command_counts: dict[str, int]
+    row_hits: int
+    row_misses: int
+    row_conflicts: int
+    reads: int
+    writes: int
+    bytes_read: int
+    bytes_written: int
+    internal_bytes: int = 0
+    bank_ops: dict[str, int] = field(default_factory=dict)
+    command_log: pd.DataFrame | None = None
+
+    @property
+    def bank_ops_total(self) -> int:
+        return int(sum(self.bank_ops.values()))
+
+    @property
+    def row_hit_rate(self) -> float:
+        n = self.row_hits + self.row_misses
+        return self.row_hits / n if n else 0.0
+
+
+# ----------------------------------------------------------------------------------------
+# Numba kernel
+# ----------------------------------------------------------------------------------------
+@njit(cache=True)
+def _threshold(cmd, ab, only_open, B, G, RK, c, nb_rank, n_bg, n_bpg, open_row,
+               bank_next, bg_next, rank_next, chan_next, win_next, win_count, win_lat,
+               win_hist, win_pos):
+    th = rank_next[RK, cmd]
+    if chan_next[c, cmd] > th:
+        th = chan_next[c, cmd]
+    if ab:
+        b0 = RK * nb_rank
+        g0 = RK * n_bg
+        for i in range(nb_rank):
+            b = b0 + i
+            if only_open and open_row[b] < 0:
+                continue
+            if bank_next[b, cmd] > th:
+                th = bank_next[b, cmd]
+            g = g0 + i // n_bpg
+            if bg_next[g, cmd] > th:
+                th = bg_next[g, cmd]
+    else:
+        if bank_next[B, cmd] > th:
+            th = bank_next[B, cmd]
+        if bg_next[G, cmd] > th:
+            th = bg_next[G, cmd]
+    for w in range(win_count.shape[0]):
+        if win_next[w, cmd] and win_count[w] > 0:
+            h = win_hist[w, RK, win_pos[w, RK]] + win_lat[w]
+            if h > th:
+                th = h
+    return th
+
+
+@njit(cache=True)
+def _update_timing(cmd, allbanks, B, G, RK, c, t, n_rk, nb_rank, n_bg, lat, bank_next,
+                   bg_next, rank_next, chan_next, win_prev, win_count, win_hist, win_pos):
+    nc = lat.shape[1]
+    for f in range(nc):
+        lv = lat[0, cmd, f]
+        if lv >= 0:
+            v = t + lv
+            if allbanks:
+                b0 = RK * nb_rank
+                for i in range(nb_rank):
+                    if bank_next[b0 + i, f] < v:
+                        bank_next[b0 + i, f] = v
+            elif bank_next[B, f] < v:
+                bank_next[B, f] = v
+        lv = lat[1, cmd, f]
+        if lv >= 0:
+            v = t + lv
+            if allbanks:
+                g0 = RK * n_bg
+                for i in range(n_bg):
+                    if bg_next[g0 + i, f] < v:
+                        bg_next[g0 + i, f] = v
+            elif bg_next[G, f] < v:
+                bg_next[G, f] = v
+        lv = lat[2, cmd, f]
+        if lv >= 0 and rank_next[RK, f] < t + lv:
+            rank_next[RK, f] = t + lv
+        lv = lat[3, cmd, f]
+        if lv >= 0:
+            for r2 in range(n_rk):
+                RK2 = c * n_rk + r2
+                if RK2 != RK and rank_next[RK2, f] < t + lv:
+                    rank_next[RK2, f] = t + lv
+        lv = lat[4, cmd, f]
+        if lv >= 0 and chan_next[c, f] < t + lv:
+            chan_next[c, f] = t + lv
+    for w in range(win_count.shape[0]):
+        if win_prev[w, cmd] and win_count[w] > 0:
+            win_hist[w, RK, win_pos[w, RK]] = t
+            win_pos[w, RK] = (win_pos[w, RK] + 1) % win_count[w]
+
+
+@njit(cache=True)
+def _grow(a):
+    b = np.empty(a.shape[0] * 2, dtype=a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req_flags,
+              req_arr, req_addr, n_ch, n_rk, n_bg, n_bpg, tq_size, cq_size, per_bank,
+              frfcfs, close_page, dual_bus, tREFI, read_delay, write_delay, row_hit_cap,
+              lat, win_prev, win_next, win_count, win_lat, col_cmd, role, act_id, pre_id,
+              prea_id, ref_id, record, stall_limit):
+    n = req_ch.shape[0]
+    nc = lat.shape[1]
+    nb_rank = n_bg * n_bpg
+    NR = n_ch * n_rk
+    NB = NR * nb_rank
+    NG = NR * n_bg
+    nq_ch = n_rk * nb_rank if per_bank else n_rk
+    NQ = n_ch * nq_ch
+    nw = win_count.shape[0]
+    wmax = 1
+    for w in range(nw):
+        if win_count[w] > wmax:
+            wmax = win_count[w]
+
+    admit = np.full(n, -1, dtype=np.int64)
+    complete = np.full(n, -1, dtype=np.int64)
+    leader = np.full(n, -1, dtype=np.int64)
+    counts = np.zeros((nc, 2), dtype=np.int64)
+    bank_ops = np.zeros(nc, dtype=np.int64)
+    stats = np.zeros(8, dtype=np.int64)
+
+    open_row = np.full(NB, -1, dtype=np.int64)
+    hit_cnt = np.zeros(NB, dtype=np.int64)
+    bank_next = np.zeros((NB, nc), dtype=np.int64)
+    bg_next = np.zeros((NG, nc), dtype=np.int64)
+    rank_next = np.zeros((NR, nc), dtype=np.int64)
+    chan_next = np.zeros((n_ch, nc), dtype=np.int64)
+    win_hist = np.full((nw, NR, wmax), _NEG, dtype=np.int64)
+    win_pos = np.zeros((nw, NR), dtype=np.int64)
+
+    tq = np.zeros((n_ch, tq_size), dtype=np.int64)
+    tq_len = np.zeros(n_ch, dtype=np.int64)
+    tq_blocked = np.zeros(n_ch, dtype=np.bool_)
+    cq = np.zeros((NQ, cq_size), dtype=np.int64)
+    cq_len = np.zeros(NQ, dtype=np.int64)
+    q_lb = np.zeros(NQ, dtype=np.int64)
+    rr = np.full(n_ch, nq_ch - 1, dtype=np.int64)
+    next_wake = np.zeros(n_ch, dtype=np.int64)
+    memo_B = np.zeros(cq_size + 4, dtype=np.int64)
+    memo_cmd = np.zeros(cq_size + 4, dtype=np.int64)
+    memo_th = np.zeros(cq_size + 4, dtype=np.int64)
+
+    ref_due = np.zeros(NR, dtype=np.int64)
+    ref_pending = np.zeros(NR, dtype=np.bool_)
+    for c in range(n_ch):
+        for r in range(n_rk):
+            ref_due[c * n_rk + r] = (r + 1) * (tREFI // n_rk) if tREFI // n_rk > 0 else tREFI
+
+    cap = 4 * n + 64 if record else 1
+    lg_t = np.zeros(cap, dtype=np.int64)
+    lg_cmd = np.zeros(cap, dtype=np.int64)
+    lg_ab = np.zeros(cap, dtype=np.int64)
+    lg_ch = np.zeros(cap, dtype=np.int64)
+    lg_rk = np.zeros(cap, dtype=np.int64)
+    lg_B = np.zeros(cap, dtype=np.int64)
+    lg_row = np.zeros(cap, dtype=np.int64)
+    lg_col = np.zeros(cap, dtype=np.int64)
+    lg_req = np.zeros(cap, dtype=np.int64)
+    nlog = 0
+
+    fe = 0
+    outstanding = 0
+    t = np.int64(0)
+    last_progress = np.int64(0)
+    end_cycle = np.int64(0)
+
+    while True:
+        # ---------------- front end: in-order admission --------------------------------
+        while fe < n and req_arr[fe] <= t:
+            j = fe
+            c = req_ch[j]
+            if tq_len[c] >= tq_size:
+                break
+            admit[j] = t
+            last_progress = t
+            # merge with the latest pending request to the same address (same bank)
+            Q = req_Q[j]
+            best = -1
+            for k in range(cq_len[Q]):
+                o = cq[Q, k]
+                if req_addr[o] == req_addr[j] and o > best:
+                    best = o
+            for k in range(tq_len[c]):
+                o = tq[c, k]
+                if req_addr[o] == req_addr[j] and o > best:
+                    best = o
+            merged = False
+            if best >= 0 and req_flags[j] == 0 and req_flags[best] == 0:
+                if req_wr[j] == 0 and req_wr[best] == 0:
+                    leader[j] = best
+                    merged = True
+                elif req_wr[best] == 1:
+                    complete[j] = t + 1
+                    merged = True
+            if not merged:
+                tq[c, tq_len[c]] = j
+                tq_len[c] += 1
+                tq_blocked[c] = False
+                outstanding += 1
+                if next_wake[c] > t:
+                    next_wake[c] = t
+            fe += 1
+
+        # ---------------- channels -------------------------------------------------------
+        for c in range(n_ch):
+            if next_wake[c] > t:
+                continue
+            issued = 0
+            first_cls = -1
+            ref_thr_min = _INF
+            # (1) refresh
+            for r in range(n_rk):
+                RK = c * n_rk + r
+                if not ref_pending[RK] and ref_due[RK] <= t:
+                    ref_pending[RK] = True
+            for r in range(n_rk):
+                RK = c * n_rk + r
+                if not ref_pending[RK]:
+                    continue
+                any_open = False
+                for i in range(nb_rank):
+                    if open_row[RK * nb_rank + i] >= 0:
+                        any_open = True
+                        break
+                cmd = prea_id if any_open else ref_id
+                th = _threshold(cmd, True, False, 0, 0, RK, c, nb_rank, n_bg, n_bpg,
+                                open_row, bank_next, bg_next, rank_next, chan_next,
+                                win_next, win_count, win_lat, win_hist, win_pos)
+                if th <= t and issued == 0:
+                    _update_timing(cmd, True, 0, 0, RK, c, t, n_rk, nb_rank, n_bg, lat,
+                                   bank_next, bg_next, rank_next, chan_next, win_prev,
+                                   win_count, win_hist, win_pos)
+                    counts[cmd, 0] += 1
+                    nop = 0
+                    for i in range(nb_rank):
+                        if open_row[RK * nb_rank + i] >= 0:
+                            nop += 1
+                        open_row[RK * nb_rank + i] = -1
+                        hit_cnt[RK * nb_rank + i] = 0
+                    bank_ops[cmd] += nop if cmd == prea_id else nb_rank
+                    if cmd == ref_id:
+                        ref_pending[RK] = False
+                        ref_due[RK] += tREFI
+                    for qi in range(nq_ch):
+                        Qr = c * nq_ch + qi
+                        if per_bank:
+                            if qi // nb_rank == r:
+                                q_lb[Qr] = t + 1
+                        elif qi == r:
+                            q_lb[Qr] = t + 1
+                    if record:
+                        if nlog >= lg_t.shape[0]:
+                            lg_t = _grow(lg_t); lg_cmd = _grow(lg_cmd); lg_ab = _grow(lg_ab)
+                            lg_ch = _grow(lg_ch); lg_rk = _grow(lg_rk); lg_B = _grow(lg_B)
+                            lg_row = _grow(lg_row); lg_col = _grow(lg_col); lg_req = _grow(lg_req)
+                        lg_t[nlog] = t; lg_cmd[nlog] = cmd; lg_ab[nlog] = 1; lg_ch[nlog] = c
+                        lg_rk[nlog] = r; lg_B[nlog] = -1; lg_row[nlog] = -1; lg_col[nlog] = -1
+                        lg_req[nlog] = -1
+                        nlog += 1
+                    issued = 1
+                    first_cls = 0
+                elif th > t and th < ref_thr_min:
+                    ref_thr_min = th
+
+            # (2) command queues, round robin; a second pass on a dual command bus
+            attempts = 2 if dual_bus else 1
+            while issued < attempts:
+                did_issue = False
+                for i in range(nq_ch):
+                    qi = (rr[c] + 1 + i) % nq_ch
+                    Q = c * nq_ch + qi
+                    if cq_len[Q] == 0 or q_lb[Q] > t:
+                        continue
+                    rq = qi // nb_rank if per_bank else qi
+                    if ref_pending[c * n_rk + rq]:
+                        continue
+                    lb = _INF
+                    kmax = cq_len[Q] if frfcfs else 1
+                    sel_k = -1
+                    sel_cmd = -1
+                    sel_ab = False
+                    n_memo = 0
+                    stats[_S_SCANS] += 1
+                    for k in range(kmax):
+                        j = cq[Q, k]
+                        B = req_B[j]
+                        RK = c * n_rk + req_rk[j]
+                        ab = (req_flags[j] & 2) != 0
+                        row = req_row[j]
+                        # required command
+                        if ab:
+                            all_open = True
+                            any_open = False
+                            for ii in range(nb_rank):
+                                orow = open_row[RK * nb_rank + ii]
+                                if orow >= 0:
+                                    any_open = True
+                                if orow != row:
+                                    all_open = False
+                            if all_open:
+                                need = 2
+                            elif any_open:
+                                need = 1
+                            else:
+                                need = 0
+                        else:
+                            orow = open_row[B]
+                            if orow == row:
+                                need = 2
+                            elif orow >= 0:
+                                need = 1
+                            else:
+                                need = 0
+                        if need == 2:
+                            cmd = col_cmd[req_wr[j], 1 if close_page else 0, req_flags[j] & 1]
+                            blocked = False
+                            for k2 in range(k):
+                                if req_addr[cq[Q, k2]] == req_addr[j]:
+                                    blocked = True
+                                    break
+                            if blocked:
+                                continue
+                        elif need == 1:
+                            cmd = pre_id
+                            blocked = False
+                            for k2 in range(k):
+                                if req_B[cq[Q, k2]] == B:
+                                    blocked = True
+                                    break
+                            if blocked:
+                                continue
+                            if hit_cnt[B] < row_hit_cap:
+                                orow = open_row[B]
+                                for k2 in range(k, cq_len[Q]):
+                                    o = cq[Q, k2]
+                                    if req_B[o] == B and req_row[o] == orow:
+                                        blocked = True
+                                        break
+                            if blocked:
+                                continue
+                        else:
+                            cmd = act_id
+                        # same bank + same command = same threshold: compute it once
+                        th = -1
+                        if not ab:
+                            for m in range(n_memo):
+                                if memo_B[m] == B and memo_cmd[m] == cmd:
+                                    th = memo_th[m]
+                                    break
+                        if th < 0:
+                            th = _threshold(cmd, ab, need == 1, B, req_G[j], RK, c, nb_rank,
+                                            n_bg, n_bpg, open_row, bank_next, bg_next,
+                                            rank_next, chan_next, win_next, win_count,
+                                            win_lat, win_hist, win_pos)
+                            if not ab and n_memo < memo_B.shape[0]:
+                                memo_B[n_memo] = B
+                                memo_cmd[n_memo] = cmd
+                                memo_th[n_memo] = th
+                                n_memo += 1
+                        if th <= t:
+                            sel_k = k
+                            sel_cmd = cmd
+                            sel_ab = ab
+                            break
+                        if th < lb:
+                            lb = th
+                    if sel_k < 0:
+                        q_lb[Q] = lb if lb > t else t + 1
+                        continue
+                    # a ready command; on the second pass only of the other class
+                    cls = 1 if role[sel_cmd] >= ROLE_RD else 0
+                    rr[c] = qi
+                    if issued == 1 and cls == first_cls:
+                        break
+                    # ---- issue ----
+                    j = cq[Q, sel_k]
+                    B = req_B[j]
+                    G = req_G[j]
+                    RK = c * n_rk + req_rk[j]
+                    rl = role[sel_cmd]
+                    _update_timing(sel_cmd, sel_ab, B, G, RK, c, t, n_rk, nb_rank, n_bg,
+                                   lat, bank_next, bg_next, rank_next, chan_next, win_prev,
+                                   win_count, win_hist, win_pos)
+                    counts[sel_cmd, 1 if sel_ab else 0] += 1
+                    b_lo = RK * nb_rank if sel_ab else B
+                    b_hi = b_lo + nb_rank if sel_ab else B + 1
+                    if rl == ROLE_ACT:
+                        for b in range(b_lo, b_hi):
+                            open_row[b] = req_row[j]
+                            hit_cnt[b] = 0
+                        bank_ops[sel_cmd] += b_hi - b_lo
+                    elif rl == ROLE_PRE:
+                        nop = 0
+                        for b in range(b_lo, b_hi):
+                            if open_row[b] >= 0:
+                                nop += 1
+                            open_row[b] = -1
+                            hit_cnt[b] = 0
+                        bank_ops[sel_cmd] += nop
+                        stats[_S_CONFLICTS] += 1
+                    else:
+                        if hit_cnt[B] > 0:
+                            stats[_S_HITS] += 1
+                        else:
+                            stats[_S_MISSES] += 1
+                        for b in range(b_lo, b_hi):
+                            hit_cnt[b] += 1
+                            if close_page:
+                                open_row[b] = -1
+                                hit_cnt[b] = 0
+                        bank_ops[sel_cmd] += b_hi - b_lo
+                        complete[j] = t + (write_delay if rl == ROLE_WR else read_delay)
+                        if complete[j] > end_cycle:
+                            end_cycle = complete[j]
+                        for k2 in range(sel_k, cq_len[Q] - 1):
+                            cq[Q, k2] = cq[Q, k2 + 1]
+                        cq_len[Q] -= 1
+                        outstanding -= 1
+                        tq_blocked[c] = False
+                        last_progress = t
+                    q_lb[Q] = t + 1
+                    if sel_ab:
+                        for qi2 in range(nq_ch):
+                            Q2 = c * nq_ch + qi2
+                            rq2 = qi2 // nb_rank if per_bank else qi2
+                            if rq2 == req_rk[j]:
+                                q_lb[Q2] = t + 1
+                    if record:
+                        if nlog >= lg_t.shape[0]:
+                            lg_t = _grow(lg_t); lg_cmd = _grow(lg_cmd); lg_ab = _grow(lg_ab)
+                            lg_ch = _grow(lg_ch); lg_rk = _grow(lg_rk); lg_B = _grow(lg_B)
+                            lg_row = _grow(lg_row); lg_col = _grow(lg_col); lg_req = _grow(lg_req)
+                        lg_t[nlog] = t; lg_cmd[nlog] = sel_cmd; lg_ab[nlog] = 1 if sel_ab else 0
+                        lg_ch[nlog] = c; lg_rk[nlog] = req_rk[j]; lg_B[nlog] = B
+                        lg_row[nlog] = req_row[j]; lg_col[nlog] = req_col[j]; lg_req[nlog] = j
+                        nlog += 1
+                    if issued == 0:
+                        first_cls = cls
+                    issued += 1
+                    did_issue = True
+                    break
+                if not did_issue:
+                    break
+
+            # (3) one transaction from the transaction queue to its command queue
+            moved = False
+            if tq_len[c] > 0 and not tq_blocked[c]:
+                for k in range(tq_len[c]):
+                    j = tq[c, k]
+                    Q = req_Q[j]
+                    if cq_len[Q] < cq_size:
+                        cq[Q, cq_len[Q]] = j
+                        cq_len[Q] += 1
+                        if q_lb[Q] > t + 1:
+                            q_lb[Q] = t + 1
+                        for k2 in range(k, tq_len[c] - 1):
+                            tq[c, k2] = tq[c, k2 + 1]
+                        tq_len[c] -= 1
+                        moved = True
+                        break
+                if not moved:
+                    tq_blocked[c] = True
+
+            # next cycle at which this channel can act
+            if issued > 0 or moved:
+                next_wake[c] = t + 1
+            else:
+                nwk = ref_thr_min
+                for r in range(n_rk):
+                    RK = c * n_rk + r
+                    if not ref_pending[RK] and ref_due[RK] < nwk:
+                        nwk = ref_due[RK]
+                for qi in range(nq_ch):
+                    Q = c * nq_ch + qi
+                    if cq_len[Q] == 0:
+                        continue
+                    rq = qi // nb_rank if per_bank else qi
+                    if ref_pending[c * n_rk + rq]:
+                        continue
+                    if q_lb[Q] < nwk:
+                        nwk = q_lb[Q]
+                if nwk <= t:
+                    nwk = t + 1
+                next_wake[c] = nwk
+
+        if fe >= n and outstanding == 0:
+            break
+        tn = _INF
+        for c in range(n_ch):
+            if next_wake[c] < tn:
+                tn = next_wake[c]
+        if fe < n and tq_len[req_ch[fe]] < tq_size:
+            a = req_arr[fe]
+            if a < t + 1:
+                a = t + 1
+            if a < tn:
+                tn = a
+        if tn <= t:
+            tn = t + 1
+        stats[_S_STEPS] += 1
+        if tn - last_progress > stall_limit:
+            stats[_S_STATUS] = 1
+            break
+        t = tn
+
+    for j in range(n):
+        if leader[j] >= 0:
+            complete[j] = complete[leader[j]]
+            if complete[j] < admit[j] + 1:
+                complete[j] = admit[j] + 1
+    for j in range(n):
+        if complete[j] > end_cycle:
+            end_cycle = complete[j]
+    stats[_S_NLOG] = nlog
+    stats[_S_END] = end_cycle
+    return (admit, complete, counts, bank_ops, stats, lg_t[:nlog], lg_cmd[:nlog],
+            lg_ab[:nlog], lg_ch[:nlog], lg_rk[:nlog], lg_B[:nlog], lg_row[:nlog],
+            lg_col[:nlog], lg_req[:nlog])
+
+
+# ----------------------------------------------------------------------------------------
+# Python front
+# ----------------------------------------------------------------------------------------
+_COMPILED_CACHE: dict[int, tuple[object, CompiledTiming]] = {}
+
+
+def compiled_timing_for(profile) -> CompiledTiming:  # noqa: ANN001
+    """The compiled timing tables of ``profile`` (memoised on the profile's content)."""
+    key = hash(profile.model_dump_json())
+    hit = _COMPILED_CACHE.get(key)
+    if hit is not None:
+        return hit[1]
+    ct = compile_timing(get_standard(profile.dram.standard), profile)
+    _COMPILED_CACHE[key] = (None, ct)
+    return ct
+
+
+def _as_int_array(name: str, value, n: int | None, *, allow_bool: bool = False) -> np.ndarray:  # noqa: ANN001
+    a = np.asarray(value)
+    if a.ndim != 1:
+        raise PimsimError(f"{name}: expected a 1-D array, got shape {a.shape}")
+    if n is not None and a.shape[0] != n:
+        raise PimsimError(f"{name}: length {a.shape[0]} differs from addresses ({n})")
+    if a.dtype.kind == "b" and allow_bool:
+        return a.astype(np.int64)
+    if a.dtype.kind not in "iu":
+        accepted = "an integer or bool array" if allow_bool else "an integer array"
+        raise PimsimError(f"{name}: dtype {a.dtype} not accepted; accepted: {accepted}")
+    return a.astype(np.int64, copy=False)
+
+
+def validate_requests(profile, addresses, is_write, arrival_cycles, flags=None):  # noqa: ANN001
+    """Checked int64 copies of the request arrays; raises PimsimError on bad input."""
+    addr = _as_int_array("addresses", addresses, None)
+    n = addr.shape[0]
+    wr = _as_int_array("is_write", is_write, n, allow_bool=True)
+    arr = _as_int_array("arrival_cycles", arrival_cycles, n)
+    if n and addr.min() < 0:
+        i = int(np.argmax(addr < 0))
+        raise PimsimError(f"addresses[{i}] = {int(addr[i])} is negative; accepted: 0 .. capacity - 1")
+    cap = int(profile.capacity_bytes)
+    if n and addr.max() >= cap:
+        i = int(np.argmax(addr >= cap))
+        raise PimsimError(
+            f"addresses[{i}] = {int(addr[i])} is beyond the capacity of profile "
+            f"{profile.name!r}; accepted: 0 .. {cap - 1}"
+        )
+    if n and ((wr != 0) & (wr != 1)).any():
+        i = int(np.argmax((wr != 0) & (wr != 1)))
+        raise PimsimError(f"is_write[{i}] = {int(wr[i])}; accepted: 0/1 or bool")
+    if n and arr.min() < 0:
+        i = int(np.argmax(arr < 0))
+        raise PimsimError(f"arrival_cycles[{i}] = {int(arr[i])} is negative; accepted: >= 0")
+    if n > 1 and (np.diff(arr) < 0).any():
+        i = int(np.argmax(np.diff(arr) < 0)) + 1
+        raise PimsimError(
+            f"arrival_cycles[{i}] = {int(arr[i])} is before arrival_cycles[{i - 1}] = "
+            f"{int(arr[i - 1])}; accepted: non-decreasing arrival cycles (in-order stream)"
+        )
+    if flags is None:
+        fl = np.zeros(n, dtype=np.int64)
+    else:
+        fl = _as_int_array("flags", flags, n)
+        if n and ((fl < 0) | (fl > _FLAGS_ALL)).any():
+            i = int(np.argmax((fl < 0) | (fl > _FLAGS_ALL)))
+            raise PimsimError(
+                f"flags[{i}] = {int(fl[i])}; accepted: 0..{_FLAGS_ALL} "
+                f"(FLAG_INTERNAL={FLAG_INTERNAL} | FLAG_ALL_BANK={FLAG_ALL_BANK})"
+            )
+    return addr, wr, arr, fl
+
+
+def run_requests(profile, addresses, is_write, arrival_cycles, *, flags=None,  # noqa: ANN001
+                 record_commands: bool = False, stall_limit_cycles: int = 50_000_000
+                 ) -> DramResult:
+    """Replay a request stream through ``profile``'s memory system.
+
+    ``addresses`` are byte addresses (int), ``is_write`` bool/0-1, ``arrival_cycles``
+    non-decreasing memory cycles, ``flags`` optional per-request :data:`FLAG_INTERNAL` /
+    :data:`FLAG_ALL_BANK`. With ``record_commands`` the result carries the command log.
+    """
+    addr, wr, arr, fl = validate_requests(profile, addresses, is_write, arrival_cycles, flags)
+    ct = compiled_timing_for(profile)
+    d = profile.dram
+    mapper = AddressMapper(profile)
+    dec = mapper.decode(addr)
+    nb_rank = d.bankgroups * d.banks_per_group
+    RKl = dec.channel * d.ranks + dec.rank
+    G = RKl * d.bankgroups + dec.bankgroup
+    B = RKl * nb_rank + dec.bankgroup * d.banks_per_group + dec.bank
+    per_bank = profile.controller.queue_structure == "per_bank"
+    nq_ch = d.ranks * nb_rank if per_bank else d.ranks
+    if per_bank:
+        Q = dec.channel * nq_ch + dec.rank * nb_rank + dec.bankgroup * d.banks_per_group + dec.bank
+    else:
+        Q = dec.channel * nq_ch + dec.rank
+    t = ct.values
+    burst = int(profile.burst_cycles)
+    out = _simulate(
+        dec.channel, dec.rank, B, G, Q, dec.row, dec.column, wr, fl, arr, addr,
+        int(d.channels), int(d.ranks), int(d.bankgroups), int(d.banks_per_group),
+        int(profile.controller.trans_queue_size), int(profile.controller.cmd_queue_size),
+        per_bank, profile.controller.scheduler == "frfcfs",
+        profile.controller.page_policy == "close", bool(ct.standard.dual_command_bus),
+        int(t["tREFI"]), int(t["CL"]) + burst, int(t["CWL"]) + burst,
+        int(ct.standard.row_hit_cap), ct.lat, ct.win_prev, ct.win_next, ct.win_count,
+        ct.win_lat, ct.col_cmd, ct.role, ct.act, ct.pre, ct.prea, ct.ref,
+        bool(record_commands), int(stall_limit_cycles),
+    )
+    (admit, complete, counts, bank_ops, stats, lg_t, lg_cmd, lg_ab, lg_ch, lg_rk, lg_B,
+     lg_row, lg_col, lg_req) = out
+    if stats[_S_STATUS] != 0:
+        raise PimsimError(
+            f"run_requests: no progress for {stall_limit_cycles} cycles on profile "
+            f"{profile.name!r} (scheduler deadlock); please report this stream"
+        )
+    cmd_counts: dict[str, int] = {}
+    ops: dict[str, int] = {}
+    for i, name in enumerate(ct.names):
+        if counts[i, 0]:
+            cmd_counts[name] = int(counts[i, 0])
+        if counts[i, 1] and ct.role[i] not in (ROLE_PREA, ROLE_REF):
+            cmd_counts[name + "_AB"] = int(counts[i, 1])
+        elif counts[i, 1]:
+            cmd_counts[name] = cmd_counts.get(name, 0) + int(counts[i, 1])
+        if bank_ops[i]:
+            ops[name] = int(bank_ops[i])
+    tb = int(profile.transaction_bytes)
+    internal = (fl & FLAG_INTERNAL) != 0
+    allbank = (fl & FLAG_ALL_BANK) != 0
+    ext = ~internal
+    n_banks = np.where(allbank, nb_rank, 1)
+    log = None
+    if record_commands:
+        names = np.array(ct.names, dtype=object)
+        cmd_names = names[lg_cmd]
+        ab_mask = (lg_ab == 1) & np.isin(ct.role[lg_cmd], [ROLE_ACT, ROLE_PRE, ROLE_RD, ROLE_WR])
+        cmd_names = np.where(ab_mask, cmd_names + "_AB", cmd_names)
+        in_rank = np.where(lg_B >= 0, lg_B % nb_rank, -1)
+        single = (lg_B >= 0) & ~ab_mask
+        log = pd.DataFrame({
+            "cycle": lg_t,
+            "command": cmd_names,
+            "channel": lg_ch,
+            "rank": lg_rk,
+            "bankgroup": np.where(single, in_rank // d.banks_per_group, -1),
+            "bank": np.where(single, in_rank % d.banks_per_group, -1),
+            "row": lg_row,
+            "column": lg_col,
+            "request": lg_req,
+        })
+    return DramResult(
+        admit_cycle=admit,
+        complete_cycle=complete,
+        total_cycles=int(stats[_S_END]),
+        command_counts=cmd_counts,
+        row_hits=int(stats[_S_HITS]),
+        row_misses=int(stats[_S_MISSES]),
+        row_conflicts=int(stats[_S_CONFLICTS]),
+        reads=int((wr == 0).sum()),
+        writes=int((wr == 1).sum()),
+        bytes_read=int(((wr == 0) & ext).sum()) * tb,
+        bytes_written=int(((wr == 1) & ext).sum()) * tb,
+        internal_bytes=int((n_banks[internal]).sum()) * tb,
+        bank_ops=ops,
+        command_log=log,
+    )

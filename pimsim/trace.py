@@ -1,0 +1,220 @@
+"""The result of a simulation: one row per kernel, as pandas, Parquet, CSV, Chrome trace JSON
+(Perfetto / chrome://tracing open it) and a timeline picture.
+
+Energy columns (pJ): ``act_pj`` (ACT+PRE), ``rdwr_pj`` (column reads/writes inside the
+DRAM), ``ref_pj`` (refresh), ``background_pj``, ``io_pj`` (external bus), ``pim_alu_pj``,
+``host_pj`` (host cores and on-chip data movement). ``energy_pj`` is their sum.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+ENERGY_COLUMNS: tuple[str, ...] = (
+    "act_pj", "rdwr_pj", "ref_pj", "background_pj", "io_pj", "pim_alu_pj", "host_pj",
+)
+COMMAND_COLUMNS: tuple[str, ...] = ("n_act", "n_pre", "n_rd", "n_wr", "n_ref")
+
+
+@dataclass
+class KernelRecord:
+    """What one kernel did: where, when, how much data and energy."""
+
+    name: str
+    op: str
+    placement: str  # host | pim | memory (idle background of the whole memory)
+    unit: str  # the lane it ran on: "host", "pim:ch0-7", ...
+    start_ns: float = 0.0
+    end_ns: float = 0.0
+    dram_ns: float = 0.0
+    compute_ns: float = 0.0
+    fallback: bool = False
+    n_act: int = 0
+    n_pre: int = 0
+    n_rd: int = 0
+    n_wr: int = 0
+    n_ref: int = 0
+    external_bytes: int = 0
+    internal_bytes: int = 0
+    flops: int = 0
+    act_pj: float = 0.0
+    rdwr_pj: float = 0.0
+    ref_pj: float = 0.0
+    background_pj: float = 0.0
+    io_pj: float = 0.0
+    pim_alu_pj: float = 0.0
+    host_pj: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration_ns(self) -> float:
+        return self.end_ns - self.start_ns
+
+    @property
+    def energy_pj(self) -> float:
+        return float(sum(getattr(self, c) for c in ENERGY_COLUMNS))
+
+    @property
+    def dram_commands(self) -> int:
+        return int(sum(getattr(self, c) for c in COMMAND_COLUMNS))
+
+
+class Trace:
+    """Per-kernel records of one simulation plus metadata (profile, workload, seed)."""
+
+    def __init__(self, records: list[KernelRecord], meta: dict[str, Any] | None = None):
+        self.records = list(records)
+        self.meta = dict(meta or {})
+
+    # --- tables ----------------------------------------------------------------------
+    @property
+    def df(self) -> pd.DataFrame:
+        rows = []
+        for r in self.records:
+            d = asdict(r)
+            d.pop("extra")
+            d["duration_ns"] = r.duration_ns
+            d["dram_commands"] = r.dram_commands
+            d["energy_pj"] = r.energy_pj
+            rows.append(d)
+        cols = list(KernelRecord.__dataclass_fields__)
+        cols.remove("extra")
+        cols[6:6] = ["duration_ns"]
+        cols += ["dram_commands", "energy_pj"]
+        return pd.DataFrame(rows, columns=cols)
+
+    @property
+    def makespan_ns(self) -> float:
+        if not self.records:
+            return 0.0
+        return max(r.end_ns for r in self.records) - min(r.start_ns for r in self.records)
+
+    def totals(self) -> dict[str, float]:
+        df = self.df
+        out: dict[str, float] = {"makespan_ns": self.makespan_ns}
+        for c in (*COMMAND_COLUMNS, "dram_commands", "external_bytes", "internal_bytes",
+                  "flops", *ENERGY_COLUMNS, "energy_pj"):
+            out[c] = float(df[c].sum()) if len(df) else 0.0
+        return out
+
+    def kernel(self, name: str) -> KernelRecord:
+        for r in self.records:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def table(self) -> str:
+        """A readable per-kernel table (Markdown) followed by the totals."""
+        df = self.df
+        show = df[["name", "op", "placement", "unit", "start_ns", "end_ns", "duration_ns",
+                   "dram_commands", "external_bytes", "internal_bytes", "flops", "energy_pj"]]
+        lines = [show.to_string(index=False, float_format=lambda v: f"{v:.4g}")]
+        t = self.totals()
+        lines.append("")
+        lines.append(
+            f"makespan {t['makespan_ns']:.1f} ns | energy {t['energy_pj'] / 1e6:.4g} uJ "
+            + "(" + ", ".join(f"{c[:-3]} {t[c] / 1e6:.3g}" for c in ENERGY_COLUMNS) + " uJ) | "
+            f"external {t['external_bytes'] / 1e6:.4g} MB, internal "
+            f"{t['internal_bytes'] / 1e6:.4g} MB | {t['flops'] / 1e9:.4g} GFLOP"
+        )
+        return "\n".join(lines)
+
+    # --- files -----------------------------------------------------------------------
+    def to_parquet(self, path: str | os.PathLike[str]) -> Path:
+        p = Path(path)
+        df = self.df
+        df.attrs = {}
+        _atomic(p, lambda tmp: df.to_parquet(tmp, index=False))
+        return p
+
+    def to_csv(self, path: str | os.PathLike[str]) -> Path:
+        p = Path(path)
+        df = self.df
+        _atomic(p, lambda tmp: df.to_csv(tmp, index=False))
+        return p
+
+    @classmethod
+    def from_parquet(cls, path: str | os.PathLike[str]) -> "Trace":
+        df = pd.read_parquet(path)
+        fields = [f for f in KernelRecord.__dataclass_fields__ if f != "extra"]
+        recs = [KernelRecord(**{f: row[f] for f in fields}) for row in df.to_dict("records")]
+        return cls(recs)
+
+    def chrome_events(self) -> dict[str, Any]:
+        """Chrome trace-event JSON: one process, a thread (lane) per unit; times in us."""
+        lanes = sorted({r.unit for r in self.records}, key=lambda u: (u != "host", u))
+        tid = {u: i + 1 for i, u in enumerate(lanes)}
+        events: list[dict[str, Any]] = [
+            {"name": "process_name", "ph": "M", "pid": 1, "tid": 0,
+             "args": {"name": f"pimsim {self.meta.get('profile', '')}".strip()}}
+        ]
+        for u in lanes:
+            events.append({"name": "thread_name", "ph": "M", "pid": 1, "tid": tid[u],
+                           "args": {"name": u}})
+            events.append({"name": "thread_sort_index", "ph": "M", "pid": 1, "tid": tid[u],
+                           "args": {"sort_index": tid[u]}})
+        for r in self.records:
+            events.append({
+                "name": r.name, "cat": f"{r.op},{r.placement}", "ph": "X", "pid": 1,
+                "tid": tid[r.unit], "ts": r.start_ns / 1e3, "dur": max(r.duration_ns, 0) / 1e3,
+                "args": {"placement": r.placement, "flops": r.flops,
+                         "external_bytes": r.external_bytes,
+                         "internal_bytes": r.internal_bytes,
+                         "dram_commands": r.dram_commands, "energy_pj": r.energy_pj,
+                         "fallback": r.fallback},
+            })
+        return {"traceEvents": events, "displayTimeUnit": "ns",
+                "otherData": {k: str(v) for k, v in self.meta.items()}}
+
+    def to_chrome_json(self, path: str | os.PathLike[str]) -> Path:
+        p = Path(path)
+        text = json.dumps(self.chrome_events())
+        _atomic(p, lambda tmp: Path(tmp).write_text(text))
+        return p
+
+    def timeline_png(self, path: str | os.PathLike[str], title: str | None = None) -> Path:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        p = Path(path)
+        recs = [r for r in self.records if r.placement != "memory"]
+        lanes = sorted({r.unit for r in recs}, key=lambda u: (u != "host", u))
+        colors = {"embedding_bag": "tab:blue", "gemm": "tab:orange", "interaction": "tab:green",
+                  "elementwise": "tab:purple", "transfer": "tab:gray"}
+        fig, ax = plt.subplots(figsize=(11, 1.2 + 0.6 * len(lanes)))
+        for r in recs:
+            y = lanes.index(r.unit)
+            ax.barh(y, r.duration_ns / 1e3, left=r.start_ns / 1e3, height=0.6,
+                    color=colors.get(r.op, "tab:red"), edgecolor="black", linewidth=0.3)
+        ax.set_yticks(range(len(lanes)), lanes)
+        ax.set_xlabel("time (us)")
+        ax.invert_yaxis()
+        handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colors.values()]
+        ax.legend(handles, list(colors), loc="upper right", fontsize=7, ncol=5)
+        ax.set_title(title or f"{self.meta.get('workload', '')} on {self.meta.get('profile', '')}")
+        fig.tight_layout()
+        _atomic(p, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+        plt.close(fig)
+        return p
+
+
+def _atomic(path: Path, write: Any) -> None:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,87 @@
+"""Tests of codesign.executor: local serial / pool / Dask LocalCluster give the same results."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from codesign.errors import CodesignError
+from codesign.executor import DaskExecutor, ExecutorError, LocalExecutor, make_executor
+from codesign.search import SearchConfig, run_search
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from search_toy import IntVectorProblem, fail_on_three, slow_square  # noqa: E402
+
+ITEMS = list(range(9))
+SEARCH_CONFIG = SearchConfig(
+    budget="tiny", seed=21, mode="pareto", population=8, sample=4, children=4, generations=3
+)
+
+
+def test_serial_executor_streams_in_order_and_stores_errors() -> None:
+    with LocalExecutor(0) as ex:
+        assert ex.workers == 1
+        assert ex.map(slow_square, ITEMS) == [x * x for x in ITEMS]
+        assert list(ex.imap_unordered(slow_square, [4, 5])) == [(0, 16), (1, 25)]
+        futures = [ex.submit(fail_on_three, x) for x in (1, 3, 5)]
+        assert not any(f.done() for f in futures)  # deferred until asked for
+        assert futures[0].result() == 1
+        with pytest.raises(ValueError, match="three"):
+            futures[1].result()
+        with pytest.raises(ValueError, match="three"):
+            ex.map(fail_on_three, ITEMS)
+    with pytest.raises(ExecutorError, match="after close"):
+        ex.submit(slow_square, 1)
+
+
+def test_make_executor_specs_and_errors() -> None:
+    serial = make_executor("serial")
+    assert isinstance(serial, LocalExecutor) and repr(serial) == "LocalExecutor(workers=0)"
+    pool = make_executor(None, workers=3)
+    assert isinstance(pool, LocalExecutor) and pool.workers == 3
+    pool.close()
+    assert make_executor("pool").workers >= 1
+    for spec in ("threads", "http://host:1"):
+        with pytest.raises(ExecutorError, match="accepted"):
+            make_executor(spec)
+    with pytest.raises(ExecutorError, match="workers"):
+        LocalExecutor(-1)
+    with pytest.raises(ExecutorError, match="start_method"):
+        LocalExecutor(2, start_method="teleport")
+    with pytest.raises(ExecutorError, match="scheduler"):
+        DaskExecutor("nowhere")
+    assert issubclass(ExecutorError, CodesignError)
+
+
+@pytest.fixture(scope="module")
+def serial_search() -> pd.DataFrame:
+    return run_search(IntVectorProblem(), SEARCH_CONFIG, quiet=True).history
+
+
+def test_process_pool_map_and_search_match_serial(serial_search: pd.DataFrame) -> None:
+    with LocalExecutor(2) as ex:
+        assert ex.map(slow_square, ITEMS) == [x * x for x in ITEMS]
+        pairs = list(ex.imap_unordered(slow_square, ITEMS))
+        assert sorted(pairs) == [(i, i * i) for i in ITEMS]
+        with pytest.raises(ValueError, match="three"):
+            ex.map(fail_on_three, ITEMS)
+        result = run_search(IntVectorProblem(), SEARCH_CONFIG, executor=ex, quiet=True)
+    pd.testing.assert_frame_equal(result.history, serial_search)
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_map_and_search_match_local(serial_search: pd.DataFrame) -> None:
+    with make_executor("local", workers=2) as ex:
+        assert isinstance(ex, DaskExecutor) and ex.workers == 2
+        assert ex.map(slow_square, ITEMS) == [x * x for x in ITEMS]
+        pairs = list(ex.imap_unordered(slow_square, ITEMS))
+        assert sorted(pairs) == [(i, i * i) for i in ITEMS]
+        result = run_search(IntVectorProblem(), SEARCH_CONFIG, executor=ex, quiet=True)
+        # A second client on the same scheduler, as `--scheduler tcp://HOST:PORT` would make.
+        address = ex.client.scheduler.address
+        with make_executor(address) as remote:
+            assert remote.map(slow_square, ITEMS) == [x * x for x in ITEMS]
+    pd.testing.assert_frame_equal(result.history, serial_search)

@@ -1,0 +1,162 @@
+"""Tests of codesign.report: Markdown tables, atomic files, Pareto and kernel-breakdown plots."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from codesign.errors import CodesignError
+from codesign.report import (
+    ReportError,
+    atomic_write_bytes,
+    energy_components,
+    kernel_breakdown_plot,
+    kernel_breakdown_table,
+    markdown_table,
+    pareto_plot,
+    save_figure,
+    write_csv,
+    write_parquet,
+    write_text,
+)
+from codesign.report import _front_2d
+from codesign.search import non_dominated_sort
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _no_temp_files(folder: Path) -> bool:
+    return not [p for p in os.listdir(folder) if p.endswith(".tmp")]
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_markdown_table_exact_text() -> None:
+    df = pd.DataFrame(
+        {
+            "model": ["B", "C|pim"],
+            "logloss": [0.4412345678, np.nan],
+            "flops": [1200, 600],
+            "ok": [True, False],
+        }
+    )
+    assert markdown_table(df) == (
+        "| model | logloss | flops | ok |\n"
+        "|:---|---:|---:|:---|\n"
+        "| B | 0.441235 | 1200 | yes |\n"
+        "| C\\|pim |  | 600 | no |\n"
+    )
+    text = markdown_table(df, float_format={"logloss": ".3f"}, formatters={"flops": "{:,}x".format})
+    assert "| B | 0.441 | 1,200x | yes |" in text
+    indexed = markdown_table(pd.DataFrame({"v": [1.5]}, index=pd.Index(["row\n1"], name="k")),
+                             index=True)
+    assert indexed.splitlines()[2] == "| row<br>1 | 1.5 |"
+    with pytest.raises(ReportError, match="DataFrame"):
+        markdown_table([1, 2])  # type: ignore[arg-type]
+    assert issubclass(ReportError, CodesignError)
+
+
+def test_atomic_writes_round_trip_and_keep_the_old_file_on_failure(tmp_path: Path) -> None:
+    df = pd.DataFrame({"name": ["a", "b"], "latency_ns": [1.0 / 3.0, 2.5e9]})
+    csv = write_csv(df, tmp_path / "sub" / "t.csv")
+    pd.testing.assert_frame_equal(pd.read_csv(csv), df)  # full float precision
+    pq = write_parquet(df, tmp_path / "t.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(pq), df)
+    md = write_text(tmp_path / "r.md", "# report\n")
+    assert md.read_text() == "# report\n"
+    atomic_write_bytes(md, b"new")
+    assert md.read_bytes() == b"new"
+
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    fig.add_subplot(1, 1, 1).plot([0, 1], [1, 0])
+    png = save_figure(fig, tmp_path / "f.png")
+    before = png.read_bytes()
+    assert before[:8] == PNG_MAGIC
+    with pytest.raises(ValueError):
+        save_figure(fig, tmp_path / "f.notaformat")
+    assert png.read_bytes() == before
+    assert not (tmp_path / "f.notaformat").exists()
+    assert _no_temp_files(tmp_path) and _no_temp_files(tmp_path / "sub")
+
+
+def test_front_2d_matches_non_dominated_sort() -> None:
+    rng = np.random.default_rng(0)
+    pts = rng.integers(0, 6, size=(60, 2)).astype(float)
+    front = _front_2d(pts[:, 0], pts[:, 1])
+    on_front = non_dominated_sort(pts) == 0
+    # One representative per distinct front point, sorted by x.
+    assert {tuple(p) for p in pts[front]} == {tuple(p) for p in pts[on_front]}
+    assert np.all(np.diff(pts[front, 0]) > 0) and np.all(np.diff(pts[front, 1]) < 0)
+
+
+def test_pareto_plot_writes_a_png_with_marks(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    n = 40
+    df = pd.DataFrame(
+        {
+            "logloss": 0.44 + 0.01 * rng.random(n),
+            "energy_pj": 10 ** rng.uniform(5, 9, n),
+            "latency_ns": rng.uniform(1e4, 5e4, n),
+        }
+    )
+    df["front"] = non_dominated_sort(df[["logloss", "energy_pj", "latency_ns"]].to_numpy())
+    marks = {"B": df.iloc[0].to_dict(), "C": df.iloc[1].to_dict()}
+    out = pareto_plot(df, tmp_path / "pareto.png", marks=marks, title="toy")
+    width, height = _png_size(out)
+    assert width > 2 * height > 0  # two panels side by side
+    assert _no_temp_files(tmp_path)
+    with pytest.raises(ReportError, match=r"missing column\(s\) \['energy_pj'\]"):
+        pareto_plot(df.drop(columns="energy_pj"), tmp_path / "x.png")
+    with pytest.raises(ReportError, match="marks.B"):
+        pareto_plot(df, tmp_path / "x.png", marks={"B": {"logloss": 0.4}})
+    with pytest.raises(ReportError, match="front_mask"):
+        pareto_plot(df, tmp_path / "x.png", front_mask=[True])
+    assert not (tmp_path / "x.png").exists()
+
+
+def _kernels() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "model": ["B", "B", "B", "C", "C"],
+            "name": ["emb0", "fc1", "fc2", "emb0", "fc1"],
+            "latency_ns": [500.0, 300.0, 100.0, 200.0, 250.0],
+            "energy_dram_pj": [10.0, 5.0, 1.0, 4.0, 2.0],
+            "energy_pim_pj": [0.0, 0.0, 0.0, 3.0, 1.0],
+            "energy_total_pj": [10.0, 5.0, 1.0, 7.0, 3.0],
+        }
+    )
+
+
+def test_kernel_breakdown_table_and_plot(tmp_path: Path) -> None:
+    kernels = _kernels()
+    assert energy_components(kernels) == ["energy_dram_pj", "energy_pim_pj"]
+    assert energy_components(pd.DataFrame(columns=["energy_pj"])) == ["energy_pj"]
+    table = kernel_breakdown_table(kernels, group="model", max_kernels=2)
+    assert list(table["label"]) == ["B: emb0", "B: fc1", "B: other (1 kernels)", "C: fc1",
+                                    "C: emb0"]
+    assert table["latency_ns"].sum() == kernels["latency_ns"].sum()
+    assert table["energy_dram_pj"].sum() == kernels["energy_dram_pj"].sum()
+    assert table.loc[2, "latency_ns"] == 100.0
+    out = kernel_breakdown_plot(kernels, tmp_path / "kernels.png", group="model", title="B vs C")
+    assert _png_size(out)[0] > 0
+    plain = kernel_breakdown_plot(kernels[kernels["model"] == "C"], tmp_path / "c.png")
+    assert _png_size(plain)[1] > 0
+    bad = kernels.copy()
+    bad.loc[3, "energy_pim_pj"] = -1.0
+    with pytest.raises(ReportError, match="row 3 column energy_pim_pj"):
+        kernel_breakdown_plot(bad, tmp_path / "bad.png")
+    with pytest.raises(ReportError, match="energy_<component>_pj"):
+        kernel_breakdown_plot(kernels[["name", "latency_ns"]], tmp_path / "bad.png")
+    with pytest.raises(ReportError, match="no rows"):
+        kernel_breakdown_plot(kernels.iloc[0:0], tmp_path / "bad.png")
+    assert not (tmp_path / "bad.png").exists()

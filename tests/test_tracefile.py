@@ -1,0 +1,111 @@
+"""DRAMsim3-format trace files: round trip, accepted variants, malformed lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pimsim.errors import TraceFormatError
+from pimsim.tracefile import TraceArrays, read_trace, write_trace
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    n = 20_000
+    addresses = rng.integers(0, 2**48, n, dtype=np.uint64) * np.uint64(64)
+    addresses[0] = np.uint64(2**64 - 1)
+    addresses[1] = 0
+    is_write = rng.random(n) < 0.3
+    cycles = np.sort(rng.integers(0, 10**12, n)).astype(np.int64)
+    path = write_trace(tmp_path / "t.trace", addresses, is_write, cycles)
+    trace = read_trace(path)
+    assert isinstance(trace, TraceArrays) and len(trace) == n
+    assert trace.addresses.dtype == np.uint64
+    assert trace.is_write.dtype == np.bool_
+    assert trace.arrival_cycles.dtype == np.int64
+    np.testing.assert_array_equal(trace.addresses, addresses)
+    np.testing.assert_array_equal(trace.is_write, is_write)
+    np.testing.assert_array_equal(trace.arrival_cycles, cycles)
+    assert [p.name for p in tmp_path.iterdir()] == ["t.trace"]  # no temporary file left
+    first = path.read_text().splitlines()[0]
+    assert first == f"0xffffffffffffffff {'WRITE' if is_write[0] else 'READ'} {cycles[0]}"
+
+
+def test_accepted_variants(tmp_path: Path) -> None:
+    path = tmp_path / "v.trace"
+    path.write_text(
+        "# a header comment\n"
+        "\n"
+        "0x40 READ 0\n"
+        "0X0000AbC0\twrite   5   # trailing comment\n"
+        "   0x0 read 5\n"
+        "0x00000000000000000000ff WRITE 7\n"  # leading zeros beyond 16 digits
+        "\n"
+    )
+    trace = read_trace(path)
+    np.testing.assert_array_equal(trace.addresses, np.array([0x40, 0xABC0, 0, 0xFF], np.uint64))
+    np.testing.assert_array_equal(trace.is_write, [False, True, False, True])
+    np.testing.assert_array_equal(trace.arrival_cycles, [0, 5, 5, 7])
+
+
+def test_empty_files(tmp_path: Path) -> None:
+    for text in ("", "\n\n", "# only a comment\n"):
+        path = tmp_path / "e.trace"
+        path.write_text(text)
+        assert len(read_trace(path)) == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        ("0x40 READ", "2 field(s), expected 3"),
+        ("0x40 READ 5 9", "4 field(s), expected 3"),
+        ("40 READ 5", "is not a 0x-prefixed hex number"),
+        ("0xZZ READ 5", "is not a 0x-prefixed hex number"),
+        ("0x40 LOAD 5", "neither READ nor WRITE"),
+        ("0x40 READ -5", "not a non-negative decimal integer"),
+        ("0x40 READ 5.0", "not a non-negative decimal integer"),
+        ("0x40 READ 0x10", "not a non-negative decimal integer"),
+        ("0x40 \"READ 5", "neither READ nor WRITE"),
+        ("0x1ffffffffffffffff READ 5", "too large"),
+    ],
+)
+def test_malformed_lines(tmp_path: Path, line: str, why: str) -> None:
+    path = tmp_path / "bad.trace"
+    path.write_text(f"0x0 READ 0\n# comment\n\n{line}\n0x80 READ 9\n")
+    with pytest.raises(TraceFormatError) as info:
+        read_trace(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}:4: {line!r}: ")
+    assert why in msg
+    assert "accepted: '0x<hex address> READ|WRITE <decimal cycle>'" in msg
+
+
+def test_decreasing_cycles(tmp_path: Path) -> None:
+    path = tmp_path / "d.trace"
+    path.write_text("0x0 READ 10\n0x40 READ 12\n\n0x80 WRITE 11\n")
+    with pytest.raises(TraceFormatError, match=rf"^{path}:4: .*arrival cycle 11 is less than 12 "
+                                               r"on line 2; accepted: non-decreasing"):
+        read_trace(path)
+
+
+def test_unreadable(tmp_path: Path) -> None:
+    with pytest.raises(TraceFormatError, match="cannot read"):
+        read_trace(tmp_path / "absent.trace")
+
+
+def test_write_rejects_bad_arrays(tmp_path: Path) -> None:
+    path = tmp_path / "w.trace"
+    with pytest.raises(TraceFormatError, match="differ"):
+        write_trace(path, [0, 64], [False], [0, 1])
+    with pytest.raises(TraceFormatError, match=r"arrival_cycles\[1\] = 3 is less than"):
+        write_trace(path, [0, 64], [False, True], [5, 3])
+    with pytest.raises(TraceFormatError, match="non-negative integers"):
+        write_trace(path, [-64, 0], [False, True], [0, 3])
+    with pytest.raises(TraceFormatError, match="non-negative integers"):
+        write_trace(path, [0.5, 0], [False, True], [0, 3])
+    assert not path.exists()
+    write_trace(path, np.zeros(0, np.uint64), np.zeros(0, bool), np.zeros(0, np.int64))
+    assert path.read_text() == "" and len(read_trace(path)) == 0
