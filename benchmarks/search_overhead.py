@@ -46,7 +46,8 @@ def main() -> None:
         pts = rng.random((n, 3))
         t0 = time.perf_counter()
         non_dominated_sort(pts)
-        print(f"non_dominated_sort n={n:5d}, 3 objectives: {1e3 * (time.perf_counter() - t0):8.1f} ms")
+        ms = 1e3 * (time.perf_counter() - t0)
+        print(f"non_dominated_sort n={n:5d}, 3 objectives: {ms:8.1f} ms")
     items = list(range(200))
     for spec in ("serial", "pool", "local"):
         t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Generic report helpers: Markdown tables, Pareto-front and per-kernel breakdown plots, atomic files.
+"""Generic report helpers: Markdown tables, Pareto and per-kernel breakdown plots, atomic files.
 
 Everything written here goes to a temporary file in the destination folder first and is then
 renamed over the destination (``os.replace``), so a reader never sees a half-written file.

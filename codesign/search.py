@@ -540,6 +540,10 @@ class SearchResult:
     ``front``: the history rows with ``front == 0`` (empty if the objectives are missing).
     ``best``: the best history row under the mode's order (in mode ``pareto``: the front row
     with the lowest ``metric``), as a dict; ``best_genome`` the same as a genome object.
+    ``population``/``population_keys``: the final population, oldest first. ``generation``:
+    the last finished generation. ``duplicates_accepted``: proposals that took a cached result
+    after ``max_retries``; ``redraws``: proposals re-drawn as invalid or duplicate;
+    ``evaluations_run``: evaluations this call ran (journal and checkpoint hits excluded).
     """
 
     config: SearchConfig
@@ -577,13 +581,11 @@ class _Search(Generic[G]):
         config: SearchConfig,
         executor: Executor,
         out_dir: Path | None,
-        quiet: bool,
     ) -> None:
         self.problem = problem
         self.config = config
         self.executor = executor
         self.out_dir = out_dir
-        self.quiet = quiet
         self.rng = np.random.default_rng(config.seed)
         self.generation = -1
         self.population: list[str] = []
@@ -961,7 +963,7 @@ def run_search(
         )
     own_executor = executor is None
     ex = LocalExecutor(0) if executor is None else executor
-    search = _Search(problem, config, ex, None if out_dir is None else Path(out_dir), quiet)
+    search = _Search(problem, config, ex, None if out_dir is None else Path(out_dir))
     try:
         search.open_store(resume=resume, overwrite=overwrite)
         assert config.generations is not None

@@ -261,8 +261,13 @@ class Supernet(nn.Module):
         max_dense: int = 1024,
         max_tokens: int = 64,
         seed: int = 0,
+        sparse_embedding: bool = False,
     ) -> None:
+        """``sparse_embedding=True`` gives the embedding table sparse gradients (only the
+        looked-up rows; torch Adagrad/SGD without weight decay and without ``fused`` accept
+        them): a dense gradient of a large table costs a full-table write per step."""
         super().__init__()
+        self.sparse_embedding = bool(sparse_embedding)
         self.space = get_space(space)
         if emb_dim != self.space.emb_dim:
             raise SpecError(f"emb_dim: {emb_dim}; accepted: {self.space.emb_dim}")
@@ -313,7 +318,9 @@ class Supernet(nn.Module):
     def _build(self) -> None:
         e = self.emb_dim
         total = sum(self.cardinalities)
-        self.embedding = nn.Embedding(total, e)
+        self.embedding = nn.Embedding(
+            total, e, _weight=torch.zeros(total, e), sparse=self.sparse_embedding
+        )
         offsets = np.concatenate([[0], np.cumsum(self.cardinalities)[:-1]]).astype(np.int64)
         self.register_buffer("offsets", torch.as_tensor(offsets), persistent=False)
         self.register_buffer(
@@ -485,9 +492,12 @@ class Supernet(nn.Module):
             ops[key.replace(".", "_")] = FrozenOp(kind, w, **static)
         emb = None
         if plan.need_raw_sparse:
-            emb = nn.Embedding(self.embedding.num_embeddings, self.emb_dim)
-            with torch.no_grad():
-                emb.weight.copy_(self.embedding.weight)
+            emb = nn.Embedding(
+                self.embedding.num_embeddings,
+                self.emb_dim,
+                _weight=self.embedding.weight.detach().clone(),
+                sparse=self.sparse_embedding,
+            )
         model = SubnetModel(
             spec=spec,
             plan=plan,
@@ -507,13 +517,22 @@ class Supernet(nn.Module):
         """For each supernet parameter that ``spec`` reads, a boolean mask of the elements it
         reads. The embedding table counts as read whole when the subnet reads raw sparse
         features (which rows a batch touches depends on the data)."""
-        weights = self._sliced_weights(spec)
-        total = sum(t.sum() for w in weights.values() for t in w.values())
-        named = [(n, p) for n, p in self.named_parameters() if n != "embedding.weight"]
-        grads = torch.autograd.grad(
-            total, [p for _, p in named], allow_unused=True, retain_graph=False
-        )
-        masks = {n: g != 0 for (n, _), g in zip(named, grads) if g is not None and bool((g != 0).any())}
+        # d/dθ of the sum of all sliced weights counts how often each element is read.
+        saved = {n: p.requires_grad for n, p in self.named_parameters()}
+        try:
+            with torch.enable_grad():
+                for p in self.parameters():
+                    p.requires_grad_(True)
+                weights = self._sliced_weights(spec)
+                total = sum(t.sum() for w in weights.values() for t in w.values())
+                named = [(n, p) for n, p in self.named_parameters() if n != "embedding.weight"]
+                grads = torch.autograd.grad(total, [p for _, p in named], allow_unused=True)
+        finally:
+            for n, p in self.named_parameters():
+                p.requires_grad_(saved[n])
+        masks = {
+            n: g != 0 for (n, _), g in zip(named, grads) if g is not None and bool((g != 0).any())
+        }
         if self.plan(spec).need_raw_sparse:
             masks["embedding.weight"] = torch.ones_like(self.embedding.weight, dtype=torch.bool)
         return masks
@@ -528,7 +547,8 @@ class SubnetModel(nn.Module):
 
     def final_layer_parameters(self) -> list[nn.Parameter]:
         """The logit layer's parameters (for head fine-tuning)."""
-        return list(self.ops["final"].parameters())
+        w = self.ops["final"].weights
+        return [w["weight"], w["bias"]]
 
     def __init__(
         self,

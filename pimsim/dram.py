@@ -67,7 +67,8 @@ _INF = np.int64(1) << np.int64(62)
 _NEG = -(np.int64(1) << np.int64(40))
 
 # stats slots
-_S_HITS, _S_MISSES, _S_CONFLICTS, _S_STATUS, _S_NLOG, _S_END, _S_STEPS, _S_SCANS = range(8)
+(_S_HITS, _S_MISSES, _S_CONFLICTS, _S_STATUS, _S_NLOG, _S_END, _S_STEPS, _S_SCANS,
+ _S_MERGED_RD, _S_MERGED_WR) = range(10)
 
 ROLE_ACT, ROLE_PRE, ROLE_PREA, ROLE_REF, ROLE_RD, ROLE_WR = range(6)
 
@@ -90,6 +91,12 @@ class DramResult:
     internal_bytes: int = 0
     bank_ops: dict[str, int] = field(default_factory=dict)
     command_log: pd.DataFrame | None = None
+    #: requests served without a command of their own (a pending read or write to the
+    #: same address served them); their bytes are not in bytes_read / bytes_written
+    merged_reads: int = 0
+    merged_writes: int = 0
+    #: event-loop iterations (a speed diagnostic)
+    sim_steps: int = 0
 
     @property
     def bank_ops_total(self) -> int:
@@ -105,93 +112,11 @@ class DramResult:
 # Numba kernel
 # ----------------------------------------------------------------------------------------
 @njit(cache=True)
-def _threshold(cmd, ab, only_open, B, G, RK, c, nb_rank, n_bg, n_bpg, open_row,
-               bank_next, bg_next, rank_next, chan_next, win_next, win_count, win_lat,
-               win_hist, win_pos):
-    th = rank_next[RK, cmd]
-    if chan_next[c, cmd] > th:
-        th = chan_next[c, cmd]
-    if ab:
-        b0 = RK * nb_rank
-        g0 = RK * n_bg
-        for i in range(nb_rank):
-            b = b0 + i
-            if only_open and open_row[b] < 0:
-                continue
-            if bank_next[b, cmd] > th:
-                th = bank_next[b, cmd]
-            g = g0 + i // n_bpg
-            if bg_next[g, cmd] > th:
-                th = bg_next[g, cmd]
-    else:
-        if bank_next[B, cmd] > th:
-            th = bank_next[B, cmd]
-        if bg_next[G, cmd] > th:
-            th = bg_next[G, cmd]
-    for w in range(win_count.shape[0]):
-        if win_next[w, cmd] and win_count[w] > 0:
-            h = win_hist[w, RK, win_pos[w, RK]] + win_lat[w]
-            if h > th:
-                th = h
-    return th
-
-
-@njit(cache=True)
-def _update_timing(cmd, allbanks, B, G, RK, c, t, n_rk, nb_rank, n_bg, lat, bank_next,
-                   bg_next, rank_next, chan_next, win_prev, win_count, win_hist, win_pos):
-    nc = lat.shape[1]
-    for f in range(nc):
-        lv = lat[0, cmd, f]
-        if lv >= 0:
-            v = t + lv
-            if allbanks:
-                b0 = RK * nb_rank
-                for i in range(nb_rank):
-                    if bank_next[b0 + i, f] < v:
-                        bank_next[b0 + i, f] = v
-            elif bank_next[B, f] < v:
-                bank_next[B, f] = v
-        lv = lat[1, cmd, f]
-        if lv >= 0:
-            v = t + lv
-            if allbanks:
-                g0 = RK * n_bg
-                for i in range(n_bg):
-                    if bg_next[g0 + i, f] < v:
-                        bg_next[g0 + i, f] = v
-            elif bg_next[G, f] < v:
-                bg_next[G, f] = v
-        lv = lat[2, cmd, f]
-        if lv >= 0 and rank_next[RK, f] < t + lv:
-            rank_next[RK, f] = t + lv
-        lv = lat[3, cmd, f]
-        if lv >= 0:
-            for r2 in range(n_rk):
-                RK2 = c * n_rk + r2
-                if RK2 != RK and rank_next[RK2, f] < t + lv:
-                    rank_next[RK2, f] = t + lv
-        lv = lat[4, cmd, f]
-        if lv >= 0 and chan_next[c, f] < t + lv:
-            chan_next[c, f] = t + lv
-    for w in range(win_count.shape[0]):
-        if win_prev[w, cmd] and win_count[w] > 0:
-            win_hist[w, RK, win_pos[w, RK]] = t
-            win_pos[w, RK] = (win_pos[w, RK] + 1) % win_count[w]
-
-
-@njit(cache=True)
-def _grow(a):
-    b = np.empty(a.shape[0] * 2, dtype=a.dtype)
-    b[: a.shape[0]] = a
-    return b
-
-
-@njit(cache=True)
 def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req_flags,
               req_arr, req_addr, n_ch, n_rk, n_bg, n_bpg, tq_size, cq_size, per_bank,
               frfcfs, close_page, dual_bus, tREFI, read_delay, write_delay, row_hit_cap,
               lat, win_prev, win_next, win_count, win_lat, col_cmd, role, act_id, pre_id,
-              prea_id, ref_id, record, stall_limit):
+              prea_id, ref_id, record, log_cap, stall_limit):
     n = req_ch.shape[0]
     nc = lat.shape[1]
     nb_rank = n_bg * n_bpg
@@ -211,7 +136,7 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
     leader = np.full(n, -1, dtype=np.int64)
     counts = np.zeros((nc, 2), dtype=np.int64)
     bank_ops = np.zeros(nc, dtype=np.int64)
-    stats = np.zeros(8, dtype=np.int64)
+    stats = np.zeros(10, dtype=np.int64)
 
     open_row = np.full(NB, -1, dtype=np.int64)
     hit_cnt = np.zeros(NB, dtype=np.int64)
@@ -228,6 +153,12 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
     cq = np.zeros((NQ, cq_size), dtype=np.int64)
     cq_len = np.zeros(NQ, dtype=np.int64)
     q_lb = np.zeros(NQ, dtype=np.int64)
+    # per queue and command class (0 ACT, 1 PRE, 2 read, 3 write): lower bound of the
+    # class's threshold and the one command id behind it (-1: several), valid while the
+    # queue is not dirty (content and bank state unchanged since its last scan)
+    q_dirty = np.ones(NQ, dtype=np.bool_)
+    q_lbc = np.full((NQ, 4), _INF, dtype=np.int64)
+    q_cmdc = np.full((NQ, 4), -1, dtype=np.int64)
     rr = np.full(n_ch, nq_ch - 1, dtype=np.int64)
     next_wake = np.zeros(n_ch, dtype=np.int64)
     memo_B = np.zeros(cq_size + 4, dtype=np.int64)
@@ -240,7 +171,7 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
         for r in range(n_rk):
             ref_due[c * n_rk + r] = (r + 1) * (tREFI // n_rk) if tREFI // n_rk > 0 else tREFI
 
-    cap = 4 * n + 64 if record else 1
+    cap = log_cap if record else 1
     lg_t = np.zeros(cap, dtype=np.int64)
     lg_cmd = np.zeros(cap, dtype=np.int64)
     lg_ab = np.zeros(cap, dtype=np.int64)
@@ -286,6 +217,11 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                 elif req_wr[best] == 1:
                     complete[j] = t + 1
                     merged = True
+                if merged:
+                    if req_wr[j] == 0:
+                        stats[_S_MERGED_RD] += 1
+                    else:
+                        stats[_S_MERGED_WR] += 1
             if not merged:
                 tq[c, tq_len[c]] = j
                 tq_len[c] += 1
@@ -317,13 +253,65 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                         any_open = True
                         break
                 cmd = prea_id if any_open else ref_id
-                th = _threshold(cmd, True, False, 0, 0, RK, c, nb_rank, n_bg, n_bpg,
-                                open_row, bank_next, bg_next, rank_next, chan_next,
-                                win_next, win_count, win_lat, win_hist, win_pos)
+                th = rank_next[RK, cmd]
+                if chan_next[c, cmd] > th:
+                    th = chan_next[c, cmd]
+                if True:
+                    for ii in range(nb_rank):
+                        bb = RK * nb_rank + ii
+                        if False and open_row[bb] < 0:
+                            continue
+                        if bank_next[bb, cmd] > th:
+                            th = bank_next[bb, cmd]
+                        gg = RK * n_bg + ii // n_bpg
+                        if bg_next[gg, cmd] > th:
+                            th = bg_next[gg, cmd]
+                else:
+                    if bank_next[0, cmd] > th:
+                        th = bank_next[0, cmd]
+                    if bg_next[0, cmd] > th:
+                        th = bg_next[0, cmd]
+                for w in range(nw):
+                    if win_next[w, cmd] and win_count[w] > 0:
+                        hh = win_hist[w, RK, win_pos[w, RK]] + win_lat[w]
+                        if hh > th:
+                            th = hh
                 if th <= t and issued == 0:
-                    _update_timing(cmd, True, 0, 0, RK, c, t, n_rk, nb_rank, n_bg, lat,
-                                   bank_next, bg_next, rank_next, chan_next, win_prev,
-                                   win_count, win_hist, win_pos)
+                    for f in range(nc):
+                        lv = lat[0, cmd, f]
+                        if lv >= 0:
+                            v = t + lv
+                            if True:
+                                for ii in range(nb_rank):
+                                    if bank_next[RK * nb_rank + ii, f] < v:
+                                        bank_next[RK * nb_rank + ii, f] = v
+                            elif bank_next[0, f] < v:
+                                bank_next[0, f] = v
+                        lv = lat[1, cmd, f]
+                        if lv >= 0:
+                            v = t + lv
+                            if True:
+                                for ii in range(n_bg):
+                                    if bg_next[RK * n_bg + ii, f] < v:
+                                        bg_next[RK * n_bg + ii, f] = v
+                            elif bg_next[0, f] < v:
+                                bg_next[0, f] = v
+                        lv = lat[2, cmd, f]
+                        if lv >= 0 and rank_next[RK, f] < t + lv:
+                            rank_next[RK, f] = t + lv
+                        lv = lat[3, cmd, f]
+                        if lv >= 0:
+                            for r2 in range(n_rk):
+                                RK2 = c * n_rk + r2
+                                if RK2 != RK and rank_next[RK2, f] < t + lv:
+                                    rank_next[RK2, f] = t + lv
+                        lv = lat[4, cmd, f]
+                        if lv >= 0 and chan_next[c, f] < t + lv:
+                            chan_next[c, f] = t + lv
+                    for w in range(nw):
+                        if win_prev[w, cmd] and win_count[w] > 0:
+                            win_hist[w, RK, win_pos[w, RK]] = t
+                            win_pos[w, RK] = (win_pos[w, RK] + 1) % win_count[w]
                     counts[cmd, 0] += 1
                     nop = 0
                     for i in range(nb_rank):
@@ -340,17 +328,15 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                         if per_bank:
                             if qi // nb_rank == r:
                                 q_lb[Qr] = t + 1
+                                q_dirty[Qr] = True
                         elif qi == r:
                             q_lb[Qr] = t + 1
-                    if record:
-                        if nlog >= lg_t.shape[0]:
-                            lg_t = _grow(lg_t); lg_cmd = _grow(lg_cmd); lg_ab = _grow(lg_ab)
-                            lg_ch = _grow(lg_ch); lg_rk = _grow(lg_rk); lg_B = _grow(lg_B)
-                            lg_row = _grow(lg_row); lg_col = _grow(lg_col); lg_req = _grow(lg_req)
+                            q_dirty[Qr] = True
+                    if record and nlog < log_cap:
                         lg_t[nlog] = t; lg_cmd[nlog] = cmd; lg_ab[nlog] = 1; lg_ch[nlog] = c
                         lg_rk[nlog] = r; lg_B[nlog] = -1; lg_row[nlog] = -1; lg_col[nlog] = -1
                         lg_req[nlog] = -1
-                        nlog += 1
+                    nlog += 1
                     issued = 1
                     first_cls = 0
                 elif th > t and th < ref_thr_min:
@@ -366,8 +352,42 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                     if cq_len[Q] == 0 or q_lb[Q] > t:
                         continue
                     rq = qi // nb_rank if per_bank else qi
-                    if ref_pending[c * n_rk + rq]:
+                    RKq = c * n_rk + rq
+                    if ref_pending[RKq]:
                         continue
+                    if not q_dirty[Q]:
+                        # cheap refresh of the bound: rank/channel/window floors only rise
+                        lbq = _INF
+                        for cl in range(4):
+                            v = q_lbc[Q, cl]
+                            if v >= _INF:
+                                continue
+                            cm = q_cmdc[Q, cl]
+                            if v <= t and cm >= 0:
+                                f = rank_next[RKq, cm]
+                                if chan_next[c, cm] > f:
+                                    f = chan_next[c, cm]
+                                for w in range(nw):
+                                    if win_next[w, cm] and win_count[w] > 0:
+                                        h = win_hist[w, RKq, win_pos[w, RKq]] + win_lat[w]
+                                        if h > f:
+                                            f = h
+                                if f > v:
+                                    v = f
+                                    q_lbc[Q, cl] = v
+                            if v < lbq:
+                                lbq = v
+                        q_lb[Q] = lbq
+                        if lbq > t:
+                            continue
+                    lbc0 = _INF
+                    lbc1 = _INF
+                    lbc2 = _INF
+                    lbc3 = _INF
+                    cmc0 = -2
+                    cmc1 = -2
+                    cmc2 = -2
+                    cmc3 = -2
                     lb = _INF
                     kmax = cq_len[Q] if frfcfs else 1
                     sel_k = -1
@@ -442,10 +462,31 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                                     th = memo_th[m]
                                     break
                         if th < 0:
-                            th = _threshold(cmd, ab, need == 1, B, req_G[j], RK, c, nb_rank,
-                                            n_bg, n_bpg, open_row, bank_next, bg_next,
-                                            rank_next, chan_next, win_next, win_count,
-                                            win_lat, win_hist, win_pos)
+                            Gj = req_G[j]
+                            oo = need == 1
+                            th = rank_next[RK, cmd]
+                            if chan_next[c, cmd] > th:
+                                th = chan_next[c, cmd]
+                            if ab:
+                                for ii in range(nb_rank):
+                                    bb = RK * nb_rank + ii
+                                    if oo and open_row[bb] < 0:
+                                        continue
+                                    if bank_next[bb, cmd] > th:
+                                        th = bank_next[bb, cmd]
+                                    gg = RK * n_bg + ii // n_bpg
+                                    if bg_next[gg, cmd] > th:
+                                        th = bg_next[gg, cmd]
+                            else:
+                                if bank_next[B, cmd] > th:
+                                    th = bank_next[B, cmd]
+                                if bg_next[Gj, cmd] > th:
+                                    th = bg_next[Gj, cmd]
+                            for w in range(nw):
+                                if win_next[w, cmd] and win_count[w] > 0:
+                                    hh = win_hist[w, RK, win_pos[w, RK]] + win_lat[w]
+                                    if hh > th:
+                                        th = hh
                             if not ab and n_memo < memo_B.shape[0]:
                                 memo_B[n_memo] = B
                                 memo_cmd[n_memo] = cmd
@@ -458,8 +499,34 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                             break
                         if th < lb:
                             lb = th
+                        rl = role[cmd]
+                        if rl == ROLE_ACT:
+                            if th < lbc0:
+                                lbc0 = th
+                            cmc0 = cmd if cmc0 == -2 or cmc0 == cmd else -1
+                        elif rl == ROLE_PRE:
+                            if th < lbc1:
+                                lbc1 = th
+                            cmc1 = cmd if cmc1 == -2 or cmc1 == cmd else -1
+                        elif rl == ROLE_RD:
+                            if th < lbc2:
+                                lbc2 = th
+                            cmc2 = cmd if cmc2 == -2 or cmc2 == cmd else -1
+                        else:
+                            if th < lbc3:
+                                lbc3 = th
+                            cmc3 = cmd if cmc3 == -2 or cmc3 == cmd else -1
                     if sel_k < 0:
                         q_lb[Q] = lb if lb > t else t + 1
+                        q_dirty[Q] = False
+                        q_lbc[Q, 0] = lbc0
+                        q_lbc[Q, 1] = lbc1
+                        q_lbc[Q, 2] = lbc2
+                        q_lbc[Q, 3] = lbc3
+                        q_cmdc[Q, 0] = cmc0 if cmc0 >= 0 else -1
+                        q_cmdc[Q, 1] = cmc1 if cmc1 >= 0 else -1
+                        q_cmdc[Q, 2] = cmc2 if cmc2 >= 0 else -1
+                        q_cmdc[Q, 3] = cmc3 if cmc3 >= 0 else -1
                         continue
                     # a ready command; on the second pass only of the other class
                     cls = 1 if role[sel_cmd] >= ROLE_RD else 0
@@ -472,9 +539,41 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                     G = req_G[j]
                     RK = c * n_rk + req_rk[j]
                     rl = role[sel_cmd]
-                    _update_timing(sel_cmd, sel_ab, B, G, RK, c, t, n_rk, nb_rank, n_bg,
-                                   lat, bank_next, bg_next, rank_next, chan_next, win_prev,
-                                   win_count, win_hist, win_pos)
+                    for f in range(nc):
+                        lv = lat[0, sel_cmd, f]
+                        if lv >= 0:
+                            v = t + lv
+                            if sel_ab:
+                                for ii in range(nb_rank):
+                                    if bank_next[RK * nb_rank + ii, f] < v:
+                                        bank_next[RK * nb_rank + ii, f] = v
+                            elif bank_next[B, f] < v:
+                                bank_next[B, f] = v
+                        lv = lat[1, sel_cmd, f]
+                        if lv >= 0:
+                            v = t + lv
+                            if sel_ab:
+                                for ii in range(n_bg):
+                                    if bg_next[RK * n_bg + ii, f] < v:
+                                        bg_next[RK * n_bg + ii, f] = v
+                            elif bg_next[G, f] < v:
+                                bg_next[G, f] = v
+                        lv = lat[2, sel_cmd, f]
+                        if lv >= 0 and rank_next[RK, f] < t + lv:
+                            rank_next[RK, f] = t + lv
+                        lv = lat[3, sel_cmd, f]
+                        if lv >= 0:
+                            for r2 in range(n_rk):
+                                RK2 = c * n_rk + r2
+                                if RK2 != RK and rank_next[RK2, f] < t + lv:
+                                    rank_next[RK2, f] = t + lv
+                        lv = lat[4, sel_cmd, f]
+                        if lv >= 0 and chan_next[c, f] < t + lv:
+                            chan_next[c, f] = t + lv
+                    for w in range(nw):
+                        if win_prev[w, sel_cmd] and win_count[w] > 0:
+                            win_hist[w, RK, win_pos[w, RK]] = t
+                            win_pos[w, RK] = (win_pos[w, RK] + 1) % win_count[w]
                     counts[sel_cmd, 1 if sel_ab else 0] += 1
                     b_lo = RK * nb_rank if sel_ab else B
                     b_hi = b_lo + nb_rank if sel_ab else B + 1
@@ -513,21 +612,19 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                         tq_blocked[c] = False
                         last_progress = t
                     q_lb[Q] = t + 1
+                    q_dirty[Q] = True
                     if sel_ab:
                         for qi2 in range(nq_ch):
                             Q2 = c * nq_ch + qi2
                             rq2 = qi2 // nb_rank if per_bank else qi2
                             if rq2 == req_rk[j]:
                                 q_lb[Q2] = t + 1
-                    if record:
-                        if nlog >= lg_t.shape[0]:
-                            lg_t = _grow(lg_t); lg_cmd = _grow(lg_cmd); lg_ab = _grow(lg_ab)
-                            lg_ch = _grow(lg_ch); lg_rk = _grow(lg_rk); lg_B = _grow(lg_B)
-                            lg_row = _grow(lg_row); lg_col = _grow(lg_col); lg_req = _grow(lg_req)
+                                q_dirty[Q2] = True
+                    if record and nlog < log_cap:
                         lg_t[nlog] = t; lg_cmd[nlog] = sel_cmd; lg_ab[nlog] = 1 if sel_ab else 0
                         lg_ch[nlog] = c; lg_rk[nlog] = req_rk[j]; lg_B[nlog] = B
                         lg_row[nlog] = req_row[j]; lg_col[nlog] = req_col[j]; lg_req[nlog] = j
-                        nlog += 1
+                    nlog += 1
                     if issued == 0:
                         first_cls = cls
                     issued += 1
@@ -547,6 +644,7 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                         cq_len[Q] += 1
                         if q_lb[Q] > t + 1:
                             q_lb[Q] = t + 1
+                        q_dirty[Q] = True
                         for k2 in range(k, tq_len[c] - 1):
                             tq[c, k2] = tq[c, k2 + 1]
                         tq_len[c] -= 1
@@ -607,9 +705,10 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
             end_cycle = complete[j]
     stats[_S_NLOG] = nlog
     stats[_S_END] = end_cycle
-    return (admit, complete, counts, bank_ops, stats, lg_t[:nlog], lg_cmd[:nlog],
-            lg_ab[:nlog], lg_ch[:nlog], lg_rk[:nlog], lg_B[:nlog], lg_row[:nlog],
-            lg_col[:nlog], lg_req[:nlog])
+    m = nlog if nlog < cap else cap
+    return (admit, complete, counts, bank_ops, stats, lg_t[:m], lg_cmd[:m],
+            lg_ab[:m], lg_ch[:m], lg_rk[:m], lg_B[:m], lg_row[:m],
+            lg_col[:m], lg_req[:m])
 
 
 # ----------------------------------------------------------------------------------------
@@ -710,17 +809,22 @@ def run_requests(profile, addresses, is_write, arrival_cycles, *, flags=None,  #
         Q = dec.channel * nq_ch + dec.rank
     t = ct.values
     burst = int(profile.burst_cycles)
-    out = _simulate(
-        dec.channel, dec.rank, B, G, Q, dec.row, dec.column, wr, fl, arr, addr,
-        int(d.channels), int(d.ranks), int(d.bankgroups), int(d.banks_per_group),
-        int(profile.controller.trans_queue_size), int(profile.controller.cmd_queue_size),
-        per_bank, profile.controller.scheduler == "frfcfs",
-        profile.controller.page_policy == "close", bool(ct.standard.dual_command_bus),
-        int(t["tREFI"]), int(t["CL"]) + burst, int(t["CWL"]) + burst,
-        int(ct.standard.row_hit_cap), ct.lat, ct.win_prev, ct.win_next, ct.win_count,
-        ct.win_lat, ct.col_cmd, ct.role, ct.act, ct.pre, ct.prea, ct.ref,
-        bool(record_commands), int(stall_limit_cycles),
-    )
+    log_cap = 4 * addr.shape[0] + 1024
+    while True:
+        out = _simulate(
+            dec.channel, dec.rank, B, G, Q, dec.row, dec.column, wr, fl, arr, addr,
+            int(d.channels), int(d.ranks), int(d.bankgroups), int(d.banks_per_group),
+            int(profile.controller.trans_queue_size), int(profile.controller.cmd_queue_size),
+            per_bank, profile.controller.scheduler == "frfcfs",
+            profile.controller.page_policy == "close", bool(ct.standard.dual_command_bus),
+            int(t["tREFI"]), int(t["CL"]) + burst, int(t["CWL"]) + burst,
+            int(ct.standard.row_hit_cap), ct.lat, ct.win_prev, ct.win_next, ct.win_count,
+            ct.win_lat, ct.col_cmd, ct.role, ct.act, ct.pre, ct.prea, ct.ref,
+            bool(record_commands), int(log_cap), int(stall_limit_cycles),
+        )
+        if not record_commands or out[4][_S_NLOG] <= log_cap:
+            break
+        log_cap = int(out[4][_S_NLOG]) + 16  # the log overflowed: replay with room for it
     (admit, complete, counts, bank_ops, stats, lg_t, lg_cmd, lg_ab, lg_ch, lg_rk, lg_B,
      lg_row, lg_col, lg_req) = out
     if stats[_S_STATUS] != 0:
@@ -773,8 +877,11 @@ def run_requests(profile, addresses, is_write, arrival_cycles, *, flags=None,  #
         row_conflicts=int(stats[_S_CONFLICTS]),
         reads=int((wr == 0).sum()),
         writes=int((wr == 1).sum()),
-        bytes_read=int(((wr == 0) & ext).sum()) * tb,
-        bytes_written=int(((wr == 1) & ext).sum()) * tb,
+        bytes_read=(int(((wr == 0) & ext).sum()) - int(stats[_S_MERGED_RD])) * tb,
+        bytes_written=(int(((wr == 1) & ext).sum()) - int(stats[_S_MERGED_WR])) * tb,
+        merged_reads=int(stats[_S_MERGED_RD]),
+        merged_writes=int(stats[_S_MERGED_WR]),
+        sim_steps=int(stats[_S_STEPS]),
         internal_bytes=int((n_banks[internal]).sum()) * tb,
         bank_ops=ops,
         command_log=log,

@@ -20,6 +20,7 @@ to any kernel, so that energy components add up to the memory's total over the m
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -36,12 +37,23 @@ from pimsim.workload import EmbeddingBag, Workload
 
 
 def kernel_costs(workload: Workload, profile: Profile, *, seed: int = 0,
-                 replicate_hot_rows: int = 0) -> dict[str, KernelCost]:
-    """Cost of every kernel of ``workload`` on ``profile`` (placement, fallback applied)."""
+                 replicate_hot_rows: int | Mapping[str, int] = 0,
+                 cache: dict[tuple[Any, ...], KernelCost] | None = None
+                 ) -> dict[str, KernelCost]:
+    """Cost of every kernel of ``workload`` on ``profile`` (placement, fallback applied).
+
+    ``replicate_hot_rows``: hot rows replicated for every PIM embedding kernel, or per
+    kernel name (absent names: 0). ``cache``: a dict kept by the caller to reuse costs
+    across calls (key: kernel signature, placement, seed and what else changes the cost);
+    use one dict per profile.
+    """
     layout = Layout(profile)
     llc_share = max(1, sum(1 for k in workload.kernels
                            if isinstance(k, EmbeddingBag) and k.placement == "host"))
-    cache: dict[tuple[str, str], KernelCost] = {}
+    unit_cache_share = max(1, sum(1 for k in workload.kernels
+                                  if isinstance(k, EmbeddingBag) and k.placement == "pim"))
+    if cache is None:
+        cache = {}
     costs: dict[str, KernelCost] = {}
     for name in workload.topological_order():
         k = workload.kernel(name)
@@ -59,7 +71,11 @@ def kernel_costs(workload: Workload, profile: Profile, *, seed: int = 0,
                     check_supported(profile, k)  # raises, naming kind and kernel
                 placement, fallback = "host", True
         sig = k.signature()
-        key = (sig, placement)
+        replicate = (replicate_hot_rows.get(name, 0) if isinstance(replicate_hot_rows, Mapping)
+                     else replicate_hot_rows)
+        is_emb = isinstance(k, EmbeddingBag)
+        key = (sig, placement, seed, llc_share if is_emb and placement == "host" else 0,
+               replicate if is_emb and placement == "pim" else 0)
         hit = cache.get(key)
         if hit is not None:
             costs[name] = dataclasses.replace(hit, name=name, fallback=fallback,
@@ -70,16 +86,19 @@ def kernel_costs(workload: Workload, profile: Profile, *, seed: int = 0,
             c = host_kernel_cost(profile, k, layout, rng, llc_share=llc_share,
                                  fallback=fallback)
         else:
-            c = pim_kernel_cost(profile, k, layout, rng, replicate_hot_rows=replicate_hot_rows)
+            c = pim_kernel_cost(profile, k, layout, rng, replicate_hot_rows=replicate)
         cache[key] = c
         costs[name] = c
     return costs
 
 
 def simulate(workload: Workload, profile: Profile, *, seed: int = 0,
-             replicate_hot_rows: int = 0) -> Trace:
-    """Simulate ``workload`` on ``profile``; returns the per-kernel :class:`Trace`."""
-    costs = kernel_costs(workload, profile, seed=seed, replicate_hot_rows=replicate_hot_rows)
+             replicate_hot_rows: int | Mapping[str, int] = 0,
+             cache: dict[tuple[Any, ...], KernelCost] | None = None) -> Trace:
+    """Simulate ``workload`` on ``profile``; returns the per-kernel :class:`Trace`
+    (``replicate_hot_rows`` and ``cache``: see :func:`kernel_costs`)."""
+    costs = kernel_costs(workload, profile, seed=seed, replicate_hot_rows=replicate_hot_rows,
+                         cache=cache)
     env = simpy.Environment()
     units: dict[str, simpy.Resource] = {}
     channels = [simpy.Resource(env, capacity=1) for _ in range(profile.dram.channels)]

@@ -121,7 +121,12 @@ def replay_stream(
         res = run_requests(profile, a, np.tile(w, k), arrival,
                            flags=None if fl is None else np.tile(fl, k))
         counts = {str(c): float(v) for c, v in dict(res.command_counts).items()}
-        ops = {str(c): float(v) for c, v in dict(res.bank_ops).items()} or dict(counts)
+        # energy is charged per bank operation, except rank-wide REF / PREA (per command)
+        ops = {str(c): float(v) for c, v in dict(res.bank_ops).items()
+               if c not in ("REF", "PREA")} or {k: v for k, v in counts.items()}
+        for c in ("REF", "PREA"):
+            if c in counts:
+                ops[c] = counts[c]
         ext = int(res.bytes_read) + int(res.bytes_written)
         return MemCost(float(res.total_cycles), counts, ext, int(res.internal_bytes), a.size,
                        ops)
@@ -129,16 +134,22 @@ def replay_stream(
     one = run(1)
     if repeat <= 1.0:
         return one
-    two = run(2)
+    # Simulate enough copies to cover two refresh intervals, so that refresh is part of the
+    # per-copy step; short totals are simulated whole.
+    k = max(1, int(np.ceil(2.0 * profile.timing.tREFI / max(one.cycles, 1.0))))
+    if 2 * k >= repeat:
+        return run(int(np.ceil(repeat)))
+    first = run(k) if k > 1 else one
+    second = run(2 * k)
     step = MemCost(
-        max(two.cycles - one.cycles, 0.0),
-        _add_counts(two.counts, one.counts, -1.0),
-        two.external_bytes - one.external_bytes,
-        two.internal_bytes - one.internal_bytes,
-        two.requests - one.requests,
-        _add_counts(two.ops, one.ops, -1.0),
-    )
-    return one + step.scaled(repeat - 1.0)
+        max(second.cycles - first.cycles, 0.0),
+        _add_counts(second.counts, first.counts, -1.0),
+        second.external_bytes - first.external_bytes,
+        second.internal_bytes - first.internal_bytes,
+        second.requests - first.requests,
+        _add_counts(second.ops, first.ops, -1.0),
+    ).scaled(1.0 / k)
+    return first + step.scaled(repeat - k)
 
 
 def mem_energy_pj(profile: Profile, mem: MemCost, channels: int) -> dict[str, float]:
@@ -182,8 +193,6 @@ def host_section(profile: Profile) -> HostSection:
             f"profile {profile.name!r}: no 'host' section; host kernels need host.peak_gflops, "
             "cores, pj_per_flop and pj_per_byte"
         )
-    if isinstance(h, dict):  # before profile.py types the section
-        return HostSection.model_validate(h)
     return h
 
 
@@ -235,6 +244,22 @@ def lru_row_hits(rows: np.ndarray, capacity_rows: int) -> np.ndarray:
     return _lru_hits(inv.astype(np.int64), int(uniq.size), int(capacity_rows))
 
 
+def interleave_streams(addrs: np.ndarray, cores: int, block: int) -> np.ndarray:
+    """A sequential stream read by ``cores`` cores together: the cores take consecutive
+    blocks of ``block`` requests (one DRAM row each) round-robin, and their requests reach
+    the controller interleaved. Neighbouring blocks lie in different banks / bank groups
+    under the usual mappings, so the stream spreads over them as a multi-core scan does."""
+    n = addrs.size
+    span = cores * block
+    if cores <= 1 or n <= block:
+        return addrs
+    groups = -(-n // span)
+    pad = np.full(groups * span - n, -1, dtype=np.int64)
+    grid = np.concatenate([addrs.astype(np.int64), pad]).reshape(groups, cores, block)
+    out = grid.transpose(0, 2, 1).ravel()
+    return out[out >= 0].astype(np.uint64)
+
+
 # --- host kernels ---------------------------------------------------------------------
 def host_kernel_cost(
     profile: Profile,
@@ -266,11 +291,12 @@ def host_kernel_cost(
         moved = rows.size * kernel.tbl.row_bytes
     elif isinstance(kernel, Gemm):
         addrs = layout.weight_addresses(kernel.weight or kernel.name, kernel.resident_bytes())
-        mem = replay_stream(profile, addrs, False)
+        mem = replay_stream(profile, interleave_streams(addrs, host.cores, layout.cols_per_row), False)
         moved = kernel.resident_bytes()
     elif isinstance(kernel, Transfer):
         addrs = layout.buffer_addresses(kernel.name, kernel.bytes)
-        mem = replay_stream(profile, addrs, kernel.direction == "host_to_pim")
+        mem = replay_stream(profile, interleave_streams(addrs, host.cores, layout.cols_per_row),
+                            kernel.direction == "host_to_pim")
         moved = kernel.bytes
     compute_ns = host.compute_ns(flops)
     dram_ns = mem.cycles * profile.timing.tCK_ns

@@ -28,8 +28,6 @@ import numpy as np
 from pimsim.address import AddressMapper
 from pimsim.profile import Profile
 
-#: Alignment of region bases: one row of every bank of every channel, so that a region
-#: starts on a fresh row everywhere.
 
 
 @dataclass(frozen=True)
@@ -50,6 +48,8 @@ class Layout:
         d = profile.dram
         self.cols_per_row = d.columns // d.burst_length
         self.row_bytes = self.cols_per_row * self.tx_bytes
+        # region bases are aligned to one row of every bank of every channel, so that a
+        # region starts on a fresh row everywhere
         self.align = self.row_bytes * d.channels * d.ranks * profile.banks_per_rank
         self.channels = channels
         self.regions: dict[str, Region] = {}

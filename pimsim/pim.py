@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from pimsim.address import AddressMapper
 from pimsim.errors import PimsimError
 from pimsim.host import (
     FLAG_ALL_BANK,
@@ -44,6 +45,8 @@ from pimsim.host import (
     KernelCost,
     MemCost,
     host_section,
+    interleave_streams,
+    lru_row_hits,
     mem_energy_pj,
     replay_stream,
 )
@@ -75,14 +78,17 @@ def pim_section(profile: Profile) -> PimSection:
             f"profile {profile.name!r}: no 'pim' section; PIM placement needs a PIM profile "
             "(hbm2_pim, gddr6_aim, ddr4_recnmp, upmem)"
         )
-    if isinstance(p, dict):  # before profile.py types the section
-        return PimSection.model_validate(p)
     return p
 
 
 def pim_channels(profile: Profile, pim: PimSection | None = None) -> tuple[int, ...]:
     pim = pim or pim_section(profile)
     n = pim.channels_used or profile.dram.channels
+    if pim.kind == "buffer_nmp" and pim.units_per_channel != profile.dram.ranks:
+        raise PimsimError(
+            f"profile {profile.name!r}: pim.units_per_channel = {pim.units_per_channel}; "
+            f"accepted for buffer_nmp: one unit per rank = dram.ranks ({profile.dram.ranks})"
+        )
     if n > profile.dram.channels:
         raise PimsimError(
             f"profile {profile.name!r}: pim.channels_used = {n}; accepted: 1.."
@@ -147,7 +153,7 @@ def check_supported(profile: Profile, kernel: Any) -> None:
 
 
 def pim_kernel_cost(profile: Profile, kernel: Any, layout: Layout, rng: np.random.Generator,
-                    *, replicate_hot_rows: int = 0) -> KernelCost:
+                    *, replicate_hot_rows: int = 0, cache_share: int = 1) -> KernelCost:
     """Cost of ``kernel`` on the profile's PIM units (raises if the kind cannot run it)."""
     check_supported(profile, kernel)
     pim = pim_section(profile)
@@ -159,7 +165,8 @@ def pim_kernel_cost(profile: Profile, kernel: Any, layout: Layout, rng: np.rando
             return _bank_gemm(profile, pim, kernel, layout, chans)
         return _bank_elementwise(profile, pim, kernel, layout, chans)
     if pim.kind == "buffer_nmp":
-        return _nmp_embedding(profile, pim, kernel, layout, chans, rng, replicate_hot_rows)
+        return _nmp_embedding(profile, pim, kernel, layout, chans, rng, replicate_hot_rows,
+                              cache_share)
     if isinstance(kernel, EmbeddingBag):
         return _dpu_embedding(profile, pim, kernel, layout, chans, rng, replicate_hot_rows)
     if isinstance(kernel, Gemm):
@@ -171,10 +178,20 @@ def pim_kernel_cost(profile: Profile, kernel: Any, layout: Layout, rng: np.rando
 def _cost(profile: Profile, pim: PimSection, kernel: Any, chans: tuple[int, ...],
           mem: MemCost, *, alu_ops: float, alu_ns: float, internal_bytes: int,
           extra_ns: float = 0.0, host_flops: float = 0.0, host_bytes: float = 0.0,
-          extra: dict[str, Any] | None = None, op_cycles: float = 1.0) -> KernelCost:
+          extra: dict[str, Any] | None = None, op_cycles: float = 1.0,
+          col_ns: float | None = None) -> KernelCost:
     """Assemble a PIM kernel's cost. ALU energy = lane ops x cycles per op x pJ per op
-    (``op_cycles`` > 1 only for emulated operations on a dpu)."""
+    (``op_cycles`` > 1 only for emulated operations on a dpu).
+
+    Time is ``max(dram, alu)``. For bank-level units fed directly by the column commands
+    (``col_ns`` = the column commands back to back at tCCD_L), the units cannot run ahead
+    of their data, so every nanosecond the stream spends on anything else (activations,
+    precharges, refresh, input writes, read-out) stalls them:
+    ``time = max(alu, col_ns) + (dram - col_ns)``, which is ``dram`` when the ALUs keep up.
+    """
     dram_ns = mem.cycles * profile.timing.tCK_ns
+    if col_ns is not None:
+        alu_ns = max(alu_ns, col_ns) + max(0.0, dram_ns - col_ns)
     energy = mem_energy_pj(profile, mem, len(chans))
     energy["pim_alu_pj"] += alu_ops * op_cycles * pim.alu_pj_per_op
     if host_flops or host_bytes:
@@ -198,6 +215,46 @@ def _per_channel(mem: MemCost, n_ch: int) -> MemCost:
     return MemCost(mem.cycles, {k: v * n_ch for k, v in mem.counts.items()},
                    mem.external_bytes * n_ch, mem.internal_bytes * n_ch, mem.requests * n_ch,
                    {k: v * n_ch for k, v in mem.ops.items()})
+
+
+def _rank_view(profile: Profile) -> Profile:
+    """The memory seen from rank-level units: every rank with its own command and data
+    path (RecNMP's rank-NMP and UPMEM's DPUs drive their DRAM locally, not through the
+    channel's command bus), i.e. ``channels x ranks`` one-rank channels."""
+    d = profile.dram
+    dram = d.model_copy(update={"channels": d.channels * d.ranks, "ranks": 1})
+    return profile.model_copy(update={"dram": dram, "name": f"{profile.name}#ranks",
+                                      "pim": None})
+
+
+def _replay_per_rank(profile: Profile, layout: Layout, addr: np.ndarray,
+                     rank: np.ndarray | None = None, is_write: np.ndarray | bool = False,
+                     repeat: float = 1.0) -> MemCost:
+    """Replay internal accesses on the rank view; ``rank`` overrides the decoded rank."""
+    view = _rank_view(profile)
+    f = layout.mapper.decode(addr.astype(np.int64))
+    rk = f.rank if rank is None else rank
+    vaddr = AddressMapper(view).encode(channel=f.channel * profile.dram.ranks + rk, rank=0,
+                                       bankgroup=f.bankgroup, bank=f.bank, row=f.row,
+                                       column=f.column)
+    return replay_stream(view, vaddr, is_write, FLAG_INTERNAL, repeat=repeat)
+
+
+def _parallel(a: MemCost, b: MemCost) -> MemCost:
+    """Two streams that run at the same time on separate paths."""
+    m = a + b
+    m.cycles = max(a.cycles, b.cycles)
+    return m
+
+
+def _charge_used_banks(profile: Profile, mem: MemCost, bytes_per_cmd: int, tx: int) -> None:
+    """An all-bank internal column command reaches every bank, but the units take data from
+    ``bytes_per_cmd`` worth of them (bank_simd: one bank of each pair per command): charge
+    the column energy of the banks actually read."""
+    frac = min(1.0, bytes_per_cmd / float(profile.banks_per_rank * tx))
+    for key in ("RDI", "WRI", "RDAI", "WRAI"):
+        if key in mem.ops:
+            mem.ops[key] *= frac
 
 
 def _cmds_per_row(profile: Profile, layout: Layout, bytes_per_cmd: int) -> int:
@@ -230,11 +287,13 @@ def _bank_gemm(profile: Profile, pim: PimSection, k: Gemm, layout: Layout,
                             np.full(n_rd, FLAG_ALL_BANK | FLAG_INTERNAL, np.uint8),
                             np.zeros(n_out, np.uint8)])
     mem = _per_channel(replay_stream(profile, addr, is_write, flags, repeat=k.m), n_ch)
+    _charge_used_banks(profile, mem, bytes_per_cmd, tx)
     macs = k.macs()
     alu_ns = macs / pim.alu_ops_per_ns(n_ch, k.dtype, "mac")
     internal = n_rd * bytes_per_cmd * n_ch * k.m
     host_flops = k.m * k.n * (readout - 1)
-    return _cost(profile, pim, k, chans, mem, alu_ops=macs, alu_ns=alu_ns,
+    col_ns = n_rd * k.m * profile.timing.tCCD_L * profile.timing.tCK_ns
+    return _cost(profile, pim, k, chans, mem, alu_ops=macs, alu_ns=alu_ns, col_ns=col_ns,
                  internal_bytes=internal, host_flops=host_flops,
                  host_bytes=k.m * k.n * readout * db,
                  extra={"passes": k.m, "commands_per_pass": n_rd})
@@ -243,7 +302,6 @@ def _bank_gemm(profile: Profile, pim: PimSection, k: Gemm, layout: Layout,
 def _bank_elementwise(profile: Profile, pim: PimSection, k: Elementwise, layout: Layout,
                       chans: tuple[int, ...]) -> KernelCost:
     n_ch = len(chans)
-    db = DTYPE_BYTES[k.dtype]
     bytes_per_cmd = pim.units_per_channel * pim.access_bytes
     per_row = _cmds_per_row(profile, layout, bytes_per_cmd)
     n_rd = -(-(k.input_bytes() // n_ch) // bytes_per_cmd)
@@ -254,11 +312,12 @@ def _bank_elementwise(profile: Profile, pim: PimSection, k: Elementwise, layout:
     is_write = np.concatenate([np.zeros(n_rd, bool), np.ones(n_wr, bool)])
     flags = np.full(addr.size, FLAG_ALL_BANK | FLAG_INTERNAL, np.uint8)
     mem = _per_channel(replay_stream(profile, addr, is_write, flags), n_ch)
+    _charge_used_banks(profile, mem, bytes_per_cmd, layout.tx_bytes)
     ops = max(k.flops(), k.m * k.n)
     alu_ns = ops / pim.alu_ops_per_ns(n_ch, k.dtype, "add")
     internal = (n_rd + n_wr) * bytes_per_cmd * n_ch
-    del db
-    return _cost(profile, pim, k, chans, mem, alu_ops=ops, alu_ns=alu_ns,
+    col_ns = (n_rd + n_wr) * profile.timing.tCCD_L * profile.timing.tCK_ns
+    return _cost(profile, pim, k, chans, mem, alu_ops=ops, alu_ns=alu_ns, col_ns=col_ns,
                  internal_bytes=internal)
 
 
@@ -276,45 +335,51 @@ def _assign_hot_to_units(idx: np.ndarray, unit: np.ndarray, hot: np.ndarray,
 
 def _nmp_embedding(profile: Profile, pim: PimSection, k: EmbeddingBag, layout: Layout,
                    chans: tuple[int, ...], rng: np.random.Generator,
-                   replicate: int) -> KernelCost:
+                   replicate: int, cache_share: int = 1) -> KernelCost:
     n_ch = len(chans)
     t = k.tbl
     tx = layout.tx_bytes
     offsets, idx = k.bag_indices(rng)
     per_row = -(-t.row_bytes // tx)
     addr = layout.embedding_addresses(k.table, idx, t.row_bytes, t.bytes, channels=chans)
-    m = layout.mapper
-    f = m.decode(addr.astype(np.int64))
+    f = layout.mapper.decode(addr.astype(np.int64))
     ranks = profile.dram.ranks
-    unit = f.channel * ranks + f.rank
+    rank = f.rank
     hot = hot_rows(idx, replicate)
     if hot.size:  # a replicated row can be read from any rank of its channel
-        lookup_rank = _assign_hot_to_units(idx, f.rank[::per_row], hot, ranks)
-        new_rank = np.repeat(lookup_rank, per_row)
-        addr = m.encode(channel=f.channel, rank=new_rank, bankgroup=f.bankgroup, bank=f.bank,
-                        row=f.row, column=f.column).astype(np.uint64)
-        unit = f.channel * ranks + new_rank
+        rank = np.repeat(_assign_hot_to_units(idx, f.rank[::per_row], hot, ranks), per_row)
+    unit = f.channel * ranks + rank
+    lookup_units_all = unit[::per_row]  # every lookup is pooled by its rank's unit
+    hits = np.zeros(idx.size, dtype=bool)
+    if pim.unit_cache_bytes:  # RankCache: LRU by row per rank, shared by the batch's tables
+        cap_rows = pim.unit_cache_bytes // max(1, cache_share) // t.row_bytes
+        lookup_unit = unit[::per_row]
+        for u in np.unique(lookup_unit):
+            sel = np.flatnonzero(lookup_unit == u)
+            hits[sel] = lru_row_hits(idx[sel], cap_rows)
+        keep = np.repeat(~hits, per_row)
+        addr, rank, unit = addr[keep], rank[keep], unit[keep]
+    # rank-NMP units read their rank locally; the channel carries NMP instructions in and
+    # pooled vectors out, at the same time (RecNMP pipelines packets)
+    inner = _replay_per_rank(profile, layout, addr, rank) if addr.size else MemCost()
     n_inst = -(-(idx.size * NMP_INST_BYTES // n_ch) // tx)
     inst = np.concatenate([layout.buffer_addresses(f"{k.name}:nmp_inst", n_inst * tx,
                                                    channels=(c,)) for c in chans])
     out_bytes = k.batch * t.row_bytes  # one pooled vector per bag per channel
     outs = np.concatenate([layout.buffer_addresses(f"{k.name}:pooled", out_bytes,
                                                    channels=(c,)) for c in chans])
-    all_addr = np.concatenate([inst, addr, outs])
-    is_write = np.concatenate([np.ones(inst.size, bool), np.zeros(addr.size + outs.size, bool)])
-    flags = np.concatenate([np.zeros(inst.size, np.uint8),
-                            np.full(addr.size, FLAG_INTERNAL, np.uint8),
-                            np.zeros(outs.size, np.uint8)])
-    mem = replay_stream(profile, all_addr, is_write, flags)
-    loads = np.bincount(unit[::per_row], minlength=n_ch * ranks)
+    outer = replay_stream(profile, np.concatenate([inst, outs]),
+                          np.concatenate([np.ones(inst.size, bool), np.zeros(outs.size, bool)]))
+    mem = _parallel(inner, outer)
+    loads = np.bincount(lookup_units_all, minlength=n_ch * ranks)
     alu_ns = float(loads.max()) * t.dim / pim.unit_ops_per_ns(t.dtype, "add")
     ops = idx.size * t.dim
-    internal = idx.size * t.row_bytes
+    internal = int((~hits).sum()) * t.row_bytes
     host_flops = k.batch * t.dim * (n_ch - 1)  # the host adds the channels' partial sums
     return _cost(profile, pim, k, chans, mem, alu_ops=ops, alu_ns=alu_ns,
                  internal_bytes=internal, host_flops=host_flops, host_bytes=out_bytes * n_ch,
                  extra={"lookups": int(idx.size), "replicated_rows": int(hot.size),
-                        "max_unit_lookups": int(loads.max())})
+                        "max_unit_lookups": int(loads.max()), "rank_cache_hits": int(hits.sum())})
 
 
 # --- dpu (UPMEM) ----------------------------------------------------------------------
@@ -325,12 +390,14 @@ def _dpu_rate(pim: PimSection) -> float:
 
 def _host_link(profile: Profile, pim: PimSection, layout: Layout, name: str, nbytes: int,
                chans: tuple[int, ...], write: bool) -> tuple[MemCost, float]:
-    """Host<->DPU transfer: DDR bus writes/reads in the PIM channels, capped by the
-    per-rank host link rate. Returns its cost and time in ns."""
+    """Host<->PIM transfer: bus writes/reads in the PIM channels, issued by the host's cores
+    as for a host stream, capped by the per-rank host link rate where the kind has one
+    (dpu). Returns its cost and time in ns."""
     if nbytes <= 0:
         return MemCost(), 0.0
     addr = layout.buffer_addresses(name, nbytes, channels=chans)
-    mem = replay_stream(profile, addr, write)
+    cores = host_section(profile).cores if profile.host is not None else 1
+    mem = replay_stream(profile, interleave_streams(addr, cores, layout.cols_per_row), write)
     t_ns = mem.cycles * profile.timing.tCK_ns
     if pim.host_link_gbps:
         t_ns = max(t_ns, nbytes / (pim.host_link_gbps * len(chans) * profile.dram.ranks))
@@ -359,20 +426,26 @@ def _dpu_finish(profile: Profile, pim: PimSection, k: Any, chans: tuple[int, ...
 def _dpu_embedding(profile: Profile, pim: PimSection, k: EmbeddingBag, layout: Layout,
                    chans: tuple[int, ...], rng: np.random.Generator,
                    replicate: int) -> KernelCost:
+    """Rows are split over DPU groups (row mod groups); inside a group of G DPUs each DPU
+    holds ``row_bytes / G`` bytes (a column slice, >= 8 B, the MRAM access) of its rows, so
+    a bag needs one partial sum per group it touches, not one per DPU."""
     n_dpu = len(chans) * pim.units_per_channel
     t = k.tbl
     offsets, idx = k.bag_indices(rng)
-    dpu = idx % n_dpu
+    g_size = int(min(n_dpu, max(1, t.row_bytes // pim.access_bytes)))
+    n_groups = max(1, n_dpu // g_size)
+    group = idx % n_groups
     hot = hot_rows(idx, replicate)
-    dpu = _assign_hot_to_units(idx, dpu, hot, n_dpu)
-    loads = np.bincount(dpu, minlength=n_dpu)
+    group = _assign_hot_to_units(idx, group, hot, n_groups)
+    loads = np.bincount(group, minlength=n_groups)
+    slice_bytes = -(-t.row_bytes // g_size)
     addr = layout.embedding_addresses(k.table, idx, t.row_bytes, t.bytes, channels=chans)
-    core = replay_stream(profile, addr, False, FLAG_INTERNAL)
-    dma_ns = float(loads.max()) * t.row_bytes / _dpu_rate(pim)
-    alu_ns = float(loads.max()) * t.dim * pim.op_cycles(t.dtype, "add") / (
+    core = _replay_per_rank(profile, layout, addr)
+    dma_ns = float(loads.max()) * slice_bytes / _dpu_rate(pim)
+    alu_ns = float(loads.max()) * (-(-t.dim // g_size)) * pim.op_cycles(t.dtype, "add") / (
         pim.lanes * pim.clock_mhz * 1e-3)
     bag = np.repeat(np.arange(k.batch), np.diff(offsets))
-    partials = int(np.unique(bag * n_dpu + dpu).size)  # (bag, dpu) pairs with a partial sum
+    partials = int(np.unique(bag * n_groups + group).size)  # (bag, group) partial sums
     t_in = _host_link(profile, pim, layout, f"{k.name}:idx", (idx.size + k.batch + 1)
                       * DPU_INDEX_BYTES, chans, True)
     t_out = _host_link(profile, pim, layout, f"{k.name}:partials", partials * t.row_bytes,
@@ -383,7 +456,8 @@ def _dpu_embedding(profile: Profile, pim: PimSection, k: EmbeddingBag, layout: L
                        host_flops=(partials - k.batch) * t.dim,
                        host_bytes=partials * t.row_bytes,
                        extra={"lookups": int(idx.size), "replicated_rows": int(hot.size),
-                              "max_unit_lookups": int(loads.max()), "partials": partials})
+                              "max_unit_lookups": int(loads.max()), "partials": partials,
+                              "dpu_group_size": g_size})
 
 
 def _dpu_gemm(profile: Profile, pim: PimSection, k: Gemm, layout: Layout,
@@ -395,7 +469,7 @@ def _dpu_gemm(profile: Profile, pim: PimSection, k: Gemm, layout: Layout,
     per_pass = max(1, (pim.wram_bytes // 2) // max(1, k.k * db)) if pim.wram_bytes else 1
     passes = -(-k.m // per_pass)
     addr = layout.weight_addresses(k.weight or k.name, k.resident_bytes(), channels=chans)
-    core = replay_stream(profile, addr, False, FLAG_INTERNAL, repeat=passes)
+    core = _replay_per_rank(profile, layout, addr, repeat=passes)
     dma_ns = w_dpu * passes / _dpu_rate(pim)
     alu_ns = k.m * k.k * rows_per_dpu * pim.op_cycles(k.dtype, "mac") / (
         pim.lanes * pim.clock_mhz * 1e-3)
@@ -416,7 +490,7 @@ def _dpu_elementwise(profile: Profile, pim: PimSection, k: Elementwise, layout: 
     wr = layout.buffer_addresses(f"{k.name}:out", k.output_bytes(), channels=chans)
     addr = np.concatenate([rd, wr])
     is_write = np.concatenate([np.zeros(rd.size, bool), np.ones(wr.size, bool)])
-    core = replay_stream(profile, addr, is_write, FLAG_INTERNAL)
+    core = _replay_per_rank(profile, layout, addr, is_write=is_write)
     per_dpu = -(-(k.m * k.n) // n_dpu)
     dma_ns = per_dpu * (k.inputs + 1) * DTYPE_BYTES[k.dtype] / _dpu_rate(pim)
     ops = max(k.flops(), k.m * k.n)

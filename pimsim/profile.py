@@ -41,6 +41,7 @@ from pydantic import (
 )
 
 from pimsim.errors import ProfileError
+from pimsim.profile_sections import HostSection, PimSection
 
 #: The six address-mapping fields of DRAMsim3 (row, rank, bank group, bank, channel,
 #: column); an ``address_mapping`` string is a permutation of them, most significant first.
@@ -271,8 +272,8 @@ class Profile(_Strict):
     timing: Timing
     power: Power
     controller: Controller
-    host: dict[str, Any] | None = None
-    pim: dict[str, Any] | None = None
+    host: HostSection | None = None
+    pim: PimSection | None = None
 
     # --- derived quantities (no state; computed from the fields) ---------------------
     @property

@@ -85,6 +85,8 @@ class PimSection(_Strict):
     alu_energy_note: str = Field(min_length=1, description="where alu_pj_per_op comes from")
     supported_ops: list[KernelOp] = Field(min_length=1)
     global_buffer_bytes: int = Field(default=0, ge=0, description="input buffer per channel")
+    unit_cache_bytes: int = Field(
+        default=0, ge=0, description="row cache per unit, LRU by row (RecNMP RankCache)")
     wram_bytes: int = Field(default=0, ge=0)
     mram_bytes: int = Field(default=0, ge=0)
     dma_bytes_per_cycle: float = Field(default=0.0, ge=0, description="dpu MRAM->WRAM DMA")

@@ -285,13 +285,17 @@ class Interaction(_KernelBase):
     dim: int = Field(ge=1)
     dtype: DType = "fp32"
     self_interaction: bool = False
+    #: Compute the whole tokens x tokens Gram matrix (a batched matmul, as torch.bmm in
+    #: NASRec's dot-product) and keep the pairs; False: only the pairs are computed.
+    full_matrix: bool = False
 
     def pairs(self) -> int:
         t = self.tokens
         return t * (t + 1) // 2 if self.self_interaction else t * (t - 1) // 2
 
     def macs(self) -> int:
-        return self.batch * self.pairs() * self.dim
+        products = self.tokens * self.tokens if self.full_matrix else self.pairs()
+        return self.batch * products * self.dim
 
     def flops(self) -> int:
         return 2 * self.macs()
@@ -367,6 +371,9 @@ class Workload(_Strict):
     kernels: list[Kernel] = Field(min_length=1)
     deps: dict[str, list[str]] = Field(default_factory=dict)
     fallback_to_host: bool = False
+    #: Check the shape rule along deps. Off for workloads whose edges carry reshapes or
+    #: transposes (codesign.mapping: token-axis maps read tokens as (batch x emb, tokens)).
+    check_shapes: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> "Workload":
@@ -391,7 +398,8 @@ class Workload(_Strict):
             if isinstance(k, EmbeddingBag):
                 self._bind_table(i, k)
         self.topological_order()  # raises on a cycle
-        self._check_shapes()
+        if self.check_shapes:
+            self._check_shapes()
         return self
 
     def _bind_table(self, i: int, k: EmbeddingBag) -> None:
@@ -572,8 +580,7 @@ def criteo_dlrm(
     tokens = len(CRITEO_TABLE_ROWS) + 1
     kernels.append(Interaction(name="interact", batch=batch, tokens=tokens, dim=dim, dtype=dtype))
     deps["interact"] = [prev] + [f"emb{i}" for i in range(len(CRITEO_TABLE_ROWS))]
-    inter = Interaction(name="x", batch=batch, tokens=tokens, dim=dim)
-    prev_list, width = ["interact", prev], inter.pairs() + dim
+    prev_list, width = ["interact", prev], tokens * (tokens - 1) // 2 + dim
     for j, n in enumerate((1024, 512, 256, 1)):
         kernels.append(Gemm(name=f"top{j}", m=batch, k=width, n=n, dtype=dtype,
                             placement=mlp_placement))

@@ -70,7 +70,8 @@ class IntVectorProblem:
         if self.sleep_s:
             time.sleep(self.sleep_s)
         if self.calls_log and self.hang_at_call:
-            done = Path(self.calls_log).read_text().count("\n") if Path(self.calls_log).exists() else 0
+            log = Path(self.calls_log)
+            done = log.read_text().count("\n") if log.exists() else 0
             if done + 1 == self.hang_at_call:
                 time.sleep(3600.0)  # stands for an evaluation still running when killed
         key = self.key(genome)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codesign.data._parse import bucketize, hash_tokens
+from codesign.data._parse import bucketize, hash_strings
 from codesign.data.cache import CtrData
 from codesign.data.prepare import prepare
 from codesign.errors import DataFormatError
@@ -47,15 +47,18 @@ def test_criteo_values_missing_and_preprocessing(tmp_path: Path) -> None:
 
 
 def test_hash_pinned_and_stable_across_processes() -> None:
-    buf = np.frombuffer(b"68fd1e64|05db9164|14102100", dtype=np.uint8)
-    starts, lens = np.array([0, 9, 18]), np.array([8, 8, 8])
-    h = hash_tokens(buf, starts, lens, 0)
-    assert [hex(int(x)) for x in h] == ["0x2ebdc4e760f25ab7", "0xf08987a670f69943", "0x15d8748332ee558f"]
-    assert list(bucketize(h, np.zeros(3, bool), 1000)) == [584, 801, 920]
+    h = hash_strings([b"68fd1e64", b"05db9164", b"14102100"], 0)
+    assert [hex(int(x)) for x in h] == ["0xd198a9012127d590", "0x52e00e41d093ea6e", "0x90d302b19629332b"]
+    assert list(bucketize(h, np.zeros(3, bool), 1000)) == [760, 107, 97]
+    assert hash_strings([b"68fd1e64"], 1)[0] != h[0]  # salted by field
+    upper = hash_strings([b"ABCDEF01"], 0, lower_hex=True)[0]
+    assert upper == hash_strings([b"abcdef01"], 0, lower_hex=True)[0]
+    # Tokens longer than one word, and prefixes, hash apart.
+    long = hash_strings([b"4298118681424644510", b"429811868142464451", b"4"], 2)
+    assert len(set(long.tolist())) == 3
     code = (
-        "import numpy as np;from codesign.data._parse import hash_tokens;"
-        "b=np.frombuffer(b'68fd1e64',dtype=np.uint8);"
-        "print(int(hash_tokens(b,np.array([0]),np.array([8]),0)[0]))"
+        "from codesign.data._parse import hash_strings;"
+        "print(int(hash_strings([b'68fd1e64'], 0)[0]))"
     )
     outs = {
         subprocess.run(
@@ -64,7 +67,7 @@ def test_hash_pinned_and_stable_across_processes() -> None:
         ).stdout.strip()
         for seed in ("1", "2")
     }
-    assert outs == {str(int("2ebdc4e760f25ab7", 16))}
+    assert outs == {str(int("d198a9012127d590", 16))}
 
 
 def test_criteo_field_1_hash_matches_pinned(tmp_path: Path) -> None:
@@ -72,7 +75,7 @@ def test_criteo_field_1_hash_matches_pinned(tmp_path: Path) -> None:
     cats = ["68fd1e64", "68fd1e64"] + ["05db9164"] * 24
     data = prepare("criteo", write(tmp_path / "t.txt", [criteo_line(cats=cats)]), tmp_path / "c", cap=1000, quiet=True)
     sp = np.asarray(data.sparse[0])
-    assert sp[0] == 584 and sp[1] != sp[0]
+    assert sp[0] == 760 and sp[1] != sp[0]
 
 
 MALFORMED = [
@@ -206,7 +209,9 @@ def test_kdd_reader_join_and_label(tmp_path: Path) -> None:
         "1\t2\t3",
     ])
     write(folder / "userid_profile.txt", ["7\t1\t5", "8\t2\t3", "bad\tline\tx", "7\t2\t2"])
-    data = prepare("kdd", folder, tmp_path / "c", cap=1000, quiet=True)
+    # Gender has 3 values and 4 rows by default: hashed values may collide, so widen it here.
+    wide = {"Gender": 1000, "Age": 1000}
+    data = prepare("kdd", folder, tmp_path / "c", buckets=wide, cap=1000, quiet=True)
     assert data.n_rows == 3
     assert list(np.asarray(data.label)) == [0.0, 1.0, 0.0]  # Click > 0
     np.testing.assert_allclose(data.dense[1], np.log1p([5, 2, 1]), rtol=1e-6)
@@ -221,7 +226,7 @@ def test_kdd_reader_join_and_label(tmp_path: Path) -> None:
     assert "training.txt:4: non-numeric dense value in Impression" in sk["examples"][1]
     assert "training.txt:5: click count is not a non-negative integer" in sk["examples"][2]
     # Pointing at training.txt itself works too; a duplicate profile keeps the first line.
-    same = prepare("kdd", folder / "training.txt", tmp_path / "c2", cap=1000, quiet=True)
+    same = prepare("kdd", folder / "training.txt", tmp_path / "c2", buckets=wide, cap=1000, quiet=True)
     np.testing.assert_array_equal(same.sparse, data.sparse)
 
 

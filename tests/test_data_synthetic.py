@@ -80,7 +80,7 @@ def _one_hot(data: CtrData, split: str) -> tuple[sps.csr_matrix, np.ndarray]:
     return sps.hstack([x, sps.csr_matrix(b.dense)]).tocsr(), b.label
 
 
-@pytest.mark.parametrize("name, rows, tol", [("criteo", 20000, 0.02), ("avazu", 20000, 0.015), ("kdd", 40000, 0.008)])
+@pytest.mark.parametrize("name, rows, tol", [("criteo", 12000, 0.025), ("avazu", 20000, 0.015), ("kdd", 40000, 0.008)])
 def test_synthetic_parses_cleanly_base_rate_and_signal(tmp_path: Path, name: str, rows: int, tol: float) -> None:
     data = make_synthetic_cache(name, rows, tmp_path / "cache", seed=3, cap=1024)
     assert data.n_rows == rows and data.meta["skipped"]["count"] == 0
@@ -88,7 +88,7 @@ def test_synthetic_parses_cleanly_base_rate_and_signal(tmp_path: Path, name: str
     assert [p.name for p in tmp_path.iterdir()] == ["cache"]  # the raw temp folder is gone
     x_tr, y_tr = _one_hot(data, "train")
     x_va, y_va = _one_hot(data, "val")
-    model = LogisticRegression(C=0.05, max_iter=200).fit(x_tr, y_tr)
+    model = LogisticRegression(C=0.05, solver="liblinear").fit(x_tr, y_tr)
     base = log_loss(y_va, np.full(y_va.shape, y_tr.mean()))
     learned = log_loss(y_va, model.predict_proba(x_va)[:, 1])
     assert learned < base - 0.01, (name, base, learned)

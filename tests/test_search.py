@@ -314,7 +314,8 @@ def test_sigkill_mid_generation_then_resume_loses_nothing(tmp_path: Path) -> Non
     # Kill in generation 2: after the 8 + 4 evaluations of generations 0 and 1 and one more
     # have been journaled, while the next evaluation is running (it never returns).
     journaled_at_kill = cfg.population + cfg.children + 1
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    pythonpath = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": pythonpath}
     proc = subprocess.Popen(
         [sys.executable, str(TOY_SCRIPT), str(out), str(calls_log), "0.01",
          str(journaled_at_kill + 1)],

@@ -6,9 +6,9 @@ and converted on a padded byte matrix (one row per line). Lines with the wrong f
 or a field that fails its column's check are reported (count plus the first examples with
 file:line and text) and dropped, or raise DataFormatError in strict mode.
 
-Categorical tokens are hashed with FNV-1a 64 over their bytes, salted with the field index
-and finished with the splitmix64 mixer: stable across runs, machines and Python versions
-(unlike the salted built-in ``hash``).
+Categorical tokens are hashed 8 bytes at a time with the splitmix64 mixer, salted with the
+field index (see ``hash_tokens``): stable across runs, machines and Python versions (unlike
+the salted built-in ``hash``).
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ MAX_TOKEN_BYTES: int = 32
 #: Longest dense integer accepted (digits, a leading '-' not counted).
 MAX_DENSE_DIGITS: int = 18
 
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
@@ -62,7 +60,8 @@ class Column:
 class FieldTable:
     """Field positions of the well-formed (right field count) lines of one chunk."""
 
-    buf: np.ndarray  # uint8, the chunk (ends with a newline)
+    buf: np.ndarray  # uint8, the chunk (ends with a newline), then 8 zero bytes of padding
+    words: np.ndarray  # uint64 view: words[i] = the 8 bytes buf[i:i+8] (little-endian)
     line_start: np.ndarray  # int64 [n_lines]
     line_end: np.ndarray  # int64 [n_lines], position of the newline
     count_ok: np.ndarray  # bool [n_lines]
@@ -90,11 +89,18 @@ def split_fields(data: bytes, sep: bytes, n_fields: int) -> FieldTable:
     """Locate the fields of every line of ``data`` (whole lines, newline-terminated)."""
     if not data.endswith(b"\n"):
         data = data + b"\n"
+    n_data = len(data)
+    data = data + b"\0" * 8
     buf = np.frombuffer(data, dtype=np.uint8)
-    is_nl = buf == 10
-    is_sep = is_nl | (buf == sep[0])
+    # Unaligned 8-byte windows over the chunk: one fancy index reads a whole 8-byte word.
+    words = np.ndarray(shape=(n_data + 1,), dtype="<u8", buffer=data, offset=0, strides=(1,))
+    body = buf[:n_data]
+    is_nl = body == 10
+    is_sep = is_nl | (body == sep[0])
     sep_pos = np.flatnonzero(is_sep)
-    nl_pos = np.flatnonzero(is_nl)
+    at_nl = is_nl[sep_pos]
+    nl_idx = np.flatnonzero(at_nl)  # index into sep_pos of each line's newline
+    nl_pos = sep_pos[nl_idx]
     n_lines = nl_pos.shape[0]
     line_start = np.empty(n_lines, dtype=np.int64)
     line_start[0] = 0
@@ -105,17 +111,14 @@ def split_fields(data: bytes, sep: bytes, n_fields: int) -> FieldTable:
     f_start[1:] = sep_pos[:-1] + 1
     f_len = sep_pos - f_start
     # A trailing '\r' (CRLF files) is not part of the last field.
-    at_nl = is_nl[sep_pos]
-    cr = at_nl & (f_len > 0)
-    cr_idx = np.flatnonzero(cr)
-    cr_idx = cr_idx[buf[sep_pos[cr_idx] - 1] == 13]
+    last = f_len[nl_idx] > 0
+    cr_idx = nl_idx[last]
+    cr_idx = cr_idx[body[sep_pos[cr_idx] - 1] == 13]
     f_len[cr_idx] -= 1
-    # Fields per line: the newline separators close lines, so count per line via cumsum.
-    line_of_field = np.cumsum(at_nl) - at_nl  # newlines strictly before field j
-    counts = np.bincount(line_of_field, minlength=n_lines).astype(np.int64)
     first_field = np.empty(n_lines, dtype=np.int64)
     first_field[0] = 0
-    np.cumsum(counts[:-1], out=first_field[1:])
+    first_field[1:] = nl_idx[:-1] + 1
+    counts = nl_idx - first_field + 1
     count_ok = counts == n_fields
     # A blank line (one empty field) when one field is expected is still malformed.
     if n_fields == 1:
@@ -124,6 +127,7 @@ def split_fields(data: bytes, sep: bytes, n_fields: int) -> FieldTable:
     idx = first_field[ok_lines][:, None] + np.arange(n_fields, dtype=np.int64)[None, :]
     return FieldTable(
         buf=buf,
+        words=words,
         line_start=line_start,
         line_end=nl_pos.astype(np.int64),
         count_ok=count_ok,
@@ -133,16 +137,27 @@ def split_fields(data: bytes, sep: bytes, n_fields: int) -> FieldTable:
     )
 
 
-def gather(buf: np.ndarray, starts: np.ndarray, lens: np.ndarray, width: int) -> np.ndarray:
-    """Bytes of each field in a zero-padded [n, width] matrix (fields longer are cut)."""
+_ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def gather_words(words: np.ndarray, starts: np.ndarray, lens: np.ndarray, n_words: int) -> np.ndarray:
+    """Each field's first ``8 * n_words`` bytes as [n, n_words] uint64, bytes past its end zeroed."""
     n = starts.shape[0]
-    if n == 0 or width == 0:
-        return np.zeros((n, width), dtype=np.uint8)
-    offs = np.arange(width, dtype=np.int64)[None, :]
-    pos = np.minimum(starts[:, None] + offs, buf.shape[0] - 1)
-    mat = buf[pos]
-    mat[offs >= lens[:, None]] = 0
-    return mat
+    out = np.empty((n, n_words), dtype=np.uint64)
+    top = words.shape[0] - 1
+    for i in range(n_words):
+        w = words[np.minimum(starts + 8 * i, top)]
+        valid = np.clip(lens - 8 * i, 0, 8).astype(np.uint64)
+        mask = np.where(valid >= 8, _ALL_ONES, (np.uint64(1) << (np.uint64(8) * valid)) - np.uint64(1))
+        out[:, i] = w & mask
+    return out
+
+
+def gather(words: np.ndarray, starts: np.ndarray, lens: np.ndarray, width: int) -> np.ndarray:
+    """Bytes of each field in a zero-padded [n, width] uint8 matrix (longer fields are cut)."""
+    n_words = max(1, -(-width // 8))
+    packed = gather_words(words, starts, np.minimum(lens, width), n_words)
+    return packed.view(np.uint8).reshape(starts.shape[0], 8 * n_words)[:, :width]
 
 
 def _is_digit(mat: np.ndarray) -> np.ndarray:
@@ -150,55 +165,69 @@ def _is_digit(mat: np.ndarray) -> np.ndarray:
 
 
 def parse_decimal(
-    buf: np.ndarray, starts: np.ndarray, lens: np.ndarray, *, signed: bool, max_digits: int
+    words: np.ndarray, starts: np.ndarray, lens: np.ndarray, *, signed: bool, max_digits: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Integers written in decimal: (value float64, ok bool). Empty fields give 0 and ok."""
+    """Integers written in decimal: (value float64, ok bool). Empty fields give 0 and ok.
+
+    Values are exact up to 2**53; longer numbers are accepted (ids) but rounded.
+    """
     n = starts.shape[0]
-    width = max_digits + (1 if signed else 0)
-    too_long = lens > width
-    use_len = np.minimum(lens, width)
-    mat = gather(buf, starts, use_len, width)
+    limit = max_digits + (1 if signed else 0)
+    too_long = lens > limit
+    use_len = np.minimum(lens, limit)
+    width = int(use_len.max(initial=0))
+    if n == 0 or width == 0:
+        return np.zeros(n, dtype=np.float64), ~too_long
+    mat = gather(words, starts, use_len, width)
     neg = np.zeros(n, dtype=bool)
     if signed:
         neg = (mat[:, 0] == 45) & (use_len > 0)
     offs = np.arange(width)[None, :]
     body = (offs < use_len[:, None]) & ~((offs == 0) & neg[:, None])
-    digit = _is_digit(mat)
-    ok = ~too_long & np.all(digit | ~body, axis=1)
+    ok = ~too_long & np.all(_is_digit(mat) | ~body, axis=1)
     ok &= ~(neg & (use_len == 1))  # a lone '-'
-    vals = np.zeros(n, dtype=np.float64)
-    for j in range(width):
-        active = body[:, j]
-        vals = np.where(active, vals * 10.0 + (mat[:, j].astype(np.float64) - 48.0), vals)
+    # Digit j of a field of length L has weight 10 ** (L - 1 - j).
+    power = np.power(10.0, (use_len[:, None] - 1 - offs).clip(0, None))
+    vals = np.where(body, (mat.astype(np.float64) - 48.0) * power, 0.0).sum(axis=1)
     vals = np.where(neg, -vals, vals)
     vals[~ok] = 0.0
     return vals, ok
 
 
-def hex8_ok(buf: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+def hex8_ok(words: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
     """True where a field is empty or exactly 8 hex digits (either case)."""
-    mat = gather(buf, starts, np.minimum(lens, 8), 8)
+    mat = gather(words, starts, np.minimum(lens, 8), 8)
     lower = mat | 0x20
     hexd = _is_digit(mat) | ((lower >= 97) & (lower <= 102))
     return (lens == 0) | ((lens == 8) & np.all(hexd, axis=1))
 
 
+_LOWER = np.uint64(0x2020202020202020)
+
+
 def hash_tokens(
-    buf: np.ndarray, starts: np.ndarray, lens: np.ndarray, field_index: int, *, lower_hex: bool = False
+    words: np.ndarray, starts: np.ndarray, lens: np.ndarray, field_index: int, *, lower_hex: bool = False
 ) -> np.ndarray:
-    """Stable 64-bit hash of each token's bytes, salted with ``field_index``."""
-    width = int(min(int(lens.max(initial=0)), MAX_TOKEN_BYTES))
-    mat = gather(buf, starts, np.minimum(lens, width), width)
-    if lower_hex:
-        letters = (mat >= 65) & (mat <= 70)
-        mat = np.where(letters, mat | 0x20, mat)
-    h = np.full(starts.shape[0], _FNV_OFFSET, dtype=np.uint64)
+    """Stable 64-bit hash of each token's bytes, salted with ``field_index``.
+
+    h = mix(salt); for each 8-byte little-endian word of the token (zero-padded):
+    h = splitmix64(h ^ word); finally h = splitmix64(h ^ length). With ``lower_hex`` every
+    byte is OR-ed with 0x20 first (maps A-F onto a-f, leaves digits alone).
+    """
+    use_len = np.minimum(lens, MAX_TOKEN_BYTES)
+    n_words = max(1, -(-int(use_len.max(initial=0)) // 8))
+    packed = gather_words(words, starts, use_len, n_words)
+    h = np.full(starts.shape[0], splitmix64(np.array([field_index + 1], dtype=np.uint64) * _GOLDEN)[0])
     with np.errstate(over="ignore"):
-        for j in range(width):
-            active = lens > j
-            hj = (h ^ mat[:, j].astype(np.uint64)) * _FNV_PRIME
-            h = np.where(active, hj, h)
-        return splitmix64(h ^ (np.uint64(field_index + 1) * _GOLDEN))
+        for i in range(n_words):
+            w = packed[:, i]
+            if lower_hex:
+                valid = np.clip(use_len - 8 * i, 0, 8).astype(np.uint64)
+                mask = np.where(valid >= 8, _ALL_ONES, (np.uint64(1) << (np.uint64(8) * valid)) - np.uint64(1))
+                w = (w | _LOWER) & mask
+            active = use_len > 8 * i
+            h = np.where(active, splitmix64(h ^ w), h)
+        return splitmix64(h ^ use_len.astype(np.uint64))
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
@@ -254,7 +283,7 @@ def parse_chunk(
     values: dict[str, np.ndarray] = {}
     hashes: dict[str, np.ndarray] = {}
     missing: dict[str, np.ndarray] = {}
-    buf = table.buf
+    buf = table.words
     for k, col in enumerate(columns):
         s, ln = table.starts[:, k], table.lens[:, k]
         empty = ln == 0
@@ -355,3 +384,12 @@ def make_progress(total_bytes: int, desc: str, quiet: bool) -> tqdm:
 def dense_transform(values: np.ndarray) -> np.ndarray:
     """NASRec's dense preprocessing: log(max(x, 0) + 1), as float32."""
     return np.log1p(np.maximum(values, 0.0)).astype(np.float32)
+
+
+def hash_strings(tokens: list[bytes], field_index: int, *, lower_hex: bool = False) -> np.ndarray:
+    """``hash_tokens`` of a list of tokens (convenience for tests and tools)."""
+    joined = b"".join(tokens) + b"\0" * 8
+    lens = np.array([len(t) for t in tokens], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+    words = np.ndarray(shape=(len(joined) - 7,), dtype="<u8", buffer=joined, offset=0, strides=(1,))
+    return hash_tokens(words, starts, lens, field_index, lower_hex=lower_hex)

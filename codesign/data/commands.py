@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from codesign.data.schema import DATASET_NAMES, DEFAULT_SEARCH_CAP
 

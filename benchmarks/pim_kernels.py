@@ -1,0 +1,119 @@
+"""PIM kernels on every profile, with and without PIM; and the speed of the simulator.
+
+Kernels: GEMV 4096x4096 (batch 1), GEMM 4096x4096 batch 256, and an embedding-bag batch of
+26 Criteo-sized tables (batch 256, dim 16) with pooling 1 and pooling 80. Each runs on the
+PIM profile's host ("host") and on its PIM units ("pim"), on the same memory. Printed per
+row: latency (us), energy (uJ), memory energy (DRAM only, uJ), speedup and energy ratio
+(host / pim), and the profile's internal/external bandwidth ratio. Kernels a kind cannot
+run are reported as such. PIM runs replicate the 16 hottest rows of each table in every
+unit (``replicate_hot_rows``); the host has its LLC.
+
+Then the wall time of simulating one Criteo-sized inference batch (26 tables + a 7-layer
+MLP, batch 256) after warm-up, on hbm2_pim (MLP on PIM) and on hbm2 (all on the host).
+
+    .venv/bin/python benchmarks/pim_kernels.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import pandas as pd
+
+from pimsim.engine import simulate
+from pimsim.pim import bandwidth_ratio, pim_section, unsupported_reason
+from pimsim.profile import load_profile
+from pimsim.workload import CRITEO_TABLE_ROWS, EmbeddingBag, Gemm, Table, Workload, criteo_dlrm
+
+PIM_PROFILES = ("hbm2_pim", "gddr6_aim", "ddr4_recnmp", "upmem")
+MEMORY_COLS = ("act_pj", "rdwr_pj", "ref_pj", "background_pj", "io_pj")
+#: Hot rows of each table replicated in every PIM unit (layout option) for the PIM runs.
+REPLICATE = 16
+
+
+def kernels_for(profile_name: str, quick: bool) -> dict[str, Workload]:
+    p = load_profile(profile_name)
+    pim = pim_section(p)
+    dt = pim.dtype  # the kind's native type: fp16 / bf16 / fp32 (RecNMP) / int32 (UPMEM)
+    emb_dt = pim.dtype if pim.kind in ("buffer_nmp", "dpu") else "fp32"
+    out: dict[str, Workload] = {}
+    out["gemv 4096x4096"] = Workload(name="gemv", kernels=[Gemm(name="k", m=1, n=4096, k=4096,
+                                                                dtype=dt)])
+    if not quick:
+        out["gemm 4096x4096 b256"] = Workload(name="gemm", kernels=[
+            Gemm(name="k", m=256, n=4096, k=4096, dtype=dt)])
+    for pool in (1, 80):
+        tables = {f"t{i}": Table(rows=r, dim=16, dtype=emb_dt)
+                  for i, r in enumerate(CRITEO_TABLE_ROWS)}
+        ks = [EmbeddingBag(name=f"e{i}", table=f"t{i}", batch=256, pooling=pool,
+                           distribution="zipf") for i in range(len(CRITEO_TABLE_ROWS))]
+        out[f"emb 26x b256 p{pool}"] = Workload(name=f"emb_p{pool}", tables=tables, kernels=ks)
+    return out
+
+
+def placed(w: Workload, placement: str) -> Workload:
+    data = w.to_dict()
+    for k in data["kernels"]:
+        k["placement"] = placement
+    return Workload.from_dict(data)
+
+
+def kernel_table(quick: bool) -> pd.DataFrame:
+    rows = []
+    for name in PIM_PROFILES:
+        p = load_profile(name)
+        ratio = bandwidth_ratio(p)
+        for label, w in kernels_for(name, quick).items():
+            reason = next((unsupported_reason(p, k) for k in w.kernels
+                           if unsupported_reason(p, k)), None)
+            host = simulate(placed(w, "host"), p).totals()
+            row = {"profile": name, "kernel": label, "int/ext bw": round(ratio, 2),
+                   "host us": host["makespan_ns"] / 1e3, "host uJ": host["energy_pj"] / 1e6}
+            if reason is None:
+                pim = simulate(placed(w, "pim"), p, replicate_hot_rows=REPLICATE).totals()
+                mem_h = sum(host[c] for c in MEMORY_COLS)
+                mem_p = sum(pim[c] for c in MEMORY_COLS)
+                row.update({"pim us": pim["makespan_ns"] / 1e3, "pim uJ": pim["energy_pj"] / 1e6,
+                            "speedup": host["makespan_ns"] / pim["makespan_ns"],
+                            "energy ratio": host["energy_pj"] / pim["energy_pj"],
+                            "mem energy saving %": 100.0 * (1.0 - mem_p / mem_h)})
+            else:
+                row["note"] = f"PIM cannot run it: {reason}"
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def criteo_wall_ms(profile_name: str, mlp: str, repeats: int = 5) -> tuple[float, float]:
+    p = load_profile(profile_name)
+    dt = "fp16" if profile_name == "hbm2_pim" else "fp32"
+    w = criteo_dlrm(batch=256, pooling=1, dtype=dt, mlp_placement=mlp, fallback_to_host=True)
+    simulate(w, p, seed=0)  # warm-up: JIT compilation and first-use costs
+    best = float("inf")
+    makespan = 0.0
+    for seed in range(1, repeats + 1):
+        t0 = time.perf_counter()
+        tr = simulate(w, p, seed=seed)
+        best = min(best, time.perf_counter() - t0)
+        makespan = tr.makespan_ns
+    return best * 1e3, makespan / 1e3
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="skip the batch-256 GEMM rows")
+    args = ap.parse_args()
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", 20)
+    df = kernel_table(args.quick)
+    print(df.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print()
+    for prof, mlp in (("hbm2_pim", "pim"), ("hbm2", "host")):
+        wall, span = criteo_wall_ms(prof, mlp)
+        print(f"Criteo batch (26 tables + 7-layer MLP, batch 256) on {prof}, MLP on {mlp}: "
+              f"simulated {span:.1f} us, wall {wall:.1f} ms (best of 5 after warm-up; "
+              "target <= 200 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,422 @@
+"""``codesign reproduce``: the reproduction protocol of the co-design issue, as resumable stages.
+
+Stages (each writes its artefact atomically into the output folder and is skipped when the
+artefact is already there, so an interrupted run continues with ``--resume`` semantics by
+default):
+
+0. ``data/``: the data cache (synthetic rows in the raw format, or ``--raw``), prepared.
+1. ``supernet/``: the weight-sharing supernet (NASRec-Full space) trained on the train split
+   (its own checkpoints resume); ``supernet/done.json`` marks it finished.
+2. ``B.json``: baseline B = the best subnet of an ``accuracy`` search (fixed plan: the
+   profile's naive plan), search state in ``search_B/``.
+3. ``C.json``: co-design C = of a ``pareto`` co-search over (subnet, plan, knobs) with the
+   same budget (same number of evaluations) on the same supernet, the front point with the
+   lowest energy x latency whose supernet log loss is at most B's + 0.001 (if no front point
+   qualifies, the front point with the lowest log loss, flagged in the report).
+4. ``scratch_B.json``, ``scratch_C.json``: B and C trained from scratch with the same budget;
+   test log loss and AUC.
+5. ``hardware.json`` and ``traces/``: B (naive plan), C (its plan) and B with every kernel on
+   the host simulated at batch 256; Parquet and Chrome trace-event JSON per model.
+6. ``report.md``, ``results.csv``, ``pareto.png``, ``breakdown.png``.
+
+Log losses compared in stage 3 are the supernet estimates (head fine-tuned) on the
+validation rows; stage 4 reports the test split. The simulation uses the data set's
+published table sizes (the deployed model), whatever bucket cap the training cache used.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from codesign.errors import CodesignError
+from codesign.plan import PimPlan, host_plan, naive_plan
+from codesign.space import SubnetSpec, from_dict, to_dict
+
+__all__ = ["ReproBudget", "REPRO_BUDGETS", "PUBLISHED", "LOGLOSS_TOLERANCE", "reproduce",
+           "select_c"]
+
+#: Published ratios of the reproduced work (FLOPs, energy, latency of B over C).
+PUBLISHED = {"flops": 2.0, "energy": 1.8, "latency": 1.5}
+#: C's supernet log loss may exceed B's by at most this (issue: step 3).
+LOGLOSS_TOLERANCE = 0.001
+#: Simulated batch (issue: step 5).
+SIM_BATCH = 256
+
+
+@dataclass(frozen=True)
+class ReproBudget:
+    """Training and evaluation sizes that go with a search budget preset."""
+
+    search: str
+    supernet_epochs: int
+    finetune_steps: int
+    eval_rows: int | None
+    scratch_epochs: int
+    cap: int | None  # bucket cap of the data cache
+
+
+REPRO_BUDGETS: dict[str, ReproBudget] = {
+    "tiny": ReproBudget("tiny", 1, 10, 2000, 1, 2**12),
+    "small": ReproBudget("small", 1, 50, 20000, 1, 2**16),
+    "paper": ReproBudget("paper", 1, 100, None, 1, None),
+}
+
+
+def _atomic_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=1, default=float)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def select_c(front: pd.DataFrame, b_logloss: float,
+             tolerance: float = LOGLOSS_TOLERANCE) -> tuple[int, bool]:
+    """Row position in ``front`` of C and whether it met the log-loss tolerance: the lowest
+    ``latency_ns x energy_pj`` among rows with ``logloss <= b_logloss + tolerance``; if none,
+    the lowest log loss."""
+    if front.empty:
+        raise CodesignError("reproduce: the co-search front is empty; accepted: a finished search")
+    edp = front["latency_ns"].to_numpy() * front["energy_pj"].to_numpy()
+    ok = front["logloss"].to_numpy() <= b_logloss + tolerance
+    if ok.any():
+        cand = [i for i in range(len(front)) if ok[i]]
+        return min(cand, key=lambda i: (edp[i], front["logloss"].iloc[i], i)), True
+    ll = front["logloss"].to_numpy()
+    return int(min(range(len(front)), key=lambda i: (ll[i], edp[i], i))), False
+
+
+class _Stages:
+    def __init__(self, out: Path, quiet: bool, log: Callable[[str], None]) -> None:
+        self.out = out
+        self.quiet = quiet
+        self.log = log
+        self.times: dict[str, float] = {}
+        tfile = out / "stage_times.json"
+        if tfile.is_file():
+            self.times = _read_json(tfile)
+
+    def run(self, name: str, artefact: Path, fn: Callable[[], None]) -> None:
+        if artefact.exists():
+            self.log(f"[{name}] done already ({artefact.relative_to(self.out)})")
+            return
+        self.log(f"[{name}] running")
+        t0 = time.perf_counter()
+        fn()
+        self.times[name] = time.perf_counter() - t0
+        _atomic_json(self.out / "stage_times.json", self.times)
+        self.log(f"[{name}] {self.times[name]:.1f} s")
+
+
+def reproduce(
+    dataset: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    profile: str = "hbm2_pim",
+    budget: str = "tiny",
+    raw: str | os.PathLike[str] | None = None,
+    synthetic_rows: int | None = None,
+    seed: int = 0,
+    scheduler: str | None = "serial",
+    workers: int | None = None,
+    threads: int | None = None,
+    quiet: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """Run (or continue) the reproduction; returns the path of ``report.md``."""
+    from codesign.data.schema import DATASET_NAMES
+
+    if dataset not in DATASET_NAMES:
+        raise CodesignError(f"dataset: {dataset!r}; accepted: {', '.join(DATASET_NAMES)}")
+    if budget not in REPRO_BUDGETS:
+        raise CodesignError(f"budget: {budget!r}; accepted: {', '.join(REPRO_BUDGETS)}")
+    if (raw is None) == (synthetic_rows is None):
+        raise CodesignError("reproduce: give exactly one of --raw PATH and --synthetic-rows N")
+    if synthetic_rows is not None and synthetic_rows < 100:
+        raise CodesignError(f"--synthetic-rows: {synthetic_rows}; accepted: >= 100")
+    from pimsim.profile import load_profile
+
+    prof = load_profile(profile)  # fail early on a bad profile
+    bud = REPRO_BUDGETS[budget]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    say = log or ((lambda s: None) if quiet else (lambda s: print(s, flush=True)))
+    st = _Stages(out, quiet, say)
+    data_dir = out / "data" / "cache"
+    settings = {"dataset": dataset, "profile": profile, "budget": budget, "seed": seed,
+                "raw": None if raw is None else str(raw), "synthetic_rows": synthetic_rows}
+    sfile = out / "settings.json"
+    if sfile.is_file():
+        old = _read_json(sfile)
+        diff = [k for k in settings if old.get(k) != settings[k]]
+        if diff:
+            raise CodesignError(
+                f"{sfile}: this folder holds a run with {', '.join(f'{k}={old.get(k)!r}' for k in diff)}; "
+                f"accepted: the same settings to continue it, or another --out"
+            )
+    else:
+        _atomic_json(sfile, settings)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+    # 0. data
+    def stage_data() -> None:
+        if synthetic_rows is not None:
+            from codesign.data.synthetic import make_synthetic_cache
+
+            make_synthetic_cache(dataset, synthetic_rows, data_dir, seed=seed, cap=bud.cap,
+                                 quiet=quiet)
+        else:
+            from codesign.data.prepare import prepare
+
+            prepare(dataset, raw, data_dir, cap=bud.cap, quiet=quiet)
+
+    st.run("data", data_dir / "meta.json", stage_data)
+
+    from codesign.data.cache import CtrData
+    from codesign.train import TrainConfig
+
+    data = CtrData.open(data_dir)
+    sup_dir = out / "supernet"
+
+    # 1. supernet
+    def stage_supernet() -> None:
+        from codesign.train import CHECKPOINT_NAME, train_supernet
+
+        cfg = TrainConfig.make(epochs=bud.supernet_epochs, seed=seed, checkpoint_dir=sup_dir,
+                               quiet=quiet, num_threads=threads)
+        resume = (sup_dir / CHECKPOINT_NAME).is_file()
+        run = train_supernet(data, cfg, space="full", resume=resume)
+        _atomic_json(sup_dir / "done.json", {
+            "steps": run.steps_done, "samples_per_s": run.samples_per_s,
+            "wall_s": run.wall_s, "finished": run.finished,
+        })
+
+    st.run("supernet", sup_dir / "done.json", stage_supernet)
+
+    from codesign.cosearch import CoSearchProblem, Genome
+    from codesign.executor import make_executor
+    from codesign.search import SearchConfig, run_search
+
+    def problem(co_design: bool) -> CoSearchProblem:
+        return CoSearchProblem(
+            data_dir=str(data_dir), supernet=str(sup_dir), profile=profile,
+            co_design=co_design, space="full", dataset=dataset, batch=SIM_BATCH,
+            finetune_steps=bud.finetune_steps, eval_rows=bud.eval_rows, seed=seed,
+            simulate=co_design, cache_dir=str(out / "cache"),
+            num_threads=1 if scheduler not in (None, "serial") else threads,
+        )
+
+    def search(co_design: bool) -> Any:
+        mode = "pareto" if co_design else "accuracy"
+        cfg = SearchConfig(budget=bud.search, seed=seed, mode=mode)
+        with make_executor(scheduler, workers) as ex:
+            return run_search(problem(co_design), cfg, out_dir=out / f"search_{'C' if co_design else 'B'}",
+                              resume=True, executor=ex, quiet=quiet)
+
+    # 2. baseline B
+    def stage_b() -> None:
+        res = search(False)
+        g: Genome = res.best_genome
+        _atomic_json(out / "B.json", {
+            "spec": to_dict(g.spec), "plan": g.plan.to_dict(),
+            "objectives": {k: res.best[k] for k in ("logloss", "auc", "flops") if k in res.best},
+            "evaluations": int(len(res.history)),
+        })
+        res.history.to_csv(out / "search_B" / "history.csv", index=False)
+
+    st.run("search B", out / "B.json", stage_b)
+    b = _read_json(out / "B.json")
+
+    # 3. co-design C
+    def stage_c() -> None:
+        res = search(True)
+        front = res.front.reset_index(drop=True)
+        i, met = select_c(front, float(b["objectives"]["logloss"]))
+        row = front.iloc[i]
+        g = problem(True).from_json(json.loads(row["genome"]))
+        keep = ("logloss", "auc", "flops", "latency_ns", "energy_pj")
+        _atomic_json(out / "C.json", {
+            "spec": to_dict(g.spec), "plan": g.plan.to_dict(),
+            "objectives": {k: float(row[k]) for k in keep if k in row},
+            "met_tolerance": bool(met), "evaluations": int(len(res.history)),
+            "front_size": int(len(front)),
+        })
+        res.history.to_csv(out / "search_C" / "history.csv", index=False)
+
+    st.run("search C", out / "C.json", stage_c)
+    c = _read_json(out / "C.json")
+    spec_b, spec_c = from_dict(b["spec"]), from_dict(c["spec"])
+
+    # 4. from scratch
+    def scratch(tag: str, spec: SubnetSpec) -> Callable[[], None]:
+        def run() -> None:
+            from codesign.train import train_from_scratch_run
+
+            cfg = TrainConfig.make(epochs=bud.scratch_epochs, seed=seed, quiet=quiet,
+                                   num_threads=threads)
+            r = train_from_scratch_run(spec, data, cfg)
+            _atomic_json(out / f"scratch_{tag}.json", {
+                "val": asdict(r.val), "test": asdict(r.test), "steps": r.steps,
+                "wall_s": r.wall_s,
+            })
+        return run
+
+    st.run("scratch B", out / "scratch_B.json", scratch("B", spec_b))
+    st.run("scratch C", out / "scratch_C.json", scratch("C", spec_c))
+
+    # 5. simulate
+    def stage_sim() -> None:
+        from codesign.cosearch import hardware_metrics, sim_schema, simulate_subnet
+        from codesign.flops import count_flops
+
+        schema = sim_schema(dataset)
+        tdir = out / "traces"
+        tdir.mkdir(exist_ok=True)
+        models = {
+            "B": (spec_b, naive_plan(spec_b, schema, prof)),
+            "C": (spec_c, PimPlan.from_dict(c["plan"], "C.json: plan")),
+            "B_host": (spec_b, host_plan(spec_b, schema)),
+        }
+        hw: dict[str, Any] = {}
+        for tag, (spec, plan) in models.items():
+            trace = simulate_subnet(spec, schema, plan, prof, batch=SIM_BATCH, seed=seed)
+            trace.to_parquet(tdir / f"{tag}.parquet")
+            trace.to_chrome_json(tdir / f"{tag}.chrome.json")
+            m = hardware_metrics(trace)
+            m["flops"] = float(count_flops(spec, schema).total_flops)
+            m["on_pim"] = plan.on_pim()
+            m["knobs"] = dict(plan.knobs)
+            hw[tag] = m
+        _atomic_json(out / "hardware.json", hw)
+
+    st.run("simulate", out / "hardware.json", stage_sim)
+
+    # 6. report
+    report = out / "report.md"
+    st.run("report", report, lambda: write_report(out, dataset, profile, budget))
+    return report
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
+def results_table(out: Path, dataset: str) -> pd.DataFrame:
+    """One row per model (B, C, B_host) with accuracy, FLOPs, energy and latency."""
+    b, c = _read_json(out / "B.json"), _read_json(out / "C.json")
+    hw = _read_json(out / "hardware.json")
+    scratch = {t: _read_json(out / f"scratch_{t}.json") for t in ("B", "C")}
+    rows = []
+    for tag, sup, sc in (("B", b, scratch["B"]), ("C", c, scratch["C"]),
+                         ("B_host", b, scratch["B"])):
+        h = hw[tag]
+        rows.append({
+            "dataset": dataset, "model": tag,
+            "supernet_logloss": sup["objectives"]["logloss"],
+            "test_logloss": sc["test"]["logloss"], "test_auc": sc["test"]["auc"],
+            "mflops": h["flops"] / 1e6, "energy_uj": h["energy_pj"] / 1e6,
+            "latency_us": h["latency_ns"] / 1e3,
+            "pim_kernels": len(h["on_pim"]),
+        })
+    return pd.DataFrame(rows)
+
+
+def write_report(out: Path, dataset: str, profile: str, budget: str) -> Path:
+    from codesign.report import kernel_breakdown_plot, markdown_table, pareto_plot, write_csv
+    from codesign.report import write_text
+    from pimsim.trace import ENERGY_COLUMNS, Trace
+
+    df = results_table(out, dataset)
+    write_csv(df, out / "results.csv")
+    by = df.set_index("model")
+    ratios = []
+    for ref in ("B", "B_host"):
+        ratios.append({
+            "dataset": dataset, "ratio": f"{ref} / C",
+            "flops": _ratio(by.loc[ref, "mflops"], by.loc["C", "mflops"]),
+            "energy": _ratio(by.loc[ref, "energy_uj"], by.loc["C", "energy_uj"]),
+            "latency": _ratio(by.loc[ref, "latency_us"], by.loc["C", "latency_us"]),
+        })
+    ratios.append({"dataset": "published", "ratio": "B / C", **PUBLISHED})
+    rdf = pd.DataFrame(ratios)
+    write_csv(rdf, out / "ratios.csv")
+    c = _read_json(out / "C.json")
+    b = _read_json(out / "B.json")
+    hist = pd.read_csv(out / "search_C" / "history.csv")
+    hw = _read_json(out / "hardware.json")
+    marks = {t: {"logloss": (b if t == "B" else c)["objectives"]["logloss"],
+                 "energy_pj": hw[t]["energy_pj"], "latency_ns": hw[t]["latency_ns"]}
+             for t in ("B", "C")}
+    pareto_plot(hist, out / "pareto.png", marks=marks,
+                title=f"{dataset}: co-search on {profile} (budget {budget})")
+    kdfs = []
+    for tag in ("B", "C"):
+        tdf = Trace.from_parquet(out / "traces" / f"{tag}.parquet").df
+        tdf = tdf[tdf["op"] != "background"]
+        k = pd.DataFrame({"model": tag, "name": tdf["name"], "latency_ns": tdf["duration_ns"]})
+        for col in ENERGY_COLUMNS:
+            k[f"energy_{col[:-3]}_pj"] = tdf[col].to_numpy()
+        kdfs.append(k)
+    kernel_breakdown_plot(pd.concat(kdfs, ignore_index=True), out / "breakdown.png",
+                          group="model", max_kernels=12,
+                          title=f"{dataset}: per-kernel latency and energy, B vs C")
+    times = _read_json(out / "stage_times.json") if (out / "stage_times.json").is_file() else {}
+    lines = [
+        f"# pimrec reproduction: {dataset}, profile `{profile}`, budget `{budget}`",
+        "",
+        "B: best subnet of an accuracy-only search with the profile's naive plan (tables on "
+        "PIM where the kind can pool, dense kernels on the host). C: the co-search front point "
+        "with the lowest energy x latency whose supernet log loss is at most B's + "
+        f"{LOGLOSS_TOLERANCE}. B_host: B with every kernel on the host. Latency and energy: one "
+        f"inference batch of {SIM_BATCH} simulated by pimsim; FLOPs per sample (NASRec "
+        "convention).",
+        "",
+    ]
+    if not c.get("met_tolerance", True):
+        lines += ["**No front point met the log-loss tolerance; C is the front's lowest log "
+                  "loss point.**", ""]
+    lines += ["## Models", "", markdown_table(df, float_format={
+        "supernet_logloss": ".5f", "test_logloss": ".5f", "test_auc": ".5f", "mflops": ".4g",
+        "energy_uj": ".4g", "latency_us": ".4g"}), "",
+        "## Ratios (larger = C better) beside the published ones", "",
+        markdown_table(rdf, float_format=".3g"), "",
+        f"Searches: {b.get('evaluations')} evaluations each (B accuracy, C pareto); C's front "
+        f"holds {c.get('front_size')} points. C places {len(hw['C']['on_pim'])} kernels on PIM "
+        f"with knobs {hw['C']['knobs']}.", "",
+        "The published work does not define its PIM hardware, configuration space or the "
+        "baseline of its ratios; these are pimrec's own (see README).", "",
+        "## Artefacts", "",
+        "- `results.csv`, `ratios.csv`: the tables above",
+        "- `pareto.png`: log loss vs energy and vs latency of every co-search evaluation, B and "
+        "C marked",
+        "- `breakdown.png`: per-kernel latency and energy of B and C",
+        "- `traces/B.chrome.json`, `traces/C.chrome.json` (Perfetto), `traces/*.parquet`",
+        "",
+        "## Stage times (s)", "",
+        markdown_table(pd.DataFrame([{"stage": k, "seconds": v} for k, v in times.items()]),
+                       float_format=".1f") if times else "(none recorded)",
+        "",
+    ]
+    return write_text(out / "report.md", "\n".join(lines))

@@ -1,0 +1,190 @@
+"""``codesign train-supernet``, ``codesign train`` (a subnet from scratch) and ``codesign eval``
+(a subnet as estimated by a trained supernet, after head fine-tuning)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from codesign.data.cache import CtrData
+from codesign.errors import CodesignError
+from codesign.space import load_spec, spec_hash
+from codesign.train import (
+    TrainConfig,
+    TrainError,
+    base_rate_logloss,
+    estimate_subnet,
+    evaluate,
+    load_supernet,
+    train_from_scratch_run,
+    train_supernet,
+)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", type=Path, required=True, help="cache folder (codesign data prepare / synth)")
+    p.add_argument("--epochs", type=_positive_int, default=1)
+    p.add_argument("--batch-size", type=_positive_int, default=512)
+    p.add_argument("--lr", type=float, default=0.12, help="Adagrad learning rate (default 0.12)")
+    p.add_argument("--train-rows", type=_positive_int, default=None, help="use at most N training rows per epoch")
+    p.add_argument("--max-steps", type=_positive_int, default=None, help="stop after N steps in total")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    sp = subparsers.add_parser(
+        "train-supernet",
+        help="train a weight-sharing supernet (checkpoints, --resume)",
+        description="Train a NASRec-style supernet: Adagrad, cosine schedule with warm-up, "
+        "whole-supernet warm-up, then one sampled subnet per step. Writes OUT/supernet.pt "
+        "every --checkpoint-every steps and at the end; --resume continues from it.",
+    )
+    _add_common(sp)
+    sp.add_argument("--out", type=Path, required=True, help="checkpoint folder")
+    sp.add_argument("--space", choices=("full", "small"), default="full")
+    sp.add_argument("--resume", action="store_true", help="continue from OUT/supernet.pt")
+    sp.add_argument("--checkpoint-every", type=_positive_int, default=500, help="steps between checkpoints")
+    sp.add_argument(
+        "--supernet-warmup", type=float, default=0.25,
+        help="fraction of steps in which the whole supernet is trained with a probability falling 1 -> 0",
+    )
+    sp.set_defaults(func=cmd_train_supernet)
+
+    tr = subparsers.add_parser(
+        "train",
+        help="train one subnet from scratch; print val/test log loss and AUC",
+        description="Train subnet SPEC alone from fresh weights and evaluate it.",
+    )
+    tr.add_argument("--spec", type=Path, required=True, help="spec JSON (ours or NASRec's)")
+    _add_common(tr)
+    tr.add_argument("--out", type=Path, default=None, help="folder for model.pt and metrics.json")
+    tr.set_defaults(func=cmd_train)
+
+    ev = subparsers.add_parser(
+        "eval",
+        help="estimate a subnet with a trained supernet (head fine-tuning, then val)",
+        description="Extract SPEC from the supernet checkpoint, fine-tune its final layer for "
+        "--finetune-steps batches of training data and report log loss and AUC.",
+    )
+    ev.add_argument("--spec", type=Path, required=True)
+    ev.add_argument("--supernet", type=Path, required=True, help="checkpoint file or folder")
+    ev.add_argument("--data", type=Path, required=True)
+    ev.add_argument("--finetune-steps", type=int, default=100)
+    ev.add_argument("--split", choices=("val", "test"), default="val")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--threads", type=_positive_int, default=None)
+    ev.set_defaults(func=cmd_eval)
+
+
+def _config(args: argparse.Namespace, **extra: Any) -> TrainConfig:
+    return TrainConfig.make(
+        lr=args.lr,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        train_rows=args.train_rows,
+        stop_after_steps=args.max_steps,
+        seed=args.seed,
+        num_threads=args.threads,
+        quiet=args.quiet,
+        **extra,
+    )
+
+
+def cmd_train_supernet(args: argparse.Namespace) -> int:
+    data = CtrData.open(args.data)
+    if args.out.exists() and not args.out.is_dir():
+        raise TrainError(f"--out {args.out}: exists and is not a folder; accepted: a folder")
+    cfg = _config(
+        args,
+        checkpoint_dir=args.out,
+        checkpoint_every_steps=args.checkpoint_every,
+        supernet_warmup_fraction=args.supernet_warmup,
+    )
+    run = train_supernet(data, cfg, space=args.space, resume=args.resume)
+    print(
+        f"supernet[{args.space}]: steps {run.steps_done}/{run.total_steps} "
+        f"(resumed from {run.resumed_from_step}), {run.samples_per_s:,.0f} samples/s, "
+        f"{run.wall_s:.1f} s; checkpoint {run.checkpoint_path}"
+    )
+    if run.losses:
+        tail = run.losses[-min(50, len(run.losses)) :]
+        print(f"train loss (last {len(tail)} steps): {sum(tail) / len(tail):.5f}")
+    return 0
+
+
+def _write_json_atomic(obj: Any, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(obj, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    data = CtrData.open(args.data)
+    run = train_from_scratch_run(spec, data, _config(args))
+    base = base_rate_logloss(data, "val")
+    print(f"subnet {spec_hash(spec)[:12]} trained from scratch: {run.steps} steps, {run.samples_per_s:,.0f} samples/s")
+    print(f"val : {run.val}")
+    print(f"test: {run.test}")
+    print(f"base-rate val log loss: {base:.5f}")
+    if args.out is not None:
+        import torch
+
+        from codesign.train import _atomic_torch_save
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        _atomic_torch_save(run.model.state_dict(), args.out / "model.pt")
+        _write_json_atomic(
+            {
+                "spec_hash": spec_hash(spec),
+                "val": run.val.__dict__,
+                "test": run.test.__dict__,
+                "steps": run.steps,
+                "samples_per_s": run.samples_per_s,
+                "torch": torch.__version__,
+            },
+            args.out / "metrics.json",
+        )
+        print(f"wrote {args.out / 'model.pt'} and {args.out / 'metrics.json'}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    if args.finetune_steps < 0:
+        raise CodesignError(f"--finetune-steps: {args.finetune_steps}; accepted: an integer >= 0")
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    spec = load_spec(args.spec)
+    data = CtrData.open(args.data)
+    net, ckpt = load_supernet(args.supernet, data.schema)
+    if spec.space != ckpt["space"]:
+        raise TrainError(
+            f"--spec {args.spec}: space {spec.space!r}; the supernet {ckpt['path']} was trained "
+            f"on space {ckpt['space']!r}; accepted: a spec of that space"
+        )
+    before = evaluate(net, data, args.split, spec)
+    after = estimate_subnet(net, spec, data, args.finetune_steps, split=args.split, seed=args.seed)
+    print(f"subnet {spec_hash(spec)[:12]} in supernet {ckpt['path']} (step {ckpt['step']}/{ckpt['total_steps']})")
+    print(f"{args.split} without fine-tuning: {before}")
+    print(f"{args.split} after {args.finetune_steps} head fine-tuning steps: {after}")
+    return 0
