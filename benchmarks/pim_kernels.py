@@ -1,7 +1,8 @@
 """PIM kernels on every profile, with and without PIM; and the speed of the simulator.
 
 Kernels: GEMV 4096x4096 (batch 1), GEMM 4096x4096 batch 256, and an embedding-bag batch of
-26 Criteo-sized tables (batch 256, dim 16) with pooling 1 and pooling 80. Each runs on the
+26 Criteo-sized tables (batch 256, dim 16, Zipf 1.05) with pooling 1 and pooling 80; for the
+embedding kinds also RecNMP's setting (one 1M-row table of 64-dim rows, uniform, pooling 80). Each runs on the
 PIM profile's host ("host") and on its PIM units ("pim"), on the same memory. Printed per
 row: latency (us), energy (uJ), memory energy (DRAM only, uJ), speedup and energy ratio
 (host / pim), and the profile's internal/external bandwidth ratio. Kernels a kind cannot
@@ -49,6 +50,10 @@ def kernels_for(profile_name: str, quick: bool) -> dict[str, Workload]:
         ks = [EmbeddingBag(name=f"e{i}", table=f"t{i}", batch=256, pooling=pool,
                            distribution="zipf") for i in range(len(CRITEO_TABLE_ROWS))]
         out[f"emb 26x b256 p{pool}"] = Workload(name=f"emb_p{pool}", tables=tables, kernels=ks)
+    if pim.kind in ("buffer_nmp", "dpu"):  # RecNMP's setting: large tables, 256-byte rows
+        out["emb 1Mx64 b256 p80 unif"] = Workload(
+            name="emb_recnmp", tables={"t": Table(rows=1_000_000, dim=64, dtype=emb_dt)},
+            kernels=[EmbeddingBag(name="e", table="t", batch=256, pooling=80)])
     return out
 
 

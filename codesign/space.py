@@ -21,6 +21,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -620,9 +622,6 @@ def load_spec(path_or_dict: str | Path | Mapping[str, Any]) -> SubnetSpec:
 
 def save_spec(spec: SubnetSpec, path: str | Path, nasrec: bool = False) -> None:
     """Write ``spec`` as JSON (ours, or NASRec's with ``nasrec=True``), atomically."""
-    import os
-    import tempfile
-
     path = Path(path)
     d = to_nasrec_json(spec) if nasrec else to_dict(spec)
     fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.", suffix=".tmp")

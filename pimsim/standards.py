@@ -198,6 +198,7 @@ COMMON_CONSTRAINTS: tuple[TimingConstraint, ...] = (
     # --- other ranks of the channel: rank switching on the data bus -----------------
     TC("rank", _RD, _CAS, "burst + tRTRS", sibling=True, data_bus=True),
     TC("rank", _WR, _RD, "CWL + burst + tRTRS - CL", sibling=True, data_bus=True),
+    TC("rank", _WR, _WR, "burst + tRTRS", sibling=True, data_bus=True),
     # --- rank --------------------------------------------------------------------------
     TC("rank", _RD, _RD, "tCCD_S"),
     TC("rank", _WR, _WR, "tCCD_S"),
