@@ -126,11 +126,15 @@ class CoSearchProblem:
     batch: int = 256
     finetune_steps: int = 50
     finetune_lr: float = 0.05
+    finetune_batch: int = 512
     eval_rows: int | None = 20000
     seed: int = 0
     simulate: bool = True
     cache_dir: str | None = None
-    p_pim: float = 0.5
+    #: Probability that a sampled genome starts from the naive plan; otherwise each open
+    #: table / kernel goes on PIM with probability ``p_pim``.
+    p_naive: float = 0.5
+    p_pim: float = 0.15
     num_threads: int | None = None
     _acc: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
 
@@ -191,6 +195,8 @@ class CoSearchProblem:
         spec = sample(self.space, rng)
         if not self.co_design:
             return Genome(spec, self.naive(spec))
+        if rng.random() < self.p_naive:
+            return Genome(spec, self.naive(spec))
         return Genome(spec, sample_plan(spec, self.schema, self.hw_profile, rng, self.p_pim))
 
     def mutate(self, genome: Genome, rng: np.random.Generator, n_mutations: int) -> Genome:
@@ -245,7 +251,8 @@ class CoSearchProblem:
             torch.set_num_threads(self.num_threads)
         r = estimate_subnet(
             self._memo("supernet"), spec, self._memo("data"), self.finetune_steps,
-            split="val", lr=self.finetune_lr, seed=self.seed, limit=self.eval_rows,
+            split="val", lr=self.finetune_lr, batch_size=self.finetune_batch,
+            seed=self.seed, limit=self.eval_rows,
         )
         res = {"logloss": float(r.logloss), "auc": float(r.auc)}
         self._acc[h] = res

@@ -412,3 +412,77 @@ def map_subnet(
 def workload_macs(workload: Workload) -> int:
     """Multiply-adds of a workload's matrix products (the NASRec FLOPs convention x batch)."""
     return int(sum(k.macs() for k in workload.kernels))
+
+
+@dataclass(frozen=True)
+class SpecWorkload:
+    """A picklable workload builder for pimsim's ``--spec`` hook (``pimsim simulate
+    --spec`` and ``pimsim sweep --spec``): ``builder(profile) -> Workload``.
+
+    ``spec`` and ``plan`` are JSON dicts (the spec in our format or NASRec's); ``dataset``
+    names the schema whose published table sizes the tables get. The PIM data type of
+    kernels on PIM follows the profile it is called with, and the plan's knobs are not
+    applied here: a sweep owns the hardware parameters; ``pimsim simulate --spec`` applies
+    them first with :meth:`profile_for`.
+    """
+
+    spec: Any
+    dataset: str
+    plan: Any = None
+    batch: int = 256
+
+    @classmethod
+    def from_files(cls, spec_path: str, dataset: str, plan_path: str | None = None,
+                   batch: int = 256) -> SpecWorkload:
+        import json
+
+        from codesign.space import load_spec, to_dict
+
+        spec = to_dict(load_spec(spec_path))
+        plan = None
+        if plan_path is not None:
+            from codesign.plan import load_plan
+
+            plan = load_plan(plan_path).to_dict()
+        from codesign.data.schema import get_schema
+
+        get_schema(dataset)  # a clear error for an unknown data set
+        return cls(json.loads(json.dumps(spec)), dataset, plan, batch)
+
+    def _parts(self) -> tuple[SubnetSpec, Any, PimPlan | None]:
+        from codesign.data.schema import get_schema
+        from codesign.plan import PimPlan
+        from codesign.space import from_dict
+
+        plan = None if self.plan is None else PimPlan.from_dict(self.plan)
+        return from_dict(self.spec), get_schema(self.dataset), plan
+
+    @property
+    def replicate_hot_rows(self) -> dict[str, int]:
+        _, _, plan = self._parts()
+        if plan is None:
+            return {}
+        return {f"emb.{f}": plan.hot_rows for f in plan.replicated_tables()}
+
+    def profile_for(self, profile: Any) -> Any:
+        """``profile`` with the plan's knobs applied."""
+        from codesign.plan import apply_knobs
+
+        from pimsim.errors import WorkloadError
+
+        try:
+            _, _, plan = self._parts()
+            return profile if plan is None else apply_knobs(profile, plan)
+        except CodesignError as exc:  # pimsim's CLI reports its own error family
+            raise WorkloadError(str(exc)) from None
+
+    def __call__(self, profile: Any) -> Workload:
+        from pimsim.errors import WorkloadError
+
+        try:
+            spec, schema, plan = self._parts()
+            if plan is not None and plan.knobs:
+                plan = plan.model_copy(update={"knobs": {}})
+            return map_subnet(spec, schema, plan, batch=self.batch, profile=profile)
+        except CodesignError as exc:
+            raise WorkloadError(str(exc)) from None

@@ -241,7 +241,7 @@ def _check(plan: PimPlan, graph: SubnetGraph, profile: Any) -> None:
             raise SpecError(
                 f"plan.knobs.{knob}: {value!r} out of range; accepted: {options[knob]}"
             )
-    dtype = plan.pim_dtype(profile)
+    dtype = plan.pim_dtype(profile) if _has_pim(profile) else "fp32"
     for field, t in plan.tables.items():
         if t.placement == "pim":
             why = _table_capable(profile, dtype)
@@ -446,7 +446,7 @@ def load_plan(path: str | os.PathLike[str]) -> PimPlan:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SpecError(f"{p}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
-    return PimPlan.from_dict(data, where=str(p))
+    return PimPlan.from_dict(data, where=f"{p}: plan")
 
 
 def save_plan(plan: PimPlan, path: str | os.PathLike[str]) -> Path:

@@ -55,20 +55,37 @@ SIM_BATCH = 256
 
 @dataclass(frozen=True)
 class ReproBudget:
-    """Training and evaluation sizes that go with a search budget preset."""
+    """Training and evaluation sizes that go with a search budget preset.
 
+    ``search``: the search preset (codesign.search.BUDGETS), with ``search_overrides``
+    (population, sample, children, generations) on top; ``train_rows``: training rows per
+    epoch for the supernet and for training from scratch (None: the whole split);
+    ``finetune_steps`` / ``finetune_batch``: head fine-tuning per evaluated subnet;
+    ``eval_rows``: validation rows per supernet estimate (None: all); ``cap``: bucket cap
+    of the data cache (None: the published distinct counts).
+    """
+
+    name: str
     search: str
     supernet_epochs: int
+    train_rows: int | None
     finetune_steps: int
+    finetune_batch: int
     eval_rows: int | None
     scratch_epochs: int
-    cap: int | None  # bucket cap of the data cache
+    cap: int | None
+    search_overrides: tuple[tuple[str, int], ...] = ()
 
 
+#: ``tiny`` runs in about 6 minutes on 2 cores (20,000 synthetic rows); ``small`` in about
+#: an hour on 1,000,000 rows: its search is the ``small`` preset cut to 12 generations (80
+#: evaluations per search) and its buckets capped at 2**14 rows per field, because supernet
+#: steps and head fine-tuning dominate on 2 cores.
 REPRO_BUDGETS: dict[str, ReproBudget] = {
-    "tiny": ReproBudget("tiny", 1, 10, 2000, 1, 2**12),
-    "small": ReproBudget("small", 1, 50, 20000, 1, 2**16),
-    "paper": ReproBudget("paper", 1, 100, None, 1, None),
+    "tiny": ReproBudget("tiny", "tiny", 1, 8192, 5, 512, 1000, 1, 2**12),
+    "small": ReproBudget("small", "small", 1, 131072, 10, 512, 4096, 1, 2**14,
+                         (("generations", 12),)),
+    "paper": ReproBudget("paper", "paper", 1, None, 100, 512, None, 1, None),
 }
 
 
@@ -132,7 +149,7 @@ def reproduce(
     out_dir: str | os.PathLike[str],
     *,
     profile: str = "hbm2_pim",
-    budget: str = "tiny",
+    budget: str | ReproBudget = "tiny",
     raw: str | os.PathLike[str] | None = None,
     synthetic_rows: int | None = None,
     seed: int = 0,
@@ -147,7 +164,11 @@ def reproduce(
 
     if dataset not in DATASET_NAMES:
         raise CodesignError(f"dataset: {dataset!r}; accepted: {', '.join(DATASET_NAMES)}")
-    if budget not in REPRO_BUDGETS:
+    if isinstance(budget, ReproBudget):
+        bud = budget
+    elif budget in REPRO_BUDGETS:
+        bud = REPRO_BUDGETS[budget]
+    else:
         raise CodesignError(f"budget: {budget!r}; accepted: {', '.join(REPRO_BUDGETS)}")
     if (raw is None) == (synthetic_rows is None):
         raise CodesignError("reproduce: give exactly one of --raw PATH and --synthetic-rows N")
@@ -156,17 +177,17 @@ def reproduce(
     from pimsim.profile import load_profile
 
     prof = load_profile(profile)  # fail early on a bad profile
-    bud = REPRO_BUDGETS[budget]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     say = log or ((lambda s: None) if quiet else (lambda s: print(s, flush=True)))
     st = _Stages(out, quiet, say)
     data_dir = out / "data" / "cache"
-    settings = {"dataset": dataset, "profile": profile, "budget": budget, "seed": seed,
+    settings = {"dataset": dataset, "profile": profile, "budget": asdict(bud), "seed": seed,
                 "raw": None if raw is None else str(raw), "synthetic_rows": synthetic_rows}
     sfile = out / "settings.json"
     if sfile.is_file():
         old = _read_json(sfile)
+        settings = json.loads(json.dumps(settings))
         diff = [k for k in settings if old.get(k) != settings[k]]
         if diff:
             raise CodesignError(
@@ -205,7 +226,7 @@ def reproduce(
         from codesign.train import CHECKPOINT_NAME, train_supernet
 
         cfg = TrainConfig.make(epochs=bud.supernet_epochs, seed=seed, checkpoint_dir=sup_dir,
-                               quiet=quiet, num_threads=threads)
+                               train_rows=bud.train_rows, quiet=quiet, num_threads=threads)
         resume = (sup_dir / CHECKPOINT_NAME).is_file()
         run = train_supernet(data, cfg, space="full", resume=resume)
         _atomic_json(sup_dir / "done.json", {
@@ -223,14 +244,16 @@ def reproduce(
         return CoSearchProblem(
             data_dir=str(data_dir), supernet=str(sup_dir), profile=profile,
             co_design=co_design, space="full", dataset=dataset, batch=SIM_BATCH,
-            finetune_steps=bud.finetune_steps, eval_rows=bud.eval_rows, seed=seed,
+            finetune_steps=bud.finetune_steps, finetune_batch=bud.finetune_batch,
+            eval_rows=bud.eval_rows, seed=seed,
             simulate=co_design, cache_dir=str(out / "cache"),
             num_threads=1 if scheduler not in (None, "serial") else threads,
         )
 
     def search(co_design: bool) -> Any:
         mode = "pareto" if co_design else "accuracy"
-        cfg = SearchConfig(budget=bud.search, seed=seed, mode=mode)
+        cfg = SearchConfig(budget=bud.search, seed=seed, mode=mode,
+                           **dict(bud.search_overrides))
         with make_executor(scheduler, workers) as ex:
             return run_search(problem(co_design), cfg, out_dir=out / f"search_{'C' if co_design else 'B'}",
                               resume=True, executor=ex, quiet=quiet)
@@ -275,7 +298,7 @@ def reproduce(
             from codesign.train import train_from_scratch_run
 
             cfg = TrainConfig.make(epochs=bud.scratch_epochs, seed=seed, quiet=quiet,
-                                   num_threads=threads)
+                                   train_rows=bud.train_rows, num_threads=threads)
             r = train_from_scratch_run(spec, data, cfg)
             _atomic_json(out / f"scratch_{tag}.json", {
                 "val": asdict(r.val), "test": asdict(r.test), "steps": r.steps,
@@ -315,7 +338,7 @@ def reproduce(
 
     # 6. report
     report = out / "report.md"
-    st.run("report", report, lambda: write_report(out, dataset, profile, budget))
+    st.run("report", report, lambda: write_report(out, dataset, profile, bud.name))
     return report
 
 

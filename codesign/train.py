@@ -15,8 +15,8 @@ Supernet training follows NASRec (Zhang et al., WWW 2023, Sec. 4 and its release
 
 Everything random takes an explicit generator: the data order of epoch ``e`` comes from
 ``numpy.random.default_rng([seed, 1, e])``, subnet sampling from a numpy Generator whose state
-is checkpointed, weight initialisation from ``torch.manual_seed(seed)`` inside
-``torch.random.fork_rng`` (the global torch RNG is left as it was). Checkpoints hold the
+is checkpointed, weight initialisation from ``Supernet(seed=...)``'s private
+``torch.Generator``; head fine-tuning draws its rows from ``default_rng([seed, 3])``. Checkpoints hold the
 model, optimizer, scheduler, generator states and step, are written atomically (temp file +
 ``os.replace``), and resuming from one reaches the same weights as an uninterrupted run.
 """
@@ -24,7 +24,6 @@ model, optimizer, scheduler, generator states and step, are written atomically (
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import os
 import tempfile
@@ -153,13 +152,6 @@ def _deterministic() -> Iterator[None]:
         yield
     finally:
         torch.use_deterministic_algorithms(old, warn_only=old_warn)
-
-
-def _seeded_init(seed: int, build: Callable[[], nn.Module]) -> nn.Module:
-    """Build a module with weights drawn from ``seed``, leaving the global torch RNG as it was."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build()
 
 
 def _to_tensors(batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
@@ -536,17 +528,19 @@ def base_rate_logloss(data: CtrData, split: str = "val") -> float:
 # --------------------------------------------------------------------------- head fine-tuning
 
 
-def head_parameters(model: nn.Module) -> list[nn.Parameter]:
-    """The final (logit) layer's parameters of a standalone subnet from ``extract``."""
-    if hasattr(model, "final_layer_parameters"):
-        return list(model.final_layer_parameters())
+def _final_module(model: nn.Module) -> nn.Module:
     found = [m for m in model.modules() if getattr(m, "kind", None) == "final"]
     if len(found) != 1:
         raise TrainError(
             f"finetune_head: found {len(found)} final layers in {type(model).__name__}; "
             "accepted: a model from Supernet.extract with exactly one"
         )
-    return list(found[0].parameters())
+    return found[0]
+
+
+def head_parameters(model: nn.Module) -> list[nn.Parameter]:
+    """The final (logit) layer's parameters of a standalone subnet from ``extract``."""
+    return list(_final_module(model).parameters())
 
 
 def finetune_head(
@@ -555,6 +549,9 @@ def finetune_head(
     data: CtrData,
     *,
     steps: int,
+    rows: int | None = None,
+    method: str = "lbfgs",
+    l2: float = 1e-4,
     lr: float = 0.05,
     eps: float = 1e-2,
     batch_size: int = 512,
@@ -564,36 +561,77 @@ def finetune_head(
     """Fine-tune the final layer of subnet ``spec`` on training data; return that subnet.
 
     Works on a standalone copy (``supernet.extract(spec)``): the supernet's weights are not
-    changed. Only the final layer's parameters move (Adagrad, ``steps`` batches drawn from a
-    seeded shuffle of the train split).
+    changed. Only the final layer moves. The frozen part of the subnet runs once over
+    ``rows`` training rows (a seeded sample; default 20,000) while a forward hook keeps the
+    final layer's inputs; the final layer alone is then fitted on those cached inputs:
+    ``method="lbfgs"`` (default) runs at most ``steps`` full-batch L-BFGS iterations on the
+    log loss plus ``l2`` times the squared weights (the problem is convex);
+    ``method="adagrad"`` runs ``steps`` Adagrad steps of ``batch_size`` rows (lr ``lr``).
     """
     if steps < 0:
         raise TrainError(f"finetune_head: steps {steps!r}; accepted: an integer >= 0")
     model = supernet.extract(spec)
-    head = head_parameters(model)
-    head_ids = {id(p) for p in head}
-    for p in model.parameters():
-        p.requires_grad_(id(p) in head_ids)
-    if steps > 0:
-        opt = torch.optim.Adagrad(head, lr=lr, eps=eps)
-        rng = np.random.default_rng([seed, 3])
-        idx = data.indices("train")
-        need = steps * batch_size
-        order = np.concatenate([idx[rng.permutation(idx.shape[0])] for _ in range(-(-need // idx.shape[0]))])
-        model.train()
-        with _deterministic():
-            for batch in tqdm(
-                _iter_batches(data, order[:need], batch_size), total=steps, disable=quiet, desc="head", unit="step"
-            ):
-                dense, sparse, label = _to_tensors(batch)
-                loss = F.binary_cross_entropy_with_logits(model(dense, sparse), label)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                clip_grad_norm(head, 5.0)
-                opt.step()
-    for p in model.parameters():
-        p.requires_grad_(True)
     model.eval()
+    if steps == 0:
+        return model
+    final = _final_module(model)
+    head = list(final.parameters())
+    idx = data.indices("train")
+    n_rows = min(rows if rows is not None else 20_000, idx.shape[0])
+    if n_rows < 1:
+        raise TrainError(f"finetune_head: rows {rows!r}; accepted: a positive integer")
+    rng = np.random.default_rng([seed, 3])
+    chosen = np.sort(rng.choice(idx, n_rows, replace=False))
+    cached: list[tuple[Tensor, ...]] = []
+
+    def keep(_module: nn.Module, inputs: tuple[Tensor, ...]) -> None:
+        cached.append(tuple(t.detach() for t in inputs))
+
+    labels: list[Tensor] = []
+    handle = final.register_forward_pre_hook(keep)
+    try:
+        with torch.no_grad():
+            for batch in _iter_batches(data, chosen, 4096):
+                dense, sparse, label = _to_tensors(batch)
+                model(dense, sparse)
+                labels.append(label)
+    finally:
+        handle.remove()
+    feats = [torch.cat([c[k] for c in cached]) for k in range(len(cached[0]))]
+    y = torch.cat(labels)
+    if method == "lbfgs":
+        # The head alone is a convex (logistic) problem on the cached inputs: solve it with
+        # full-batch L-BFGS from the supernet's head, ``steps`` iterations at most.
+        opt_l = torch.optim.LBFGS(head, lr=1.0, max_iter=steps, history_size=20, line_search_fn="strong_wolfe")
+
+        def closure() -> Tensor:
+            opt_l.zero_grad(set_to_none=True)
+            loss = F.binary_cross_entropy_with_logits(final(*feats), y)
+            loss = loss + l2 * sum((p * p).sum() for p in head if p.dim() > 1)
+            loss.backward()
+            return loss
+
+        with _deterministic():
+            opt_l.step(closure)
+        return model
+    if method != "adagrad":
+        raise TrainError(f"finetune_head: method {method!r}; accepted: lbfgs, adagrad")
+    opt = torch.optim.Adagrad(head, lr=lr, eps=eps)
+    order_rng = np.random.default_rng([seed, 4])
+    perm = order_rng.permutation(n_rows)
+    pos = 0
+    with _deterministic():
+        for _ in tqdm(range(steps), disable=quiet, desc="head", unit="step"):
+            if pos + batch_size > n_rows:
+                perm, pos = order_rng.permutation(n_rows), 0
+            take = torch.from_numpy(perm[pos : pos + batch_size])
+            pos += batch_size
+            logits = final(*(f[take] for f in feats))
+            loss = F.binary_cross_entropy_with_logits(logits, y[take])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            clip_grad_norm(head, 5.0)
+            opt.step()
     return model
 
 
@@ -604,13 +642,18 @@ def estimate_subnet(
     finetune_steps: int = 100,
     *,
     split: str = "val",
+    rows: int | None = None,
+    method: str = "lbfgs",
     lr: float = 0.05,
     batch_size: int = 512,
     seed: int = 0,
     limit: int | None = None,
 ) -> EvalResult:
     """The supernet's estimate of a subnet: fine-tune its head, evaluate on ``split``."""
-    model = finetune_head(supernet, spec, data, steps=finetune_steps, lr=lr, batch_size=batch_size, seed=seed)
+    model = finetune_head(
+        supernet, spec, data, steps=finetune_steps, rows=rows, method=method, lr=lr,
+        batch_size=batch_size, seed=seed,
+    )
     return evaluate(model, data, split, limit=limit)
 
 

@@ -85,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     ev.add_argument("--spec", type=Path, required=True)
     ev.add_argument("--supernet", type=Path, required=True, help="checkpoint file or folder")
     ev.add_argument("--data", type=Path, required=True)
-    ev.add_argument("--finetune-steps", type=int, default=100)
+    ev.add_argument("--finetune-steps", type=int, default=100, help="L-BFGS iterations of the head fit")
     ev.add_argument("--split", choices=("val", "test"), default="val")
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--threads", type=_positive_int, default=None)

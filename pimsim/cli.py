@@ -17,6 +17,7 @@ from pimsim.errors import PimsimError
 COMMAND_MODULES: tuple[str, ...] = (
     "pimsim.commands_core",
     "pimsim.commands_sim",
+    "pimsim.commands_sweep",
 )
 
 

@@ -15,7 +15,12 @@ def register(subparsers: Any) -> None:
         "and the totals (latency, DRAM commands, bytes, FLOPs, energy by component).",
     )
     sim.add_argument("--profile", "-p", required=True, help="profile name or YAML path")
-    sim.add_argument("--workload", "-w", required=True, help="workload YAML or JSON file")
+    src = sim.add_mutually_exclusive_group(required=True)
+    src.add_argument("--workload", "-w", help="workload YAML or JSON file")
+    src.add_argument("--spec", help="codesign subnet JSON (ours or NASRec's); needs --dataset")
+    sim.add_argument("--dataset", help="with --spec: criteo, avazu or kdd (table sizes)")
+    sim.add_argument("--plan", help="with --spec: PimPlan JSON (default: all on the host)")
+    sim.add_argument("--batch", type=int, default=256, help="with --spec: batch size")
     sim.add_argument("--out", help="write the trace as Parquet (or CSV if it ends in .csv)")
     sim.add_argument("--chrome", help="write Chrome trace-event JSON (open in Perfetto)")
     sim.add_argument("--timeline", help="write a timeline picture (PNG)")
@@ -38,9 +43,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from pimsim.workload import load_workload
 
     profile = load_profile(args.profile)
-    workload = load_workload(args.workload)
-    trace = simulate(workload, profile, seed=args.seed,
-                     replicate_hot_rows=args.replicate_hot_rows)
+    replicate: Any = args.replicate_hot_rows
+    if args.spec:  # the codesign hook (pimsim.commands_sweep.spec_workload)
+        from pimsim.commands_sweep import spec_workload
+
+        builder = spec_workload(args.spec, args.dataset, args.plan, args.batch)
+        profile = builder.profile_for(profile)
+        workload = builder(profile)
+        replicate = builder.replicate_hot_rows or replicate
+    else:
+        workload = load_workload(args.workload)
+    trace = simulate(workload, profile, seed=args.seed, replicate_hot_rows=replicate)
     print(f"# {workload.name} on {profile.name} (seed {args.seed})")
     print(trace.table())
     if args.out:

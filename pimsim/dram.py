@@ -19,6 +19,11 @@ Model (DRAMsim3's controller, src/controller.cc and command_queue.cc, read as a 
   the same cycle; (3) one transaction moves from the transaction queue to its command
   queue (per bank, or per rank for ``queue_structure: shared``), ``cmd_queue_size`` deep.
 - Open page keeps rows open; close page uses RDA/WRA (auto-precharge).
+- Differences from DRAMsim3, on purpose: reads and writes share the queues (DRAMsim3 keeps
+  a write buffer, drained in batches, and acknowledges a write one cycle after admission);
+  a write completes when its data is written. Refresh closes the rank with one PREA
+  (DRAMsim3 precharges bank by bank). ``scheduler: fcfs`` serves each queue strictly in
+  order (only its oldest entry may issue).
 - A read completes (data returned) ``CL + burst`` cycles after its RD, a write
   ``CWL + burst`` after its WR. The first column access after an ACT counts as a row miss
   (DRAMsim3's convention); every on-demand PRE counts as a row conflict.
@@ -27,7 +32,9 @@ Speed: the loop jumps over idle time. Each channel keeps the next cycle at which
 possibly act, each queue a lower bound on when its first command can be ready (timing
 only ever moves forward, so bounds stay valid until the queue or its banks change), each
 node (bank, bank group, rank, channel) the earliest cycle of each next command, and the
-tFAW window a small ring per rank.
+tFAW window a small ring per rank. Queued requests' fields are copied into the small queue
+arrays so a scan stays in cache. With no request outstanding the loop still steps through
+each refresh until the next arrival (sparse streams pay per tREFI, not per cycle).
 
 PIM hooks (issue 3), per request ``flags``:
 
@@ -50,6 +57,7 @@ PIM hooks (issue 3), per request ``flags``:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -116,7 +124,8 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
               req_arr, req_addr, n_ch, n_rk, n_bg, n_bpg, tq_size, cq_size, per_bank,
               frfcfs, close_page, dual_bus, tREFI, read_delay, write_delay, row_hit_cap,
               lat, win_prev, win_next, win_count, win_lat, col_cmd, role, act_id, pre_id,
-              prea_id, ref_id, record, log_cap, stall_limit):
+              prea_id, ref_id, upd_n, upd_slot, upd_f, upd_lat, record, log_cap,
+              stall_limit):
     n = req_ch.shape[0]
     nc = lat.shape[1]
     nb_rank = n_bg * n_bpg
@@ -124,6 +133,12 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
     NB = NR * nb_rank
     NG = NR * n_bg
     nq_ch = n_rk * nb_rank if per_bank else n_rk
+    q_rank = np.zeros(nq_ch, dtype=np.int64)  # rank of a channel's queue (no division)
+    for qi in range(nq_ch):
+        q_rank[qi] = qi // nb_rank if per_bank else qi
+    bg_of = np.zeros(nb_rank, dtype=np.int64)  # bank group of a bank index in its rank
+    for ii in range(nb_rank):
+        bg_of[ii] = ii // n_bpg
     NQ = n_ch * nq_ch
     nw = win_count.shape[0]
     wmax = 1
@@ -148,9 +163,19 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
     win_pos = np.zeros((nw, NR), dtype=np.int64)
 
     tq = np.zeros((n_ch, tq_size), dtype=np.int64)
+    tq_addr = np.zeros((n_ch, tq_size), dtype=np.int64)
+    tq_Q = np.zeros((n_ch, tq_size), dtype=np.int64)
     tq_len = np.zeros(n_ch, dtype=np.int64)
     tq_blocked = np.zeros(n_ch, dtype=np.bool_)
     cq = np.zeros((NQ, cq_size), dtype=np.int64)
+    # copies of the queued requests' fields, so that a queue scan stays in cache
+    cq_B = np.zeros((NQ, cq_size), dtype=np.int64)
+    cq_G = np.zeros((NQ, cq_size), dtype=np.int64)
+    cq_rk = np.zeros((NQ, cq_size), dtype=np.int64)
+    cq_row = np.zeros((NQ, cq_size), dtype=np.int64)
+    cq_addr = np.zeros((NQ, cq_size), dtype=np.int64)
+    cq_wr = np.zeros((NQ, cq_size), dtype=np.int64)
+    cq_fl = np.zeros((NQ, cq_size), dtype=np.int64)
     cq_len = np.zeros(NQ, dtype=np.int64)
     q_lb = np.zeros(NQ, dtype=np.int64)
     # per queue and command class (0 ACT, 1 PRE, 2 read, 3 write): lower bound of the
@@ -200,14 +225,15 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
             last_progress = t
             # merge with the latest pending request to the same address (same bank)
             Q = req_Q[j]
+            aj = req_addr[j]
             best = -1
             for k in range(cq_len[Q]):
                 o = cq[Q, k]
-                if req_addr[o] == req_addr[j] and o > best:
+                if cq_addr[Q, k] == aj and o > best:
                     best = o
             for k in range(tq_len[c]):
                 o = tq[c, k]
-                if req_addr[o] == req_addr[j] and o > best:
+                if tq_addr[c, k] == aj and o > best:
                     best = o
             merged = False
             if best >= 0 and req_flags[j] == 0 and req_flags[best] == 0:
@@ -224,6 +250,8 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                         stats[_S_MERGED_WR] += 1
             if not merged:
                 tq[c, tq_len[c]] = j
+                tq_addr[c, tq_len[c]] = aj
+                tq_Q[c, tq_len[c]] = Q
                 tq_len[c] += 1
                 tq_blocked[c] = False
                 outstanding += 1
@@ -263,7 +291,7 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                             continue
                         if bank_next[bb, cmd] > th:
                             th = bank_next[bb, cmd]
-                        gg = RK * n_bg + ii // n_bpg
+                        gg = RK * n_bg + bg_of[ii]
                         if bg_next[gg, cmd] > th:
                             th = bg_next[gg, cmd]
                 else:
@@ -277,41 +305,39 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                         if hh > th:
                             th = hh
                 if th <= t and issued == 0:
-                    for f in range(nc):
-                        lv = lat[0, cmd, f]
-                        if lv >= 0:
-                            v = t + lv
+                    for e in range(upd_n[cmd]):
+                        sl = upd_slot[cmd, e]
+                        f = upd_f[cmd, e]
+                        v = t + upd_lat[cmd, e]
+                        if sl == 0:
                             if True:
                                 for ii in range(nb_rank):
                                     if bank_next[RK * nb_rank + ii, f] < v:
                                         bank_next[RK * nb_rank + ii, f] = v
                             elif bank_next[0, f] < v:
                                 bank_next[0, f] = v
-                        lv = lat[1, cmd, f]
-                        if lv >= 0:
-                            v = t + lv
+                        elif sl == 1:
                             if True:
                                 for ii in range(n_bg):
                                     if bg_next[RK * n_bg + ii, f] < v:
                                         bg_next[RK * n_bg + ii, f] = v
                             elif bg_next[0, f] < v:
                                 bg_next[0, f] = v
-                        lv = lat[2, cmd, f]
-                        if lv >= 0 and rank_next[RK, f] < t + lv:
-                            rank_next[RK, f] = t + lv
-                        lv = lat[3, cmd, f]
-                        if lv >= 0:
+                        elif sl == 2:
+                            if rank_next[RK, f] < v:
+                                rank_next[RK, f] = v
+                        elif sl == 3:
                             for r2 in range(n_rk):
                                 RK2 = c * n_rk + r2
-                                if RK2 != RK and rank_next[RK2, f] < t + lv:
-                                    rank_next[RK2, f] = t + lv
-                        lv = lat[4, cmd, f]
-                        if lv >= 0 and chan_next[c, f] < t + lv:
-                            chan_next[c, f] = t + lv
+                                if RK2 != RK and rank_next[RK2, f] < v:
+                                    rank_next[RK2, f] = v
+                        elif chan_next[c, f] < v:
+                            chan_next[c, f] = v
                     for w in range(nw):
                         if win_prev[w, cmd] and win_count[w] > 0:
                             win_hist[w, RK, win_pos[w, RK]] = t
-                            win_pos[w, RK] = (win_pos[w, RK] + 1) % win_count[w]
+                            wp = win_pos[w, RK] + 1
+                            win_pos[w, RK] = 0 if wp >= win_count[w] else wp
                     counts[cmd, 0] += 1
                     nop = 0
                     for i in range(nb_rank):
@@ -326,7 +352,7 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                     for qi in range(nq_ch):
                         Qr = c * nq_ch + qi
                         if per_bank:
-                            if qi // nb_rank == r:
+                            if q_rank[qi] == r:
                                 q_lb[Qr] = t + 1
                                 q_dirty[Qr] = True
                         elif qi == r:
@@ -344,14 +370,28 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
 
             # (2) command queues, round robin; a second pass on a dual command bus
             attempts = 2 if dual_bus else 1
-            while issued < attempts:
+            # candidate queues (non-empty, bound reached) as a bit mask: most cycles of a
+            # busy channel have none or one, and the round robin below visits only those
+            cand = np.int64(0)
+            if nq_ch <= 62:
+                base = c * nq_ch
+                for qi in range(nq_ch):  # branch-free, vectorisable
+                    ok = np.int64(cq_len[base + qi] > 0) & np.int64(q_lb[base + qi] <= t)
+                    cand |= ok << qi
+            else:
+                cand = np.int64(-1)
+            while issued < attempts and cand != 0:
                 did_issue = False
                 for i in range(nq_ch):
-                    qi = (rr[c] + 1 + i) % nq_ch
+                    qi = rr[c] + 1 + i
+                    if qi >= nq_ch:
+                        qi -= nq_ch
+                    if nq_ch <= 62 and ((cand >> qi) & 1) == 0:
+                        continue
                     Q = c * nq_ch + qi
                     if cq_len[Q] == 0 or q_lb[Q] > t:
                         continue
-                    rq = qi // nb_rank if per_bank else qi
+                    rq = q_rank[qi]
                     RKq = c * n_rk + rq
                     if ref_pending[RKq]:
                         continue
@@ -396,11 +436,11 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                     n_memo = 0
                     stats[_S_SCANS] += 1
                     for k in range(kmax):
-                        j = cq[Q, k]
-                        B = req_B[j]
-                        RK = c * n_rk + req_rk[j]
-                        ab = (req_flags[j] & 2) != 0
-                        row = req_row[j]
+                        B = cq_B[Q, k]
+                        RK = c * n_rk + cq_rk[Q, k]
+                        flj = cq_fl[Q, k]
+                        ab = (flj & 2) != 0
+                        row = cq_row[Q, k]
                         # required command
                         if ab:
                             all_open = True
@@ -426,10 +466,10 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                             else:
                                 need = 0
                         if need == 2:
-                            cmd = col_cmd[req_wr[j], 1 if close_page else 0, req_flags[j] & 1]
+                            cmd = col_cmd[cq_wr[Q, k], 1 if close_page else 0, flj & 1]
                             blocked = False
                             for k2 in range(k):
-                                if req_addr[cq[Q, k2]] == req_addr[j]:
+                                if cq_addr[Q, k2] == cq_addr[Q, k]:
                                     blocked = True
                                     break
                             if blocked:
@@ -438,7 +478,7 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                             cmd = pre_id
                             blocked = False
                             for k2 in range(k):
-                                if req_B[cq[Q, k2]] == B:
+                                if cq_B[Q, k2] == B:
                                     blocked = True
                                     break
                             if blocked:
@@ -446,8 +486,7 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                             if hit_cnt[B] < row_hit_cap:
                                 orow = open_row[B]
                                 for k2 in range(k, cq_len[Q]):
-                                    o = cq[Q, k2]
-                                    if req_B[o] == B and req_row[o] == orow:
+                                    if cq_B[Q, k2] == B and cq_row[Q, k2] == orow:
                                         blocked = True
                                         break
                             if blocked:
@@ -462,7 +501,7 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                                     th = memo_th[m]
                                     break
                         if th < 0:
-                            Gj = req_G[j]
+                            Gj = cq_G[Q, k]
                             oo = need == 1
                             th = rank_next[RK, cmd]
                             if chan_next[c, cmd] > th:
@@ -474,7 +513,7 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                                         continue
                                     if bank_next[bb, cmd] > th:
                                         th = bank_next[bb, cmd]
-                                    gg = RK * n_bg + ii // n_bpg
+                                    gg = RK * n_bg + bg_of[ii]
                                     if bg_next[gg, cmd] > th:
                                         th = bg_next[gg, cmd]
                             else:
@@ -539,41 +578,39 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                     G = req_G[j]
                     RK = c * n_rk + req_rk[j]
                     rl = role[sel_cmd]
-                    for f in range(nc):
-                        lv = lat[0, sel_cmd, f]
-                        if lv >= 0:
-                            v = t + lv
+                    for e in range(upd_n[sel_cmd]):
+                        sl = upd_slot[sel_cmd, e]
+                        f = upd_f[sel_cmd, e]
+                        v = t + upd_lat[sel_cmd, e]
+                        if sl == 0:
                             if sel_ab:
                                 for ii in range(nb_rank):
                                     if bank_next[RK * nb_rank + ii, f] < v:
                                         bank_next[RK * nb_rank + ii, f] = v
                             elif bank_next[B, f] < v:
                                 bank_next[B, f] = v
-                        lv = lat[1, sel_cmd, f]
-                        if lv >= 0:
-                            v = t + lv
+                        elif sl == 1:
                             if sel_ab:
                                 for ii in range(n_bg):
                                     if bg_next[RK * n_bg + ii, f] < v:
                                         bg_next[RK * n_bg + ii, f] = v
                             elif bg_next[G, f] < v:
                                 bg_next[G, f] = v
-                        lv = lat[2, sel_cmd, f]
-                        if lv >= 0 and rank_next[RK, f] < t + lv:
-                            rank_next[RK, f] = t + lv
-                        lv = lat[3, sel_cmd, f]
-                        if lv >= 0:
+                        elif sl == 2:
+                            if rank_next[RK, f] < v:
+                                rank_next[RK, f] = v
+                        elif sl == 3:
                             for r2 in range(n_rk):
                                 RK2 = c * n_rk + r2
-                                if RK2 != RK and rank_next[RK2, f] < t + lv:
-                                    rank_next[RK2, f] = t + lv
-                        lv = lat[4, sel_cmd, f]
-                        if lv >= 0 and chan_next[c, f] < t + lv:
-                            chan_next[c, f] = t + lv
+                                if RK2 != RK and rank_next[RK2, f] < v:
+                                    rank_next[RK2, f] = v
+                        elif chan_next[c, f] < v:
+                            chan_next[c, f] = v
                     for w in range(nw):
                         if win_prev[w, sel_cmd] and win_count[w] > 0:
                             win_hist[w, RK, win_pos[w, RK]] = t
-                            win_pos[w, RK] = (win_pos[w, RK] + 1) % win_count[w]
+                            wp = win_pos[w, RK] + 1
+                            win_pos[w, RK] = 0 if wp >= win_count[w] else wp
                     counts[sel_cmd, 1 if sel_ab else 0] += 1
                     b_lo = RK * nb_rank if sel_ab else B
                     b_hi = b_lo + nb_rank if sel_ab else B + 1
@@ -607,6 +644,13 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                             end_cycle = complete[j]
                         for k2 in range(sel_k, cq_len[Q] - 1):
                             cq[Q, k2] = cq[Q, k2 + 1]
+                            cq_B[Q, k2] = cq_B[Q, k2 + 1]
+                            cq_G[Q, k2] = cq_G[Q, k2 + 1]
+                            cq_rk[Q, k2] = cq_rk[Q, k2 + 1]
+                            cq_row[Q, k2] = cq_row[Q, k2 + 1]
+                            cq_addr[Q, k2] = cq_addr[Q, k2 + 1]
+                            cq_wr[Q, k2] = cq_wr[Q, k2 + 1]
+                            cq_fl[Q, k2] = cq_fl[Q, k2 + 1]
                         cq_len[Q] -= 1
                         outstanding -= 1
                         tq_blocked[c] = False
@@ -616,7 +660,7 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                     if sel_ab:
                         for qi2 in range(nq_ch):
                             Q2 = c * nq_ch + qi2
-                            rq2 = qi2 // nb_rank if per_bank else qi2
+                            rq2 = q_rank[qi2]
                             if rq2 == req_rk[j]:
                                 q_lb[Q2] = t + 1
                                 q_dirty[Q2] = True
@@ -637,16 +681,75 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
             moved = False
             if tq_len[c] > 0 and not tq_blocked[c]:
                 for k in range(tq_len[c]):
-                    j = tq[c, k]
-                    Q = req_Q[j]
+                    Q = tq_Q[c, k]
                     if cq_len[Q] < cq_size:
-                        cq[Q, cq_len[Q]] = j
+                        j = tq[c, k]
+                        m = cq_len[Q]
+                        cq[Q, m] = j
+                        cq_B[Q, m] = req_B[j]
+                        cq_G[Q, m] = req_G[j]
+                        cq_rk[Q, m] = req_rk[j]
+                        cq_row[Q, m] = req_row[j]
+                        cq_addr[Q, m] = tq_addr[c, k]
+                        cq_wr[Q, m] = req_wr[j]
+                        cq_fl[Q, m] = req_flags[j]
                         cq_len[Q] += 1
-                        if q_lb[Q] > t + 1:
-                            q_lb[Q] = t + 1
-                        q_dirty[Q] = True
+                        # A clean queue stays clean: an appended entry never unblocks an
+                        # older one, so only its own bound is added (all-bank: rescan).
+                        fl_m = cq_fl[Q, m]
+                        if q_dirty[Q] or (fl_m & 2) != 0:
+                            if q_lb[Q] > t + 1:
+                                q_lb[Q] = t + 1
+                            q_dirty[Q] = True
+                        else:
+                            Bm = cq_B[Q, m]
+                            RKm = c * n_rk + cq_rk[Q, m]
+                            orow = open_row[Bm]
+                            cmd = -1
+                            if orow == cq_row[Q, m]:
+                                cmd = col_cmd[cq_wr[Q, m], 1 if close_page else 0, fl_m & 1]
+                                for k2 in range(m):
+                                    if cq_addr[Q, k2] == cq_addr[Q, m]:
+                                        cmd = -1
+                                        break
+                            elif orow >= 0:
+                                cmd = pre_id
+                                for k2 in range(m):
+                                    if cq_B[Q, k2] == Bm:
+                                        cmd = -1
+                                        break
+                            else:
+                                cmd = act_id
+                            if cmd >= 0 and (frfcfs or m == 0):
+                                th = rank_next[RKm, cmd]
+                                if chan_next[c, cmd] > th:
+                                    th = chan_next[c, cmd]
+                                if bank_next[Bm, cmd] > th:
+                                    th = bank_next[Bm, cmd]
+                                if bg_next[cq_G[Q, m], cmd] > th:
+                                    th = bg_next[cq_G[Q, m], cmd]
+                                for w in range(nw):
+                                    if win_next[w, cmd] and win_count[w] > 0:
+                                        hh = win_hist[w, RKm, win_pos[w, RKm]] + win_lat[w]
+                                        if hh > th:
+                                            th = hh
+                                if th <= t:
+                                    th = t + 1
+                                rl = role[cmd]
+                                cl = 0 if rl == ROLE_ACT else (1 if rl == ROLE_PRE else (
+                                    2 if rl == ROLE_RD else 3))
+                                if q_lbc[Q, cl] >= _INF:
+                                    q_cmdc[Q, cl] = cmd
+                                elif q_cmdc[Q, cl] != cmd:
+                                    q_cmdc[Q, cl] = -1
+                                if th < q_lbc[Q, cl]:
+                                    q_lbc[Q, cl] = th
+                                if th < q_lb[Q]:
+                                    q_lb[Q] = th
                         for k2 in range(k, tq_len[c] - 1):
                             tq[c, k2] = tq[c, k2 + 1]
+                            tq_addr[c, k2] = tq_addr[c, k2 + 1]
+                            tq_Q[c, k2] = tq_Q[c, k2 + 1]
                         tq_len[c] -= 1
                         moved = True
                         break
@@ -662,15 +765,25 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                     RK = c * n_rk + r
                     if not ref_pending[RK] and ref_due[RK] < nwk:
                         nwk = ref_due[RK]
-                for qi in range(nq_ch):
-                    Q = c * nq_ch + qi
-                    if cq_len[Q] == 0:
-                        continue
-                    rq = qi // nb_rank if per_bank else qi
-                    if ref_pending[c * n_rk + rq]:
-                        continue
-                    if q_lb[Q] < nwk:
-                        nwk = q_lb[Q]
+                any_ref = False
+                for r in range(n_rk):
+                    if ref_pending[c * n_rk + r]:
+                        any_ref = True
+                if not any_ref:
+                    base = c * nq_ch
+                    for qi in range(nq_ch):  # branch-free minimum
+                        v = q_lb[base + qi] if cq_len[base + qi] > 0 else _INF
+                        nwk = min(nwk, v)
+                else:
+                    for qi in range(nq_ch):
+                        Q = c * nq_ch + qi
+                        if cq_len[Q] == 0:
+                            continue
+                        rq = q_rank[qi]
+                        if ref_pending[c * n_rk + rq]:
+                            continue
+                        if q_lb[Q] < nwk:
+                            nwk = q_lb[Q]
                 if nwk <= t:
                     nwk = t + 1
                 next_wake[c] = nwk
@@ -690,7 +803,7 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
         if tn <= t:
             tn = t + 1
         stats[_S_STEPS] += 1
-        if tn - last_progress > stall_limit:
+        if outstanding > 0 and tn - last_progress > stall_limit:
             stats[_S_STATUS] = 1
             break
         t = tn
@@ -714,18 +827,34 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
 # ----------------------------------------------------------------------------------------
 # Python front
 # ----------------------------------------------------------------------------------------
-_COMPILED_CACHE: dict[int, tuple[object, CompiledTiming]] = {}
+@lru_cache(maxsize=64)
+def _compiled_from_json(profile_json: str) -> CompiledTiming:
+    from pimsim.profile import Profile  # local: dram sits above profile in the import graph
+
+    profile = Profile.model_validate_json(profile_json)
+    return compile_timing(get_standard(profile.dram.standard), profile)
 
 
 def compiled_timing_for(profile) -> CompiledTiming:  # noqa: ANN001
-    """The compiled timing tables of ``profile`` (memoised on the profile's content)."""
-    key = hash(profile.model_dump_json())
-    hit = _COMPILED_CACHE.get(key)
-    if hit is not None:
-        return hit[1]
-    ct = compile_timing(get_standard(profile.dram.standard), profile)
-    _COMPILED_CACHE[key] = (None, ct)
-    return ct
+    """The compiled timing tables of ``profile`` (a pure memo on the profile's content)."""
+    return _compiled_from_json(profile.model_dump_json())
+
+
+def _update_lists(lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per preceding command, the (slot, following command, latency) entries of ``lat``
+    that exist, so the engine's timing update walks only real constraints."""
+    n_slots, nc, _ = lat.shape
+    entries = [[(sl, f, int(lat[sl, p, f])) for sl in range(n_slots) for f in range(nc)
+                if lat[sl, p, f] >= 0] for p in range(nc)]
+    width = max(1, max(len(e) for e in entries))
+    upd_n = np.array([len(e) for e in entries], dtype=np.int64)
+    upd_slot = np.zeros((nc, width), dtype=np.int64)
+    upd_f = np.zeros((nc, width), dtype=np.int64)
+    upd_lat = np.zeros((nc, width), dtype=np.int64)
+    for p, lst in enumerate(entries):
+        for k, (sl, f, v) in enumerate(lst):
+            upd_slot[p, k], upd_f[p, k], upd_lat[p, k] = sl, f, v
+    return upd_n, upd_slot, upd_f, upd_lat
 
 
 def _as_int_array(name: str, value, n: int | None, *, allow_bool: bool = False) -> np.ndarray:  # noqa: ANN001
@@ -820,7 +949,8 @@ def run_requests(profile, addresses, is_write, arrival_cycles, *, flags=None,  #
             int(t["tREFI"]), int(t["CL"]) + burst, int(t["CWL"]) + burst,
             int(ct.standard.row_hit_cap), ct.lat, ct.win_prev, ct.win_next, ct.win_count,
             ct.win_lat, ct.col_cmd, ct.role, ct.act, ct.pre, ct.prea, ct.ref,
-            bool(record_commands), int(log_cap), int(stall_limit_cycles),
+            *_update_lists(ct.lat), bool(record_commands), int(log_cap),
+            int(stall_limit_cycles),
         )
         if not record_commands or out[4][_S_NLOG] <= log_cap:
             break

@@ -11,7 +11,8 @@ record_commands=True).command_log``) against the JEDEC-style rules:
   plus tRP;
 - per rank / bank group: ACT->ACT >= tRRD_S / tRRD_L, at most 4 ACTs in any tFAW window,
   RD->RD and WR->WR >= tCCD_S / tCCD_L, WR->RD >= CWL + burst + tWTR_S / tWTR_L;
-- refresh: nothing to a rank within tRFC after its REF, REF intervals close to tREFI;
+- refresh: nothing to a rank within tRFC after its REF, the k-th REF k x tREFI after the
+  first (within a slack);
 - channel: command-bus slots (one command per cycle; HBM2: one row and one column command),
   data-bus bursts never overlap, rank switches leave tRTRS, RD->WR turnaround.
 
@@ -67,6 +68,7 @@ def validate_command_log(profile, log: pd.DataFrame, *, refresh_slack_cycles: in
     last_act_bg: dict[tuple, int] = {}
     last_col: dict[tuple, int] = {}  # ("RD"/"WR", ch, ra[, bg]) -> cycle
     last_ref: dict[tuple, int] = {}
+    first_ref: dict[tuple, tuple[int, int]] = {}
     bursts: dict[int, list[tuple[int, int, int, str]]] = defaultdict(list)
     slots: dict[tuple, list[str]] = defaultdict(list)
 
@@ -143,9 +145,13 @@ def validate_command_log(profile, log: pd.DataFrame, *, refresh_slack_cycles: in
                     lt = last.get((k,) + key)
                     if lt is not None and t - lt < need:
                         err(i, row, f"{k}->REF bank {g}.{b}: {t - lt} < {need}")
-            prev = last_ref.get((ch, ra))
-            if prev is not None and not (tREFI - 1 <= t - prev <= tREFI + refresh_slack_cycles):
-                err(i, row, f"REF interval {t - prev} not within tREFI = {tREFI} (+slack)")
+            # the k-th REF of a rank is due k x tREFI after the first; each may be late by
+            # at most the slack (PREA waits for tRAS/tRTP/tWR, REF for tRP)
+            first, k = first_ref.get((ch, ra), (t, 0))
+            if abs(t - (first + k * tREFI)) > refresh_slack_cycles:
+                err(i, row, f"REF #{k} at {t - first} cycles after the first, not within "
+                            f"{k} x tREFI = {k * tREFI} +- {refresh_slack_cycles}")
+            first_ref[(ch, ra)] = (first, k + 1)
             last_ref[(ch, ra)] = t
         else:  # column command
             is_rd = kind in ("RD", "RDA")

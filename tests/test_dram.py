@@ -293,3 +293,23 @@ def test_bad_input_raises_pimsim_error(hbm2, bad, match):
     with pytest.raises(PimsimError, match=match):
         run_requests(hbm2, args["addresses"], args["is_write"], args["arrival_cycles"],
                      flags=flags)
+
+
+def test_replay_summary_and_frame(hbm2):
+    n = 2000
+    tr = rand_trace(np.random.default_rng(9), n=n)
+    wr = np.arange(n) % 4 == 0
+    r = replay(hbm2, tr.addresses, wr, tr.arrival_cycles)
+    s = r.summary()
+    for key in ("cycles", "seconds", "time_ns", "bandwidth_gbps", "avg_read_latency_ns",
+                "row_hit_rate", "energy_act_pj", "energy_read_pj", "energy_write_pj",
+                "energy_ref_pj", "energy_background_pj", "energy_io_pj", "energy_total_pj"):
+        assert key in s, key
+    parts = sum(v for k, v in s.items() if k.startswith("energy_") and k != "energy_total_pj")
+    assert s["energy_total_pj"] == pytest.approx(parts)
+    assert s["bandwidth_gbps"] == pytest.approx(n * 64 / (s["cycles"] * hbm2.timing.tCK_ns))
+    lat = (r.dram.complete_cycle - r.dram.admit_cycle)[~wr].mean() * hbm2.timing.tCK_ns
+    assert s["avg_read_latency_ns"] == pytest.approx(lat)
+    assert r.to_frame().shape == (1, len(s))
+    assert s["energy_write_pj"] > 0 and s["energy_io_pj"] == pytest.approx(
+        hbm2.power.io_pj_per_bit * 8 * n * 64)

@@ -75,11 +75,11 @@ def assert_same_state(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], at
 def test_scratch_training_beats_base_rate(data: CtrData) -> None:
     base = base_rate_logloss(data, "val")
     assert 0.5 < base < 0.65  # Criteo-like click rate near 0.26
-    cfg = TrainConfig(epochs=1, batch_size=128, train_rows=8192, lr=0.05, quiet=True, seed=1)
+    cfg = TrainConfig(epochs=2, batch_size=128, train_rows=8192, lr=0.05, quiet=True, seed=1)
     model, val, test = train_from_scratch(small_spec(), data, cfg)
     assert val.n == len(data.indices("val")) and test.n == len(data.indices("test"))
-    assert val.logloss < base - 0.003
-    assert val.auc > 0.56 and test.auc > 0.56
+    assert val.logloss < base - 0.008
+    assert val.auc > 0.58 and test.auc > 0.58
 
 
 def test_resume_equals_uninterrupted(data: CtrData, tmp_path: Path) -> None:
@@ -126,16 +126,24 @@ def test_finetune_changes_only_head_and_keeps_supernet(data: CtrData) -> None:
     spec = small_spec(5)
     spec = dataclasses.replace(spec, space="small")
     extracted = net.extract(spec)
-    tuned = finetune_head(net, spec, data, steps=3, lr=0.05, batch_size=64)
+    tuned = finetune_head(net, spec, data, steps=3, rows=2000)
     assert_same_state(state(net), before, atol=0)  # the shared weights are untouched
     a, b = state(extracted), state(tuned)
     changed = {k for k in a if not torch.equal(a[k], b[k])}
     assert changed and all(k.startswith("ops.final.") for k in changed), changed
     # estimate = fine-tuned head, evaluated on val; it differs from the untuned subnet
-    est = estimate_subnet(net, spec, data, finetune_steps=3, lr=0.05, batch_size=64)
+    est = estimate_subnet(net, spec, data, finetune_steps=3, rows=2000)
     plain = evaluate(net, data, "val", spec)
     assert est.n == plain.n and est.logloss != plain.logloss
     assert evaluate(tuned, data, "val").logloss == pytest.approx(est.logloss, abs=1e-9)
+    # the minibatch Adagrad variant also moves the head only
+    sgd = finetune_head(net, spec, data, steps=4, rows=1000, method="adagrad", lr=0.05, batch_size=256)
+    c = state(sgd)
+    assert {k for k in a if not torch.equal(a[k], c[k])} <= {k for k in a if k.startswith("ops.final.")}
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+    with pytest.raises(TrainError, match="method"):
+        finetune_head(net, spec, data, steps=1, rows=100, method="sgd")
+    assert_same_state(state(net), before, atol=0)
 
 
 def test_metrics_match_sklearn() -> None:

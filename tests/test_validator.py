@@ -132,3 +132,19 @@ def test_validator_catches_violations():
     assert any("overlap" in e for e in validate_command_log(p, bus))
     during_ref = log([(0, "REF", 0, 0, -1, -1, -1, -1, -1), (10, "ACT", 0, 0, 0, 0, 1, 0, 0)])
     assert any("tRFC" in e for e in validate_command_log(p, during_ref))
+
+
+@pytest.mark.parametrize("structure, scheduler", [("shared", "frfcfs"), ("per_bank", "fcfs"),
+                                                  ("shared", "fcfs")])
+def test_queue_structures_and_schedulers_are_legal(structure, scheduler):
+    base = profile_for("DDR4", "open").model_copy(deep=True)
+    base.controller.queue_structure = structure
+    base.controller.scheduler = scheduler
+
+    @settings(max_examples=15, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(stream=streams(base.dram.ranks, with_flags=True))
+    def run(stream):
+        _check(base, stream)
+
+    run()

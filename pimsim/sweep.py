@@ -1,0 +1,391 @@
+"""Hardware sweeps: a grid over profile parameters, each point simulated on an executor.
+
+A parameter is a dotted key into the profile (``dram.channels``, ``pim.units_per_channel``,
+``timing.tCK_ns``, ``pim.dtype``, ...); :func:`parse_set` reads ``KEY=V1,V2,...`` (values are
+YAML scalars: ``8``, ``1.25``, ``fp16``). The grid is the Cartesian product of the sets, in
+the order given (the last set varies fastest). Each point is the base profile with those
+values set and validated again (a key that does not exist, or a value the profile model
+rejects, raises :class:`~pimsim.errors.ProfileError` naming the key path before anything
+runs... unless the combination is only invalid at simulation time, which gives a row with
+``status`` = the error message).
+
+The workload is a :class:`~pimsim.workload.Workload` or any picklable callable
+``build(profile) -> Workload`` (e.g. codesign's subnet builder, whose kernel data types
+follow the point's PIM data type).
+
+Points run through ``executor.map(fn, items)`` (any object with that method: a local
+process pool, Dask, or the default serial map), in chunks; each finished chunk is appended
+to ``points.jsonl`` in the output folder (flushed and fsync'd), so ``resume=True`` skips the
+points already there. Results: ``results.parquet`` and ``results.csv`` (one row per point:
+the parameters, ``latency_ns``, ``energy_pj``, energy by component ``energy_<c>_pj``, DRAM
+commands, bytes, FLOPs, ``status``), and ``sweep_<key>.png`` per swept parameter (latency
+and energy against the parameter, one line per combination of the other parameters).
+Every file is written to a temporary name and renamed.
+
+pimsim never imports codesign; executors are duck-typed (:func:`make_map_executor` builds
+the serial, process-pool and Dask ones from a command-line value).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import io
+import itertools
+import json
+import math
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from pimsim.errors import PimsimError, ProfileError
+from pimsim.profile import Profile, profile_from_dict
+from pimsim.workload import Workload
+
+__all__ = [
+    "SweepResult",
+    "parse_set",
+    "grid",
+    "set_params",
+    "run_point",
+    "run_sweep",
+    "make_map_executor",
+    "SerialMap",
+]
+
+POINTS_NAME = "points.jsonl"
+HEADER_NAME = "sweep.json"
+
+
+# --------------------------------------------------------------------------- the grid
+
+
+def parse_set(text: str) -> tuple[str, list[Any]]:
+    """``KEY=V1,V2,...`` -> (key, values); values are YAML scalars."""
+    key, sep, rest = str(text).partition("=")
+    key = key.strip()
+    if not sep or not key or not rest.strip():
+        raise PimsimError(f"--set {text!r}: accepted: KEY=V1,V2,... (e.g. dram.channels=4,8)")
+    values: list[Any] = []
+    for part in rest.split(","):
+        part = part.strip()
+        if not part:
+            raise PimsimError(f"--set {text!r}: empty value; accepted: KEY=V1,V2,...")
+        try:
+            v = yaml.safe_load(part)
+        except yaml.YAMLError:
+            v = part
+        if isinstance(v, (dict, list)) or v is None:
+            raise PimsimError(f"--set {text!r}: value {part!r}; accepted: numbers or words")
+        values.append(v)
+    if len(set(map(repr, values))) != len(values):
+        raise PimsimError(f"--set {text!r}: a value repeats; accepted: distinct values")
+    return key, values
+
+
+def grid(sets: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
+    """The Cartesian product of the sets, the last varying fastest."""
+    keys = [k for k, _ in sets]
+    if len(set(keys)) != len(keys):
+        raise PimsimError(f"--set: key repeated in {keys}; accepted: each key once")
+    if not sets:
+        return [{}]
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(v for _, v in sets))]
+
+
+def set_params(profile: Profile, params: dict[str, Any]) -> Profile:
+    """A copy of ``profile`` with dotted keys set, validated as a whole profile."""
+    data = profile.model_dump(mode="python")
+    for key, value in params.items():
+        node: Any = data
+        parts = key.split(".")
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            if not isinstance(node, dict) or part not in node:
+                here = ".".join(parts[:depth]) or "(top)"
+                accepted = sorted(node) if isinstance(node, dict) else []
+                raise ProfileError(
+                    f"profile {profile.name!r}: key {key!r}: {part!r} not found under {here}; "
+                    f"accepted: {', '.join(map(str, accepted)) or 'no keys (a value)'}"
+                )
+            if last:
+                if isinstance(node[part], dict):
+                    raise ProfileError(
+                        f"profile {profile.name!r}: key {key!r} is a section; accepted: a "
+                        f"value key such as {key}.{next(iter(node[part]), '...')}"
+                    )
+                node[part] = value
+            else:
+                node = node[part]
+    return profile_from_dict(data, source=f"{profile.name} with {params}")
+
+
+def _point_key(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+# --------------------------------------------------------------------------- one point
+
+
+def run_point(item: tuple[Profile, Any, dict[str, Any], int]) -> dict[str, Any]:
+    """Simulate one grid point; a module-level function so that it pickles by reference.
+
+    ``item`` = (base profile, workload or builder, params, seed). Returns the result row.
+    """
+    from pimsim.engine import simulate
+    from pimsim.trace import ENERGY_COLUMNS
+
+    base, workload, params, seed = item
+    row: dict[str, Any] = {"point": _point_key(params), **params}
+    try:
+        prof = set_params(base, params)
+        wl = workload(prof) if callable(workload) and not isinstance(workload, Workload) \
+            else workload
+        replicate = getattr(workload, "replicate_hot_rows", 0)
+        trace = simulate(wl, prof, seed=seed, replicate_hot_rows=replicate)
+    except PimsimError as exc:
+        row.update({"latency_ns": math.nan, "energy_pj": math.nan, "status": str(exc)})
+        for c in ENERGY_COLUMNS:
+            row[f"energy_{c}"] = math.nan
+        return row
+    df = trace.df
+    row["latency_ns"] = float(trace.makespan_ns)
+    row["energy_pj"] = float(df["energy_pj"].sum())
+    for c in ENERGY_COLUMNS:
+        row[f"energy_{c}"] = float(df[c].sum())
+    for c in ("dram_commands", "external_bytes", "internal_bytes", "flops"):
+        row[c] = int(df[c].sum())
+    row["kernels"] = int((df["op"] != "background").sum())
+    row["status"] = "ok"
+    return row
+
+
+# --------------------------------------------------------------------------- executors
+
+
+class SerialMap:
+    """The default executor: runs in this process, in order."""
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        return [fn(x) for x in items]
+
+    def close(self) -> None:
+        pass
+
+
+class _PoolMap:
+    def __init__(self, workers: int | None) -> None:
+        self.pool = cf.ProcessPoolExecutor(
+            max_workers=workers or os.cpu_count() or 1,
+            mp_context=multiprocessing.get_context("spawn"),
+        )
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        return list(self.pool.map(fn, items))
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+
+class _DaskMap:
+    def __init__(self, scheduler: str, workers: int | None) -> None:
+        from distributed import Client, LocalCluster
+
+        self.cluster = None
+        if scheduler == "local":
+            self.cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1,
+                                        processes=True, dashboard_address=None)
+            self.client = Client(self.cluster)
+        else:
+            self.client = Client(scheduler)
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        futures = self.client.map(fn, list(items), pure=False)
+        return self.client.gather(futures)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def make_map_executor(scheduler: str | None = None, workers: int | None = None) -> Any:
+    """``None``/``serial``: in-process; ``pool``: local process pool; ``local``: a Dask
+    LocalCluster; ``tcp://HOST:PORT``: a running Dask scheduler. The result has ``map``
+    and ``close``."""
+    if scheduler in (None, "serial"):
+        return SerialMap()
+    if scheduler == "pool":
+        return _PoolMap(workers)
+    if scheduler == "local" or scheduler.startswith(("tcp://", "tls://", "inproc://")):
+        return _DaskMap(scheduler, workers)
+    raise PimsimError(
+        f"--scheduler {scheduler!r}; accepted: serial, pool, local (Dask LocalCluster) or "
+        "tcp://HOST:PORT"
+    )
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+class SweepResult:
+    def __init__(self, rows: pd.DataFrame, out_dir: Path | None, ran: int, skipped: int,
+                 plots: list[Path]) -> None:
+        self.rows = rows
+        self.out_dir = out_dir
+        self.ran = ran
+        self.skipped = skipped
+        self.plots = plots
+
+
+def _atomic_bytes(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _workload_id(workload: Any) -> str:
+    if isinstance(workload, Workload):
+        text = json.dumps(workload.to_dict(), sort_keys=True, default=str)
+    else:
+        text = repr(workload)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _read_points(path: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    if not path.is_file():
+        return rows
+    with path.open() as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a torn last line from a kill: that point runs again
+    return rows
+
+
+def run_sweep(
+    profile: Profile,
+    workload: Any,
+    sets: Sequence[tuple[str, Sequence[Any]]],
+    out_dir: str | os.PathLike[str] | None = None,
+    *,
+    executor: Any = None,
+    resume: bool = False,
+    seed: int = 0,
+    chunk: int = 8,
+    plots: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> SweepResult:
+    """Run the grid of ``sets`` over ``profile`` for ``workload`` (see the module
+    docstring); returns the rows (grid order) and writes the files into ``out_dir``."""
+    points = grid(sets)
+    for p in points:  # every key and value valid before anything runs
+        set_params(profile, p)
+    ex = executor if executor is not None else SerialMap()
+    out = Path(out_dir) if out_dir is not None else None
+    done: dict[str, dict[str, Any]] = {}
+    header = {"profile": profile.name, "workload": _workload_id(workload),
+              "sets": [[k, list(v)] for k, v in sets], "seed": seed}
+    header = json.loads(json.dumps(header, default=str))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        hpath, ppath = out / HEADER_NAME, out / POINTS_NAME
+        if hpath.is_file() and resume:
+            old = json.loads(hpath.read_text())
+            if old.get("profile") != header["profile"] or old.get("workload") != header[
+                    "workload"] or old.get("seed") != header["seed"]:
+                raise PimsimError(
+                    f"{hpath}: the sweep there used profile {old.get('profile')!r}, workload "
+                    f"{old.get('workload')}, seed {old.get('seed')}; accepted: the same "
+                    "profile, workload and seed to resume, or another --out"
+                )
+            done = {r["point"]: r for r in _read_points(ppath)}
+        elif (hpath.is_file() or ppath.is_file()) and not resume:
+            raise PimsimError(f"{out}: holds a sweep already; accepted: --resume or another --out")
+        _atomic_bytes(hpath, json.dumps(header, indent=1).encode())
+    todo = [p for p in points if _point_key(p) not in done]
+    skipped = len(points) - len(todo)
+    if progress:
+        progress(skipped, len(points))
+    for start in range(0, len(todo), max(1, chunk)):
+        part = todo[start:start + max(1, chunk)]
+        rows = ex.map(run_point, [(profile, workload, p, seed) for p in part])
+        for r in rows:
+            done[r["point"]] = r
+        if out is not None:
+            with (out / POINTS_NAME).open("a") as fh:
+                for r in rows:
+                    fh.write(json.dumps(r, default=str) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+        if progress:
+            progress(skipped + start + len(part), len(points))
+    df = pd.DataFrame([done[_point_key(p)] for p in points])
+    plot_paths: list[Path] = []
+    if out is not None:
+        buf = io.BytesIO()
+        df.astype({k: str for k, _ in sets if df[k].dtype == object}).to_parquet(buf,
+                                                                                 index=False)
+        _atomic_bytes(out / "results.parquet", buf.getvalue())
+        _atomic_bytes(out / "results.csv", df.to_csv(index=False).encode())
+        if plots:
+            plot_paths = [plot_parameter(df, [k for k, _ in sets], key, out / _plot_name(key))
+                          for key, _ in sets]
+    return SweepResult(df, out, len(todo), skipped, plot_paths)
+
+
+def _plot_name(key: str) -> str:
+    return "sweep_" + "".join(c if c.isalnum() or c in "._-" else "_" for c in key) + ".png"
+
+
+def plot_parameter(df: pd.DataFrame, keys: list[str], key: str, path: Path) -> Path:
+    """Latency and energy against ``key``; one line per combination of the other keys."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 2)
+    others = [k for k in keys if k != key]
+    values = list(dict.fromkeys(df[key].tolist()))
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    groups = [((), df)] if not others else list(df.groupby(others, sort=False))
+    for ax, col, label in ((axes[0], "latency_ns", "latency (us)"),
+                           (axes[1], "energy_pj", "energy (uJ)")):
+        scale = 1e3 if col == "latency_ns" else 1e6
+        for name, g in groups[:12]:
+            xs = g[key].tolist() if numeric else [values.index(v) for v in g[key]]
+            tag = ", ".join(f"{o}={v}" for o, v in zip(others, name if isinstance(name, tuple)
+                                                          else (name,))) or None
+            ax.plot(xs, (g[col] / scale).tolist(), marker="o", label=tag)
+        if not numeric:
+            ax.set_xticks(range(len(values)))
+            ax.set_xticklabels([str(v) for v in values])
+        ax.set_xlabel(key)
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+    if others and len(groups) > 1:
+        axes[1].legend(fontsize=7)
+    fig.suptitle(f"sweep over {key}")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return _atomic_bytes(path, buf.getvalue())

@@ -1,0 +1,148 @@
+"""``codesign reproduce`` end to end on a small synthetic set, the co-search problem, the CLI.
+
+The end-to-end run uses a micro budget (the ``tiny`` preset's search shrunk further and a
+few hundred training rows) so that it stays near a minute on 2 cores; ``--budget tiny`` is
+the same code path with larger numbers (``make demo`` runs it).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from codesign.cli import main as codesign_main
+from codesign.cosearch import CoSearchProblem
+from codesign.executor import LocalExecutor
+from codesign.reproduce import ReproBudget, reproduce, select_c
+
+MICRO = ReproBudget(
+    name="micro", search="tiny", supernet_epochs=1, train_rows=1024, finetune_steps=2,
+    finetune_batch=256, eval_rows=400, scratch_epochs=1, cap=2**10,
+    search_overrides=(("population", 4), ("sample", 2), ("children", 2), ("generations", 1)),
+)
+ARTEFACTS = (
+    "report.md", "results.csv", "ratios.csv", "pareto.png", "breakdown.png",
+    "traces/B.chrome.json", "traces/C.chrome.json", "traces/B.parquet", "traces/C.parquet",
+    "traces/B_host.parquet", "B.json", "C.json", "scratch_B.json", "scratch_C.json",
+    "hardware.json", "supernet/done.json", "search_B/checkpoint.json",
+    "search_C/checkpoint.json",
+)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("repro")
+    reproduce("criteo", out, profile="hbm2_pim", budget=MICRO, synthetic_rows=3000, seed=0,
+              scheduler="serial", threads=1, quiet=True)
+    return out
+
+
+def test_reproduce_writes_every_artefact(run_dir: Path) -> None:
+    for name in ARTEFACTS:
+        assert (run_dir / name).is_file(), name
+    df = pd.read_csv(run_dir / "results.csv")
+    assert list(df["model"]) == ["B", "C", "B_host"]
+    for col in ("test_logloss", "test_auc", "mflops", "energy_uj", "latency_us"):
+        assert np.isfinite(df[col]).all(), col
+    assert (df[["mflops", "energy_uj", "latency_us"]] > 0).all().all()
+    ratios = pd.read_csv(run_dir / "ratios.csv")
+    assert list(ratios["ratio"]) == ["B / C", "B_host / C", "B / C"]
+    pub = ratios.iloc[-1]
+    assert (pub["flops"], pub["energy"], pub["latency"]) == (2.0, 1.8, 1.5)
+    report = (run_dir / "report.md").read_text()
+    assert "| criteo | B |" in report and "published" in report
+    for name in ("B", "C"):
+        events = json.loads((run_dir / "traces" / f"{name}.chrome.json").read_text())
+        assert any(e.get("name") == "final.logit" for e in events["traceEvents"])
+    # the B/C/B_host hardware numbers come from the simulations that the table shows
+    hw = json.loads((run_dir / "hardware.json").read_text())
+    assert df.set_index("model").loc["C", "latency_us"] == pytest.approx(
+        hw["C"]["latency_ns"] / 1e3)
+    # both searches ran the same number of evaluations (4 + 2)
+    b, c = (json.loads((run_dir / f"{t}.json").read_text()) for t in ("B", "C"))
+    assert b["evaluations"] == c["evaluations"] == 6
+    assert b["plan"]["dense"] and set(b["plan"]["dense"].values()) == {"host"}
+
+
+def test_rerun_skips_every_stage(run_dir: Path) -> None:
+    before = {n: (run_dir / n).stat().st_mtime_ns for n in ARTEFACTS}
+    lines: list[str] = []
+    reproduce("criteo", run_dir, profile="hbm2_pim", budget=MICRO, synthetic_rows=3000,
+              seed=0, scheduler="serial", log=lines.append)
+    assert all("done already" in line for line in lines), lines
+    assert {n: (run_dir / n).stat().st_mtime_ns for n in ARTEFACTS} == before
+    from codesign.errors import CodesignError
+
+    with pytest.raises(CodesignError, match="seed=0"):
+        reproduce("criteo", run_dir, profile="hbm2_pim", budget=MICRO, synthetic_rows=3000,
+                  seed=1, quiet=True)
+
+
+def test_cosearch_problem_evaluates_the_same_in_a_worker_process(run_dir: Path) -> None:
+    prob = CoSearchProblem(
+        data_dir=str(run_dir / "data" / "cache"), supernet=str(run_dir / "supernet"),
+        profile="hbm2_pim", dataset="criteo", finetune_steps=2, finetune_batch=256,
+        eval_rows=300, batch=8, num_threads=1,
+    )
+    rng = np.random.default_rng(4)
+    g = prob.sample(rng)
+    child = prob.mutate(g, rng, 3)
+    assert prob.key(child) != prob.key(g)
+    assert prob.from_json(json.loads(json.dumps(prob.to_json(child)))) == child
+    local = prob.evaluate(child)
+    clone = pickle.loads(pickle.dumps(prob))
+    assert clone._acc == {}
+    with LocalExecutor(1) as ex:
+        remote = ex.submit(prob.evaluate, child).result()
+    assert remote == local
+    for k in ("logloss", "auc", "latency_ns", "energy_pj", "flops"):
+        assert np.isfinite(local[k]), k
+    # kernel costs are cached by signature across evaluations: simulating the same subnet
+    # again (another plan object, same kernels) adds no cache entry and gives the same numbers
+    caches = prob._memo("sim_caches")
+    n = sum(len(c) for c in caches.values())
+    again = prob.hardware(child.spec, child.plan.model_copy())
+    assert sum(len(c) for c in caches.values()) == n
+    assert again["latency_ns"] == local["latency_ns"]
+
+
+def test_select_c_rule() -> None:
+    front = pd.DataFrame({"logloss": [0.440, 0.4405, 0.4430],
+                          "latency_ns": [10.0, 5.0, 1.0], "energy_pj": [10.0, 5.0, 1.0]})
+    assert select_c(front, 0.4400) == (1, True)  # within +0.001, lowest energy x latency
+    assert select_c(front, 0.4300) == (0, False)  # none within: the lowest log loss
+
+
+def test_cli_reproduce_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        codesign_main(["reproduce", "--dataset", "criteo", "--raw", "x", "--synthetic-rows",
+                       "10", "--out", "y"])
+    assert exc.value.code == 2
+    rc = codesign_main(["reproduce", "--dataset", "criteo", "--synthetic-rows", "10",
+                        "--out", "/nonexistent/never", "--quiet"])
+    assert rc == 2 and "--synthetic-rows: 10" in capsys.readouterr().err
+
+
+def test_cli_search_pareto_and_resume(run_dir: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "search"
+    args = ["search", "--data", str(run_dir / "data" / "cache"), "--supernet",
+            str(run_dir / "supernet"), "--profile", "hbm2_pim", "--mode", "pareto",
+            "--budget", "tiny", "--out", str(out), "--scheduler", "serial", "--dataset",
+            "criteo", "--finetune-steps", "1", "--eval-rows", "200", "--quiet"]
+    assert codesign_main(args) == 0
+    hist = pd.read_csv(out / "history.csv")
+    assert len(hist) == 16 and hist["key"].is_unique
+    front = pd.read_csv(out / "front.csv")
+    assert 1 <= len(front) <= len(hist) and (front["front"] == 0).all()
+    assert "best (pareto)" in capsys.readouterr().out
+    assert codesign_main(args + ["--resume"]) == 0  # finished: nothing evaluated again
+    pd.testing.assert_frame_equal(pd.read_csv(out / "history.csv"), hist)
+    rc = codesign_main(args[:-1] + ["--mode", "constrained", "--out", str(tmp_path / "c"),
+                                    "--quiet"])
+    assert rc == 2 and "--limit" in capsys.readouterr().err
