@@ -11,14 +11,21 @@ Supernet training follows NASRec (Zhang et al., WWW 2023, Sec. 4 and its release
   otherwise (and afterwards always) one subnet is sampled per step by single-operator
   any-connection sampling (:func:`codesign.space.sample`).
 - A subnet's quality is estimated by fine-tuning only its final layer on training data
-  (on an extracted copy; the shared weights are never touched) and evaluating on val.
+  (on an extracted copy; the shared weights are never touched) and evaluating on val. The
+  final layer is refitted on cached inputs (full-batch L-BFGS by default): with a shared
+  logit layer, each subnet's head is mis-calibrated after weight-sharing training, and a few
+  minibatch steps did not repair it in our runs (`benchmarks/supernet.py --quick`: val log
+  loss up to 0.81 after 100 Adagrad head steps, 0.53 to 0.55 after the L-BFGS refit).
+- The NASRec default lr 0.12 made our supernet's training loss diverge on synthetic Criteo
+  data (mean train loss 4.1 over one epoch of 16,000 rows); the benchmark uses 0.05.
 
 Everything random takes an explicit generator: the data order of epoch ``e`` comes from
 ``numpy.random.default_rng([seed, 1, e])``, subnet sampling from a numpy Generator whose state
 is checkpointed, weight initialisation from ``Supernet(seed=...)``'s private
-``torch.Generator``; head fine-tuning draws its rows from ``default_rng([seed, 3])``. Checkpoints hold the
-model, optimizer, scheduler, generator states and step, are written atomically (temp file +
-``os.replace``), and resuming from one reaches the same weights as an uninterrupted run.
+``torch.Generator``; head fine-tuning draws its rows from ``default_rng([seed, 3])``.
+Checkpoints hold the model, optimizer, scheduler, generator states and step, are written
+atomically (temp file + ``os.replace``), and resuming from one reaches the same weights as an
+uninterrupted run.
 """
 
 from __future__ import annotations

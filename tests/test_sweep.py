@@ -99,9 +99,15 @@ def test_invalid_point_is_a_row_not_a_crash(tmp_path: Path) -> None:
     assert math.isnan(res.rows["latency_ns"].iloc[1])
 
 
-def test_dask_local_cluster_gives_the_serial_results() -> None:
+def test_local_pool_and_dask_local_cluster_give_the_serial_results() -> None:
     prof = load_profile("hbm2_pim")
     serial = run_sweep(prof, _workload(), SETS, None, plots=False).rows
+    ex = make_map_executor("pool", workers=2)
+    try:
+        pool = run_sweep(prof, _workload(), SETS, None, executor=ex, chunk=3).rows
+    finally:
+        ex.close()
+    pd.testing.assert_frame_equal(serial, pool)
     ex = make_map_executor("local", workers=2)
     try:
         dask = run_sweep(prof, _workload(), SETS, None, executor=ex, chunk=4).rows
