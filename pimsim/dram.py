@@ -62,6 +62,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from pimsim.address import AddressMapper
 from pimsim.errors import PimsimError
@@ -404,19 +405,40 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
             cand = np.int64(0)
             if nq_ch <= 62:
                 base = c * nq_ch
+                # slices: indices from range() are non-negative, so the loop reads
+                # contiguous memory (no negative-index fix-up, no gathers)
+                qlen_c = cq_len[base:base + nq_ch]
+                qlb_c = q_lb[base:base + nq_ch]
                 for qi in range(nq_ch):  # branch-free, vectorisable
-                    ok = np.int64(cq_len[base + qi] > 0) & np.int64(q_lb[base + qi] <= t)
+                    ok = np.int64(qlen_c[qi] > 0) & np.int64(qlb_c[qi] <= t)
                     cand |= ok << qi
             else:
                 cand = np.int64(-1)
             while issued < attempts and cand != 0:
                 did_issue = False
-                for i in range(nq_ch):
-                    qi = rr[c] + 1 + i
+                start = rr[c] + 1
+                if start >= nq_ch:
+                    start -= nq_ch
+                # the candidates in round-robin order (queue start, start + 1, ...): the
+                # mask rotated so that bit i is queue start + i, walked set bit by set bit
+                rot = np.int64(0)
+                if nq_ch <= 62:
+                    rot = ((cand >> start) | (cand << (nq_ch - start))) & (
+                        (np.int64(1) << nq_ch) - 1)
+                pos = -1
+                while True:
+                    if nq_ch <= 62:
+                        if rot == 0:
+                            break
+                        pos = trailing_zeros(rot)
+                        rot &= rot - 1
+                    else:
+                        pos += 1
+                        if pos >= nq_ch:
+                            break
+                    qi = start + pos
                     if qi >= nq_ch:
                         qi -= nq_ch
-                    if nq_ch <= 62 and ((cand >> qi) & 1) == 0:
-                        continue
                     Q = c * nq_ch + qi
                     if cq_len[Q] == 0 or q_lb[Q] > t:
                         continue
@@ -783,8 +805,10 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                         any_ref = True
                 if not any_ref:
                     base = c * nq_ch
-                    for qi in range(nq_ch):  # branch-free minimum
-                        v = q_lb[base + qi] if cq_len[base + qi] > 0 else _INF
+                    qlen_c = cq_len[base:base + nq_ch]
+                    qlb_c = q_lb[base:base + nq_ch]
+                    for qi in range(nq_ch):  # branch-free minimum (contiguous, see above)
+                        v = qlb_c[qi] if qlen_c[qi] > 0 else _INF
                         nwk = min(nwk, v)
                 else:
                     for qi in range(nq_ch):
