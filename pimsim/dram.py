@@ -120,7 +120,7 @@ class DramResult:
 # ----------------------------------------------------------------------------------------
 # Numba kernel
 # ----------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _window_push(win_hist, win_pos, win_prev, win_next, win_count, win_lat, rank_next, RK,
                  cmd, t):
     """Record ``cmd`` issued at ``t`` in rank ``RK``'s windows (tFAW rings) and fold each
@@ -238,6 +238,11 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
     lg_req = np.zeros(cap, dtype=np.int64)
     nlog = 0
 
+    # pending (queued, not yet served) requests per address hash: a zero count proves
+    # that no pending request has the address, so admission skips the merge scan
+    pend_mask = np.int64(4095)
+    pend_cnt = np.zeros(pend_mask + 1, dtype=np.int64)
+
     fe = 0
     outstanding = 0
     t = np.int64(0)
@@ -257,14 +262,16 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
             Q = req_Q[j]
             aj = req_addr[j]
             best = -1
-            for k in range(cq_len[Q]):
-                o = cq[Q, k]
-                if cq_addr[Q, k] == aj and o > best:
-                    best = o
-            for k in range(tq_len[c]):
-                o = tq[c, k]
-                if tq_addr[c, k] == aj and o > best:
-                    best = o
+            hj = (aj ^ (aj >> 17)) & pend_mask
+            if pend_cnt[hj] > 0:  # some pending request may have this address
+                for k in range(cq_len[Q]):
+                    o = cq[Q, k]
+                    if cq_addr[Q, k] == aj and o > best:
+                        best = o
+                for k in range(tq_len[c]):
+                    o = tq[c, k]
+                    if tq_addr[c, k] == aj and o > best:
+                        best = o
             merged = False
             if best >= 0 and req_flags[j] == 0 and req_flags[best] == 0:
                 if req_wr[j] == 0 and req_wr[best] == 0:
@@ -285,6 +292,7 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                 tq_len[c] += 1
                 tq_blocked[c] = False
                 outstanding += 1
+                pend_cnt[hj] += 1
                 if next_wake[c] > t:
                     next_wake[c] = t
             fe += 1
@@ -692,6 +700,8 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                             cq_fl[Q, k2] = cq_fl[Q, k2 + 1]
                         cq_len[Q] -= 1
                         outstanding -= 1
+                        aq = req_addr[j]
+                        pend_cnt[(aq ^ (aq >> 17)) & pend_mask] -= 1
                         tq_blocked[c] = False
                         last_progress = t
                     q_lb[Q] = t + 1
