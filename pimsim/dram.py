@@ -32,9 +32,16 @@ Speed: the loop jumps over idle time. Each channel keeps the next cycle at which
 possibly act, each queue a lower bound on when its first command can be ready (timing
 only ever moves forward, so bounds stay valid until the queue or its banks change), each
 node (bank, bank group, rank, channel) the earliest cycle of each next command, and the
-tFAW window a small ring per rank. Queued requests' fields are copied into the small queue
-arrays so a scan stays in cache. With no request outstanding the loop still steps through
-each refresh until the next arrival (sparse streams pay per tREFI, not per cycle).
+tFAW window a small ring per rank whose floor is folded into the rank's registers when it
+moves. Any valid lower bound gives the same schedule (a queue is only skipped when none of
+its commands can be ready), so the bookkeeping below changes speed, never results:
+per cycle only the channels that are due are visited (as a list, which also keeps the
+compiled loop lean); a channel's candidate queues (non-empty, bound reached) form a bit
+mask that the round robin walks set bit by set bit; a per-address-hash count of pending
+requests lets admission skip the merge scan; queued requests' fields are copied into the
+small queue arrays so a scan stays in cache. With no request outstanding the loop still
+steps through each refresh until the next arrival (sparse streams pay per tREFI, not per
+cycle). ``benchmarks/sim_speed.py`` measures it.
 
 PIM hooks (issue 3), per request ``flags``:
 
@@ -329,40 +336,26 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                 th = rank_next[RK, cmd]
                 if chan_next[c, cmd] > th:
                     th = chan_next[c, cmd]
-                if True:
-                    for ii in range(nb_rank):
-                        bb = RK * nb_rank + ii
-                        if False and open_row[bb] < 0:
-                            continue
-                        if bank_next[bb, cmd] > th:
-                            th = bank_next[bb, cmd]
-                        gg = RK * n_bg + bg_of[ii]
-                        if bg_next[gg, cmd] > th:
-                            th = bg_next[gg, cmd]
-                else:
-                    if bank_next[0, cmd] > th:
-                        th = bank_next[0, cmd]
-                    if bg_next[0, cmd] > th:
-                        th = bg_next[0, cmd]
+                for ii in range(nb_rank):
+                    bb = RK * nb_rank + ii
+                    if bank_next[bb, cmd] > th:
+                        th = bank_next[bb, cmd]
+                    gg = RK * n_bg + bg_of[ii]
+                    if bg_next[gg, cmd] > th:
+                        th = bg_next[gg, cmd]
                 if th <= t and issued == 0:
                     for e in range(upd_n[cmd]):
                         sl = upd_slot[cmd, e]
                         f = upd_f[cmd, e]
                         v = t + upd_lat[cmd, e]
-                        if sl == 0:
-                            if True:
-                                for ii in range(nb_rank):
-                                    if bank_next[RK * nb_rank + ii, f] < v:
-                                        bank_next[RK * nb_rank + ii, f] = v
-                            elif bank_next[0, f] < v:
-                                bank_next[0, f] = v
+                        if sl == 0:  # a rank command: every bank of the rank
+                            for ii in range(nb_rank):
+                                if bank_next[RK * nb_rank + ii, f] < v:
+                                    bank_next[RK * nb_rank + ii, f] = v
                         elif sl == 1:
-                            if True:
-                                for ii in range(n_bg):
-                                    if bg_next[RK * n_bg + ii, f] < v:
-                                        bg_next[RK * n_bg + ii, f] = v
-                            elif bg_next[0, f] < v:
-                                bg_next[0, f] = v
+                            for ii in range(n_bg):
+                                if bg_next[RK * n_bg + ii, f] < v:
+                                    bg_next[RK * n_bg + ii, f] = v
                         elif sl == 2:
                             if rank_next[RK, f] < v:
                                 rank_next[RK, f] = v
@@ -447,6 +440,8 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                     qi = start + pos
                     if qi >= nq_ch:
                         qi -= nq_ch
+                    # visited: it issues now or cannot this cycle (a second pass skips it)
+                    cand &= ~(np.int64(1) << qi)
                     Q = c * nq_ch + qi
                     if cq_len[Q] == 0 or q_lb[Q] > t:
                         continue
