@@ -440,8 +440,6 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                     qi = start + pos
                     if qi >= nq_ch:
                         qi -= nq_ch
-                    # visited: it issues now or cannot this cycle (a second pass skips it)
-                    cand &= ~(np.int64(1) << qi)
                     Q = c * nq_ch + qi
                     if cq_len[Q] == 0 or q_lb[Q] > t:
                         continue
