@@ -19,8 +19,11 @@ $(STAMP): $(VENV)/bin/python pyproject.toml
 
 venv: $(STAMP)
 
+# The standard DRAM traces on the three plain profiles, then a Criteo-sized inference
+# batch on hbm2_pim with its trace (Parquet, Chrome JSON) and timeline picture in demo_out/.
 demo: $(STAMP)
 	$(VENV)/bin/python -m pimsim.demo
+	$(VENV)/bin/python -m pimsim.demo_pim demo_out
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -n 2 tests

@@ -220,10 +220,6 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
     q_dirty = np.ones(NQ, dtype=np.bool_)
     q_lbc = np.full((NQ, 4), _INF, dtype=np.int64)
     q_cmdc = np.full((NQ, 4), -1, dtype=np.int64)
-    # a clean queue whose every entry waits for an ACT (q_actw 1): its bound is at least
-    # the rank's and channel's ACT floor (tRRD, tFAW), checked for all queues at once
-    q_actw = np.zeros(NQ, dtype=np.bool_)
-    act_floor = np.zeros(n_rk, dtype=np.int64)
     rr = np.full(n_ch, nq_ch - 1, dtype=np.int64)
     next_wake = np.zeros(n_ch, dtype=np.int64)
     due = np.zeros(n_ch, dtype=np.int64)
@@ -414,22 +410,9 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                 # contiguous memory (no negative-index fix-up, no gathers)
                 qlen_c = cq_len[base:base + nq_ch]
                 qlb_c = q_lb[base:base + nq_ch]
-                actw_c = q_actw[base:base + nq_ch]
-                dirty_c = q_dirty[base:base + nq_ch]
-                for r in range(n_rk):
-                    f = rank_next[c * n_rk + r, act_id]
-                    if chan_next[c, act_id] > f:
-                        f = chan_next[c, act_id]
-                    act_floor[r] = f
-                for qi in range(nq_ch):
-                    ok = qlen_c[qi] > 0 and qlb_c[qi] <= t
-                    if ok and actw_c[qi] and not dirty_c[qi]:
-                        f = act_floor[q_rank[qi]]
-                        if f > t:  # the ACT floor holds it back: raise its bound
-                            q_lbc[base + qi, 0] = f
-                            qlb_c[qi] = f
-                            ok = False
-                    cand |= np.int64(ok) << qi
+                for qi in range(nq_ch):  # branch-free, vectorisable
+                    ok = np.int64(qlen_c[qi] > 0) & np.int64(qlb_c[qi] <= t)
+                    cand |= ok << qi
             else:
                 cand = np.int64(-1)
             while issued < attempts and cand != 0:
@@ -625,8 +608,6 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                         q_cmdc[Q, 1] = cmc1 if cmc1 >= 0 else -1
                         q_cmdc[Q, 2] = cmc2 if cmc2 >= 0 else -1
                         q_cmdc[Q, 3] = cmc3 if cmc3 >= 0 else -1
-                        q_actw[Q] = (cmc0 == act_id and lbc1 >= _INF and lbc2 >= _INF
-                                     and lbc3 >= _INF)
                         continue
                     # a ready command; on the second pass only of the other class
                     cls = 1 if role[sel_cmd] >= ROLE_RD else 0
@@ -794,8 +775,6 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                                 rl = role[cmd]
                                 cl = 0 if rl == ROLE_ACT else (1 if rl == ROLE_PRE else (
                                     2 if rl == ROLE_RD else 3))
-                                if cl != 0 or cmd != act_id:
-                                    q_actw[Q] = False
                                 if q_lbc[Q, cl] >= _INF:
                                     q_cmdc[Q, cl] = cmd
                                 elif q_cmdc[Q, cl] != cmd:
