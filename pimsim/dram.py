@@ -41,7 +41,12 @@ mask that the round robin walks set bit by set bit; a per-address-hash count of 
 requests lets admission skip the merge scan; queued requests' fields are copied into the
 small queue arrays so a scan stays in cache. With no request outstanding the loop still
 steps through each refresh until the next arrival (sparse streams pay per tREFI, not per
-cycle). ``benchmarks/sim_speed.py`` measures it.
+cycle). After a PRE in a per-bank queue the queue's next bound (its bank's ACT threshold)
+is known at once, so the queue stays clean and the channel is not woken at t + 1 only to
+learn it. ``record`` (the command log) and ``pim`` (some request carries a flag) are
+compile-time constants: each combination is its own compiled variant (four at most), so
+the plain replay carries no logging or all-bank code. ``benchmarks/sim_speed.py``
+measures it.
 
 PIM hooks (issue 3), per request ``flags``:
 
@@ -321,6 +326,7 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
         for di in range(n_due):
             c = due[di]
             issued = 0
+            wake = False  # an issue that needs the channel back at t + 1
             first_cls = -1
             ref_thr_min = _INF
             # (1) refresh
@@ -400,6 +406,7 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                         lg_req[nlog] = -1
                     nlog += 1
                     issued = 1
+                    wake = True
                     first_cls = 0
                 elif th > t and th < ref_thr_min:
                     ref_thr_min = th
@@ -702,8 +709,30 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                         pend_cnt[(aq ^ (aq >> 17)) & pend_mask] -= 1
                         tq_blocked[c] = False
                         last_progress = t
-                    q_lb[Q] = t + 1
-                    q_dirty[Q] = True
+                    if rl == ROLE_PRE and per_bank and not sel_ab and not pim:
+                        # every entry of this bank's queue now needs an ACT of the bank:
+                        # its bound is that ACT's threshold, so the queue stays clean and
+                        # does not call the channel back at t + 1 to learn it
+                        th = rank_next[RK, act_id]
+                        if chan_next[c, act_id] > th:
+                            th = chan_next[c, act_id]
+                        if bank_next[B, act_id] > th:
+                            th = bank_next[B, act_id]
+                        if bg_next[G, act_id] > th:
+                            th = bg_next[G, act_id]
+                        if th <= t:
+                            th = t + 1
+                        q_lb[Q] = th
+                        q_dirty[Q] = False
+                        q_lbc[Q, 0] = th
+                        q_cmdc[Q, 0] = act_id
+                        for cl in range(1, 4):
+                            q_lbc[Q, cl] = _INF
+                            q_cmdc[Q, cl] = -1
+                    else:
+                        q_lb[Q] = t + 1
+                        q_dirty[Q] = True
+                        wake = True
                     if sel_ab:
                         for qi2 in range(nq_ch):
                             Q2 = c * nq_ch + qi2
@@ -799,7 +828,7 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
                     tq_blocked[c] = True
 
             # next cycle at which this channel can act
-            if issued > 0 or moved:
+            if wake or moved:
                 next_wake[c] = t + 1
             else:
                 nwk = ref_thr_min
@@ -874,20 +903,34 @@ def _simulate(req_ch, req_rk, req_B, req_G, req_Q, req_row, req_col, req_wr, req
 #: each compiled once and kept in Numba's on-disk cache like any other signature.
 _CONST_ARGS = ("record", "pim")
 _KERNEL_ARGS = _simulate.py_func.__code__.co_varnames[:_simulate.py_func.__code__.co_argcount]
+_CONST_POS = frozenset(i for i, name in enumerate(_KERNEL_ARGS) if name in _CONST_ARGS)
 
 
-@lru_cache(maxsize=None)
-def _kernel_for(signature: tuple) -> Callable:
-    """The compiled _simulate for ``signature`` (argument types, literal where constant)."""
-    return _simulate.compile(signature)
+def _arg_key(i: int, a) -> object:  # noqa: ANN001
+    """What decides the Numba type of argument ``i`` (cheap: numba.typeof of all the
+    arguments would cost 0.1 ms a call)."""
+    if i in _CONST_POS:
+        return a
+    if isinstance(a, np.ndarray):
+        f = a.flags
+        return (a.dtype, a.ndim, f.c_contiguous, f.f_contiguous, f.writeable, f.aligned)
+    return type(a)
+
+
+#: compiled variants of _simulate by argument key (a memo, as Numba's own dispatcher keeps)
+_KERNELS: dict[tuple, Callable] = {}
 
 
 def _run_kernel(*args):  # noqa: ANN002, ANN202
-    """Call _simulate with the arguments named in _CONST_ARGS as compile-time constants
-    (Python bools, typed as literals), the others typed as Numba's dispatcher would."""
-    signature = tuple(nbtypes.literal(a) if name in _CONST_ARGS else numba.typeof(a)
-                      for name, a in zip(_KERNEL_ARGS, args, strict=True))
-    return _kernel_for(signature)(*args)
+    """Call _simulate with the arguments named in _CONST_ARGS (Python bools) typed as
+    literals, i.e. compile-time constants, and the others as Numba's dispatcher would."""
+    key = tuple(_arg_key(i, a) for i, a in enumerate(args))
+    kernel = _KERNELS.get(key)
+    if kernel is None:
+        signature = tuple(nbtypes.literal(a) if i in _CONST_POS else numba.typeof(a)
+                          for i, a in enumerate(args))
+        kernel = _KERNELS.setdefault(key, _simulate.compile(signature))
+    return kernel(*args)
 
 
 # ----------------------------------------------------------------------------------------
