@@ -25,8 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +43,7 @@ from codesign.plan import (
     sample_plan,
 )
 from codesign.space import SubnetSpec, from_dict, mutate, sample, spec_hash, to_dict
+from pimsim.fileio import atomic_write_json
 
 __all__ = ["Genome", "CoSearchProblem", "simulate_subnet", "hardware_metrics", "sim_schema"]
 
@@ -94,18 +93,6 @@ def hardware_metrics(trace: Any) -> dict[str, float]:
 #: Per-process memo of loaded inputs (data, supernet, profile) and caches; see the module
 #: docstring. Keyed by the problem's paths; never pickled.
 _PROCESS_MEMO: dict[tuple[Any, ...], Any] = {}
-
-
-def _atomic_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass
@@ -257,7 +244,7 @@ class CoSearchProblem:
         res = {"logloss": float(r.logloss), "auc": float(r.auc)}
         self._acc[h] = res
         if path is not None:
-            _atomic_json(path, res)
+            atomic_write_json(path, res)
         return res
 
     def hardware(self, spec: SubnetSpec, plan: PimPlan) -> dict[str, float]:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from codesign.errors import SpecError
 from codesign.mapping import MappedKernel, SubnetGraph, subnet_graph
 from codesign.space import SubnetSpec
+from pimsim.fileio import atomic_write_json
 
 __all__ = [
     "PLAN_FORMAT",
@@ -450,15 +450,4 @@ def load_plan(path: str | os.PathLike[str]) -> PimPlan:
 
 
 def save_plan(plan: PimPlan, path: str | os.PathLike[str]) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(plan.to_dict(), fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+    return atomic_write_json(path, plan.to_dict(), indent=1)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -41,6 +40,7 @@ import pandas as pd
 from codesign.errors import CodesignError
 from codesign.plan import PimPlan, host_plan, naive_plan
 from codesign.space import SubnetSpec, from_dict, to_dict
+from pimsim.fileio import atomic_write_json
 
 __all__ = ["ReproBudget", "REPRO_BUDGETS", "PUBLISHED", "LOGLOSS_TOLERANCE", "reproduce",
            "select_c"]
@@ -89,17 +89,8 @@ REPRO_BUDGETS: dict[str, ReproBudget] = {
 }
 
 
-def _atomic_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=1, default=float)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _write_json(path: Path, data: Any) -> None:
+    atomic_write_json(path, data, indent=1, default=float)
 
 
 def _read_json(path: Path) -> Any:
@@ -140,7 +131,7 @@ class _Stages:
         t0 = time.perf_counter()
         fn()
         self.times[name] = time.perf_counter() - t0
-        _atomic_json(self.out / "stage_times.json", self.times)
+        _write_json(self.out / "stage_times.json", self.times)
         self.log(f"[{name}] {self.times[name]:.1f} s")
 
 
@@ -195,7 +186,7 @@ def reproduce(
                 f"accepted: the same settings to continue it, or another --out"
             )
     else:
-        _atomic_json(sfile, settings)
+        _write_json(sfile, settings)
     if threads is not None:
         import torch
 
@@ -229,7 +220,7 @@ def reproduce(
                                train_rows=bud.train_rows, quiet=quiet, num_threads=threads)
         resume = (sup_dir / CHECKPOINT_NAME).is_file()
         run = train_supernet(data, cfg, space="full", resume=resume)
-        _atomic_json(sup_dir / "done.json", {
+        _write_json(sup_dir / "done.json", {
             "steps": run.steps_done, "samples_per_s": run.samples_per_s,
             "wall_s": run.wall_s, "finished": run.finished,
         })
@@ -262,7 +253,7 @@ def reproduce(
     def stage_b() -> None:
         res = search(False)
         g: Genome = res.best_genome
-        _atomic_json(out / "B.json", {
+        _write_json(out / "B.json", {
             "spec": to_dict(g.spec), "plan": g.plan.to_dict(),
             "objectives": {k: res.best[k] for k in ("logloss", "auc", "flops") if k in res.best},
             "evaluations": int(len(res.history)),
@@ -280,7 +271,7 @@ def reproduce(
         row = front.iloc[i]
         g = problem(True).from_json(json.loads(row["genome"]))
         keep = ("logloss", "auc", "flops", "latency_ns", "energy_pj")
-        _atomic_json(out / "C.json", {
+        _write_json(out / "C.json", {
             "spec": to_dict(g.spec), "plan": g.plan.to_dict(),
             "objectives": {k: float(row[k]) for k in keep if k in row},
             "met_tolerance": bool(met), "evaluations": int(len(res.history)),
@@ -300,7 +291,7 @@ def reproduce(
             cfg = TrainConfig.make(epochs=bud.scratch_epochs, seed=seed, quiet=quiet,
                                    train_rows=bud.train_rows, num_threads=threads)
             r = train_from_scratch_run(spec, data, cfg)
-            _atomic_json(out / f"scratch_{tag}.json", {
+            _write_json(out / f"scratch_{tag}.json", {
                 "val": asdict(r.val), "test": asdict(r.test), "steps": r.steps,
                 "wall_s": r.wall_s,
             })
@@ -332,7 +323,7 @@ def reproduce(
             m["on_pim"] = plan.on_pim()
             m["knobs"] = dict(plan.knobs)
             hw[tag] = m
-        _atomic_json(out / "hardware.json", hw)
+        _write_json(out / "hardware.json", hw)
 
     st.run("simulate", out / "hardware.json", stage_sim)
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -31,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from codesign.errors import SpecError
+from pimsim.fileio import atomic_write_json
 
 #: Dense output widths a block may choose (NASRec ``dense_node_dims``).
 DENSE_WIDTHS: tuple[int, ...] = (16, 32, 64, 128, 256, 512, 768, 1024)
@@ -624,16 +623,7 @@ def save_spec(spec: SubnetSpec, path: str | Path, nasrec: bool = False) -> None:
     """Write ``spec`` as JSON (ours, or NASRec's with ``nasrec=True``), atomically."""
     path = Path(path)
     d = to_nasrec_json(spec) if nasrec else to_dict(spec)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(d, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_json(path, d, indent=1)
 
 
 # --------------------------------------------------------------------------- graph helpers

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from pimsim.fileio import atomic_write_json
 
 from codesign.data.cache import CtrData
 from codesign.errors import CodesignError
@@ -128,14 +127,6 @@ def cmd_train_supernet(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_json_atomic(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(obj, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, path)
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     data = CtrData.open(args.data)
@@ -152,7 +143,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         args.out.mkdir(parents=True, exist_ok=True)
         _atomic_torch_save(run.model.state_dict(), args.out / "model.pt")
-        _write_json_atomic(
+        atomic_write_json(
+            args.out / "metrics.json",
             {
                 "spec_hash": spec_hash(spec),
                 "val": run.val.__dict__,
@@ -161,7 +153,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 "samples_per_s": run.samples_per_s,
                 "torch": torch.__version__,
             },
-            args.out / "metrics.json",
+            indent=2,
+            sort_keys=True,
         )
         print(f"wrote {args.out / 'model.pt'} and {args.out / 'metrics.json'}")
     return 0

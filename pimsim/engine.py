@@ -50,8 +50,6 @@ def kernel_costs(workload: Workload, profile: Profile, *, seed: int = 0,
     layout = Layout(profile)
     llc_share = max(1, sum(1 for k in workload.kernels
                            if isinstance(k, EmbeddingBag) and k.placement == "host"))
-    unit_cache_share = max(1, sum(1 for k in workload.kernels
-                                  if isinstance(k, EmbeddingBag) and k.placement == "pim"))
     if cache is None:
         cache = {}
     costs: dict[str, KernelCost] = {}

@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -42,6 +41,7 @@ from pydantic import (
 
 from pimsim.errors import ProfileError
 from pimsim.profile_sections import HostSection, PimSection
+from pimsim.fileio import atomic_write_text
 
 #: The six address-mapping fields of DRAMsim3 (row, rank, bank group, bank, channel,
 #: column); an ``address_mapping`` string is a permutation of them, most significant first.
@@ -590,23 +590,6 @@ def _yaml_scalar(value: Any) -> str:
     return text
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def profile_to_yaml(
     profile: Profile,
     comments: Mapping[str, str] | None = None,
@@ -644,7 +627,7 @@ def save_profile(
 ) -> Path:
     """Write a profile as YAML atomically (temporary file in the same folder, then rename)."""
     target = Path(path)
-    _atomic_write_text(target, profile_to_yaml(profile, comments, header))
+    atomic_write_text(target, profile_to_yaml(profile, comments, header))
     return target
 
 

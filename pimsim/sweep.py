@@ -36,7 +36,6 @@ import json
 import math
 import multiprocessing
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ import yaml
 from pimsim.errors import PimsimError, ProfileError
 from pimsim.profile import Profile, profile_from_dict
 from pimsim.workload import Workload
+from pimsim.fileio import atomic_write_bytes
 
 __all__ = [
     "SweepResult",
@@ -244,19 +244,6 @@ class SweepResult:
         self.plots = plots
 
 
-def _atomic_bytes(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _workload_id(workload: Any) -> str:
     if isinstance(workload, Workload):
         text = json.dumps(workload.to_dict(), sort_keys=True, default=str)
@@ -320,7 +307,7 @@ def run_sweep(
             done = {r["point"]: r for r in _read_points(ppath)}
         elif (hpath.is_file() or ppath.is_file()) and not resume:
             raise PimsimError(f"{out}: holds a sweep already; accepted: --resume or another --out")
-        _atomic_bytes(hpath, json.dumps(header, indent=1).encode())
+        atomic_write_bytes(hpath, json.dumps(header, indent=1).encode())
     todo = [p for p in points if _point_key(p) not in done]
     skipped = len(points) - len(todo)
     if progress:
@@ -344,8 +331,8 @@ def run_sweep(
         buf = io.BytesIO()
         df.astype({k: str for k, _ in sets if df[k].dtype == object}).to_parquet(buf,
                                                                                  index=False)
-        _atomic_bytes(out / "results.parquet", buf.getvalue())
-        _atomic_bytes(out / "results.csv", df.to_csv(index=False).encode())
+        atomic_write_bytes(out / "results.parquet", buf.getvalue())
+        atomic_write_bytes(out / "results.csv", df.to_csv(index=False).encode())
         if plots:
             plot_paths = [plot_parameter(df, [k for k, _ in sets], key, out / _plot_name(key))
                           for key, _ in sets]
@@ -388,4 +375,4 @@ def plot_parameter(df: pd.DataFrame, keys: list[str], key: str, path: Path) -> P
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
-    return _atomic_bytes(path, buf.getvalue())
+    return atomic_write_bytes(path, buf.getvalue())

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from pimsim.fileio import atomic_write_with
 
 ENERGY_COLUMNS: tuple[str, ...] = (
     "act_pj", "rdwr_pj", "ref_pj", "background_pj", "io_pj", "pim_alu_pj", "host_pj",
@@ -131,13 +132,13 @@ class Trace:
         p = Path(path)
         df = self.df
         df.attrs = {}
-        _atomic(p, lambda tmp: df.to_parquet(tmp, index=False))
+        atomic_write_with(p, lambda tmp: df.to_parquet(tmp, index=False))
         return p
 
     def to_csv(self, path: str | os.PathLike[str]) -> Path:
         p = Path(path)
         df = self.df
-        _atomic(p, lambda tmp: df.to_csv(tmp, index=False))
+        atomic_write_with(p, lambda tmp: df.to_csv(tmp, index=False))
         return p
 
     @classmethod
@@ -176,7 +177,7 @@ class Trace:
     def to_chrome_json(self, path: str | os.PathLike[str]) -> Path:
         p = Path(path)
         text = json.dumps(self.chrome_events())
-        _atomic(p, lambda tmp: Path(tmp).write_text(text))
+        atomic_write_with(p, lambda tmp: Path(tmp).write_text(text))
         return p
 
     def timeline_png(self, path: str | os.PathLike[str], title: str | None = None) -> Path:
@@ -202,19 +203,6 @@ class Trace:
         ax.legend(handles, list(colors), loc="upper right", fontsize=7, ncol=5)
         ax.set_title(title or f"{self.meta.get('workload', '')} on {self.meta.get('profile', '')}")
         fig.tight_layout()
-        _atomic(p, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+        atomic_write_with(p, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
         plt.close(fig)
         return p
-
-
-def _atomic(path: Path, write: Any) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

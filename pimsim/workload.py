@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -38,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from pimsim.errors import WorkloadError
 from pimsim.profile_sections import DTYPE_BYTES, DType
+from pimsim.fileio import atomic_write_text
 
 Placement = Literal["host", "pim"]
 
@@ -528,18 +528,6 @@ def save_workload(workload: Workload, path: str | os.PathLike[str]) -> Path:
         data, sort_keys=False)
     atomic_write_text(p, text)
     return p
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 #: Rows of the 26 categorical features of Criteo Kaggle (Display Advertising Challenge),
