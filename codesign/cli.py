@@ -1,18 +1,16 @@
 """The ``codesign`` command line.
 
-Each group of subcommands lives in its own module with a ``register(subparsers)`` function
-that adds its parsers and sets ``func`` on each. Errors of the CodesignError family are
-printed as one line and the process exits with status 2, never with a traceback.
+Each group of subcommands lives in its own module with a ``register(subparsers)`` function;
+the runner is pimsim's (``pimsim.cli.run_command_line``). Errors of the CodesignError and
+PimsimError families are printed as one line and the process exits with status 2.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import os
 import sys
 
 from codesign.errors import CodesignError
+from pimsim.cli import run_command_line
 from pimsim.errors import PimsimError
 
 #: Modules that contribute subcommands, in the order they appear in ``--help``.
@@ -24,33 +22,10 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="codesign",
-        description="NASRec-style supernet and PIM co-search for CTR models.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (CodesignError, PimsimError) as exc:
-        print(f"codesign: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
-        # The reader went away (e.g. `| head`): silence the rest of the output.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 141
-    except KeyboardInterrupt:
-        print("codesign: interrupted", file=sys.stderr)
-        return 130
+    return run_command_line(
+        "codesign", "NASRec-style supernet and PIM co-search for CTR models.",
+        COMMAND_MODULES, (CodesignError, PimsimError), argv)
 
 
 if __name__ == "__main__":
