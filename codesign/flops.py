@@ -200,6 +200,7 @@ def op_kernels(block: int, op: str, dims: Dims, emb_dim: int = EMB_DIM) -> tuple
             ks.append(_linear(block, op, "proj", dims.in_width, n))
             params = dims.in_width * n + 2 * n
     elif op == "fm":
+        params = 2 * d  # the layer norm, applied also when D = 16 (no projection)
         if d != e:
             ks.append(_linear(block, op, "proj", e, d))
             params = e * d + 2 * d

@@ -28,8 +28,9 @@ supernet.py) with ``use_layernorm = 1``:
   self-attention over 16-dim tokens, add & LN, a feed-forward layer 16-16-16 (ReLU), add & LN.
 - ``efc``: ``relu(LN(x^T W^T))^T``: a linear map over the token axis to ``T`` tokens.
 - ``merge`` (dense -> sparse): ``LN(W dense)`` to 128 = 8 tokens x 16 (skipped when D = 128).
-- ``fm`` (DeepFM, sparse -> dense): ``(sum_t x_t)^2 - sum_t x_t^2`` (16 wide), projected to
-  ``D`` (+LN; skipped when D = 16), added to the block's dense output.
+- ``fm`` (DeepFM, sparse -> dense): ``LN(P ((sum_t x_t)^2 - sum_t x_t^2))`` (16 wide),
+  ``P`` projects to ``D`` (skipped when D = 16; the LN is not), added to the block's dense
+  output.
 - ``final``: one logit from the last block's dense output and flattened sparse output.
 """
 
@@ -195,8 +196,11 @@ def compute_fm(w: dict[str, Tensor], sparse: Tensor) -> Tensor:
     s = sparse.sum(dim=1)
     ix = s * s - (sparse * sparse).sum(dim=1)
     if "proj" in w:
-        ix = _ln(_linear(ix, w["proj"]), w["ln_weight"], w["ln_bias"])
-    return ix
+        ix = _linear(ix, w["proj"])
+    # Always normalised: the raw interaction is a sum of up to (T + 8) * k squared-token
+    # terms, unbounded in the token count (NASRec's supernet always projects and
+    # layer-norms here, since its FM output is 16 wide and its max width 1024).
+    return _ln(ix, w["ln_weight"], w["ln_bias"])
 
 
 def compute_final(w: dict[str, Tensor], dense: Tensor, sparse: Tensor) -> Tensor:
@@ -440,9 +444,10 @@ class ElasticFM(ElasticOp):
 
     def sliced(self, dims: Dims) -> dict[str, Tensor]:
         d = dims.out
-        if d == self.emb_dim:
-            return {}
-        return {"proj": self.proj[:d], "ln_weight": self.ln_weight[:d], "ln_bias": self.ln_bias[:d]}
+        w = {"ln_weight": self.ln_weight[:d], "ln_bias": self.ln_bias[:d]}
+        if d != self.emb_dim:
+            w["proj"] = self.proj[:d]
+        return w
 
 
 class ElasticFinal(ElasticOp):

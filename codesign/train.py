@@ -76,6 +76,16 @@ class TrainConfig(BaseModel):
     lr_warmup_fraction: float = Field(0.1, ge=0, lt=1)
     #: Final learning rate of the cosine schedule as a fraction of ``lr``.
     lr_min_fraction: float = Field(0.0, ge=0, le=1)
+    #: Horizon of ``lr``. Adagrad's first steps are scale-free (each coordinate moves by
+    #: about the current rate whatever its gradient's size) and later ones shrink as
+    #: rate / sqrt(steps taken), so NASRec's lr 0.12 is tuned together with its horizon:
+    #: one Criteo epoch, 36,672,495 rows / 512 = 71,626 steps, 7,162 of them warm-up
+    #: (facebookresearch/NasRec nasrec/train_supernet.py: train_limit, num_warmup_steps =
+    #: steps // 10). A run of S steps peaks at ``lr * min(1, sqrt(S / lr_reference_steps))``
+    #: so that its per-coordinate step at the end of the warm-up equals NASRec's; at the
+    #: full rate a short run's first steps move a wide layer's output by lr * fan_in *
+    #: mean |input| and the loss diverges. None: use ``lr`` as given.
+    lr_reference_steps: int | None = Field(71_626, ge=1)
     grad_clip: float = Field(5.0, gt=0)
     batch_size: int = Field(512, ge=1)
     epochs: int = Field(1, ge=1)
@@ -204,6 +214,13 @@ def _lr_lambda(total_steps: int, warmup_fraction: float, min_fraction: float) ->
     return factor
 
 
+def peak_lr(config: TrainConfig, total_steps: int) -> float:
+    """The peak learning rate of a run of ``total_steps`` steps (see ``lr_reference_steps``)."""
+    if config.lr_reference_steps is None:
+        return config.lr
+    return config.lr * min(1.0, math.sqrt(max(1, total_steps) / config.lr_reference_steps))
+
+
 def _make_optimizer(
     params: Sequence[nn.Parameter], config: TrainConfig, total_steps: int
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
@@ -213,7 +230,7 @@ def _make_optimizer(
     fused = all(p.device.type == "cpu" and p.dtype == torch.float32 for p in plist)
     opt = torch.optim.Adagrad(
         plist,
-        lr=config.lr,
+        lr=peak_lr(config, total_steps),
         eps=config.eps,
         initial_accumulator_value=config.initial_accumulator,
         fused=fused or None,
@@ -782,6 +799,7 @@ __all__ = [
     "load_checkpoint",
     "load_supernet",
     "metrics",
+    "peak_lr",
     "predict",
     "train_from_scratch",
     "train_from_scratch_run",
