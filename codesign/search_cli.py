@@ -7,16 +7,9 @@ import json
 from pathlib import Path
 
 from codesign.errors import CodesignError
+from pimsim.cli import positive_int
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
-    return value
 
 
 def _limit(text: str) -> tuple[str, float]:
@@ -48,14 +41,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sp.add_argument("--resume", action="store_true", help="continue the search in OUT")
     sp.add_argument("--scheduler", default=None,
                     help="serial | pool (default) | local (Dask LocalCluster) | tcp://HOST:PORT")
-    sp.add_argument("--workers", type=_positive_int, default=None)
+    sp.add_argument("--workers", type=positive_int, default=None)
     sp.add_argument("--limit", type=_limit, action="append", default=[],
                     help="constrained mode: KEY=V (latency_ns, energy_pj, flops); repeatable")
     sp.add_argument("--dataset", default=None,
                     help="simulate with this data set's published table sizes (default: the "
                     "cache's own schema)")
     sp.add_argument("--finetune-steps", type=int, default=50)
-    sp.add_argument("--eval-rows", type=_positive_int, default=20000)
+    sp.add_argument("--eval-rows", type=positive_int, default=20000)
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=_run_search)
@@ -71,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     rp.add_argument("--dataset", choices=("criteo", "avazu", "kdd"), required=True)
     src = rp.add_mutually_exclusive_group(required=True)
     src.add_argument("--raw", type=Path, help="raw data set file (Kaggle format)")
-    src.add_argument("--synthetic-rows", type=_positive_int,
+    src.add_argument("--synthetic-rows", type=positive_int,
                      help="generate N synthetic rows in the raw format")
     rp.add_argument("--profile", default="hbm2_pim")
     rp.add_argument("--budget", choices=("tiny", "small", "paper"), default="tiny")
@@ -79,8 +72,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     rp.add_argument("--seed", type=int, default=0)
     rp.add_argument("--scheduler", default="serial",
                     help="serial (default) | pool | local | tcp://HOST:PORT")
-    rp.add_argument("--workers", type=_positive_int, default=None)
-    rp.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
+    rp.add_argument("--workers", type=positive_int, default=None)
+    rp.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     rp.add_argument("--resume", action="store_true",
                     help="accepted for symmetry: finished stages are always skipped")
     rp.add_argument("--quiet", action="store_true")

@@ -7,8 +7,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pimsim.fileio import atomic_write_json
-
 from codesign.data.cache import CtrData
 from codesign.errors import CodesignError
 from codesign.space import load_spec, spec_hash
@@ -22,27 +20,21 @@ from codesign.train import (
     train_from_scratch_run,
     train_supernet,
 )
+from pimsim.cli import positive_int
+from pimsim.fileio import atomic_write_json
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
-    return value
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, required=True, help="cache folder (codesign data prepare / synth)")
-    p.add_argument("--epochs", type=_positive_int, default=1)
-    p.add_argument("--batch-size", type=_positive_int, default=512)
+    p.add_argument("--epochs", type=positive_int, default=1)
+    p.add_argument("--batch-size", type=positive_int, default=512)
     p.add_argument("--lr", type=float, default=0.12, help="Adagrad learning rate (default 0.12)")
-    p.add_argument("--train-rows", type=_positive_int, default=None, help="use at most N training rows per epoch")
-    p.add_argument("--max-steps", type=_positive_int, default=None, help="stop after N steps in total")
+    p.add_argument("--train-rows", type=positive_int, default=None, help="use at most N training rows per epoch")
+    p.add_argument("--max-steps", type=positive_int, default=None, help="stop after N steps in total")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -58,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sp.add_argument("--out", type=Path, required=True, help="checkpoint folder")
     sp.add_argument("--space", choices=("full", "small"), default="full")
     sp.add_argument("--resume", action="store_true", help="continue from OUT/supernet.pt")
-    sp.add_argument("--checkpoint-every", type=_positive_int, default=500, help="steps between checkpoints")
+    sp.add_argument("--checkpoint-every", type=positive_int, default=500, help="steps between checkpoints")
     sp.add_argument(
         "--supernet-warmup", type=float, default=0.25,
         help="fraction of steps in which the whole supernet is trained with a probability falling 1 -> 0",
@@ -87,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     ev.add_argument("--finetune-steps", type=int, default=100, help="L-BFGS iterations of the head fit")
     ev.add_argument("--split", choices=("val", "test"), default="val")
     ev.add_argument("--seed", type=int, default=0)
-    ev.add_argument("--threads", type=_positive_int, default=None)
+    ev.add_argument("--threads", type=positive_int, default=None)
     ev.set_defaults(func=cmd_eval)
 
 

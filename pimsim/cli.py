@@ -23,6 +23,17 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1, with a clear message otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
 def build_parser(prog: str, description: str,
                  modules: Sequence[str]) -> argparse.ArgumentParser:
     """A parser with one subcommand group per module of ``modules``."""

@@ -5,16 +5,9 @@ from __future__ import annotations
 import argparse
 
 from codesign.data.schema import DATASET_NAMES, DEFAULT_SEARCH_CAP
+from pimsim.cli import positive_int
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not positive")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -39,11 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     prep.add_argument("--out", required=True, help="cache folder to create (replaced atomically)")
     prep.add_argument("--strict", action="store_true", help="stop at the first malformed line")
     prep.add_argument(
-        "--cap", type=_positive_int, default=None,
+        "--cap", type=positive_int, default=None,
         help=f"limit every field to N embedding rows (default: none; the search uses {DEFAULT_SEARCH_CAP})",
     )
     prep.add_argument("--seed", type=int, default=2018, help="split seed (default 2018)")
-    prep.add_argument("--chunk-rows", type=_positive_int, default=200_000, help="lines per chunk")
+    prep.add_argument("--chunk-rows", type=positive_int, default=200_000, help="lines per chunk")
     prep.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     prep.set_defaults(func=_run_prepare)
 
@@ -57,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         ),
     )
     synth.add_argument("--schema", required=True, choices=DATASET_NAMES)
-    synth.add_argument("--rows", required=True, type=_positive_int)
+    synth.add_argument("--rows", required=True, type=positive_int)
     synth.add_argument("--out", required=True, help="output file (kdd: output folder)")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
