@@ -377,6 +377,40 @@ def iter_line_chunks(
         yield data, len(lines)
 
 
+def iter_parsed_chunks(
+    handle: BinaryIO,
+    columns: tuple[Column, ...],
+    *,
+    sep: bytes,
+    hash_fields: dict[str, int],
+    path: Path,
+    first_line: int,
+    skipped: SkipReport,
+    strict: bool,
+    chunk_rows: int,
+    progress: tqdm | None = None,
+) -> Iterator[ParsedColumns]:
+    """``parse_chunk`` over the whole-line chunks of ``handle``, keeping the file line
+    numbers right (``first_line`` = line number of the handle's next line)."""
+    line = first_line
+    for data, n_lines in iter_line_chunks(handle, chunk_rows, progress=progress):
+        parsed = parse_chunk(
+            data, columns, sep=sep, hash_fields=hash_fields, path=path,
+            first_line=line, skipped=skipped, strict=strict,
+        )
+        line += n_lines
+        yield parsed
+
+
+def bucketize_fields(parsed: ParsedColumns, names: tuple[str, ...],
+                     cardinalities: tuple[int, ...]) -> np.ndarray:
+    """The embedding rows [n, len(names)] int32 of the named hashed fields."""
+    return np.stack(
+        [bucketize(parsed.hashes[n], parsed.missing[n], c) for n, c in zip(names, cardinalities)],
+        axis=1,
+    )
+
+
 def make_progress(total_bytes: int, desc: str, quiet: bool) -> tqdm:
     return tqdm(total=total_bytes, desc=desc, unit="B", unit_scale=True, disable=quiet, leave=False)
 

@@ -15,7 +15,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from codesign.data._parse import Column, bucketize, iter_line_chunks, make_progress, open_raw, parse_chunk
+from codesign.data._parse import (
+    Column,
+    bucketize_fields,
+    iter_parsed_chunks,
+    make_progress,
+    open_raw,
+)
 from codesign.data.cache import SkipReport
 from codesign.data.schema import AVAZU_CATEGORICAL, DatasetSchema
 from codesign.errors import DataFormatError
@@ -52,24 +58,15 @@ def read_avazu(
                 f"{p}:1: header {','.join(header)!r}; accepted: {','.join(HEADER)!r} "
                 "(the Avazu training file; the test file has no click column)"
             )
-        line = 2
         any_data = False
-        for data, n_lines in iter_line_chunks(handle, chunk_rows, progress=bar):
+        for parsed in iter_parsed_chunks(
+            handle, COLUMNS, sep=b",", hash_fields=hash_fields, path=p, first_line=2,
+            skipped=skipped, strict=strict, chunk_rows=chunk_rows, progress=bar,
+        ):
             any_data = True
-            parsed = parse_chunk(
-                data, COLUMNS, sep=b",", hash_fields=hash_fields, path=p,
-                first_line=line, skipped=skipped, strict=strict,
-            )
-            line += n_lines
             if parsed.n_rows == 0:
                 continue
-            sparse = np.stack(
-                [
-                    bucketize(parsed.hashes[n], parsed.missing[n], c)
-                    for n, c in zip(schema.sparse_names, schema.cardinalities)
-                ],
-                axis=1,
-            )
+            sparse = bucketize_fields(parsed, schema.sparse_names, schema.cardinalities)
             dense = np.zeros((parsed.n_rows, schema.n_dense), dtype=np.float32)
             yield dense, sparse, parsed.values["click"].astype(np.float32)
         if not any_data:

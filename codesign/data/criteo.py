@@ -14,12 +14,11 @@ import numpy as np
 
 from codesign.data._parse import (
     Column,
-    bucketize,
+    bucketize_fields,
     dense_transform,
-    iter_line_chunks,
+    iter_parsed_chunks,
     make_progress,
     open_raw,
-    parse_chunk,
 )
 from codesign.data.cache import SkipReport
 from codesign.data.schema import DatasetSchema, get_schema
@@ -45,22 +44,13 @@ def read_criteo(
     """Stream (dense float32 [n,13], sparse int32 [n,26], label float32 [n]) chunks."""
     p, size = open_raw(path, "Criteo train.txt (label, I1-I13, C1-C26, tab-separated)")
     hash_fields = {name: i for i, name in enumerate(schema.sparse_names)}
-    line = 1
     with open(p, "rb") as handle, make_progress(size, "criteo", quiet) as bar:
-        for data, n_lines in iter_line_chunks(handle, chunk_rows, progress=bar):
-            parsed = parse_chunk(
-                data, COLUMNS, sep=b"\t", hash_fields=hash_fields, path=p,
-                first_line=line, skipped=skipped, strict=strict,
-            )
-            line += n_lines
+        for parsed in iter_parsed_chunks(
+            handle, COLUMNS, sep=b"\t", hash_fields=hash_fields, path=p, first_line=1,
+            skipped=skipped, strict=strict, chunk_rows=chunk_rows, progress=bar,
+        ):
             if parsed.n_rows == 0:
                 continue
             dense = np.stack([dense_transform(parsed.values[n]) for n in schema.dense_names], axis=1)
-            sparse = np.stack(
-                [
-                    bucketize(parsed.hashes[n], parsed.missing[n], c)
-                    for n, c in zip(schema.sparse_names, schema.cardinalities)
-                ],
-                axis=1,
-            )
+            sparse = bucketize_fields(parsed, schema.sparse_names, schema.cardinalities)
             yield dense, sparse, parsed.values["label"].astype(np.float32)

@@ -21,13 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from codesign.data._parse import (
+    iter_parsed_chunks,
     Column,
     bucketize,
     dense_transform,
-    iter_line_chunks,
     make_progress,
     open_raw,
-    parse_chunk,
 )
 from codesign.data.cache import SkipReport
 from codesign.data.schema import DatasetSchema
@@ -68,14 +67,11 @@ def read_profile(
     hash_fields = {name: i for i, name in enumerate(schema.sparse_names)}
     cards = dict(zip(schema.sparse_names, schema.cardinalities))
     ids, genders, ages = [], [], []
-    line = 1
     with open(p, "rb") as handle, make_progress(size, "kdd profile", quiet) as bar:
-        for data, n_lines in iter_line_chunks(handle, chunk_rows, progress=bar):
-            parsed = parse_chunk(
-                data, PROFILE_COLUMNS, sep=b"\t", hash_fields=hash_fields, path=p,
-                first_line=line, skipped=skipped, strict=strict,
-            )
-            line += n_lines
+        for parsed in iter_parsed_chunks(
+            handle, PROFILE_COLUMNS, sep=b"\t", hash_fields=hash_fields, path=p, first_line=1,
+            skipped=skipped, strict=strict, chunk_rows=chunk_rows, progress=bar,
+        ):
             ids.append(parsed.values["UserID"].astype(np.int64))
             genders.append(bucketize(parsed.hashes["Gender"], parsed.missing["Gender"], cards["Gender"]))
             ages.append(bucketize(parsed.hashes["Age"], parsed.missing["Age"], cards["Age"]))
@@ -105,14 +101,11 @@ def read_kdd(
     )
     hash_fields = {name: i for i, name in enumerate(schema.sparse_names)}
     cards = dict(zip(schema.sparse_names, schema.cardinalities))
-    line = 1
     with open(p, "rb") as handle, make_progress(size, "kdd", quiet) as bar:
-        for data, n_lines in iter_line_chunks(handle, chunk_rows, progress=bar):
-            parsed = parse_chunk(
-                data, COLUMNS, sep=b"\t", hash_fields=hash_fields, path=p,
-                first_line=line, skipped=skipped, strict=strict,
-            )
-            line += n_lines
+        for parsed in iter_parsed_chunks(
+            handle, COLUMNS, sep=b"\t", hash_fields=hash_fields, path=p, first_line=1,
+            skipped=skipped, strict=strict, chunk_rows=chunk_rows, progress=bar,
+        ):
             n = parsed.n_rows
             if n == 0:
                 continue
