@@ -178,6 +178,24 @@ class CoSearchProblem:
     def naive(self, spec: SubnetSpec) -> PimPlan:
         return naive_plan(spec, self.schema, self.hw_profile)
 
+    def seed_genomes(self, spec: SubnetSpec, n: int, rng: np.random.Generator,
+                     plan: PimPlan | None = None, n_mutations: int = 2) -> list[Genome]:
+        """``n`` distinct genomes of ``spec`` for a search's initial population: first
+        ``(spec, plan)`` (default: the naive plan), then that plan with ``n_mutations``
+        random plan mutations each (fewer genomes when the plan has too little to vary)."""
+        first = Genome(spec, self.naive(spec) if plan is None else plan)
+        out, keys = [first], {self.key(first)}
+        tries = 0
+        while len(out) < n and tries < 50 * n:
+            tries += 1
+            g = Genome(spec, mutate_plan(first.plan, spec, self.schema, self.hw_profile, rng,
+                                         n_mutations))
+            k = self.key(g)
+            if k not in keys:
+                keys.add(k)
+                out.append(g)
+        return out
+
     def sample(self, rng: np.random.Generator) -> Genome:
         spec = sample(self.space, rng)
         if not self.co_design:

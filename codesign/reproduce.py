@@ -11,13 +11,20 @@ default):
    profile's naive plan), search state in ``search_B/``.
 3. ``C.json``: co-design C = of a ``pareto`` co-search over (subnet, plan, knobs) with the
    same budget (same number of evaluations) on the same supernet, the front point with the
-   lowest energy x latency whose supernet log loss is at most B's + 0.001 (if no front point
-   qualifies, the front point with the lowest log loss, flagged in the report).
+   lowest energy x latency whose supernet log loss is at most B's + 0.001. The co-search's
+   initial population starts with B's genome (and B's subnet with a few mutated plans;
+   :func:`c_seeds`), counted in its evaluations, so some front point always equals or
+   dominates B and C is never worse than B on the search's own estimates. (``select_c``
+   keeps a fallback - the front's lowest log loss, flagged in the report - for fronts
+   without such a point; with the seeding it cannot happen here.)
 4. ``scratch_B.json``, ``scratch_C.json``: B and C trained from scratch with the same budget;
    test log loss and AUC.
 5. ``hardware.json`` and ``traces/``: B (naive plan), C (its plan) and B with every kernel on
    the host simulated at batch 256; Parquet and Chrome trace-event JSON per model.
 6. ``report.md``, ``results.csv``, ``pareto.png``, ``breakdown.png``.
+
+``timings.json`` holds the wall seconds of each stage (kept across resumed runs); the report
+shows them.
 
 Log losses compared in stage 3 are the supernet estimates (head fine-tuned) on the
 validation rows; stage 4 reports the test split. The simulation uses the data set's
@@ -43,7 +50,7 @@ from codesign.space import SubnetSpec, from_dict, to_dict
 from pimsim.fileio import atomic_write_json
 
 __all__ = ["ReproBudget", "REPRO_BUDGETS", "PUBLISHED", "LOGLOSS_TOLERANCE", "reproduce",
-           "select_c"]
+           "select_c", "c_seeds", "summary_text", "read_timings"]
 
 #: Published ratios of the reproduced work (FLOPs, energy, latency of B over C).
 PUBLISHED = {"flops": 2.0, "energy": 1.8, "latency": 1.5}
@@ -51,6 +58,8 @@ PUBLISHED = {"flops": 2.0, "energy": 1.8, "latency": 1.5}
 LOGLOSS_TOLERANCE = 0.001
 #: Simulated batch (issue: step 5).
 SIM_BATCH = 256
+#: Wall seconds of each stage, in the output folder.
+TIMINGS_NAME = "timings.json"
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,33 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
+#: How C was picked (C.json ``rule``; the report prints it).
+RULE_MET = "lowest energy x latency among front points with supernet log loss <= B's + tolerance"
+RULE_FALLBACK = "fallback: no front point within B's log loss + tolerance; the lowest log loss"
+#: Largest number of genomes of B's subnet seeded into C's co-search.
+MAX_C_SEEDS = 4
+
+
+def _population(bud: ReproBudget) -> int:
+    from codesign.search import BUDGETS
+
+    return int(dict(bud.search_overrides).get("population", BUDGETS[bud.search].population))
+
+
+def c_seeds(problem: Any, spec_b: SubnetSpec, plan_b: PimPlan, population: int,
+            seed: int) -> list[Any]:
+    """Genomes put first into C's co-search: B itself (its subnet and the naive plan), then
+    B's subnet with a few mutated plans; ``max(1, min(MAX_C_SEEDS, population // 4))`` of
+    them, deterministic for ``seed``. B's genome has exactly B's supernet log loss (the
+    estimate is a pure function of the subnet), so the front always holds a point that
+    equals or dominates B, and the tolerance rule of :func:`select_c` always applies."""
+    import numpy as np
+
+    n = max(1, min(MAX_C_SEEDS, population // 4))
+    rng = np.random.default_rng([seed, 0xC5EED])
+    return problem.seed_genomes(spec_b, n, rng, plan=plan_b)
+
+
 def select_c(front: pd.DataFrame, b_logloss: float,
              tolerance: float = LOGLOSS_TOLERANCE) -> tuple[int, bool]:
     """Row position in ``front`` of C and whether it met the log-loss tolerance: the lowest
@@ -119,9 +155,7 @@ class _Stages:
         self.quiet = quiet
         self.log = log
         self.times: dict[str, float] = {}
-        tfile = out / "stage_times.json"
-        if tfile.is_file():
-            self.times = _read_json(tfile)
+        self.times = read_timings(out)
 
     def run(self, name: str, artefact: Path, fn: Callable[[], None]) -> None:
         if artefact.exists():
@@ -131,7 +165,7 @@ class _Stages:
         t0 = time.perf_counter()
         fn()
         self.times[name] = time.perf_counter() - t0
-        _write_json(self.out / "stage_times.json", self.times)
+        _write_json(self.out / TIMINGS_NAME, self.times)
         self.log(f"[{name}] {self.times[name]:.1f} s")
 
 
@@ -241,17 +275,17 @@ def reproduce(
             num_threads=1 if scheduler not in (None, "serial") else threads,
         )
 
-    def search(co_design: bool) -> Any:
-        mode = "pareto" if co_design else "accuracy"
+    def search(prob: CoSearchProblem, seeds: tuple[Any, ...] = ()) -> Any:
+        mode = "pareto" if prob.co_design else "accuracy"
         cfg = SearchConfig(budget=bud.search, seed=seed, mode=mode,
-                           **dict(bud.search_overrides))
+                           initial_genomes=seeds, **dict(bud.search_overrides))
+        folder = out / f"search_{'C' if prob.co_design else 'B'}"
         with make_executor(scheduler, workers) as ex:
-            return run_search(problem(co_design), cfg, out_dir=out / f"search_{'C' if co_design else 'B'}",
-                              resume=True, executor=ex, quiet=quiet)
+            return run_search(prob, cfg, out_dir=folder, resume=True, executor=ex, quiet=quiet)
 
     # 2. baseline B
     def stage_b() -> None:
-        res = search(False)
+        res = search(problem(False))
         g: Genome = res.best_genome
         _write_json(out / "B.json", {
             "spec": to_dict(g.spec), "plan": g.plan.to_dict(),
@@ -265,17 +299,25 @@ def reproduce(
 
     # 3. co-design C
     def stage_c() -> None:
-        res = search(True)
+        prob = problem(True)
+        seeds = c_seeds(prob, from_dict(b["spec"]), PimPlan.from_dict(b["plan"], "B.json: plan"),
+                        _population(bud), seed)
+        res = search(prob, tuple(prob.to_json(g) for g in seeds))
         front = res.front.reset_index(drop=True)
         i, met = select_c(front, float(b["objectives"]["logloss"]))
         row = front.iloc[i]
-        g = problem(True).from_json(json.loads(row["genome"]))
+        g = prob.from_json(json.loads(row["genome"]))
         keep = ("logloss", "auc", "flops", "latency_ns", "energy_pj")
+        b_key = prob.key(seeds[0])
+        b_row = res.history[res.history["key"] == b_key].iloc[0]
         _write_json(out / "C.json", {
             "spec": to_dict(g.spec), "plan": g.plan.to_dict(),
             "objectives": {k: float(row[k]) for k in keep if k in row},
-            "met_tolerance": bool(met), "evaluations": int(len(res.history)),
-            "front_size": int(len(front)),
+            "met_tolerance": bool(met), "rule": RULE_MET if met else RULE_FALLBACK,
+            "evaluations": int(len(res.history)), "front_size": int(len(front)),
+            "seeded": len(seeds), "is_b_genome": row["key"] == b_key,
+            "same_subnet_as_b": to_dict(g.spec) == b["spec"],
+            "b_in_search": {k: float(b_row[k]) for k in keep if k in b_row},
         })
         res.history.to_csv(out / "search_C" / "history.csv", index=False)
 
@@ -357,13 +399,7 @@ def results_table(out: Path, dataset: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_report(out: Path, dataset: str, profile: str, budget: str) -> Path:
-    from codesign.report import kernel_breakdown_plot, markdown_table, pareto_plot, write_csv
-    from codesign.report import write_text
-    from pimsim.trace import ENERGY_COLUMNS, Trace
-
-    df = results_table(out, dataset)
-    write_csv(df, out / "results.csv")
+def _ratios_table(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
     by = df.set_index("model")
     ratios = []
     for ref in ("B", "B_host"):
@@ -374,7 +410,83 @@ def write_report(out: Path, dataset: str, profile: str, budget: str) -> Path:
             "latency": _ratio(by.loc[ref, "latency_us"], by.loc["C", "latency_us"]),
         })
     ratios.append({"dataset": "published", "ratio": "B / C", **PUBLISHED})
-    rdf = pd.DataFrame(ratios)
+    return pd.DataFrame(ratios)
+
+
+def _models_md(df: pd.DataFrame) -> str:
+    from codesign.report import markdown_table
+
+    return markdown_table(df, float_format={
+        "supernet_logloss": ".5f", "test_logloss": ".5f", "test_auc": ".5f", "mflops": ".4g",
+        "energy_uj": ".4g", "latency_us": ".4g"})
+
+
+def _choice_lines(b: dict[str, Any], c: dict[str, Any]) -> list[str]:
+    """Which rule picked C, and how C relates to B."""
+    rule = c.get("rule", RULE_MET if c.get("met_tolerance", True) else RULE_FALLBACK)
+    lines = [f"C was picked by the rule: **{rule}** (tolerance {LOGLOSS_TOLERANCE}; B's supernet "
+             f"log loss {b['objectives']['logloss']:.5f}, C's {c['objectives']['logloss']:.5f}).",
+             ""]
+    if not c.get("met_tolerance", True):
+        lines += ["**No front point met the log-loss tolerance; C is the front's lowest log "
+                  "loss point.**", ""]
+    if c.get("seeded"):
+        what = ("C is B's own genome (no front point within the tolerance has a lower energy x "
+                "latency)" if c.get("is_b_genome") else
+                "C keeps B's subnet with another PIM plan" if c.get("same_subnet_as_b") else
+                "C is another subnet than B")
+        lines += [f"C's co-search started from {c['seeded']} seeded genome(s) (B with the naive "
+                  "plan, then B's subnet with mutated plans), counted in its evaluations; "
+                  f"{what}.", ""]
+    return lines
+
+
+def read_timings(out: Path) -> dict[str, float]:
+    """Wall seconds per stage of the run in ``out`` (stages skipped as done keep the time of
+    the run that did them)."""
+    for name in (TIMINGS_NAME, "stage_times.json"):  # the second: runs before the rename
+        if (out / name).is_file():
+            return {str(k): float(v) for k, v in _read_json(out / name).items()}
+    return {}
+
+
+def _timings_md(times: dict[str, float]) -> str:
+    from codesign.report import markdown_table
+
+    if not times:
+        return "(none recorded)"
+    total = sum(times.values())
+    rows = [{"stage": k, "seconds": v, "share_%": 100.0 * v / total if total else math.nan}
+            for k, v in times.items()]
+    rows.append({"stage": "total", "seconds": total, "share_%": 100.0})
+    return markdown_table(pd.DataFrame(rows), float_format=".1f")
+
+
+def summary_text(out: str | os.PathLike[str]) -> str:
+    """A short text for the terminal: how C was picked, the B/C tables, the run time and the
+    path of ``report.md`` (of a finished run in ``out``)."""
+    out = Path(out)
+    from codesign.report import markdown_table
+
+    b, c = _read_json(out / "B.json"), _read_json(out / "C.json")
+    df = pd.read_csv(out / "results.csv")
+    rdf = pd.read_csv(out / "ratios.csv")
+    times = read_timings(out)
+    lines = [*_choice_lines(b, c), _models_md(df), "", markdown_table(rdf, float_format=".3g"),
+             "", f"run time: {sum(times.values()):.0f} s over {len(times)} stages "
+             f"({', '.join(f'{k} {v:.0f} s' for k, v in times.items())})",
+             f"report: {out / 'report.md'}"]
+    return "\n".join(lines)
+
+
+def write_report(out: Path, dataset: str, profile: str, budget: str) -> Path:
+    from codesign.report import kernel_breakdown_plot, markdown_table, pareto_plot, write_csv
+    from codesign.report import write_text
+    from pimsim.trace import ENERGY_COLUMNS, Trace
+
+    df = results_table(out, dataset)
+    write_csv(df, out / "results.csv")
+    rdf = _ratios_table(df, dataset)
     write_csv(rdf, out / "ratios.csv")
     c = _read_json(out / "C.json")
     b = _read_json(out / "B.json")
@@ -396,7 +508,7 @@ def write_report(out: Path, dataset: str, profile: str, budget: str) -> Path:
     kernel_breakdown_plot(pd.concat(kdfs, ignore_index=True), out / "breakdown.png",
                           group="model", max_kernels=12,
                           title=f"{dataset}: per-kernel latency and energy, B vs C")
-    times = _read_json(out / "stage_times.json") if (out / "stage_times.json").is_file() else {}
+    times = read_timings(out)
     lines = [
         f"# pimrec reproduction: {dataset}, profile `{profile}`, budget `{budget}`",
         "",
@@ -407,18 +519,13 @@ def write_report(out: Path, dataset: str, profile: str, budget: str) -> Path:
         f"inference batch of {SIM_BATCH} simulated by pimsim; FLOPs per sample (NASRec "
         "convention).",
         "",
-    ]
-    if not c.get("met_tolerance", True):
-        lines += ["**No front point met the log-loss tolerance; C is the front's lowest log "
-                  "loss point.**", ""]
-    lines += ["## Models", "", markdown_table(df, float_format={
-        "supernet_logloss": ".5f", "test_logloss": ".5f", "test_auc": ".5f", "mflops": ".4g",
-        "energy_uj": ".4g", "latency_us": ".4g"}), "",
+        *_choice_lines(b, c),
+        "## Models", "", _models_md(df), "",
         "## Ratios (larger = C better) beside the published ones", "",
         markdown_table(rdf, float_format=".3g"), "",
         f"Searches: {b.get('evaluations')} evaluations each (B accuracy, C pareto); C's front "
         f"holds {c.get('front_size')} points. C places {len(hw['C']['on_pim'])} kernels on PIM "
-        f"with knobs {hw['C']['knobs']}.", "",
+        f"with knobs {hw['C']['knobs']}; B places {len(hw['B']['on_pim'])}.", "",
         "The published work does not define its PIM hardware, configuration space or the "
         "baseline of its ratios; these are pimrec's own (see README).", "",
         "## Artefacts", "",
@@ -427,10 +534,10 @@ def write_report(out: Path, dataset: str, profile: str, budget: str) -> Path:
         "C marked",
         "- `breakdown.png`: per-kernel latency and energy of B and C",
         "- `traces/B.chrome.json`, `traces/C.chrome.json` (Perfetto), `traces/*.parquet`",
+        f"- `{TIMINGS_NAME}`: wall seconds of each stage (the report stage's own time is added "
+        "after this report is written)",
         "",
-        "## Stage times (s)", "",
-        markdown_table(pd.DataFrame([{"stage": k, "seconds": v} for k, v in times.items()]),
-                       float_format=".1f") if times else "(none recorded)",
-        "",
+        "## Run time by stage (wall seconds on the machine that ran it)", "",
+        _timings_md(times), "",
     ]
     return write_text(out / "report.md", "\n".join(lines))

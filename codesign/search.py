@@ -7,7 +7,13 @@ The search knows nothing of subnets or PIM plans: a :class:`SearchProblem` suppl
 Algorithm (Real et al. 2019, "Regularized evolution for image classifier architecture search",
 in the batched form NASRec uses)
 ------------------------------------------------------------------------------------------
-- Generation 0 samples ``population`` genomes and evaluates them.
+- Generation 0 takes the ``initial_genomes`` of the config first (in the given order; each
+  one is the JSON form ``problem.to_json`` gives), then samples genomes until the
+  population holds ``population``, and evaluates them all. Seeded genomes count in the
+  evaluation budget like sampled ones, so a seeded search runs exactly as many evaluations
+  as an unseeded one with the same config; they are journaled, checkpointed and resumed
+  like any other evaluation, and a seeded genome that ``is_valid`` rejects, or that repeats
+  an earlier one, stops the search with :class:`SearchError`.
 - Each later generation ``g = 1 .. generations``:
 
   1. rank the current population once (see *fitness modes*; rank 0 is the best);
@@ -196,6 +202,9 @@ class SearchConfig:
     objectives: tuple[str, ...] = ("logloss", "latency_ns", "energy_pj")
     senses: tuple[str, ...] | None = None
     max_retries: int = 50
+    #: Genomes (their ``problem.to_json`` form) put first into generation 0; see the module
+    #: docstring. They take places of the ``population``, not extra evaluations.
+    initial_genomes: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         if self.budget not in BUDGETS:
@@ -265,6 +274,25 @@ class SearchConfig:
                 f"per objective ({len(objectives)})"
             )
         object.__setattr__(self, "senses", senses)
+        seeds = self.initial_genomes
+        if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Sequence):
+            raise SearchError(
+                f"search config initial_genomes: got {type(seeds).__name__}; accepted: a list "
+                "of genomes in their problem.to_json form"
+            )
+        try:
+            seeds = tuple(json.loads(_canonical_json(g)) for g in seeds)
+        except (TypeError, ValueError) as exc:
+            raise SearchError(
+                f"search config initial_genomes: not JSON ({exc}); accepted: genomes in their "
+                "problem.to_json form"
+            ) from exc
+        if len(seeds) > self.population:
+            raise SearchError(
+                f"search config initial_genomes: got {len(seeds)}; accepted: at most population "
+                f"({self.population})"
+            )
+        object.__setattr__(self, "initial_genomes", seeds)
 
     @property
     def total_evaluations(self) -> int:
@@ -295,6 +323,10 @@ class SearchConfig:
         d["limits"] = dict(self.limits)
         d["objectives"] = list(self.objectives)
         d["senses"] = list(self.senses or ())
+        # Omitted when empty, so checkpoints written before the field existed still resume.
+        seeds = d.pop("initial_genomes")
+        if seeds:
+            d["initial_genomes"] = list(seeds)
         return d
 
     @classmethod
@@ -308,7 +340,7 @@ class SearchConfig:
                 f"{where}: unknown key(s) {unknown}; accepted: {', '.join(sorted(known))}"
             )
         kwargs = dict(data)
-        for name in ("objectives", "senses"):
+        for name in ("objectives", "senses", "initial_genomes"):
             if kwargs.get(name) is not None:
                 kwargs[name] = tuple(kwargs[name])
         return cls(**kwargs)
@@ -533,7 +565,8 @@ class SearchResult:
     """What a search returns.
 
     ``history``: one row per evaluated genome in proposal order, columns ``index``,
-    ``generation``, ``key``, ``parent`` (key or None), ``n_mutations``, ``genome`` (canonical
+    ``generation``, ``key``, ``parent`` (key or None), ``n_mutations``, ``seeded`` (one of the
+    config's ``initial_genomes``), ``genome`` (canonical
     JSON text), one column per objective, and ``front`` (non-dominated rank of the row over
     ``config.objectives`` within the whole history, when every row has those objectives),
     ``feasible``/``violation`` in mode ``constrained``.
@@ -749,13 +782,38 @@ class _Search(Generic[G]):
             "sample/mutate return valid genomes"
         )
 
+    def _seeded(self, i: int, data: Any, seen: set[str]) -> _Proposal:
+        where = f"search config initial_genomes[{i}]"
+        try:
+            genome = self.problem.from_json(data)
+        except (CodesignError, KeyError, TypeError, ValueError) as exc:
+            raise SearchError(
+                f"{where}: {str(data)[:80]!r} is not a genome of this problem ({exc}); "
+                "accepted: the problem.to_json form of a genome"
+            ) from exc
+        is_valid = getattr(self.problem, "is_valid", None)
+        if is_valid is not None and not is_valid(genome):
+            raise SearchError(f"{where}: {str(data)[:80]!r} is rejected by is_valid(); "
+                              "accepted: a valid genome")
+        gjson = json.loads(_canonical_json(self.problem.to_json(genome)))
+        canon = self.problem.from_json(gjson)
+        key = str(self.problem.key(canon))
+        if key in seen:
+            raise SearchError(f"{where}: repeats an earlier genome (key {key}); accepted: "
+                              "distinct genomes")
+        return _Proposal(canon, gjson, key, None, 0, duplicate=False)
+
     def _propose(self, gen: int) -> list[_Proposal]:
         cfg = self.config
         seen = {rec["key"] for rec in self.history}
         proposals: list[_Proposal] = []
         if gen == 0:
             assert cfg.population is not None
-            for _ in range(cfg.population):
+            for i, data in enumerate(cfg.initial_genomes):
+                prop = self._seeded(i, data, seen)
+                seen.add(prop.key)
+                proposals.append(prop)
+            for _ in range(cfg.population - len(proposals)):
                 prop = self._draw(lambda: self.problem.sample(self.rng), seen, None, 0, "sample")
                 seen.add(prop.key)
                 proposals.append(prop)
@@ -870,6 +928,7 @@ class _Search(Generic[G]):
     def result(self) -> SearchResult:
         cfg = self.config
         objective_names = sorted({n for r in self.history for n in r["objectives"]})
+        n_seeded = len(cfg.initial_genomes)
         rows = []
         for rec in self.history:
             row = {
@@ -878,6 +937,7 @@ class _Search(Generic[G]):
                 "key": rec["key"],
                 "parent": rec["parent"],
                 "n_mutations": rec["n_mutations"],
+                "seeded": rec["generation"] == 0 and rec["index"] < n_seeded,
                 "genome": _canonical_json(rec["genome"]),
             }
             for name in objective_names:
@@ -885,7 +945,7 @@ class _Search(Generic[G]):
             rows.append(row)
         history = pd.DataFrame(
             rows,
-            columns=["index", "generation", "key", "parent", "n_mutations", "genome",
+            columns=["index", "generation", "key", "parent", "n_mutations", "seeded", "genome",
                      *objective_names],
         )
         objs = [rec["objectives"] for rec in self.history]

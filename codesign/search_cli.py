@@ -50,6 +50,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sp.add_argument("--finetune-steps", type=int, default=50)
     sp.add_argument("--eval-rows", type=positive_int, default=20000)
     sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--initial", type=Path, action="append", default=[],
+                    help="JSON file of a genome put first into the initial population (counted "
+                    "in the budget): {'spec': ..., 'plan': ...} such as reproduce's B.json, or "
+                    "a subnet spec alone (then the profile's naive plan); repeatable")
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=_run_search)
 
@@ -80,6 +84,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     rp.set_defaults(func=_run_reproduce)
 
 
+def _initial_genome(problem: object, path: Path) -> object:
+    """The genome in ``path``: {'spec', 'plan'} (a plan is dropped in mode accuracy, which
+    keeps the naive plan), or a spec alone with the profile's naive plan."""
+    from codesign.cosearch import CoSearchProblem, Genome
+    from codesign.plan import PimPlan, validate_plan
+    from codesign.space import from_dict
+
+    assert isinstance(problem, CoSearchProblem)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CodesignError(f"--initial {path}: unreadable ({exc}); accepted: a JSON file") from exc
+    if not isinstance(data, dict):
+        raise CodesignError(f"--initial {path}: got {type(data).__name__}; accepted: a JSON "
+                            "object with 'spec' (and 'plan'), or a subnet spec")
+    try:
+        spec = from_dict(data["spec"] if "spec" in data else data)
+        if "plan" in data and problem.co_design:
+            plan = PimPlan.from_dict(data["plan"], "plan")
+            return Genome(spec, validate_plan(plan, spec, problem.schema, problem.hw_profile))
+        return Genome(spec, problem.naive(spec))
+    except CodesignError as exc:
+        raise CodesignError(f"--initial {path}: {exc}") from None
+
+
 def _run_search(args: argparse.Namespace) -> int:
     from codesign.cosearch import CoSearchProblem
     from codesign.executor import make_executor
@@ -96,7 +125,9 @@ def _run_search(args: argparse.Namespace) -> int:
         simulate=True, cache_dir=str(args.out / "cache"),
         num_threads=1 if args.scheduler not in ("serial",) else None,
     )
-    cfg = SearchConfig(budget=args.budget, seed=args.seed, mode=args.mode, limits=limits)
+    seeds = tuple(problem.to_json(_initial_genome(problem, path)) for path in args.initial)
+    cfg = SearchConfig(budget=args.budget, seed=args.seed, mode=args.mode, limits=limits,
+                       initial_genomes=seeds)
     with make_executor(args.scheduler, args.workers) as ex:
         res = run_search(problem, cfg, out_dir=args.out, resume=args.resume, executor=ex,
                          quiet=args.quiet)
@@ -114,7 +145,7 @@ def _run_search(args: argparse.Namespace) -> int:
 
 
 def _run_reproduce(args: argparse.Namespace) -> int:
-    from codesign.reproduce import reproduce
+    from codesign.reproduce import reproduce, summary_text
 
     report = reproduce(
         args.dataset, args.out, profile=args.profile, budget=args.budget,
@@ -122,6 +153,5 @@ def _run_reproduce(args: argparse.Namespace) -> int:
         scheduler=args.scheduler, workers=args.workers, threads=args.threads,
         quiet=args.quiet,
     )
-    print(report.read_text())
-    print(f"report: {report}")
+    print(summary_text(report.parent))
     return 0

@@ -30,7 +30,14 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, required=True, help="cache folder (codesign data prepare / synth)")
     p.add_argument("--epochs", type=positive_int, default=1)
     p.add_argument("--batch-size", type=positive_int, default=512)
-    p.add_argument("--lr", type=float, default=0.12, help="Adagrad learning rate (default 0.12)")
+    p.add_argument("--lr", type=float, default=0.12,
+                   help="Adagrad learning rate: the embedding tables, or everything with "
+                   "--optimizer adagrad (default 0.12)")
+    p.add_argument("--dense-lr", type=float, default=1e-3,
+                   help="Adam learning rate of the dense operators with --optimizer hybrid (default 1e-3)")
+    p.add_argument("--optimizer", choices=("hybrid", "adagrad"), default="hybrid",
+                   help="hybrid: Adagrad on the tables + Adam on the dense operators (default); "
+                   "adagrad: NASRec's single Adagrad")
     p.add_argument("--train-rows", type=positive_int, default=None, help="use at most N training rows per epoch")
     p.add_argument("--max-steps", type=positive_int, default=None, help="stop after N steps in total")
     p.add_argument("--seed", type=int, default=0)
@@ -86,6 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _config(args: argparse.Namespace, **extra: Any) -> TrainConfig:
     return TrainConfig.make(
         lr=args.lr,
+        dense_lr=args.dense_lr,
+        optimizer=args.optimizer,
         batch_size=args.batch_size,
         epochs=args.epochs,
         train_rows=args.train_rows,

@@ -18,7 +18,15 @@ import pytest
 from codesign.cli import main as codesign_main
 from codesign.cosearch import CoSearchProblem
 from codesign.executor import LocalExecutor
-from codesign.reproduce import ReproBudget, reproduce, select_c
+from codesign.reproduce import (
+    RULE_MET,
+    ReproBudget,
+    c_seeds,
+    read_timings,
+    reproduce,
+    select_c,
+    summary_text,
+)
 
 MICRO = ReproBudget(
     name="micro", search="tiny", supernet_epochs=1, train_rows=1024, finetune_steps=2,
@@ -30,7 +38,7 @@ ARTEFACTS = (
     "traces/B.chrome.json", "traces/C.chrome.json", "traces/B.parquet", "traces/C.parquet",
     "traces/B_host.parquet", "B.json", "C.json", "scratch_B.json", "scratch_C.json",
     "hardware.json", "supernet/done.json", "search_B/checkpoint.json",
-    "search_C/checkpoint.json",
+    "search_C/checkpoint.json", "timings.json",
 )
 
 
@@ -135,14 +143,79 @@ def test_cli_search_pareto_and_resume(run_dir: Path, tmp_path: Path,
             str(run_dir / "supernet"), "--profile", "hbm2_pim", "--mode", "pareto",
             "--budget", "tiny", "--out", str(out), "--scheduler", "serial", "--dataset",
             "criteo", "--finetune-steps", "1", "--eval-rows", "200", "--quiet"]
+    args += ["--initial", str(run_dir / "B.json")]
     assert codesign_main(args) == 0
     hist = pd.read_csv(out / "history.csv")
     assert len(hist) == 16 and hist["key"].is_unique
+    # --initial: B's genome is evaluated first, inside the budget of 16
+    b = json.loads((run_dir / "B.json").read_text())
+    assert list(hist["seeded"]) == [True] + [False] * 15
+    assert json.loads(hist["genome"][0]) == {"spec": b["spec"], "plan": b["plan"]}
     front = pd.read_csv(out / "front.csv")
     assert 1 <= len(front) <= len(hist) and (front["front"] == 0).all()
     assert "best (pareto)" in capsys.readouterr().out
     assert codesign_main(args + ["--resume"]) == 0  # finished: nothing evaluated again
     pd.testing.assert_frame_equal(pd.read_csv(out / "history.csv"), hist)
-    rc = codesign_main(args[:-1] + ["--mode", "constrained", "--out", str(tmp_path / "c"),
-                                    "--quiet"])
+    rc = codesign_main(args + ["--mode", "constrained", "--out", str(tmp_path / "c")])
     assert rc == 2 and "--limit" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"spec": {"format": "nope"}}')
+    rc = codesign_main(args[:-2] + ["--initial", str(bad), "--out", str(tmp_path / "x")])
+    assert rc == 2 and f"--initial {bad}: format" in capsys.readouterr().err
+
+
+def test_c_is_chosen_among_points_at_least_as_good_as_b(run_dir: Path) -> None:
+    b, c = (json.loads((run_dir / f"{t}.json").read_text()) for t in ("B", "C"))
+    hw = json.loads((run_dir / "hardware.json").read_text())
+    assert c["met_tolerance"] is True and c["rule"] == RULE_MET and c["seeded"] == 1
+    assert c["objectives"]["logloss"] <= b["objectives"]["logloss"] + 1e-3
+    # C's co-search evaluated B's genome first: exactly B's supernet log loss, and the
+    # simulation of stage 5 gives B the numbers the search saw
+    hist = pd.read_csv(run_dir / "search_C" / "history.csv")
+    first = hist.iloc[0]
+    assert bool(first["seeded"]) and not hist["seeded"].iloc[1:].any()
+    assert first["logloss"] == b["objectives"]["logloss"]
+    assert json.loads(first["genome"]) == {"spec": b["spec"], "plan": b["plan"]}
+    assert first["latency_ns"] == pytest.approx(hw["B"]["latency_ns"], rel=1e-9)
+    assert c["b_in_search"]["energy_pj"] == pytest.approx(hw["B"]["energy_pj"], rel=1e-9)
+    edp = {t: hw[t]["latency_ns"] * hw[t]["energy_pj"] for t in ("B", "C")}
+    assert edp["C"] <= edp["B"] * (1 + 1e-9)
+    # the same number of evaluations as B's search, the seed included
+    assert len(hist) == c["evaluations"] == b["evaluations"]
+    report = (run_dir / "report.md").read_text()
+    assert f"C was picked by the rule: **{RULE_MET}**" in report
+
+
+def test_timings_and_summary(run_dir: Path) -> None:
+    times = read_timings(run_dir)
+    assert list(times) == ["data", "supernet", "search B", "search C", "scratch B",
+                           "scratch C", "simulate", "report"]
+    assert all(v >= 0 for v in times.values())
+    report = (run_dir / "report.md").read_text()
+    assert "## Run time by stage" in report and "| search B |" in report
+    assert "| total |" in report
+    text = summary_text(run_dir)
+    assert "| criteo | B |" in text and "| criteo | B / C |" in text
+    assert text.splitlines()[-1] == f"report: {run_dir / 'report.md'}"
+
+
+def test_c_seeds_are_b_then_mutated_plans_and_deterministic(run_dir: Path) -> None:
+    from codesign.space import from_dict
+
+    prob = CoSearchProblem(
+        data_dir=str(run_dir / "data" / "cache"), supernet=str(run_dir / "supernet"),
+        profile="gddr6_aim", dataset="criteo",
+    )
+    b = json.loads((run_dir / "B.json").read_text())
+    spec = from_dict(b["spec"])
+    plan = prob.naive(spec)
+    seeds = c_seeds(prob, spec, plan, 32, 0)
+    assert len(seeds) == 4 and seeds[0].plan == plan
+    assert all(g.spec == spec for g in seeds)
+    assert len({prob.key(g) for g in seeds}) == 4
+    again = c_seeds(prob, spec, plan, 32, 0)
+    assert [prob.key(g) for g in again] == [prob.key(g) for g in seeds]
+    assert [prob.key(g) for g in c_seeds(prob, spec, plan, 32, 1)] != [
+        prob.key(g) for g in seeds]
+    assert len(c_seeds(prob, spec, plan, 4, 0)) == 1
+
