@@ -15,6 +15,14 @@
   ``cache`` argument (:func:`pimsim.engine.kernel_costs`), one cache per profile variant,
   so a kernel repeated across candidates is simulated once per process.
 
+:func:`greedy_plan` places each table and dense kernel of a subnet, for given knobs, on the
+host or on PIM by comparing that kernel's standalone cost on each (latency, energy or their
+product), from the same cached kernel costs. The co-search uses it so that good plans for a
+subnet are reachable in one step: ``sample`` draws the naive, a greedy (random objective)
+or a random plan with probabilities ``p_naive`` / ``p_greedy`` / the rest; ``mutate`` ends
+with a "re-place" move (probability ``p_replace``: the child's plan becomes the greedy plan
+of its subnet and knobs); ``seed_genomes`` puts the greedy plans after the first genome.
+
 The problem pickles without its loaded state: each worker process loads the data, the
 supernet and the profile once (a per-process memo keyed by the paths, which only avoids
 reloading and never changes a result).
@@ -25,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +44,14 @@ from codesign.errors import CodesignError
 from codesign.flops import count_flops
 from codesign.mapping import map_subnet
 from codesign.plan import (
+    DEFAULT_HOT_ROWS,
     PimPlan,
+    TablePlan,
+    _has_pim,
+    _kernel_capable,
+    _knob_options,
+    _pim,
+    _table_capable,
     apply_knobs,
     mutate_plan,
     naive_plan,
@@ -45,7 +61,9 @@ from codesign.plan import (
 from codesign.space import SubnetSpec, from_dict, mutate, sample, spec_hash, to_dict
 from pimsim.fileio import atomic_write_json
 
-__all__ = ["Genome", "CoSearchProblem", "simulate_subnet", "hardware_metrics", "sim_schema"]
+__all__ = ["Genome", "CoSearchProblem", "simulate_subnet", "hardware_metrics", "sim_schema",
+           "GREEDY_OBJECTIVES", "KernelCostFn", "cached_kernel_cost", "kernel_cost_value",
+           "greedy_plan", "knobs_variant"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +95,138 @@ def simulate_subnet(spec: SubnetSpec, schema: Any, plan: PimPlan | None, profile
     if plan is not None:
         replicate = {f"emb.{f}": plan.hot_rows for f in plan.replicated_tables()}
     return simulate(wl, prof, seed=seed, replicate_hot_rows=replicate, cache=cache)
+
+
+#: What :func:`greedy_plan` may minimise per kernel.
+GREEDY_OBJECTIVES: tuple[str, ...] = ("latency", "energy", "edp")
+
+#: ``kernel_cost(workload, profile, replicate_hot_rows) -> {kernel name: KernelCost}``, with
+#: ``profile`` the knob-applied profile variant (see :func:`cached_kernel_cost`).
+KernelCostFn = Callable[[Any, Any, Mapping[str, int]], Mapping[str, Any]]
+
+#: PIM kinds whose embedding cost depends on hot-row replication (pimsim.pim: the
+#: ``buffer_nmp`` and ``dpu`` embedding models take ``replicate_hot_rows``; the bank kinds
+#: ignore it).
+_REPLICATING_KINDS = ("buffer_nmp", "dpu")
+
+
+def knobs_variant(knobs: Mapping[str, Any]) -> str:
+    """Key of a profile variant (its knob values) in a problem's kernel-cost caches."""
+    return json.dumps(dict(knobs), sort_keys=True)
+
+
+def cached_kernel_cost(cache: dict[tuple[Any, ...], Any] | None = None,
+                       seed: int = 0) -> KernelCostFn:
+    """A :data:`KernelCostFn` over :func:`pimsim.engine.kernel_costs` with ``cache`` (the
+    kernel-cost cache of one profile variant, as :func:`simulate_subnet` takes it)."""
+    from pimsim.engine import kernel_costs
+
+    store: dict[tuple[Any, ...], Any] = {} if cache is None else cache
+
+    def cost(workload: Any, profile: Any, replicate: Mapping[str, int]) -> Mapping[str, Any]:
+        return kernel_costs(workload, profile, seed=seed, replicate_hot_rows=dict(replicate),
+                            cache=store)
+
+    return cost
+
+
+def kernel_cost_value(cost: Any, objective: str) -> float:
+    """A kernel's standalone latency (ns), energy (pJ) or their product."""
+    from pimsim.trace import ENERGY_COLUMNS
+
+    if objective not in GREEDY_OBJECTIVES:
+        raise CodesignError(f"greedy objective: {objective!r}; accepted: "
+                            f"{', '.join(GREEDY_OBJECTIVES)}")
+    latency = float(cost.time_ns)
+    energy = float(sum(cost.energy_pj.get(c, 0.0) for c in ENERGY_COLUMNS))
+    if objective == "latency":
+        return latency
+    if objective == "energy":
+        return energy
+    return latency * energy
+
+
+def greedy_plan(spec: SubnetSpec, schema: Any, profile: Any, knobs: Mapping[str, Any],
+                kernel_cost: KernelCostFn | None = None, objective: str = "edp", *,
+                batch: int = 256, pooling: Any = None, hot_rows: int = DEFAULT_HOT_ROWS,
+                try_replication: bool = True) -> PimPlan:
+    """The plan that puts each table and dense kernel of ``spec`` where its standalone
+    cost (``objective``: latency, energy or edp) is lower, host or PIM, with ``knobs``.
+
+    Costs come from ``kernel_cost`` (default: :func:`cached_kernel_cost` with a fresh
+    cache) on up to three workloads of the subnet on the knob-applied profile: everything
+    on the host, everything the PIM kind can run on PIM, and (for kinds whose embedding
+    cost depends on it) the tables on PIM with ``hot_rows`` replicated; with a shared cache
+    each kernel signature is simulated at most once per placement. ``batch`` / ``pooling``:
+    as :func:`codesign.mapping.map_subnet`. Ties go to the host.
+    The standalone comparison ignores overlap between host and PIM kernels. Raises
+    :class:`~codesign.errors.SpecError` for knobs the profile does not accept.
+    """
+    from codesign.mapping import subnet_graph
+
+    if objective not in GREEDY_OBJECTIVES:
+        raise CodesignError(f"greedy_plan: objective {objective!r}; accepted: "
+                            f"{', '.join(GREEDY_OBJECTIVES)}")
+    knobs = dict(knobs)
+    graph = subnet_graph(spec, schema)
+    base = PimPlan(tables={f: TablePlan() for f in graph.tables},
+                   dense={k.name: "host" for k in graph.kernels}, knobs=knobs,
+                   hot_rows=hot_rows)
+    if not _has_pim(profile):
+        if knobs:
+            apply_knobs(profile, base)  # raises, naming the knobs
+        return base
+    base.check_against(graph, profile)  # knob names and values
+    prof = apply_knobs(profile, base)
+    dtype = str(knobs.get("dtype") or _pim(profile, "plan").dtype)
+    tables_ok = graph.uses_embeddings and _table_capable(profile, dtype) is None
+    pim_tables = list(graph.tables) if tables_ok else []
+    pim_dense = [k.name for k in graph.kernels if _kernel_capable(profile, k, dtype) is None]
+    if not pim_tables and not pim_dense:
+        return base
+    cost_fn = kernel_cost or cached_kernel_cost()
+
+    def costs(plan: PimPlan) -> Mapping[str, Any]:
+        wl = map_subnet(spec, schema, plan, batch=batch, pooling=pooling, profile=prof)
+        rep = {f"emb.{f}": plan.hot_rows for f in plan.replicated_tables()}
+        return cost_fn(wl, prof, rep)
+
+    on_host = costs(base)
+    all_pim = base.model_copy(update={
+        "tables": {f: TablePlan(placement="pim" if f in pim_tables else "host")
+                   for f in graph.tables},
+        "dense": {k.name: "pim" if k.name in pim_dense else "host" for k in graph.kernels},
+    })
+    on_pim = costs(all_pim)
+    replicated: Mapping[str, Any] = {}
+    if try_replication and pim_tables and hot_rows > 0 \
+            and _pim(profile, "plan").kind in _REPLICATING_KINDS:
+        replicated = costs(all_pim.model_copy(update={
+            "tables": {f: TablePlan(placement="pim", replicate_hot=True)
+                       for f in pim_tables},
+            "dense": {k.name: "host" for k in graph.kernels},
+        }))
+
+    def value(c: Mapping[str, Any], name: str) -> float:
+        return kernel_cost_value(c[name], objective)
+
+    tables: dict[str, TablePlan] = {}
+    for f in graph.tables:
+        name = f"emb.{f}"
+        best, best_value = TablePlan(), value(on_host, name) if name in on_host else math.inf
+        if f in pim_tables:
+            v = value(on_pim, name)
+            if v < best_value:
+                best, best_value = TablePlan(placement="pim"), v
+            if replicated:
+                v = value(replicated, name)
+                if v < best_value:
+                    best, best_value = TablePlan(placement="pim", replicate_hot=True), v
+        tables[f] = best
+    dense = {k.name: ("pim" if k.name in pim_dense
+                      and value(on_pim, k.name) < value(on_host, k.name) else "host")
+             for k in graph.kernels}
+    return PimPlan(tables=tables, dense=dense, knobs=knobs, hot_rows=hot_rows)
 
 
 def hardware_metrics(trace: Any) -> dict[str, float]:
@@ -118,12 +268,29 @@ class CoSearchProblem:
     seed: int = 0
     simulate: bool = True
     cache_dir: str | None = None
-    #: Probability that a sampled genome starts from the naive plan; otherwise each open
-    #: table / kernel goes on PIM with probability ``p_pim``.
-    p_naive: float = 0.5
+    #: Probabilities that a sampled genome gets the naive plan, or the greedy plan (random
+    #: objective, random knobs); otherwise each open table / kernel goes on PIM with
+    #: probability ``p_pim``.
+    p_naive: float = 1 / 3
+    p_greedy: float = 1 / 3
     p_pim: float = 0.15
+    #: Probability of the "re-place" move in ``mutate``: the child's plan becomes the greedy
+    #: plan (random objective) of its subnet and knobs.
+    p_replace: float = 0.25
     num_threads: int | None = None
     _acc: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("p_naive", "p_greedy", "p_pim", "p_replace"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0.0 <= v <= 1.0:
+                raise CodesignError(f"CoSearchProblem.{name}: {v!r}; accepted: a number in "
+                                    "[0, 1]")
+        if self.p_naive + self.p_greedy > 1.0 + 1e-12:
+            raise CodesignError(
+                f"CoSearchProblem.p_naive + p_greedy: {self.p_naive + self.p_greedy!r}; "
+                "accepted: at most 1"
+            )
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -178,13 +345,45 @@ class CoSearchProblem:
     def naive(self, spec: SubnetSpec) -> PimPlan:
         return naive_plan(spec, self.schema, self.hw_profile)
 
+    def kernel_cost(self, knobs: Mapping[str, Any]) -> KernelCostFn:
+        """Kernel costs on the profile variant with ``knobs``, through the same per-process
+        cache as :meth:`hardware` (a kernel costed for a greedy plan is not re-simulated
+        when a genome is evaluated, and the other way round)."""
+        caches = self._memo("sim_caches")
+        return cached_kernel_cost(caches.setdefault(knobs_variant(knobs), {}), self.seed)
+
+    def greedy(self, spec: SubnetSpec, knobs: Mapping[str, Any] | None = None,
+               objective: str = "edp") -> PimPlan:
+        """:func:`greedy_plan` of ``spec`` for ``knobs`` (default: the naive plan's, i.e.
+        the profile's own values) at the problem's batch, with the shared cost cache."""
+        if knobs is None:
+            knobs = self.naive(spec).knobs
+        return greedy_plan(spec, self.schema, self.hw_profile, knobs, self.kernel_cost(knobs),
+                           objective, batch=self.batch)
+
+    def _random_greedy(self, spec: SubnetSpec, knobs: Mapping[str, Any],
+                       rng: np.random.Generator) -> PimPlan:
+        objective = GREEDY_OBJECTIVES[int(rng.integers(len(GREEDY_OBJECTIVES)))]
+        return self.greedy(spec, knobs, objective)
+
     def seed_genomes(self, spec: SubnetSpec, n: int, rng: np.random.Generator,
                      plan: PimPlan | None = None, n_mutations: int = 2) -> list[Genome]:
         """``n`` distinct genomes of ``spec`` for a search's initial population: first
-        ``(spec, plan)`` (default: the naive plan), then that plan with ``n_mutations``
-        random plan mutations each (fewer genomes when the plan has too little to vary)."""
+        ``(spec, plan)`` (default: the naive plan), then ``(spec, greedy plan)`` for each
+        objective of :data:`GREEDY_OBJECTIVES` with that plan's knobs (co-design only;
+        duplicates dropped), then the first plan with ``n_mutations`` random plan
+        mutations each (fewer genomes when the plan has too little to vary)."""
         first = Genome(spec, self.naive(spec) if plan is None else plan)
         out, keys = [first], {self.key(first)}
+        if self.co_design:
+            for objective in GREEDY_OBJECTIVES:
+                if len(out) >= n:
+                    break
+                g = Genome(spec, self.greedy(spec, first.plan.knobs, objective))
+                k = self.key(g)
+                if k not in keys:
+                    keys.add(k)
+                    out.append(g)
         tries = 0
         while len(out) < n and tries < 50 * n:
             tries += 1
@@ -196,12 +395,19 @@ class CoSearchProblem:
                 out.append(g)
         return out
 
+    def _random_knobs(self, rng: np.random.Generator) -> dict[str, Any]:
+        options = _knob_options(self.hw_profile)
+        return {k: v[int(rng.integers(len(v)))] for k, v in options.items()}
+
     def sample(self, rng: np.random.Generator) -> Genome:
         spec = sample(self.space, rng)
         if not self.co_design:
             return Genome(spec, self.naive(spec))
-        if rng.random() < self.p_naive:
+        u = rng.random()
+        if u < self.p_naive:
             return Genome(spec, self.naive(spec))
+        if u < self.p_naive + self.p_greedy:
+            return Genome(spec, self._random_greedy(spec, self._random_knobs(rng), rng))
         return Genome(spec, sample_plan(spec, self.schema, self.hw_profile, rng, self.p_pim))
 
     def mutate(self, genome: Genome, rng: np.random.Generator, n_mutations: int) -> Genome:
@@ -216,6 +422,9 @@ class CoSearchProblem:
         plan = reconcile_plan(plan, spec, self.schema, self.hw_profile)
         if n_plan:
             plan = mutate_plan(plan, spec, self.schema, self.hw_profile, rng, n_plan)
+        if rng.random() < self.p_replace:
+            # re-place: the greedy placement for the (possibly mutated) subnet and knobs
+            plan = self._random_greedy(spec, plan.knobs, rng)
         return Genome(spec, plan)
 
     def key(self, genome: Genome) -> str:

@@ -58,6 +58,9 @@ PUBLISHED = {"flops": 2.0, "energy": 1.8, "latency": 1.5}
 LOGLOSS_TOLERANCE = 0.001
 #: Simulated batch (issue: step 5).
 SIM_BATCH = 256
+#: The stages, in order (names for ``stop_after`` and the timings).
+STAGES = ("data", "supernet", "search B", "search C", "scratch B", "scratch C", "simulate",
+          "report")
 #: Wall seconds of each stage, in the output folder.
 TIMINGS_NAME = "timings.json"
 
@@ -86,13 +89,14 @@ class ReproBudget:
     search_overrides: tuple[tuple[str, int], ...] = ()
 
 
-#: ``tiny`` runs in about 6 minutes on 2 cores (20,000 synthetic rows); ``small`` in about
-#: an hour on 1,000,000 rows: its search is the ``small`` preset cut to 12 generations (80
-#: evaluations per search) and its buckets capped at 2**14 rows per field, because supernet
-#: steps and head fine-tuning dominate on 2 cores.
+#: ``tiny`` runs in about 5 minutes on 2 cores (50,000 synthetic rows); ``small`` trains
+#: the supernet and B and C from scratch on 393,216 training rows (768 steps of 512), its
+#: search is the ``small`` preset cut to 12 generations (80 evaluations per search), each
+#: estimate on 16,384 val rows, and its buckets are capped at 2**14 rows per field, because
+#: supernet steps and head fine-tuning dominate on 2 cores.
 REPRO_BUDGETS: dict[str, ReproBudget] = {
     "tiny": ReproBudget("tiny", "tiny", 1, 8192, 5, 512, 1000, 1, 2**12),
-    "small": ReproBudget("small", "small", 1, 131072, 10, 512, 4096, 1, 2**14,
+    "small": ReproBudget("small", "small", 1, 393_216, 10, 512, 16_384, 1, 2**14,
                          (("generations", 12),)),
     "paper": ReproBudget("paper", "paper", 1, None, 100, 512, None, 1, None),
 }
@@ -149,8 +153,14 @@ def select_c(front: pd.DataFrame, b_logloss: float,
     return int(min(range(len(front)), key=lambda i: (ll[i], edp[i], i))), False
 
 
+class _StopAfter(Exception):
+    """Raised by _Stages.run once the stage named by ``stop_after`` is finished."""
+
+
 class _Stages:
-    def __init__(self, out: Path, quiet: bool, log: Callable[[str], None]) -> None:
+    def __init__(self, out: Path, quiet: bool, log: Callable[[str], None],
+                 stop_after: str | None = None) -> None:
+        self.stop_after = stop_after
         self.out = out
         self.quiet = quiet
         self.log = log
@@ -160,13 +170,16 @@ class _Stages:
     def run(self, name: str, artefact: Path, fn: Callable[[], None]) -> None:
         if artefact.exists():
             self.log(f"[{name}] done already ({artefact.relative_to(self.out)})")
-            return
-        self.log(f"[{name}] running")
-        t0 = time.perf_counter()
-        fn()
-        self.times[name] = time.perf_counter() - t0
-        _write_json(self.out / TIMINGS_NAME, self.times)
-        self.log(f"[{name}] {self.times[name]:.1f} s")
+        else:
+            self.log(f"[{name}] running")
+            t0 = time.perf_counter()
+            fn()
+            self.times[name] = time.perf_counter() - t0
+            _write_json(self.out / TIMINGS_NAME, self.times)
+            self.log(f"[{name}] {self.times[name]:.1f} s")
+        if name == self.stop_after:
+            self.log(f"[{name}] stopping here (stop_after); run again to continue")
+            raise _StopAfter(name)
 
 
 def reproduce(
@@ -183,12 +196,45 @@ def reproduce(
     threads: int | None = None,
     quiet: bool = False,
     log: Callable[[str], None] | None = None,
-) -> Path:
-    """Run (or continue) the reproduction; returns the path of ``report.md``."""
+    stop_after: str | None = None,
+) -> Path | None:
+    """Run (or continue) the reproduction; returns the path of ``report.md``, or None when
+    ``stop_after`` (a stage name of :data:`STAGES`) ended the run early (continue it later
+    with the same arguments)."""
+    try:
+        return _reproduce(dataset, out_dir, profile=profile, budget=budget, raw=raw,
+                          synthetic_rows=synthetic_rows, seed=seed, scheduler=scheduler,
+                          workers=workers, threads=threads, quiet=quiet, log=log,
+                          stop_after=stop_after)
+    except _StopAfter:
+        return None
+
+
+def _reproduce(
+    dataset: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    profile: str = "hbm2_pim",
+    budget: str | ReproBudget = "tiny",
+    raw: str | os.PathLike[str] | None = None,
+    synthetic_rows: int | None = None,
+    seed: int = 0,
+    scheduler: str | None = "serial",
+    workers: int | None = None,
+    threads: int | None = None,
+    quiet: bool = False,
+    log: Callable[[str], None] | None = None,
+    stop_after: str | None = None,
+) -> Path | None:
+    """Run (or continue) the reproduction; returns the path of ``report.md``, or None when
+    ``stop_after`` (a stage name of :data:`STAGES`) ended the run early (continue it later
+    with the same arguments)."""
     from codesign.data.schema import DATASET_NAMES
 
     if dataset not in DATASET_NAMES:
         raise CodesignError(f"dataset: {dataset!r}; accepted: {', '.join(DATASET_NAMES)}")
+    if stop_after is not None and stop_after not in STAGES:
+        raise CodesignError(f"stop_after: {stop_after!r}; accepted: {', '.join(STAGES)}")
     if isinstance(budget, ReproBudget):
         bud = budget
     elif budget in REPRO_BUDGETS:
@@ -205,7 +251,7 @@ def reproduce(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     say = log or ((lambda s: None) if quiet else (lambda s: print(s, flush=True)))
-    st = _Stages(out, quiet, say)
+    st = _Stages(out, quiet, say, stop_after)
     data_dir = out / "data" / "cache"
     settings = {"dataset": dataset, "profile": profile, "budget": asdict(bud), "seed": seed,
                 "raw": None if raw is None else str(raw), "synthetic_rows": synthetic_rows}

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from codesign.errors import CodesignError
+from codesign.reproduce import STAGES
 from pimsim.cli import positive_int
 
 
@@ -81,6 +82,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     rp.add_argument("--resume", action="store_true",
                     help="accepted for symmetry: finished stages are always skipped")
     rp.add_argument("--quiet", action="store_true")
+    rp.add_argument("--stop-after", choices=STAGES, default=None, metavar="STAGE",
+                    help="stop once this stage is finished (" + ", ".join(STAGES) + "); "
+                    "the same command continues from there")
     rp.set_defaults(func=_run_reproduce)
 
 
@@ -151,7 +155,10 @@ def _run_reproduce(args: argparse.Namespace) -> int:
         args.dataset, args.out, profile=args.profile, budget=args.budget,
         raw=args.raw, synthetic_rows=args.synthetic_rows, seed=args.seed,
         scheduler=args.scheduler, workers=args.workers, threads=args.threads,
-        quiet=args.quiet,
+        quiet=args.quiet, stop_after=args.stop_after,
     )
+    if report is None:
+        print(f"stopped after stage {args.stop_after!r}; run the same command again to continue")
+        return 0
     print(summary_text(report.parent))
     return 0

@@ -84,7 +84,17 @@ def test_rerun_skips_every_stage(run_dir: Path) -> None:
               seed=0, scheduler="serial", log=lines.append)
     assert all("done already" in line for line in lines), lines
     assert {n: (run_dir / n).stat().st_mtime_ns for n in ARTEFACTS} == before
+    # stop_after ends the run after that stage (here: already finished ones) and says so
+    lines.clear()
+    assert reproduce("criteo", run_dir, profile="hbm2_pim", budget=MICRO, synthetic_rows=3000,
+                     seed=0, scheduler="serial", log=lines.append, stop_after="search B") is None
+    assert [line.split("]")[0] for line in lines] == ["[data", "[supernet", "[search B", "[search B"]
+    assert "stopping here" in lines[-1]
     from codesign.errors import CodesignError
+
+    with pytest.raises(CodesignError, match="stop_after"):
+        reproduce("criteo", run_dir, profile="hbm2_pim", budget=MICRO, synthetic_rows=3000,
+                  seed=0, quiet=True, stop_after="nonsense")
 
     with pytest.raises(CodesignError, match="seed=0"):
         reproduce("criteo", run_dir, profile="hbm2_pim", budget=MICRO, synthetic_rows=3000,
