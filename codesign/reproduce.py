@@ -153,10 +153,6 @@ def select_c(front: pd.DataFrame, b_logloss: float,
     return int(min(range(len(front)), key=lambda i: (ll[i], edp[i], i))), False
 
 
-class _StopAfter(Exception):
-    """Raised by _Stages.run once the stage named by ``stop_after`` is finished."""
-
-
 class _Stages:
     def __init__(self, out: Path, quiet: bool, log: Callable[[str], None],
                  stop_after: str | None = None) -> None:
@@ -167,7 +163,8 @@ class _Stages:
         self.times: dict[str, float] = {}
         self.times = read_timings(out)
 
-    def run(self, name: str, artefact: Path, fn: Callable[[], None]) -> None:
+    def run(self, name: str, artefact: Path, fn: Callable[[], None]) -> bool:
+        """Run stage ``name`` unless ``artefact`` exists; False once ``stop_after`` is reached."""
         if artefact.exists():
             self.log(f"[{name}] done already ({artefact.relative_to(self.out)})")
         else:
@@ -179,38 +176,11 @@ class _Stages:
             self.log(f"[{name}] {self.times[name]:.1f} s")
         if name == self.stop_after:
             self.log(f"[{name}] stopping here (stop_after); run again to continue")
-            raise _StopAfter(name)
+            return False
+        return True
 
 
 def reproduce(
-    dataset: str,
-    out_dir: str | os.PathLike[str],
-    *,
-    profile: str = "hbm2_pim",
-    budget: str | ReproBudget = "tiny",
-    raw: str | os.PathLike[str] | None = None,
-    synthetic_rows: int | None = None,
-    seed: int = 0,
-    scheduler: str | None = "serial",
-    workers: int | None = None,
-    threads: int | None = None,
-    quiet: bool = False,
-    log: Callable[[str], None] | None = None,
-    stop_after: str | None = None,
-) -> Path | None:
-    """Run (or continue) the reproduction; returns the path of ``report.md``, or None when
-    ``stop_after`` (a stage name of :data:`STAGES`) ended the run early (continue it later
-    with the same arguments)."""
-    try:
-        return _reproduce(dataset, out_dir, profile=profile, budget=budget, raw=raw,
-                          synthetic_rows=synthetic_rows, seed=seed, scheduler=scheduler,
-                          workers=workers, threads=threads, quiet=quiet, log=log,
-                          stop_after=stop_after)
-    except _StopAfter:
-        return None
-
-
-def _reproduce(
     dataset: str,
     out_dir: str | os.PathLike[str],
     *,
@@ -284,7 +254,8 @@ def _reproduce(
 
             prepare(dataset, raw, data_dir, cap=bud.cap, quiet=quiet)
 
-    st.run("data", data_dir / "meta.json", stage_data)
+    if not st.run("data", data_dir / "meta.json", stage_data):
+        return None
 
     from codesign.data.cache import CtrData
     from codesign.train import TrainConfig
@@ -305,7 +276,8 @@ def _reproduce(
             "wall_s": run.wall_s, "finished": run.finished,
         })
 
-    st.run("supernet", sup_dir / "done.json", stage_supernet)
+    if not st.run("supernet", sup_dir / "done.json", stage_supernet):
+        return None
 
     from codesign.cosearch import CoSearchProblem, Genome
     from codesign.executor import make_executor
@@ -340,7 +312,8 @@ def _reproduce(
         })
         res.history.to_csv(out / "search_B" / "history.csv", index=False)
 
-    st.run("search B", out / "B.json", stage_b)
+    if not st.run("search B", out / "B.json", stage_b):
+        return None
     b = _read_json(out / "B.json")
 
     # 3. co-design C
@@ -367,7 +340,8 @@ def _reproduce(
         })
         res.history.to_csv(out / "search_C" / "history.csv", index=False)
 
-    st.run("search C", out / "C.json", stage_c)
+    if not st.run("search C", out / "C.json", stage_c):
+        return None
     c = _read_json(out / "C.json")
     spec_b, spec_c = from_dict(b["spec"]), from_dict(c["spec"])
 
@@ -385,8 +359,10 @@ def _reproduce(
             })
         return run
 
-    st.run("scratch B", out / "scratch_B.json", scratch("B", spec_b))
-    st.run("scratch C", out / "scratch_C.json", scratch("C", spec_c))
+    if not st.run("scratch B", out / "scratch_B.json", scratch("B", spec_b)):
+        return None
+    if not st.run("scratch C", out / "scratch_C.json", scratch("C", spec_c)):
+        return None
 
     # 5. simulate
     def stage_sim() -> None:
@@ -413,7 +389,8 @@ def _reproduce(
             hw[tag] = m
         _write_json(out / "hardware.json", hw)
 
-    st.run("simulate", out / "hardware.json", stage_sim)
+    if not st.run("simulate", out / "hardware.json", stage_sim):
+        return None
 
     # 6. report
     report = out / "report.md"
