@@ -130,8 +130,13 @@ def cached_kernel_cost(cache: dict[tuple[Any, ...], Any] | None = None,
     return cost
 
 
-def kernel_cost_value(cost: Any, objective: str) -> float:
-    """A kernel's standalone latency (ns), energy (pJ) or their product."""
+def kernel_cost_value(cost: Any, objective: str, profile: Any = None) -> float:
+    """A kernel's standalone latency (ns), energy (pJ) or their product.
+
+    With ``profile``, energy is the system's while the kernel runs alone: its own energy
+    with its background replaced by the whole memory's background over its time (at
+    least its own), so a slow kernel pays for the memory idling around it as the engine's
+    ``(idle memory)`` record does; without, the kernel's own energy."""
     from pimsim.trace import ENERGY_COLUMNS
 
     if objective not in GREEDY_OBJECTIVES:
@@ -139,6 +144,12 @@ def kernel_cost_value(cost: Any, objective: str) -> float:
                             f"{', '.join(GREEDY_OBJECTIVES)}")
     latency = float(cost.time_ns)
     energy = float(sum(cost.energy_pj.get(c, 0.0) for c in ENERGY_COLUMNS))
+    if profile is not None:
+        from pimsim.energy import background_energy_pj
+
+        own = float(cost.energy_pj.get("background_pj", 0.0))
+        whole = background_energy_pj(profile, int(round(latency / profile.timing.tCK_ns)))
+        energy += max(0.0, whole - own)
     if objective == "latency":
         return latency
     if objective == "energy":
@@ -151,7 +162,9 @@ def greedy_plan(spec: SubnetSpec, schema: Any, profile: Any, knobs: Mapping[str,
                 batch: int = 256, pooling: Any = None, hot_rows: int = DEFAULT_HOT_ROWS,
                 try_replication: bool = True) -> PimPlan:
     """The plan that puts each table and dense kernel of ``spec`` where its standalone
-    cost (``objective``: latency, energy or edp) is lower, host or PIM, with ``knobs``.
+    cost (``objective``: latency, energy or edp; energy with the whole memory's background
+    over the kernel's time, see :func:`kernel_cost_value`) is lower, host or PIM, with
+    ``knobs``.
 
     Costs come from ``kernel_cost`` (default: :func:`cached_kernel_cost` with a fresh
     cache) on up to three workloads of the subnet on the knob-applied profile: everything
@@ -208,7 +221,7 @@ def greedy_plan(spec: SubnetSpec, schema: Any, profile: Any, knobs: Mapping[str,
         }))
 
     def value(c: Mapping[str, Any], name: str) -> float:
-        return kernel_cost_value(c[name], objective)
+        return kernel_cost_value(c[name], objective, prof)
 
     tables: dict[str, TablePlan] = {}
     for f in graph.tables:

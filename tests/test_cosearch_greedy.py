@@ -122,17 +122,36 @@ def test_greedy_whole_workload_beats_naive_and_random_plans(profiles, specs) -> 
         for spec in specs[:3]:
             knobs = _knobs(prof, spec)
 
-            def latency(p: PimPlan) -> float:
+            def metrics(p: PimPlan) -> dict[str, float]:
                 return hardware_metrics(simulate_subnet(spec, SCHEMA, p, prof, batch=batch,
-                                                        cache=cache))["latency_ns"]
+                                                        cache=cache))
 
-            g = greedy_plan(spec, SCHEMA, prof, knobs, cached_kernel_cost(cache), "latency",
-                            batch=batch)
             rand = reconcile_plan(sample_plan(spec, SCHEMA, prof, rng).model_copy(
                 update={"knobs": knobs}), spec, SCHEMA, prof)
-            lg = latency(g)
-            assert lg <= latency(naive_plan(spec, SCHEMA, prof)) * (1 + 1e-12)
-            assert lg <= latency(rand) * (1 + 1e-12)
+            naive = metrics(naive_plan(spec, SCHEMA, prof))
+            other = metrics(rand)
+            for objective, column in (("latency", "latency_ns"), ("energy", "energy_pj")):
+                g = greedy_plan(spec, SCHEMA, prof, knobs, cached_kernel_cost(cache),
+                                objective, batch=batch)
+                value = metrics(g)[column]
+                assert value <= naive[column] * (1 + 1e-12), (pname, batch, objective)
+                assert value <= other[column] * (1 + 1e-12), (pname, batch, objective)
+
+
+def test_energy_value_charges_the_idle_memory(profiles, specs) -> None:
+    from pimsim.energy import background_energy_pj
+
+    hbm = profiles["hbm2_pim"]
+    spec = specs[0]
+    wl = map_subnet(spec, SCHEMA, None, batch=2)
+    costs = kernel_costs(wl, hbm)
+    for c in list(costs.values())[:5]:
+        own = kernel_cost_value(c, "energy")
+        system = kernel_cost_value(c, "energy", hbm)
+        whole = background_energy_pj(hbm, int(round(c.time_ns / hbm.timing.tCK_ns)))
+        assert system == pytest.approx(own - c.energy_pj["background_pj"]
+                                       + max(whole, c.energy_pj["background_pj"]))
+        assert system >= own
 
 
 def test_each_signature_costed_once_and_objectives(profiles, specs) -> None:
