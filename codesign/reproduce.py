@@ -125,16 +125,41 @@ def _population(bud: ReproBudget) -> int:
 
 def c_seeds(problem: Any, spec_b: SubnetSpec, plan_b: PimPlan, population: int,
             seed: int) -> list[Any]:
-    """Genomes put first into C's co-search: B itself (its subnet and the naive plan), then
-    B's subnet with a few mutated plans; ``max(1, min(MAX_C_SEEDS, population // 4))`` of
-    them, deterministic for ``seed``. B's genome has exactly B's supernet log loss (the
-    estimate is a pure function of the subnet), so the front always holds a point that
-    equals or dominates B, and the tolerance rule of :func:`select_c` always applies."""
+    """Genomes put first into C's co-search (deterministic for ``seed``, counted in its
+    evaluations):
+
+    1. B itself (its subnet and plan), then B's subnet with other plans (greedy and mutated,
+       :meth:`CoSearchProblem.seed_genomes`): ``max(1, min(MAX_C_SEEDS, population // 4))``;
+    2. B's neighbourhood: B's subnet with one architecture mutation each and its greedy plan
+       for a random objective, until half the population is seeded.
+
+    B's genome has exactly B's supernet log loss (the estimate is a pure function of the
+    subnet), so the front always holds a point that equals or dominates B, and the
+    tolerance rule of :func:`select_c` always applies. The neighbourhood is where a subnet
+    of B's accuracy but lower cost is most likely: B is the best of an accuracy search of
+    the same size, and a random co-search population rarely comes within the tolerance of
+    it (Criteo, budget small: C was B itself without it)."""
     import numpy as np
+
+    from codesign.cosearch import GREEDY_OBJECTIVES, Genome
+    from codesign.space import mutate
 
     n = max(1, min(MAX_C_SEEDS, population // 4))
     rng = np.random.default_rng([seed, 0xC5EED])
-    return problem.seed_genomes(spec_b, n, rng, plan=plan_b)
+    out = problem.seed_genomes(spec_b, n, rng, plan=plan_b)
+    keys = {problem.key(g) for g in out}
+    want = max(len(out), population // 2)
+    tries = 0
+    while len(out) < want and tries < 50 * want:
+        tries += 1
+        spec = mutate(spec_b, problem.space, rng, 1)
+        objective = GREEDY_OBJECTIVES[int(rng.integers(len(GREEDY_OBJECTIVES)))]
+        g = Genome(spec, problem.greedy(spec, plan_b.knobs, objective))
+        k = problem.key(g)
+        if k not in keys:
+            keys.add(k)
+            out.append(g)
+    return out
 
 
 def select_c(front: pd.DataFrame, b_logloss: float,
@@ -458,8 +483,9 @@ def _choice_lines(b: dict[str, Any], c: dict[str, Any]) -> list[str]:
                 "latency)" if c.get("is_b_genome") else
                 "C keeps B's subnet with another PIM plan" if c.get("same_subnet_as_b") else
                 "C is another subnet than B")
-        lines += [f"C's co-search started from {c['seeded']} seeded genome(s) (B with the naive "
-                  "plan, then B's subnet with mutated plans), counted in its evaluations; "
+        lines += [f"C's co-search started from {c['seeded']} seeded genome(s) (B itself, "
+                  "B's subnet with greedy and mutated plans, then one-mutation neighbours of B "
+                  "with greedy plans), counted in its evaluations; "
                   f"{what}.", ""]
     return lines
 

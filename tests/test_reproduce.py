@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from codesign.cli import main as codesign_main
-from codesign.cosearch import CoSearchProblem
+from codesign.cosearch import GREEDY_OBJECTIVES, CoSearchProblem
 from codesign.executor import LocalExecutor
 from codesign.reproduce import (
     RULE_MET,
@@ -177,13 +177,14 @@ def test_cli_search_pareto_and_resume(run_dir: Path, tmp_path: Path,
 def test_c_is_chosen_among_points_at_least_as_good_as_b(run_dir: Path) -> None:
     b, c = (json.loads((run_dir / f"{t}.json").read_text()) for t in ("B", "C"))
     hw = json.loads((run_dir / "hardware.json").read_text())
-    assert c["met_tolerance"] is True and c["rule"] == RULE_MET and c["seeded"] == 1
+    # population 4: B's genome and one neighbour of B are seeded
+    assert c["met_tolerance"] is True and c["rule"] == RULE_MET and c["seeded"] == 2
     assert c["objectives"]["logloss"] <= b["objectives"]["logloss"] + 1e-3
     # C's co-search evaluated B's genome first: exactly B's supernet log loss, and the
     # simulation of stage 5 gives B the numbers the search saw
     hist = pd.read_csv(run_dir / "search_C" / "history.csv")
     first = hist.iloc[0]
-    assert bool(first["seeded"]) and not hist["seeded"].iloc[1:].any()
+    assert hist["seeded"].iloc[:2].all() and not hist["seeded"].iloc[2:].any()
     assert first["logloss"] == b["objectives"]["logloss"]
     assert json.loads(first["genome"]) == {"spec": b["spec"], "plan": b["plan"]}
     assert first["latency_ns"] == pytest.approx(hw["B"]["latency_ns"], rel=1e-9)
@@ -220,12 +221,17 @@ def test_c_seeds_are_b_then_mutated_plans_and_deterministic(run_dir: Path) -> No
     spec = from_dict(b["spec"])
     plan = prob.naive(spec)
     seeds = c_seeds(prob, spec, plan, 32, 0)
-    assert len(seeds) == 4 and seeds[0].plan == plan
-    assert all(g.spec == spec for g in seeds)
-    assert len({prob.key(g) for g in seeds}) == 4
+    # B and 3 more plans of B's subnet, then B's one-mutation neighbours up to half of 32
+    assert len(seeds) == 16 and seeds[0].plan == plan
+    assert all(g.spec == spec for g in seeds[:4])
+    assert all(g.spec != spec for g in seeds[4:])
+    assert len({prob.key(g) for g in seeds}) == 16
+    for g in seeds[4:]:  # a neighbour carries a greedy plan of its own subnet
+        assert g.plan in [prob.greedy(g.spec, plan.knobs, o) for o in GREEDY_OBJECTIVES]
     again = c_seeds(prob, spec, plan, 32, 0)
     assert [prob.key(g) for g in again] == [prob.key(g) for g in seeds]
     assert [prob.key(g) for g in c_seeds(prob, spec, plan, 32, 1)] != [
         prob.key(g) for g in seeds]
-    assert len(c_seeds(prob, spec, plan, 4, 0)) == 1
+    assert len(c_seeds(prob, spec, plan, 8, 0)) == 4
+    assert len(c_seeds(prob, spec, plan, 4, 0)) == 2
 
