@@ -37,7 +37,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ from codesign.space import SubnetSpec, from_dict, to_dict
 from pimsim.fileio import atomic_write_json
 
 __all__ = ["ReproBudget", "REPRO_BUDGETS", "PUBLISHED", "LOGLOSS_TOLERANCE", "reproduce",
-           "select_c", "c_seeds", "summary_text", "read_timings"]
+           "select_c", "c_seeds", "b_elite", "summary_text", "read_timings"]
 
 #: Published ratios of the reproduced work (FLOPs, energy, latency of B over C).
 PUBLISHED = {"flops": 2.0, "energy": 1.8, "latency": 1.5}
@@ -124,21 +124,22 @@ def _population(bud: ReproBudget) -> int:
 
 
 def c_seeds(problem: Any, spec_b: SubnetSpec, plan_b: PimPlan, population: int,
-            seed: int) -> list[Any]:
+            seed: int, elite: Sequence[SubnetSpec] = ()) -> list[Any]:
     """Genomes put first into C's co-search (deterministic for ``seed``, counted in its
-    evaluations):
+    evaluations), up to half the population:
 
     1. B itself (its subnet and plan), then B's subnet with other plans (greedy and mutated,
        :meth:`CoSearchProblem.seed_genomes`): ``max(1, min(MAX_C_SEEDS, population // 4))``;
-    2. B's neighbourhood: B's subnet with one architecture mutation each and its greedy plan
-       for a random objective, until half the population is seeded.
+    2. ``elite``: the next-best subnets of B's accuracy search, in that order, each with its
+       greedy plan for a random objective;
+    3. B's one-mutation neighbours with their greedy plans, if still short.
 
     B's genome has exactly B's supernet log loss (the estimate is a pure function of the
     subnet), so the front always holds a point that equals or dominates B, and the
-    tolerance rule of :func:`select_c` always applies. The neighbourhood is where a subnet
-    of B's accuracy but lower cost is most likely: B is the best of an accuracy search of
-    the same size, and a random co-search population rarely comes within the tolerance of
-    it (Criteo, budget small: C was B itself without it)."""
+    tolerance rule of :func:`select_c` always applies. Steps 2 and 3 start the co-search
+    where subnets of B's accuracy but lower cost are likely: B is the best of an accuracy
+    search of the same size, and a random population rarely comes within the tolerance of
+    it (Criteo, budget small: without them C was B itself)."""
     import numpy as np
 
     from codesign.cosearch import GREEDY_OBJECTIVES, Genome
@@ -149,16 +150,38 @@ def c_seeds(problem: Any, spec_b: SubnetSpec, plan_b: PimPlan, population: int,
     out = problem.seed_genomes(spec_b, n, rng, plan=plan_b)
     keys = {problem.key(g) for g in out}
     want = max(len(out), population // 2)
-    tries = 0
-    while len(out) < want and tries < 50 * want:
-        tries += 1
-        spec = mutate(spec_b, problem.space, rng, 1)
+
+    def add(spec: SubnetSpec) -> None:
         objective = GREEDY_OBJECTIVES[int(rng.integers(len(GREEDY_OBJECTIVES)))]
         g = Genome(spec, problem.greedy(spec, plan_b.knobs, objective))
         k = problem.key(g)
         if k not in keys:
             keys.add(k)
             out.append(g)
+
+    for spec in elite:
+        if len(out) >= want:
+            break
+        if spec != spec_b:
+            add(spec)
+    tries = 0
+    while len(out) < want and tries < 50 * want:
+        tries += 1
+        add(mutate(spec_b, problem.space, rng, 1))
+    return out
+
+
+def b_elite(history: pd.DataFrame) -> list[SubnetSpec]:
+    """The subnets of B's accuracy search, best supernet log loss first (ties: evaluation
+    order), one per subnet."""
+    rows = history.sort_values(["logloss", "index"], kind="stable")
+    seen: set[str] = set()
+    out = []
+    for _, r in rows.iterrows():
+        if r["key"] in seen or not math.isfinite(float(r["logloss"])):
+            continue
+        seen.add(r["key"])
+        out.append(from_dict(json.loads(r["genome"])["spec"]))
     return out
 
 
@@ -344,8 +367,9 @@ def reproduce(
     # 3. co-design C
     def stage_c() -> None:
         prob = problem(True)
+        elite = b_elite(pd.read_csv(out / "search_B" / "history.csv"))
         seeds = c_seeds(prob, from_dict(b["spec"]), PimPlan.from_dict(b["plan"], "B.json: plan"),
-                        _population(bud), seed)
+                        _population(bud), seed, elite)
         res = search(prob, tuple(prob.to_json(g) for g in seeds))
         front = res.front.reset_index(drop=True)
         i, met = select_c(front, float(b["objectives"]["logloss"]))
@@ -484,8 +508,9 @@ def _choice_lines(b: dict[str, Any], c: dict[str, Any]) -> list[str]:
                 "C keeps B's subnet with another PIM plan" if c.get("same_subnet_as_b") else
                 "C is another subnet than B")
         lines += [f"C's co-search started from {c['seeded']} seeded genome(s) (B itself, "
-                  "B's subnet with greedy and mutated plans, then one-mutation neighbours of B "
-                  "with greedy plans), counted in its evaluations; "
+                  "B's subnet with greedy and mutated plans, then the next-best subnets of B's "
+                  "search and one-mutation neighbours of B, with greedy plans), counted in its "
+                  "evaluations; "
                   f"{what}.", ""]
     return lines
 

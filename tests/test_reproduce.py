@@ -21,6 +21,7 @@ from codesign.executor import LocalExecutor
 from codesign.reproduce import (
     RULE_MET,
     ReproBudget,
+    b_elite,
     c_seeds,
     read_timings,
     reproduce,
@@ -211,7 +212,7 @@ def test_timings_and_summary(run_dir: Path) -> None:
 
 
 def test_c_seeds_are_b_then_mutated_plans_and_deterministic(run_dir: Path) -> None:
-    from codesign.space import from_dict
+    from codesign.space import from_dict, to_dict
 
     prob = CoSearchProblem(
         data_dir=str(run_dir / "data" / "cache"), supernet=str(run_dir / "supernet"),
@@ -233,5 +234,15 @@ def test_c_seeds_are_b_then_mutated_plans_and_deterministic(run_dir: Path) -> No
     assert [prob.key(g) for g in c_seeds(prob, spec, plan, 32, 1)] != [
         prob.key(g) for g in seeds]
     assert len(c_seeds(prob, spec, plan, 8, 0)) == 4
+    # B's search's next-best subnets come before the neighbours, best first
+    hist = pd.read_csv(run_dir / "search_B" / "history.csv")
+    elite = b_elite(hist)
+    assert elite[0] == spec  # B is the best of its own search
+    best = hist.sort_values("logloss", kind="stable")
+    assert [to_dict(e) for e in elite] == [
+        json.loads(g)["spec"] for g in best.drop_duplicates("key")["genome"]]
+    with_elite = c_seeds(prob, spec, plan, 32, 0, elite)
+    assert [g.spec for g in with_elite[4:4 + len(elite) - 1]] == elite[1:]
+    assert len(with_elite) == 16 and with_elite[:4] == seeds[:4]
     assert len(c_seeds(prob, spec, plan, 4, 0)) == 2
 
