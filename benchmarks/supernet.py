@@ -120,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dense-lr", type=float, default=1e-3, help="Adam lr of the dense operators (hybrid)")
     ap.add_argument("--supernet-warmup", type=float, default=0.02, help="whole-supernet warm-up fraction")
     ap.add_argument("--finetune-steps", type=int, default=100, help="head fit: L-BFGS iterations on 20,000 cached rows")
-    ap.add_argument("--scratch-rows", type=int, default=100_000, help="from-scratch budget: training rows per subnet")
+    ap.add_argument("--scratch-rows", type=int, default=None,
+                    help="from-scratch budget: training rows per subnet (default: the whole train "
+                    "split, one epoch; at 100,000 rows every subnet lands within the noise of one run)")
     ap.add_argument("--eval-rows", type=int, default=None, help="evaluate on at most N val rows")
     ap.add_argument("--lr-rows", type=int, default=400_000, help="logistic baseline: max training rows")
     ap.add_argument("--seed", type=int, default=0)
@@ -206,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng([args.seed, 99])
     specs = [sample(args.space, rng) for _ in range(args.subnets)]
     scratch_cfg = TrainConfig(
-        **opt_kw, epochs=1, train_rows=min(args.scratch_rows, n_train), seed=args.seed, quiet=True
+        **opt_kw, epochs=1, train_rows=min(args.scratch_rows or n_train, n_train), seed=args.seed, quiet=True
     )
     results = []
     for i, spec in enumerate(specs):
