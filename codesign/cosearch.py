@@ -47,11 +47,11 @@ from codesign.plan import (
     DEFAULT_HOT_ROWS,
     PimPlan,
     TablePlan,
-    _has_pim,
-    _kernel_capable,
-    _knob_options,
-    _pim,
-    _table_capable,
+    has_pim,
+    kernel_capable,
+    knob_options,
+    profile_pim,
+    table_capable,
     apply_knobs,
     mutate_plan,
     naive_plan,
@@ -185,16 +185,16 @@ def greedy_plan(spec: SubnetSpec, schema: Any, profile: Any, knobs: Mapping[str,
     base = PimPlan(tables={f: TablePlan() for f in graph.tables},
                    dense={k.name: "host" for k in graph.kernels}, knobs=knobs,
                    hot_rows=hot_rows)
-    if not _has_pim(profile):
+    if not has_pim(profile):
         if knobs:
             apply_knobs(profile, base)  # raises, naming the knobs
         return base
     base.check_against(graph, profile)  # knob names and values
     prof = apply_knobs(profile, base)
-    dtype = str(knobs.get("dtype") or _pim(profile, "plan").dtype)
-    tables_ok = graph.uses_embeddings and _table_capable(profile, dtype) is None
+    dtype = str(knobs.get("dtype") or profile_pim(profile, "plan").dtype)
+    tables_ok = graph.uses_embeddings and table_capable(profile, dtype) is None
     pim_tables = list(graph.tables) if tables_ok else []
-    pim_dense = [k.name for k in graph.kernels if _kernel_capable(profile, k, dtype) is None]
+    pim_dense = [k.name for k in graph.kernels if kernel_capable(profile, k, dtype) is None]
     if not pim_tables and not pim_dense:
         return base
     cost_fn = kernel_cost or cached_kernel_cost()
@@ -213,7 +213,7 @@ def greedy_plan(spec: SubnetSpec, schema: Any, profile: Any, knobs: Mapping[str,
     on_pim = costs(all_pim)
     replicated: Mapping[str, Any] = {}
     if try_replication and pim_tables and hot_rows > 0 \
-            and _pim(profile, "plan").kind in _REPLICATING_KINDS:
+            and profile_pim(profile, "plan").kind in _REPLICATING_KINDS:
         replicated = costs(all_pim.model_copy(update={
             "tables": {f: TablePlan(placement="pim", replicate_hot=True)
                        for f in pim_tables},
@@ -409,7 +409,7 @@ class CoSearchProblem:
         return out
 
     def _random_knobs(self, rng: np.random.Generator) -> dict[str, Any]:
-        options = _knob_options(self.hw_profile)
+        options = knob_options(self.hw_profile)
         return {k: v[int(rng.integers(len(v)))] for k, v in options.items()}
 
     def sample(self, rng: np.random.Generator) -> Genome:

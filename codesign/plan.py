@@ -47,6 +47,11 @@ __all__ = [
     "PimPlan",
     "PlanGenes",
     "plan_genes",
+    "profile_pim",
+    "has_pim",
+    "table_capable",
+    "kernel_capable",
+    "knob_options",
     "validate_plan",
     "naive_plan",
     "host_plan",
@@ -110,7 +115,7 @@ class PimPlan(_Frozen):
                 "plan.knobs.dtype: missing and no profile given; accepted: a plan with a "
                 "dtype knob, or pass the profile whose pim.dtype applies"
             )
-        return _pim(profile, "plan").dtype
+        return profile_pim(profile, "plan").dtype
 
     def check_against(self, graph: SubnetGraph, profile: Any = None) -> None:
         """Raise SpecError unless the plan fits ``graph`` (and ``profile`` when given)."""
@@ -152,7 +157,7 @@ class PimPlan(_Frozen):
 # --------------------------------------------------------------------------- profile access
 
 
-def _pim(profile: Any, where: str) -> Any:
+def profile_pim(profile: Any, where: str) -> Any:
     from pimsim.errors import PimsimError
     from pimsim.pim import pim_section
 
@@ -162,15 +167,15 @@ def _pim(profile: Any, where: str) -> Any:
         raise SpecError(f"{where}: {exc}") from None
 
 
-def _has_pim(profile: Any) -> bool:
+def has_pim(profile: Any) -> bool:
     return getattr(profile, "pim", None) is not None
 
 
-def _table_capable(profile: Any, dtype: str) -> str | None:
+def table_capable(profile: Any, dtype: str) -> str | None:
     """Why tables cannot go on the profile's PIM (None: they can)."""
-    if not _has_pim(profile):
+    if not has_pim(profile):
         return f"profile {getattr(profile, 'name', '?')!r} has no PIM units"
-    pim = _pim(profile, "plan")
+    pim = profile_pim(profile, "plan")
     if "embedding_bag" not in pim.supported_ops:
         return f"PIM kind {pim.kind!r} cannot pool embeddings (runs {list(pim.supported_ops)})"
     if dtype not in pim.dtypes:
@@ -178,13 +183,13 @@ def _table_capable(profile: Any, dtype: str) -> str | None:
     return None
 
 
-def _kernel_capable(profile: Any, mk: MappedKernel, dtype: str) -> str | None:
+def kernel_capable(profile: Any, mk: MappedKernel, dtype: str) -> str | None:
     """Why the dense kernel ``mk`` cannot run on the profile's PIM (None: it can)."""
     from pimsim.pim import ELEMENTWISE_FNS
 
-    if not _has_pim(profile):
+    if not has_pim(profile):
         return f"profile {getattr(profile, 'name', '?')!r} has no PIM units"
-    pim = _pim(profile, "plan")
+    pim = profile_pim(profile, "plan")
     if not mk.pim_capable_ops:
         what = ("an activation-by-activation product" if mk.kind == "gemm"
                 else f"a {mk.kind} kernel")
@@ -200,11 +205,11 @@ def _kernel_capable(profile: Any, mk: MappedKernel, dtype: str) -> str | None:
     return None
 
 
-def _knob_options(profile: Any) -> dict[str, list[Any]]:
+def knob_options(profile: Any) -> dict[str, list[Any]]:
     """Searchable knobs of the profile and their values (channels_used capped by dram)."""
-    if not _has_pim(profile):
+    if not has_pim(profile):
         return {}
-    pim = _pim(profile, "plan")
+    pim = profile_pim(profile, "plan")
     out: dict[str, list[Any]] = {}
     for knob in sorted(pim.searchable):
         values = list(pim.searchable[knob])
@@ -230,7 +235,7 @@ def _check(plan: PimPlan, graph: SubnetGraph, profile: Any) -> None:
             )
     if profile is None:  # names only; capabilities need the profile
         return
-    options = _knob_options(profile)
+    options = knob_options(profile)
     for knob, value in plan.knobs.items():
         if knob not in options:
             raise SpecError(
@@ -241,16 +246,16 @@ def _check(plan: PimPlan, graph: SubnetGraph, profile: Any) -> None:
             raise SpecError(
                 f"plan.knobs.{knob}: {value!r} out of range; accepted: {options[knob]}"
             )
-    dtype = plan.pim_dtype(profile) if _has_pim(profile) else "fp32"
+    dtype = plan.pim_dtype(profile) if has_pim(profile) else "fp32"
     for field, t in plan.tables.items():
         if t.placement == "pim":
-            why = _table_capable(profile, dtype)
+            why = table_capable(profile, dtype)
             if why is not None:
                 raise SpecError(f"plan.tables.{field}.placement: 'pim' rejected: {why}; "
                                 "accepted: host")
     for name, placement in plan.dense.items():
         if placement == "pim":
-            why = _kernel_capable(profile, names[name], dtype)
+            why = kernel_capable(profile, names[name], dtype)
             if why is not None:
                 raise SpecError(f"plan.dense[{name!r}]: 'pim' rejected: {why}; accepted: host")
 
@@ -267,10 +272,10 @@ def validate_plan(plan: PimPlan, spec: SubnetSpec, schema: Any, profile: Any) ->
 
 def _current_knobs(profile: Any) -> dict[str, Any]:
     """The profile's own values of its searchable knobs (where the range contains them)."""
-    options = _knob_options(profile)
+    options = knob_options(profile)
     if not options:
         return {}
-    pim = _pim(profile, "plan")
+    pim = profile_pim(profile, "plan")
     current = {
         "units_per_channel": pim.units_per_channel,
         "channels_used": pim.channels_used or profile.dram.channels,
@@ -284,8 +289,8 @@ def naive_plan(spec: SubnetSpec, schema: Any, profile: Any) -> PimPlan:
     at the profile's values."""
     graph = subnet_graph(spec, schema)
     knobs = _current_knobs(profile)
-    dtype = knobs.get("dtype") or (_pim(profile, "plan").dtype if _has_pim(profile) else "fp32")
-    table_pl = "pim" if _table_capable(profile, dtype) is None else "host"
+    dtype = knobs.get("dtype") or (profile_pim(profile, "plan").dtype if has_pim(profile) else "fp32")
+    table_pl = "pim" if table_capable(profile, dtype) is None else "host"
     return PimPlan(
         tables={f: TablePlan(placement=table_pl) for f in graph.tables},
         dense={k.name: "host" for k in graph.kernels},
@@ -314,15 +319,15 @@ class PlanGenes:
 def plan_genes(spec: SubnetSpec, schema: Any, profile: Any,
                graph: SubnetGraph | None = None) -> PlanGenes:
     graph = graph or subnet_graph(spec, schema)
-    knobs = _knob_options(profile)
-    dtypes = knobs.get("dtype") or [_pim(profile, "plan").dtype if _has_pim(profile) else "fp32"]
+    knobs = knob_options(profile)
+    dtypes = knobs.get("dtype") or [profile_pim(profile, "plan").dtype if has_pim(profile) else "fp32"]
     # a dtype knob changes what may run; a gene is open when some dtype allows it, and
     # reconcile_plan() moves kernels back to the host when the chosen dtype does not.
     tables = tuple(f for f in graph.tables
-                   if any(_table_capable(profile, d) is None for d in dtypes)) \
+                   if any(table_capable(profile, d) is None for d in dtypes)) \
         if graph.uses_embeddings else ()
     dense = tuple(k.name for k in graph.kernels
-                  if any(_kernel_capable(profile, k, d) is None for d in dtypes))
+                  if any(kernel_capable(profile, k, d) is None for d in dtypes))
     return PlanGenes(tables=tables, dense=dense, knobs=knobs, all_tables=graph.tables,
                      all_dense=tuple(k.name for k in graph.kernels))
 
@@ -332,18 +337,18 @@ def reconcile_plan(plan: PimPlan, spec: SubnetSpec, schema: Any, profile: Any) -
     ones run on the host, placements the chosen dtype cannot run move to the host."""
     graph = subnet_graph(spec, schema)
     names = graph.by_name()
-    knobs = {k: v for k, v in plan.knobs.items() if v in _knob_options(profile).get(k, [])}
-    dtype = knobs.get("dtype") or (_pim(profile, "plan").dtype if _has_pim(profile) else "fp32")
+    knobs = {k: v for k, v in plan.knobs.items() if v in knob_options(profile).get(k, [])}
+    dtype = knobs.get("dtype") or (profile_pim(profile, "plan").dtype if has_pim(profile) else "fp32")
     tables = {}
     for f in graph.tables:
         t = plan.tables.get(f, TablePlan())
-        if t.placement == "pim" and _table_capable(profile, dtype) is not None:
+        if t.placement == "pim" and table_capable(profile, dtype) is not None:
             t = TablePlan(placement="host", replicate_hot=t.replicate_hot)
         tables[f] = t
     dense: dict[str, Placement] = {}
     for name, mk in names.items():
         p = plan.dense.get(name, "host")
-        if p == "pim" and _kernel_capable(profile, mk, dtype) is not None:
+        if p == "pim" and kernel_capable(profile, mk, dtype) is not None:
             p = "host"
         dense[name] = p
     return PimPlan(tables=tables, dense=dense, knobs=knobs, hot_rows=plan.hot_rows)
@@ -411,12 +416,12 @@ def apply_knobs(profile: Any, plan: PimPlan) -> Any:
     """A copy of ``profile`` with the plan's knobs set on its PIM section (validated)."""
     if not plan.knobs:
         return profile
-    if not _has_pim(profile):
+    if not has_pim(profile):
         raise SpecError(
             f"plan.knobs: {sorted(plan.knobs)} given but profile "
             f"{getattr(profile, 'name', '?')!r} has no pim section; accepted: no knobs"
         )
-    options = _knob_options(profile)
+    options = knob_options(profile)
     for knob, value in plan.knobs.items():
         if knob not in options:
             raise SpecError(f"plan.knobs.{knob}: not searchable on profile "
@@ -424,7 +429,7 @@ def apply_knobs(profile: Any, plan: PimPlan) -> Any:
         if value not in options[knob]:
             raise SpecError(f"plan.knobs.{knob}: {value!r} out of range; accepted: "
                             f"{options[knob]}")
-    pim = _pim(profile, "plan")
+    pim = profile_pim(profile, "plan")
     try:
         new = pim.with_knobs(**plan.knobs)
     except (ValueError, ValidationError) as exc:
