@@ -40,9 +40,10 @@ import torch
 
 from codesign.data.cache import CtrData
 from codesign.data.synthetic import make_synthetic_cache
-from codesign.space import sample, spec_hash
+from codesign.space import SubnetSpec, sample, spec_hash
 from codesign.train import (
     EvalResult,
+    ScratchRun,
     TrainConfig,
     base_rate_logloss,
     estimate_subnet,
@@ -94,6 +95,28 @@ def logistic_baseline(data: CtrData, max_train_rows: int, seed: int) -> tuple[Ev
     return out[0], out[1], wall
 
 
+def scratch_result(
+    spec: SubnetSpec, data: CtrData, config: TrainConfig, eval_rows: int | None, folder: Path, fresh: bool
+) -> ScratchRun:
+    """Train ``spec`` from scratch, or reuse the result cached in ``folder`` under its hash
+    (from-scratch results do not depend on the supernet, so supernet variants share them)."""
+    path = folder / f"{spec_hash(spec)}.json"
+    if path.exists() and not fresh:
+        saved = json.loads(path.read_text())
+        return ScratchRun(
+            model=None, val=EvalResult(**saved["val"]), test=EvalResult(**saved["test"]),
+            steps=saved["steps"], wall_s=saved["wall_s"], samples_per_s=saved["samples_per_s"],
+        )
+    sc = train_from_scratch_run(spec, data, config, eval_limit=eval_rows)
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"val": sc.val.__dict__, "test": sc.test.__dict__, "steps": sc.steps,
+              "wall_s": sc.wall_s, "samples_per_s": sc.samples_per_s}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(path)
+    return sc
+
+
 def fmt_row(cells: list[str], widths: list[int]) -> str:
     return "| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths)) + " |"
 
@@ -127,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr-rows", type=int, default=400_000, help="logistic baseline: max training rows")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--fresh", action="store_true", help="retrain the supernet even if a finished checkpoint exists")
+    ap.add_argument("--fresh-scratch", action="store_true",
+                    help="retrain every from-scratch subnet even if its result is cached")
     ap.add_argument("--json", type=Path, default=None, help="also write all figures as JSON here")
     ap.add_argument(
         "--speed-steps", type=int, default=None,
@@ -210,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     scratch_cfg = TrainConfig(
         **opt_kw, epochs=1, train_rows=min(args.scratch_rows or n_train, n_train), seed=args.seed, quiet=True
     )
+    scratch_tag = (f"{args.optimizer}-lr{args.lr}-dlr{args.dense_lr}-rows{scratch_cfg.train_rows}"
+                   f"-s{args.seed}-eval{args.eval_rows or 'all'}")
+    scratch_dir = cache.parent / f"{cache.name}.scratch-{scratch_tag}"
     results = []
     for i, spec in enumerate(specs):
         t = time.perf_counter()
@@ -217,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             net, spec, data, args.finetune_steps, seed=args.seed, limit=args.eval_rows
         )
         t_est = time.perf_counter() - t
-        sc = train_from_scratch_run(spec, data, scratch_cfg, eval_limit=args.eval_rows)
+        sc = scratch_result(spec, data, scratch_cfg, args.eval_rows, scratch_dir, args.fresh_scratch)
         results.append((spec, est, sc, t_est))
         print(f"  subnet {i + 1:2d}/{len(specs)} {spec_hash(spec)[:8]}: supernet {est.logloss:.5f} / "
               f"{est.auc:.4f} ({t_est:.0f} s)   scratch {sc.val.logloss:.5f} / {sc.val.auc:.4f} "

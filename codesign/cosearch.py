@@ -21,7 +21,9 @@ product), from the same cached kernel costs. The co-search uses it so that good 
 subnet are reachable in one step: ``sample`` draws the naive, a greedy (random objective)
 or a random plan with probabilities ``p_naive`` / ``p_greedy`` / the rest; ``mutate`` ends
 with a "re-place" move (probability ``p_replace``: the child's plan becomes the greedy plan
-of its subnet and knobs); ``seed_genomes`` puts the greedy plans after the first genome.
+of its subnet and knobs); with probability ``p_shrink`` its subnet change is a "shrink"
+(one FLOPs-lowering change, :func:`shrink_moves`) instead of a random
+mutation; ``seed_genomes`` puts the greedy plans after the first genome.
 
 The problem pickles without its loaded state: each worker process loads the data, the
 supernet and the profile once (a per-process memo keyed by the paths, which only avoids
@@ -58,12 +60,20 @@ from codesign.plan import (
     reconcile_plan,
     sample_plan,
 )
-from codesign.space import SubnetSpec, from_dict, mutate, sample, spec_hash, to_dict
+from codesign.space import (
+    SubnetSpec,
+    from_dict,
+    functional_hash,
+    mutate,
+    sample,
+    shrink_candidates,
+    to_dict,
+)
 from pimsim.fileio import atomic_write_json
 
 __all__ = ["Genome", "CoSearchProblem", "simulate_subnet", "hardware_metrics", "sim_schema",
            "GREEDY_OBJECTIVES", "KernelCostFn", "cached_kernel_cost", "kernel_cost_value",
-           "greedy_plan", "knobs_variant"]
+           "greedy_plan", "knobs_variant", "shrink_moves"]
 
 
 @dataclass(frozen=True)
@@ -258,6 +268,14 @@ def hardware_metrics(trace: Any) -> dict[str, float]:
 _PROCESS_MEMO: dict[tuple[Any, ...], Any] = {}
 
 
+def shrink_moves(spec: SubnetSpec, schema: Any = "criteo", space: str | None = None) -> list[SubnetSpec]:
+    """The single-field changes of ``spec`` (:func:`codesign.space.shrink_candidates`) that
+    strictly lower its FLOPs on ``schema`` (as :func:`codesign.flops.count_flops` takes it),
+    in that function's order."""
+    flops = count_flops(spec, schema).total_flops
+    return [s for s in shrink_candidates(spec, space) if count_flops(s, schema).total_flops < flops]
+
+
 @dataclass
 class CoSearchProblem:
     """Search problem over (SubnetSpec, PimPlan); see the module docstring.
@@ -290,11 +308,16 @@ class CoSearchProblem:
     #: Probability of the "re-place" move in ``mutate``: the child's plan becomes the greedy
     #: plan (random objective) of its subnet and knobs.
     p_replace: float = 0.25
+    #: Probability that ``mutate``'s subnet change is a "shrink" move
+    #: (:func:`shrink_moves`: one change that lowers the FLOPs, such as
+    #: a smaller width or one input fewer) instead of a random mutation: it walks from an
+    #: accurate subnet along the cost axis, where the Pareto front's useful points are.
+    p_shrink: float = 0.25
     num_threads: int | None = None
     _acc: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("p_naive", "p_greedy", "p_pim", "p_replace"):
+        for name in ("p_naive", "p_greedy", "p_pim", "p_replace", "p_shrink"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0.0 <= v <= 1.0:
                 raise CodesignError(f"CoSearchProblem.{name}: {v!r}; accepted: a number in "
@@ -430,7 +453,11 @@ class CoSearchProblem:
             return Genome(spec, self.naive(spec))
         n_spec = int(rng.binomial(max(1, n_mutations), 0.5))
         n_plan = max(1, n_mutations) - n_spec
-        if n_spec:
+        moves = shrink_moves(spec, self.schema, self.space) if rng.random() < self.p_shrink else []
+        if moves:  # a shrink replaces the subnet part of the mutation
+            spec = moves[int(rng.integers(len(moves)))]
+            n_plan = 0
+        elif n_spec:
             spec = mutate(spec, self.space, rng, n_spec)
         plan = reconcile_plan(plan, spec, self.schema, self.hw_profile)
         if n_plan:
@@ -441,9 +468,10 @@ class CoSearchProblem:
         return Genome(spec, plan)
 
     def key(self, genome: Genome) -> str:
+        # functional_hash: a mutation of a field the subnet does not use is no new candidate
         if not self.co_design:
-            return spec_hash(genome.spec)
-        text = spec_hash(genome.spec) + ":" + genome.plan.key()
+            return functional_hash(genome.spec)
+        text = functional_hash(genome.spec) + ":" + genome.plan.key()
         return hashlib.sha256(text.encode()).hexdigest()
 
     def to_json(self, genome: Genome) -> Any:
@@ -458,8 +486,9 @@ class CoSearchProblem:
 
     # ---- evaluation ---------------------------------------------------------------------
     def accuracy(self, spec: SubnetSpec) -> dict[str, float]:
-        """Supernet log loss / AUC of ``spec`` after head fine-tuning (cached by hash)."""
-        h = spec_hash(spec)
+        """Supernet log loss / AUC of ``spec`` after head fine-tuning (cached by
+        :func:`codesign.space.functional_hash`)."""
+        h = functional_hash(spec)
         if h in self._acc:
             return self._acc[h]
         path = Path(self.cache_dir) / "accuracy" / f"{h}.json" if self.cache_dir else None

@@ -31,7 +31,12 @@ supernet.py) with ``use_layernorm = 1``:
 - ``fm`` (DeepFM, sparse -> dense): ``LN(P ((sum_t x_t)^2 - sum_t x_t^2))`` (16 wide),
   ``P`` projects to ``D`` (skipped when D = 16; the LN is not), added to the block's dense
   output.
-- ``final``: one logit from the last block's dense output and flattened sparse output.
+- ``final``: one logit from the last block's dense output and flattened sparse output, with
+  one weight row per operator kind of the last block: the dense columns read the row of the
+  last dense operator, the sparse columns the row of the last sparse operator (an attention
+  token and an EFC token mean different things, so one shared row would be pulled between
+  them by every other training step). The whole supernet, whose last block sums all
+  operators, reads the mean of the rows.
 """
 
 from __future__ import annotations
@@ -67,6 +72,9 @@ class Dims:
     dense_cols: tuple[Segment, ...] = ()
     sparse_cols: tuple[Segment, ...] = ()
     in_width: int = 0
+    #: The final layer only: the operators whose outputs it reads (the last block's dense
+    #: and sparse operator), which select its per-operator weight rows.
+    heads: tuple[str, ...] = ()
 
     @property
     def dense_in(self) -> int:
@@ -451,21 +459,36 @@ class ElasticFM(ElasticOp):
 
 
 class ElasticFinal(ElasticOp):
-    """The logit layer over [dense output, flattened sparse output] of the last block."""
+    """The logit layer over [dense output, flattened sparse output] of the last block, with a
+    weight row per dense operator kind and per sparse operator kind (``Dims.heads``)."""
 
     kind = "final"
 
-    def __init__(self, max_dense: int, max_sparse_flat: int) -> None:
+    def __init__(
+        self, max_dense: int, max_sparse_flat: int, dense_ops: Sequence[str], sparse_ops: Sequence[str]
+    ) -> None:
         super().__init__()
         self.max_dense = max_dense
-        self.weight = nn.Parameter(torch.zeros(1, max_dense + max_sparse_flat))
+        self.dense_weight = nn.ParameterDict(
+            {op: nn.Parameter(torch.zeros(1, max_dense)) for op in dense_ops}
+        )
+        self.sparse_weight = nn.ParameterDict(
+            {op: nn.Parameter(torch.zeros(1, max_sparse_flat)) for op in sparse_ops}
+        )
         self.bias = nn.Parameter(torch.zeros(1))
 
+    def _row(self, table: nn.ParameterDict, heads: tuple[str, ...]) -> Tensor:
+        rows = [table[h] for h in heads if h in table]
+        if not rows:
+            raise ValueError(f"final layer: heads {heads}; accepted: {sorted(table.keys())}")
+        return rows[0] if len(rows) == 1 else torch.stack(rows).mean(dim=0)
+
     def sliced(self, dims: Dims) -> dict[str, Tensor]:
-        # dense_cols / sparse_cols hold (0, start, length) ranges of the flat feature axis;
-        # sparse ranges start after the dense part.
-        parts = [self.weight[:, a : a + n] for _, a, n in dims.dense_cols]
-        parts += [self.weight[:, self.max_dense + a : self.max_dense + a + n] for _, a, n in dims.sparse_cols]
+        # dense_cols / sparse_cols hold (0, start, length) ranges of the dense / sparse row.
+        dense = self._row(self.dense_weight, dims.heads)
+        sparse = self._row(self.sparse_weight, dims.heads)
+        parts = [dense[:, a : a + n] for _, a, n in dims.dense_cols]
+        parts += [sparse[:, a : a + n] for _, a, n in dims.sparse_cols]
         return {"weight": torch.cat(parts, dim=1), "bias": self.bias}
 
 

@@ -33,6 +33,7 @@ published table sizes (the deployed model), whatever bucket cap the training cac
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -130,8 +131,9 @@ def c_seeds(problem: Any, spec_b: SubnetSpec, plan_b: PimPlan, population: int,
 
     1. B itself (its subnet and plan), then B's subnet with other plans (greedy and mutated,
        :meth:`CoSearchProblem.seed_genomes`): ``max(1, min(MAX_C_SEEDS, population // 4))``;
-    2. ``elite``: the next-best subnets of B's accuracy search, in that order, each with its
-       greedy plan for a random objective;
+    2. alternately, B's shrinks (:func:`codesign.cosearch.shrink_moves`, in a seeded random
+       order) and ``elite``, the next-best subnets of B's accuracy search in that order,
+       each with its greedy plan for a random objective;
     3. B's one-mutation neighbours with their greedy plans, if still short.
 
     B's genome has exactly B's supernet log loss (the estimate is a pure function of the
@@ -142,7 +144,7 @@ def c_seeds(problem: Any, spec_b: SubnetSpec, plan_b: PimPlan, population: int,
     it (Criteo, budget small: without them C was B itself)."""
     import numpy as np
 
-    from codesign.cosearch import GREEDY_OBJECTIVES, Genome
+    from codesign.cosearch import GREEDY_OBJECTIVES, Genome, shrink_moves
     from codesign.space import mutate
 
     n = max(1, min(MAX_C_SEEDS, population // 4))
@@ -159,11 +161,13 @@ def c_seeds(problem: Any, spec_b: SubnetSpec, plan_b: PimPlan, population: int,
             keys.add(k)
             out.append(g)
 
-    for spec in elite:
-        if len(out) >= want:
-            break
-        if spec != spec_b:
-            add(spec)
+    shrinks = shrink_moves(spec_b, problem.schema, problem.space)
+    shrinks = [shrinks[i] for i in rng.permutation(len(shrinks))]
+    others = [s for s in elite if s != spec_b]
+    for pair in itertools.zip_longest(shrinks, others):
+        for spec in pair:
+            if spec is not None and len(out) < want:
+                add(spec)
     tries = 0
     while len(out) < want and tries < 50 * want:
         tries += 1

@@ -313,6 +313,100 @@ def mutate(
     return validate(out, sp)
 
 
+def active_form(spec: SubnetSpec) -> SubnetSpec:
+    """``spec`` with every choice that does not change the computed function reset to a
+    fixed default: the fields of operators that do not reach the logit, the inputs an
+    operator does not read (``dense_inputs`` of the binary operators, ``dense_left/right``
+    of FC and dot-product, ``sparse_inputs`` when neither the sparse operator nor a
+    dot-product reads them), and flags with nothing to act on (the merge of a block whose
+    sparse output is unused, DeepFM of one whose dense output is unused). Input lists are
+    sorted. Two specs with the same active form build the same model, FLOPs and kernels;
+    search keys use :func:`functional_hash` so that a mutation of an inert field is not a new
+    candidate."""
+    sp = get_space(spec.space)
+    need = required_outputs(spec)
+    blocks = []
+    for i, b in enumerate(spec.blocks):
+        d_need, s_need = need[i + 1]
+        dense_on, sparse_on = active_ops(b, d_need, s_need)
+        binary = b.dense_op in BINARY_DENSE_OPS
+        reads_sparse = sparse_on or (dense_on and b.dense_op == "dot")
+        blocks.append(
+            BlockSpec(
+                dense_inputs=tuple(sorted(b.dense_inputs)) if dense_on and not binary else (0,),
+                sparse_inputs=tuple(sorted(b.sparse_inputs)) if reads_sparse else (0,),
+                dense_left=b.dense_left if dense_on and binary else 0,
+                dense_right=b.dense_right if dense_on and binary else 0,
+                dense_op=b.dense_op if dense_on else sp.dense_ops[0],
+                sparse_op=b.sparse_op if sparse_on else sp.sparse_ops[0],
+                dense_width=b.dense_width if dense_on else sp.dense_widths[0],
+                sparse_tokens=b.sparse_tokens if sparse_on else sp.token_counts[0],
+                dense_to_sparse=b.dense_to_sparse and s_need,
+                deep_fm=b.deep_fm and d_need,
+            )
+        )
+    return SubnetSpec(blocks=tuple(blocks), space=spec.space, emb_dim=spec.emb_dim)
+
+
+def functional_hash(spec: SubnetSpec) -> str:
+    """:func:`spec_hash` of :func:`active_form`: equal for specs that build the same model."""
+    return spec_hash(active_form(spec))
+
+
+def shrink_candidates(spec: SubnetSpec, space: str | SearchSpace | None = None) -> list[SubnetSpec]:
+    """Every valid single-field change of ``spec`` that makes it smaller, in a fixed order:
+    per block whose operators reach the logit, a smaller dense width (dense operator active)
+    or token count (sparse operator active), attention -> EFC, one input fewer of the
+    concatenating operators (which may leave earlier blocks unused), and the dense->sparse
+    merge or DeepFM switched off. Smaller is not always cheaper (a binary operator whose
+    output narrows below its inputs gains a projection): :func:`codesign.cosearch.shrink_moves`
+    keeps those that lower the FLOPs."""
+    sp = get_space(space if space is not None else spec.space)
+    validate(spec, sp)
+    need = required_outputs(spec)
+    out: list[SubnetSpec] = []
+    seen = {spec_hash(canonicalize(spec))}
+
+    def add(i: int, b: BlockSpec) -> None:
+        blocks = list(spec.blocks)
+        blocks[i] = b
+        cand = SubnetSpec(blocks=tuple(blocks), space=sp.name, emb_dim=spec.emb_dim)
+        try:
+            validate(cand, sp)
+        except SpecError:
+            return
+        h = spec_hash(canonicalize(cand))
+        if h not in seen:
+            seen.add(h)
+            out.append(cand)
+
+    for i, b in enumerate(spec.blocks):
+        d_need, s_need = need[i + 1]
+        dense_on, sparse_on = active_ops(b, d_need, s_need)
+        if dense_on:
+            for w in sp.dense_widths:
+                if w < b.dense_width:
+                    add(i, replace(b, dense_width=w))
+            if b.dense_op not in BINARY_DENSE_OPS and len(b.dense_inputs) > 1:
+                for j in b.dense_inputs:
+                    add(i, replace(b, dense_inputs=tuple(v for v in b.dense_inputs if v != j)))
+        uses_sparse = sparse_on or (dense_on and b.dense_op == "dot")
+        if sparse_on:
+            for t in sp.token_counts:
+                if t < b.sparse_tokens:
+                    add(i, replace(b, sparse_tokens=t))
+            if b.sparse_op == "attention" and "efc" in sp.sparse_ops:
+                add(i, replace(b, sparse_op="efc"))
+        if uses_sparse and len(b.sparse_inputs) > 1:
+            for j in b.sparse_inputs:
+                add(i, replace(b, sparse_inputs=tuple(v for v in b.sparse_inputs if v != j)))
+        if b.dense_to_sparse and s_need:
+            add(i, replace(b, dense_to_sparse=False))
+        if b.deep_fm and d_need:
+            add(i, replace(b, deep_fm=False))
+    return out
+
+
 # --------------------------------------------------------------------------- canonical JSON
 
 

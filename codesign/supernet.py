@@ -229,7 +229,12 @@ def make_plan(
     sparse_final: tuple[Segment, ...] = ((0, 0, last.sparse_tokens * emb_dim),)
     if last.dense_to_sparse:
         sparse_final += ((0, max_tokens * emb_dim, MERGE_TOKENS * emb_dim),)
-    final = Dims(out=1, dense_cols=((0, 0, last.dense_width),), sparse_cols=sparse_final)
+    final = Dims(
+        out=1,
+        dense_cols=((0, 0, last.dense_width),),
+        sparse_cols=sparse_final,
+        heads=(last.dense_op, last.sparse_op),
+    )
     return Plan(
         blocks=tuple(plans), final=final, need_raw_dense=need[0][0], need_raw_sparse=need[0][1]
     )
@@ -351,7 +356,9 @@ class Supernet(nn.Module):
             ops["fm"] = ElasticFM(e, self.max_dense)
             blocks.append(nn.ModuleDict(ops))
         self.blocks = nn.ModuleList(blocks)
-        self.final = ElasticFinal(self.max_dense, src_tokens * e)
+        self.final = ElasticFinal(
+            self.max_dense, src_tokens * e, self.space.dense_ops, self.space.sparse_ops
+        )
 
     # ----------------------------------------------------------------- plans
 
@@ -421,6 +428,7 @@ class Supernet(nn.Module):
             out=1,
             dense_cols=((0, 0, self.max_dense),),
             sparse_cols=((0, 0, (self.max_tokens + MERGE_TOKENS) * e),),
+            heads=tuple(self.space.dense_ops) + tuple(self.space.sparse_ops),
         )
         return Plan(blocks=tuple(plans), final=final, need_raw_dense=True, need_raw_sparse=True)
 
@@ -509,9 +517,13 @@ class Supernet(nn.Module):
         return model.to(self.embedding.weight.device)
 
     def final_layer_parameters(self, spec: SubnetSpec | None = None) -> list[nn.Parameter]:
-        """The parameters of the logit layer (shared by all subnets; a subnet reads the
-        columns of its last block's widths), for head fine-tuning."""
-        return [self.final.weight, self.final.bias]
+        """The parameters of the logit layer that ``spec`` reads (the weight rows of its last
+        block's dense and sparse operator, and the bias; all rows for None), for head
+        fine-tuning. A subnet reads the columns of its last block's widths."""
+        heads = self.plan(spec).final.heads
+        rows = [p for op, p in self.final.dense_weight.items() if op in heads]
+        rows += [p for op, p in self.final.sparse_weight.items() if op in heads]
+        return [*rows, self.final.bias]
 
     def subnet_parameter_masks(self, spec: SubnetSpec | None) -> dict[str, Tensor]:
         """For each supernet parameter that ``spec`` reads, a boolean mask of the elements it

@@ -256,10 +256,12 @@ def test_seed_genomes_put_greedy_plans_after_the_first(specs) -> None:
     assert len(seeds) == 8 and len({prob.key(g) for g in seeds}) == 8
     again = prob.seed_genomes(spec, 8, np.random.default_rng(0))
     assert [prob.key(g) for g in again] == [prob.key(g) for g in seeds]
-    # the key of an existing genome is unchanged: spec hash + plan key
+    # the key of a genome: functional hash of the subnet (inert fields reset) + plan key
     import hashlib
 
-    k = hashlib.sha256((spec_hash(spec) + ":" + naive.key()).encode()).hexdigest()
+    from codesign.space import active_form
+
+    k = hashlib.sha256((spec_hash(active_form(spec)) + ":" + naive.key()).encode()).hexdigest()
     assert prob.key(seeds[0]) == k
     # accuracy-only problems: the key is the subnet's, so one genome and no greedy plans
     acc = _problem(batch=1, co_design=False)
@@ -271,3 +273,21 @@ def test_problem_probabilities_are_checked() -> None:
         _problem(p_replace=1.5)
     with pytest.raises(CodesignError, match="p_naive \\+ p_greedy"):
         _problem(p_naive=0.7, p_greedy=0.5)
+
+
+def test_shrink_mutation_lowers_flops() -> None:
+    from codesign.cosearch import shrink_moves
+    from codesign.flops import count_flops
+
+    prob = _problem(batch=1, p_shrink=1.0)
+    rng = np.random.default_rng(4)
+    for _ in range(5):
+        parent = prob.sample(rng)
+        child = prob.mutate(parent, rng, 2)
+        validate_plan(child.plan, child.spec, prob.schema, prob.hw_profile)
+        if shrink_moves(parent.spec, prob.schema, prob.space):
+            assert child.spec in shrink_moves(parent.spec, prob.schema, prob.space)
+            assert (count_flops(child.spec, prob.schema).total_flops
+                    < count_flops(parent.spec, prob.schema).total_flops)
+    with pytest.raises(CodesignError, match="p_shrink: -0.1"):
+        _problem(p_shrink=-0.1)

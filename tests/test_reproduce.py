@@ -16,7 +16,9 @@ import pandas as pd
 import pytest
 
 from codesign.cli import main as codesign_main
-from codesign.cosearch import GREEDY_OBJECTIVES, CoSearchProblem
+from codesign.cosearch import GREEDY_OBJECTIVES, CoSearchProblem, shrink_moves
+from codesign.flops import count_flops
+from codesign.space import spec_hash
 from codesign.executor import LocalExecutor
 from codesign.reproduce import (
     RULE_MET,
@@ -222,19 +224,24 @@ def test_c_seeds_are_b_then_mutated_plans_and_deterministic(run_dir: Path) -> No
     spec = from_dict(b["spec"])
     plan = prob.naive(spec)
     seeds = c_seeds(prob, spec, plan, 32, 0)
-    # B and 3 more plans of B's subnet, then B's one-mutation neighbours up to half of 32
+    # B and 3 more plans of B's subnet, then B's shrinks (then neighbours) up to half of 32
     assert len(seeds) == 16 and seeds[0].plan == plan
     assert all(g.spec == spec for g in seeds[:4])
     assert all(g.spec != spec for g in seeds[4:])
     assert len({prob.key(g) for g in seeds}) == 16
-    for g in seeds[4:]:  # a neighbour carries a greedy plan of its own subnet
+    shrinks = shrink_moves(spec, prob.schema, prob.space)
+    n_shrink = min(len(shrinks), 12)
+    assert {spec_hash(g.spec) for g in seeds[4:4 + n_shrink]} <= {spec_hash(s) for s in shrinks}
+    flops_b = count_flops(spec, prob.schema).total_flops
+    assert all(count_flops(g.spec, prob.schema).total_flops < flops_b for g in seeds[4:4 + n_shrink])
+    for g in seeds[4:]:  # a shrink or neighbour carries a greedy plan of its own subnet
         assert g.plan in [prob.greedy(g.spec, plan.knobs, o) for o in GREEDY_OBJECTIVES]
     again = c_seeds(prob, spec, plan, 32, 0)
     assert [prob.key(g) for g in again] == [prob.key(g) for g in seeds]
     assert [prob.key(g) for g in c_seeds(prob, spec, plan, 32, 1)] != [
         prob.key(g) for g in seeds]
     assert len(c_seeds(prob, spec, plan, 8, 0)) == 4
-    # B's search's next-best subnets come before the neighbours, best first
+    # B's search's next-best subnets alternate with B's shrinks, best first
     hist = pd.read_csv(run_dir / "search_B" / "history.csv")
     elite = b_elite(hist)
     assert elite[0] == spec  # B is the best of its own search
@@ -242,7 +249,10 @@ def test_c_seeds_are_b_then_mutated_plans_and_deterministic(run_dir: Path) -> No
     assert [to_dict(e) for e in elite] == [
         json.loads(g)["spec"] for g in best.drop_duplicates("key")["genome"]]
     with_elite = c_seeds(prob, spec, plan, 32, 0, elite)
-    assert [g.spec for g in with_elite[4:4 + len(elite) - 1]] == elite[1:]
+    specs = [g.spec for g in with_elite[4:]]
+    from_elite = [s for s in specs if s in elite[1:]]
+    assert from_elite == [e for e in elite[1:] if e in from_elite]  # best first
+    assert len(from_elite) >= min(len(elite) - 1, 12 - min(len(shrinks), 6))
     assert len(with_elite) == 16 and with_elite[:4] == seeds[:4]
     assert len(c_seeds(prob, spec, plan, 4, 0)) == 2
 

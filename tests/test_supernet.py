@@ -172,7 +172,10 @@ def test_seeded_init_is_deterministic_and_leaves_global_rng_alone() -> None:
 def test_final_layer_parameters(net: Supernet) -> None:
     spec = sample("full", np.random.default_rng(1))
     params = net.final_layer_parameters(spec)
-    assert [p is q for p, q in zip(params, [net.final.weight, net.final.bias])] == [True, True]
+    last = spec.blocks[-1]
+    expected = [net.final.dense_weight[last.dense_op], net.final.sparse_weight[last.sparse_op], net.final.bias]
+    assert len(params) == 3 and all(p is q for p, q in zip(params, expected))
+    assert len(net.final_layer_parameters(None)) == 4 + 2 + 1
     sub = net.extract(spec)
     head = sub.final_layer_parameters()
     last = spec.blocks[-1]
@@ -211,7 +214,9 @@ def test_sparse_embedding_gradients(small_net: Supernet) -> None:
     with torch.no_grad():
         torch.testing.assert_close(model.extract(spec)(dense, sparse), model(dense, sparse, spec))
     # masks work under no_grad and with frozen parameters, and leave requires_grad as it was
-    model.final.weight.requires_grad_(False)
+    head = model.final.dense_weight[spec.blocks[-1].dense_op]
+    head.requires_grad_(False)
     with torch.no_grad():
         masks = model.subnet_parameter_masks(spec)
-    assert "final.weight" in masks and not model.final.weight.requires_grad
+    name = f"final.dense_weight.{spec.blocks[-1].dense_op}"
+    assert name in masks and not head.requires_grad
