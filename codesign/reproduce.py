@@ -512,9 +512,9 @@ def _choice_lines(b: dict[str, Any], c: dict[str, Any]) -> list[str]:
                 "C keeps B's subnet with another PIM plan" if c.get("same_subnet_as_b") else
                 "C is another subnet than B")
         lines += [f"C's co-search started from {c['seeded']} seeded genome(s) (B itself, "
-                  "B's subnet with greedy and mutated plans, then the next-best subnets of B's "
-                  "search and one-mutation neighbours of B, with greedy plans), counted in its "
-                  "evaluations; "
+                  "B's subnet with greedy and mutated plans, then B's FLOPs-lowering shrinks "
+                  "alternating with the next-best subnets of B's search, then one-mutation "
+                  "neighbours of B, with greedy plans), counted in its evaluations; "
                   f"{what}.", ""]
     return lines
 
