@@ -417,6 +417,16 @@ def load_supernet(path: str | os.PathLike[str], schema: Any) -> tuple[nn.Module,
 # --------------------------------------------------------------------------- supernet training
 
 
+def supernet_loss(logits: Tensor, label: Tensor, bias: Tensor, center: bool) -> Tensor:
+    """Binary cross-entropy of a supernet training step; with ``center`` (see
+    ``TrainConfig.center_logits``) on ``logits - mean(logits) + bias``, so that a constant
+    added to every logit of the batch changes neither the loss nor any gradient but the
+    bias's."""
+    if center:
+        logits = logits - logits.mean() + bias
+    return F.binary_cross_entropy_with_logits(logits, label)
+
+
 def train_supernet(
     data: CtrData,
     config: TrainConfig,
@@ -504,9 +514,7 @@ def train_supernet(
                     spec = None
                     whole += 1
                 logits = net(dense, sparse, spec)
-                if config.center_logits:
-                    logits = logits - logits.mean() + net.final.bias
-                loss = F.binary_cross_entropy_with_logits(logits, label)
+                loss = supernet_loss(logits, label, net.final.bias, config.center_logits)
                 opt.zero_grad()
                 loss.backward()
                 clip_grad_norm(params, config.grad_clip)
@@ -891,6 +899,7 @@ __all__ = [
     "EvalResult",
     "ScratchRun",
     "init_output_bias",
+    "supernet_loss",
     "SupernetRun",
     "TrainConfig",
     "TrainError",

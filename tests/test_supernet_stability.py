@@ -7,9 +7,10 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from codesign.ops import Dims, ElasticFM, init_parameters
-from codesign.train import TrainConfig, TrainError, make_optimizers, peak_lr
+from codesign.train import TrainConfig, TrainError, make_optimizers, peak_lr, supernet_loss
 
 
 def test_peak_lr_scales_with_horizon() -> None:
@@ -86,3 +87,27 @@ def test_fm_is_normalised_at_width_16() -> None:
         assert y.shape == (64, d)
         assert float(y.mean(-1).abs().max()) < 1e-4
         assert abs(float(y.std(-1, correction=0).mean()) - 1.0) < 1e-3
+
+
+def test_centred_loss_ignores_a_batch_offset_but_not_the_ranking() -> None:
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(64, generator=g)
+    label = (torch.rand(64, generator=g) < 0.3).float()
+    bias = torch.tensor([-0.8])
+    base = supernet_loss(logits, label, bias, True)
+    # a constant offset (what a subnet's width adds through the shared head) changes nothing
+    torch.testing.assert_close(supernet_loss(logits + 7.5, label, bias, True), base)
+    # the uncentred loss pays for it
+    assert supernet_loss(logits + 7.5, label, bias, False) > 2 * supernet_loss(logits, label, bias, False)
+    # the centred loss reads logits - mean + bias: exactly BCE on those
+    expect = F.binary_cross_entropy_with_logits(logits - logits.mean() + bias, label)
+    torch.testing.assert_close(base, expect)
+    # gradients: the offset's direction (all ones) carries no gradient, the bias takes it
+    x = logits.clone().requires_grad_(True)
+    b = bias.clone().requires_grad_(True)
+    supernet_loss(x, label, b, True).backward()
+    assert abs(float(x.grad.sum())) < 1e-6
+    assert float(b.grad) != 0.0
+    # ranking still matters: a better-ordered batch has a lower centred loss
+    good = label * 2.0 - 1.0
+    assert supernet_loss(good, label, bias, True) < supernet_loss(-good, label, bias, True)
