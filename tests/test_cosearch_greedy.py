@@ -57,6 +57,18 @@ def _problem(profile: str = "hbm2_pim", batch: int = 256, **kw: Any) -> CoSearch
                            dataset="criteo", batch=batch, **kw)
 
 
+def _valid_children(prob: CoSearchProblem, seed: int, n: int) -> list[tuple[Genome, Genome]]:
+    """``n`` (sampled parent, mutated child) pairs; every child's plan is checked valid."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        parent = prob.sample(rng)
+        child = prob.mutate(parent, rng, 2)
+        validate_plan(child.plan, child.spec, prob.schema, prob.hw_profile)
+        out.append((parent, child))
+    return out
+
+
 def test_greedy_is_host_plan_where_pim_loses_every_kernel(profiles, specs) -> None:
     hbm = profiles["hbm2_pim"]
     cache: dict = {}
@@ -231,11 +243,7 @@ def test_problem_sample_mutate_use_greedy_and_are_deterministic() -> None:
     assert greedy_hits >= 1
     # re-place: with p_replace = 1 every child's plan is a greedy plan of its subnet
     always = _problem(batch=1, p_replace=1.0)
-    rng = np.random.default_rng(8)
-    for _ in range(4):
-        parent = always.sample(rng)
-        child = always.mutate(parent, rng, 2)
-        validate_plan(child.plan, child.spec, always.schema, always.hw_profile)
+    for _parent, child in _valid_children(always, 8, 4):
         assert any(child.plan == always.greedy(child.spec, child.plan.knobs, o)
                    for o in GREEDY_OBJECTIVES)
 
@@ -280,13 +288,10 @@ def test_shrink_mutation_lowers_flops() -> None:
     from codesign.flops import count_flops
 
     prob = _problem(batch=1, p_shrink=1.0)
-    rng = np.random.default_rng(4)
-    for _ in range(5):
-        parent = prob.sample(rng)
-        child = prob.mutate(parent, rng, 2)
-        validate_plan(child.plan, child.spec, prob.schema, prob.hw_profile)
-        if shrink_moves(parent.spec, prob.schema, prob.space):
-            assert child.spec in shrink_moves(parent.spec, prob.schema, prob.space)
+    for parent, child in _valid_children(prob, 4, 5):
+        moves = shrink_moves(parent.spec, prob.schema, prob.space)
+        if moves:
+            assert child.spec in moves
             assert (count_flops(child.spec, prob.schema).total_flops
                     < count_flops(parent.spec, prob.schema).total_flops)
     with pytest.raises(CodesignError, match="p_shrink: -0.1"):
