@@ -41,6 +41,7 @@ import torch
 from codesign.data.cache import CtrData
 from codesign.data.synthetic import make_synthetic_cache
 from codesign.space import SubnetSpec, sample, spec_hash
+from pimsim.fileio import atomic_write_json
 from codesign.train import (
     EvalResult,
     ScratchRun,
@@ -109,11 +110,8 @@ def scratch_result(
         )
     sc = train_from_scratch_run(spec, data, config, eval_limit=eval_rows)
     folder.mkdir(parents=True, exist_ok=True)
-    record = {"val": sc.val.__dict__, "test": sc.test.__dict__, "steps": sc.steps,
-              "wall_s": sc.wall_s, "samples_per_s": sc.samples_per_s}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    tmp.replace(path)
+    atomic_write_json(path, {"val": sc.val.__dict__, "test": sc.test.__dict__, "steps": sc.steps,
+                             "wall_s": sc.wall_s, "samples_per_s": sc.samples_per_s})
     return sc
 
 

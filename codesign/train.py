@@ -640,13 +640,17 @@ def evaluate(
     return metrics(labels, probs)
 
 
+def train_base_rate(data: CtrData) -> float:
+    """Click rate of the train split."""
+    return float(np.asarray(data.label[data.indices("train")], dtype=np.float64).mean())
+
+
 def init_output_bias(net: nn.Module, data: CtrData) -> float:
     """Set the logit layer's bias of a freshly built supernet to the train split's base-rate
     logit (log p / (1 - p)) and return it: a model then starts at the base-rate log loss
     instead of spending its first few hundred Adam steps (1e-3 each) walking the bias from 0
     to about -1 (Criteo) or -3 (KDD)."""
-    p = float(np.asarray(data.label[data.indices("train")], dtype=np.float64).mean())
-    p = min(max(p, 1e-6), 1 - 1e-6)
+    p = min(max(train_base_rate(data), 1e-6), 1 - 1e-6)
     logit = math.log(p / (1 - p))
     with torch.no_grad():
         net.final.bias.fill_(logit)
@@ -655,7 +659,7 @@ def init_output_bias(net: nn.Module, data: CtrData) -> float:
 
 def base_rate_logloss(data: CtrData, split: str = "val") -> float:
     """Log loss of always predicting the training base rate."""
-    p = float(np.asarray(data.label[data.indices("train")], dtype=np.float64).mean())
+    p = train_base_rate(data)
     y = np.asarray(data.label[data.indices(split)], dtype=np.float64)  # type: ignore[arg-type]
     p = min(max(p, 1e-12), 1 - 1e-12)
     return float(-(y * math.log(p) + (1 - y) * math.log(1 - p)).mean())
