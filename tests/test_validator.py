@@ -3,21 +3,16 @@ checked by the independent validator in ``cmdlog_validator``."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cmdlog_validator import validate_command_log  # noqa: E402
-
-from pimsim.address import AddressMapper  # noqa: E402
-from pimsim.dram import FLAG_ALL_BANK, FLAG_INTERNAL, run_requests  # noqa: E402
-from pimsim.profile import load_profile  # noqa: E402
+from pimsim.address import AddressMapper
+from pimsim.dram import FLAG_ALL_BANK, FLAG_INTERNAL, run_requests
+from pimsim.profile import load_profile
+from tests.helpers.cmdlog_validator import validate_command_log
 
 PROFILES = {"DDR4": "ddr4_3200", "HBM2": "hbm2", "GDDR6": "gddr6"}
 
