@@ -21,13 +21,15 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+from codesign.data.hashing import HASH_DESCRIPTION
 from codesign.data.schema import DatasetSchema
+from codesign.data.tokenize import DENSE_DESCRIPTION, SkipReport
 from codesign.errors import DataFormatError
 
 FORMAT_VERSION: int = 1
@@ -109,30 +111,6 @@ def stratified_split(
     return out
 
 
-@dataclass
-class SkipReport:
-    """Malformed lines met while reading: total count and the first few examples."""
-
-    count: int = 0
-    examples: list[str] = field(default_factory=list)
-    max_examples: int = 10
-
-    def add(self, where: str, reason: str, text: str) -> None:
-        self.count += 1
-        if len(self.examples) < self.max_examples:
-            self.examples.append(f"{where}: {reason}: {text!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "examples": list(self.examples)}
-
-    def summary(self) -> str:
-        if self.count == 0:
-            return "no malformed lines"
-        lines = [f"skipped {self.count} malformed line(s); first {len(self.examples)}:"]
-        lines += [f"  {e}" for e in self.examples]
-        return "\n".join(lines)
-
-
 class CacheWriter:
     """Builds a cache folder incrementally; ``finish`` makes it appear atomically.
 
@@ -209,18 +187,14 @@ class CacheWriter:
             "rows": self.n_rows,
             "counts": counts,
             "split": {"seed": seed, "fractions": list(fractions), "stratified_by": "label"},
-            "preprocessing": {
-                "dense": "log(max(x, 0) + 1), missing -> 0",
-                "sparse": "fnv1a64(field index, token bytes) -> splitmix64 -> 1 + h % (C - 1); missing -> 0",
-            },
+            "preprocessing": {"dense": DENSE_DESCRIPTION, "sparse": HASH_DESCRIPTION},
             "source": source or {},
             "skipped": (skipped or SkipReport()).to_dict(),
         }
         if extra:
             meta.update(extra)
-        tmp_meta = self.tmp_dir / "meta.json.tmp"
-        tmp_meta.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp_meta, self.tmp_dir / "meta.json")
+        # Written straight into the temporary folder: the folder's rename is the atomic step.
+        (self.tmp_dir / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         _replace_dir(self.tmp_dir, self.out_dir)
         self._closed = True
         return self.out_dir

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from codesign.data.avazu import read_avazu
-from codesign.data.cache import SPLIT_FRACTIONS, SPLIT_SEED, CacheWriter, CtrData, SkipReport
-from codesign.data.criteo import read_criteo
+from codesign.data.cache import SPLIT_FRACTIONS, SPLIT_SEED, CacheWriter, CtrData
+from codesign.data.formats import AVAZU, CRITEO, RawFormat
 from codesign.data.kdd import kdd_paths, read_kdd
-from codesign.data.schema import DATASET_NAMES, get_schema
+from codesign.data.reader import DEFAULT_CHUNK_ROWS, Columns, ReadOptions, read_raw
+from codesign.data.schema import DATASET_NAMES, DatasetSchema, get_schema
+from codesign.data.tokenize import SkipReport
 from codesign.errors import DataFormatError
 
-DEFAULT_CHUNK_ROWS: int = 200_000
-_READERS = {"criteo": read_criteo, "avazu": read_avazu, "kdd": read_kdd}
+#: The data sets read by the one reader; KDD (a join of two files) has its own.
+_SINGLE_FILE: dict[str, RawFormat] = {"criteo": CRITEO, "avazu": AVAZU}
+
+
+def _read(dataset: str, raw: Path, schema: DatasetSchema, opts: ReadOptions) -> Iterator[Columns]:
+    if dataset == "kdd":
+        return read_kdd(raw, schema, opts)
+    return read_raw(raw, _SINGLE_FILE[dataset], schema, opts)
 
 
 def _source_info(dataset: str, raw_path: Path) -> dict[str, Any]:
@@ -54,18 +61,16 @@ def prepare(
     DataFormatError at the first. The train/val/test split is 8:1:1, stratified by label,
     reproducible from ``seed``. Memory stays bounded by ``chunk_rows``.
     """
-    if dataset not in _READERS:
+    if dataset not in DATASET_NAMES:
         raise DataFormatError(f"dataset: {dataset!r}; accepted: {', '.join(DATASET_NAMES)}")
     schema = get_schema(dataset, buckets=buckets, cap=cap)
     raw = Path(raw_path)
     if not raw.exists():
         raise DataFormatError(f"{raw}: no such file or folder; accepted: the raw {dataset} data")
     skipped = SkipReport()
-    reader = _READERS[dataset]
+    opts = ReadOptions(skipped=skipped, strict=strict, chunk_rows=chunk_rows, quiet=quiet)
     with CacheWriter(out_dir, schema) as writer:
-        for dense, sparse, label in reader(
-            raw, schema, skipped=skipped, strict=strict, chunk_rows=chunk_rows, quiet=quiet
-        ):
+        for dense, sparse, label in _read(dataset, raw, schema, opts):
             writer.append(dense, sparse, label)
         if writer.n_rows == 0:
             raise DataFormatError(

@@ -131,23 +131,27 @@ class DatasetSchema:
             raise DataFormatError(f"{where}: {exc}") from None
 
 
+# The table below is the only place that states the data sets' fields, distinct counts and
+# click rates; every figure names where it comes from.
+#
 # --- Criteo (Display Advertising Challenge, Kaggle train.txt, 45,840,617 rows) -----------
-# Distinct values per categorical field C1..C26 over the whole Kaggle train.txt, as used by
-# Facebook's DLRM for the Kaggle set (ln_emb / "num_embed_separate" in its data loader and in
-# many re-uses, e.g. the DLRM-derived loaders indexed by the search tool: 1460, 583, 10131227,
-# ...). Row 0 is added for missing values.
+# Distinct values per categorical field C1..C26 over the whole Kaggle train.txt: the
+# embedding-table sizes that Facebook's DLRM data loader counts on that file (``ln_emb`` of
+# facebookresearch/dlrm on the Kaggle set; reproduced, for example, as NUM_SPARSE_EMBS "from
+# dataset.npz" in real-zhangzhe/wukong, exp/train_wukong_on_criteo_kaggle_dataset.py).
+# Row 0 is added for missing values.
 _CRITEO_COUNTS: tuple[int, ...] = (
     1460, 583, 10131227, 2202608, 305, 24, 12517, 633, 3, 93145, 5683, 8351593, 3194,
     27, 14992, 5461306, 10, 5652, 2173, 4, 7046547, 18, 15, 286181, 105, 142572,
 )
 
 # --- Avazu (Kaggle CTR prediction, train, 40,428,967 rows) --------------------------------
-# Distinct values per field over the whole Avazu train file, from a published per-feature
-# table of the data set (hour 240, C1 7, banner_pos 7 listed values, site_id 4737,
-# site_domain 7745, site_category 26, app_id 8552, app_domain 559, app_category 36,
-# device_id 2686408, device_ip 6729486, device_model 8251, device_type 5,
-# device_conn_type 4, C14 2626, C15 8, C16 9, C17 435, C18 4, C19 68, C20 172, C21 60);
-# the same numbers appear as NUM_EMBEDDINGS_PER_FEATURE in TorchRec-style Avazu loaders.
+# Distinct values per field over the whole Avazu train file, as listed in the per-feature
+# table of the data set that circulates with Avazu EDA code (hour 240, C1 7, banner_pos 7,
+# site_id 4737, site_domain 7745, site_category 26, app_id 8552, app_domain 559,
+# app_category 36, device_id 2686408, device_ip 6729486, device_model 8251, device_type 5,
+# device_conn_type 4, C14 2626, C15 8, C16 9, C17 435, C18 4, C19 68, C20 172, C21 60); the
+# same numbers, without hour, are NUM_EMBEDDINGS_PER_FEATURE of TorchRec-style Avazu loaders.
 AVAZU_CATEGORICAL: tuple[str, ...] = (
     "hour", "C1", "banner_pos", "site_id", "site_domain", "site_category", "app_id",
     "app_domain", "app_category", "device_id", "device_ip", "device_model", "device_type",
@@ -173,6 +177,14 @@ KDD_CATEGORICAL: tuple[str, ...] = (
 _KDD_COUNTS: tuple[int, ...] = (
     26273, 641707, 14847, 26243606, 1249785, 4051441, 3171830, 23669283, 3, 7,
 )
+
+#: Click rate of each full training file, the target of the synthetic data's labels.
+#: Criteo: 11,745,438 positives in the 45,840,617 rows of Kaggle train.txt (0.256).
+#: Avazu: 6,865,066 clicks in the 40,428,967 rows of train (0.170).
+#: KDD 2012 track 2: about 0.045 of training.txt lines have Click > 0 -- an estimate, NOT
+#: counted on the raw file here (clicks are rare enough that OpenML's subsample, d/42717,
+#: had to drop negatives to reach 5:1); count it with ``prepare`` when the file is at hand.
+BASE_RATES: dict[str, float] = {"criteo": 0.256, "avazu": 0.17, "kdd": 0.045}
 
 SCHEMAS: dict[str, DatasetSchema] = {
     "criteo": DatasetSchema(

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codesign.data._parse import bucketize, hash_strings
 from codesign.data.cache import CtrData
+from codesign.data.hashing import bucketize, hash_strings
 from codesign.data.prepare import prepare
 from codesign.errors import DataFormatError
 
@@ -57,7 +57,7 @@ def test_hash_pinned_and_stable_across_processes() -> None:
     long = hash_strings([b"4298118681424644510", b"429811868142464451", b"4"], 2)
     assert len(set(long.tolist())) == 3
     code = (
-        "from codesign.data._parse import hash_strings;"
+        "from codesign.data.hashing import hash_strings;"
         "print(int(hash_strings([b'68fd1e64'], 0)[0]))"
     )
     outs = {
