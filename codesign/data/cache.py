@@ -40,6 +40,9 @@ SPLIT_FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
 SPLIT_SEED: int = 2018
 
 SplitName = Literal["train", "val", "test"]
+#: Rows per pass when a memory-mapped column is scanned: 4 Mi rows, 16 MiB of float32
+#: labels, so a scan of a 100M-row cache never holds a whole column in memory.
+_SCAN_ROWS: int = 1 << 22
 
 _FILES = {
     "dense": ("dense.f32", np.float32),
@@ -66,7 +69,7 @@ def stratified_split(
     *,
     seed: int = SPLIT_SEED,
     fractions: tuple[float, float, float] = SPLIT_FRACTIONS,
-    chunk_rows: int = 1 << 22,
+    chunk_rows: int = _SCAN_ROWS,
 ) -> np.ndarray:
     """Assign every row to train (0), val (1) or test (2), stratified by label.
 
@@ -299,9 +302,9 @@ class CtrData:
         if split not in self._indices:
             code = SPLIT_CODES[split]
             parts = []
-            step = 1 << 22
-            for start in range(0, self.n_rows, step):
-                parts.append(np.flatnonzero(np.asarray(self.split[start : start + step]) == code) + start)
+            for start in range(0, self.n_rows, _SCAN_ROWS):
+                block = np.asarray(self.split[start : start + _SCAN_ROWS])
+                parts.append(np.flatnonzero(block == code) + start)
             self._indices[split] = np.concatenate(parts).astype(np.int64, copy=False)
         return self._indices[split]
 

@@ -1,4 +1,4 @@
-"""Dataset schemas of the three CTR benchmarks: field names and embedding-table sizes.
+"""Dataset schemas of the three CTR benchmarks: field names, embedding-table sizes, click rates.
 
 A schema is the contract between the data cache and the models: ``n_dense`` float features
 and ``n_sparse`` categorical fields, field ``i`` having ``cardinalities[i]`` embedding rows.
@@ -7,7 +7,8 @@ Row 0 of every field is reserved for a missing value; hashed values land in 1..C
 Default cardinalities are each field's distinct count in the full public training file, plus
 one for the missing row. ``get_schema(name, cap=N)`` limits every field to at most N rows
 (the search uses a cap so that supernet training fits in memory); ``DEFAULT_SEARCH_CAP`` is
-the value the CLI suggests.
+the value the CLI suggests. ``BASE_RATES`` are the click rates of the full training files.
+This module is the only table of those figures; each names its source.
 """
 
 from __future__ import annotations
@@ -21,10 +22,6 @@ from codesign.errors import DataFormatError
 #: Cap that the search uses by default: 2**20 rows per field keeps the 26 Criteo tables at
 #: 16-wide fp32 under 26 * 64 MiB while leaving every field below 1M distinct values exact.
 DEFAULT_SEARCH_CAP: int = 2**20
-
-#: Dataset names accepted everywhere a dataset is named.
-DATASET_NAMES: tuple[str, ...] = ("criteo", "avazu", "kdd")
-
 
 @dataclass(frozen=True)
 class DatasetSchema:
@@ -131,9 +128,6 @@ class DatasetSchema:
             raise DataFormatError(f"{where}: {exc}") from None
 
 
-# The table below is the only place that states the data sets' fields, distinct counts and
-# click rates; every figure names where it comes from.
-#
 # --- Criteo (Display Advertising Challenge, Kaggle train.txt, 45,840,617 rows) -----------
 # Distinct values per categorical field C1..C26 over the whole Kaggle train.txt: the
 # embedding-table sizes that Facebook's DLRM data loader counts on that file (``ln_emb`` of
@@ -206,6 +200,9 @@ SCHEMAS: dict[str, DatasetSchema] = {
         cardinalities=tuple(c + 1 for c in _KDD_COUNTS),
     ),
 }
+
+#: Dataset names accepted everywhere a dataset is named.
+DATASET_NAMES: tuple[str, ...] = tuple(SCHEMAS)
 
 
 def get_schema(

@@ -15,6 +15,9 @@ import numpy as np
 Text = tuple[np.ndarray, np.ndarray]
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+#: Digits of the largest uint64 (18446744073709551615); one more column holds a '-'.
+_MAX_DIGITS = 20
+_ZERO, _MINUS = ord("0"), ord("-")
 
 
 def hex8_text(values: np.ndarray, missing: np.ndarray) -> Text:
@@ -27,7 +30,8 @@ def hex8_text(values: np.ndarray, missing: np.ndarray) -> Text:
 
 
 def decimal_text(values: np.ndarray, missing: np.ndarray | None = None) -> Text:
-    """Signed int64 or uint64 values as decimal text (right-aligned, 21 columns)."""
+    """Signed int64 or uint64 values as decimal text (right-aligned in 21 columns); missing
+    rows are empty."""
     n = values.shape[0]
     if values.dtype == np.uint64:
         mag = values.copy()
@@ -36,18 +40,18 @@ def decimal_text(values: np.ndarray, missing: np.ndarray | None = None) -> Text:
         v = values.astype(np.int64)
         neg = v < 0
         mag = np.abs(v).astype(np.uint64)
-    width = 21
+    width = _MAX_DIGITS + 1
     mat = np.empty((n, width), dtype=np.uint8)
     ndig = np.ones(n, dtype=np.int64)
     rest = mag.copy()
     ten = np.uint64(10)
-    for j in range(20):
-        mat[:, width - 1 - j] = (rest % ten).astype(np.uint8) + 48
+    for j in range(_MAX_DIGITS):
+        mat[:, width - 1 - j] = (rest % ten).astype(np.uint8) + _ZERO
         rest //= ten
         ndig = np.where(rest > 0, j + 2, ndig)
     length = ndig + neg
     sign_col = width - 1 - ndig
-    mat[np.flatnonzero(neg), sign_col[neg]] = 45
+    mat[np.flatnonzero(neg), sign_col[neg]] = _MINUS
     mask = np.arange(width)[None, :] >= (width - length)[:, None]
     if missing is not None:
         mask &= ~missing[:, None]

@@ -26,6 +26,11 @@ MAX_DENSE_DIGITS: int = 18
 #: Longest integer id accepted (20 digits hold any uint64).
 MAX_INT_DIGITS: int = 20
 
+# Byte values (ASCII) the checks compare against.
+_NL, _CR, _MINUS = ord("\n"), ord("\r"), ord("-")
+_ZERO, _ONE, _NINE = ord("0"), ord("1"), ord("9")
+_LOWER_A, _LOWER_F = ord("a"), ord("f")
+
 #: What meta.json says of the dense columns (``dense_transform``).
 DENSE_DESCRIPTION: str = "log(max(x, 0) + 1), missing -> 0"
 
@@ -103,7 +108,7 @@ def split_fields(data: bytes, sep: bytes, n_fields: int) -> FieldTable:
     # Unaligned 8-byte windows over the chunk: one fancy index reads a whole 8-byte word.
     words = np.ndarray(shape=(n_data + 1,), dtype="<u8", buffer=data, offset=0, strides=(1,))
     body = buf[:n_data]
-    is_nl = body == 10
+    is_nl = body == _NL
     is_sep = is_nl | (body == sep[0])
     sep_pos = np.flatnonzero(is_sep)
     at_nl = is_nl[sep_pos]
@@ -121,7 +126,7 @@ def split_fields(data: bytes, sep: bytes, n_fields: int) -> FieldTable:
     # A trailing '\r' (CRLF files) is not part of the last field.
     last = f_len[nl_idx] > 0
     cr_idx = nl_idx[last]
-    cr_idx = cr_idx[body[sep_pos[cr_idx] - 1] == 13]
+    cr_idx = cr_idx[body[sep_pos[cr_idx] - 1] == _CR]
     f_len[cr_idx] -= 1
     first_field = np.empty(n_lines, dtype=np.int64)
     first_field[0] = 0
@@ -153,7 +158,7 @@ def gather(words: np.ndarray, starts: np.ndarray, lens: np.ndarray, width: int) 
 
 
 def _is_digit(mat: np.ndarray) -> np.ndarray:
-    return (mat >= 48) & (mat <= 57)
+    return (mat >= _ZERO) & (mat <= _NINE)
 
 
 def parse_decimal(
@@ -173,14 +178,14 @@ def parse_decimal(
     mat = gather(words, starts, use_len, width)
     neg = np.zeros(n, dtype=bool)
     if signed:
-        neg = (mat[:, 0] == 45) & (use_len > 0)
+        neg = (mat[:, 0] == _MINUS) & (use_len > 0)
     offs = np.arange(width)[None, :]
     body = (offs < use_len[:, None]) & ~((offs == 0) & neg[:, None])
     ok = ~too_long & np.all(_is_digit(mat) | ~body, axis=1)
     ok &= ~(neg & (use_len == 1))  # a lone '-'
     # Digit j of a field of length L has weight 10 ** (L - 1 - j).
     power = np.power(10.0, (use_len[:, None] - 1 - offs).clip(0, None))
-    vals = np.where(body, (mat.astype(np.float64) - 48.0) * power, 0.0).sum(axis=1)
+    vals = np.where(body, (mat.astype(np.float64) - _ZERO) * power, 0.0).sum(axis=1)
     vals = np.where(neg, -vals, vals)
     vals[~ok] = 0.0
     return vals, ok
@@ -189,8 +194,8 @@ def parse_decimal(
 def hex8_ok(words: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
     """True where a field is empty or exactly 8 hex digits (either case)."""
     mat = gather(words, starts, np.minimum(lens, 8), 8)
-    lower = mat | 0x20
-    hexd = _is_digit(mat) | ((lower >= 97) & (lower <= 102))
+    lower = mat | 0x20  # ASCII letters to lower case (digits are unchanged by the bit)
+    hexd = _is_digit(mat) | ((lower >= _LOWER_A) & (lower <= _LOWER_F))
     return (lens == 0) | ((lens == 8) & np.all(hexd, axis=1))
 
 
@@ -253,8 +258,8 @@ class ChunkParser:
         empty = ln == 0
         if col.kind == "label01":
             first = gather(words, s, np.minimum(ln, 1), 1)[:, 0]
-            out.values[col.name] = (first == 49).astype(np.float64)
-            return (ln == 1) & ((first == 48) | (first == 49))
+            out.values[col.name] = (first == _ONE).astype(np.float64)
+            return (ln == 1) & ((first == _ZERO) | (first == _ONE))
         if col.kind in ("label_count", "ignore_int"):
             vals, ok = parse_decimal(words, s, ln, signed=False, max_digits=MAX_INT_DIGITS)
             out.values[col.name] = vals

@@ -153,3 +153,11 @@ def test_stratified_split_exact_and_reproducible() -> None:
     # Assignment is random within a class: val rows spread over the whole file.
     val_rows = np.flatnonzero(split == 1)
     assert val_rows.min() < 1000 and val_rows.max() > 11000
+
+
+def test_base_rate_is_the_positive_share_of_the_split(tmp_path: Path) -> None:
+    _, _, label = _write_cache(tmp_path / "c")
+    data = CtrData.open(tmp_path / "c")
+    for split in ("train", "val", "test"):
+        idx = data.indices(split)  # type: ignore[arg-type]
+        assert data.base_rate(split) == pytest.approx(int(label[idx].sum()) / len(idx))  # type: ignore[arg-type]
