@@ -5,19 +5,23 @@ turn a raw file into cache columns: the column kinds in file order (how each fie
 and converted), the field separator, the header line if the file has one, and which column
 gives the label and how. The writers of synthetic data render the same formats from here.
 
-Column kinds:
+Column kinds (``codesign.data.tokenize`` applies them):
 
-========== ==================================================== ================================
-kind       accepted text                                        becomes
-========== ==================================================== ================================
-label01    exactly ``0`` or ``1``                               a value (the label)
-label_count a non-negative decimal integer                      a value (label = value > 0)
-dense      empty or a decimal integer (sign allowed, 18 digits) a value; empty is missing
-hex8       empty or exactly 8 hex digits (either case)          a hash (case-folded); empty missing
-int        empty or a decimal integer (sign allowed, 20 digits) a value and a hash; empty missing
-token      any bytes, at most ``MAX_TOKEN_BYTES``               a hash; empty is missing
-ignore_int a non-negative decimal integer                       a value, not cached (ids)
-========== ==================================================== ================================
+=========== ================================================== =================================
+kind        accepted text                                      becomes
+=========== ================================================== =================================
+label01     exactly ``0`` or ``1``                             the label value
+label_count a decimal integer >= 0, up to 20 digits            a value (label = value > 0)
+dense       empty, or a decimal integer (a leading '-'         a value; empty is missing
+            allowed, up to 18 digits)
+hex8        empty, or exactly 8 hex digits (either case)       a hash of the lower-cased text;
+                                                               empty is missing
+int         empty, or a decimal integer (a leading '-'         a value and a hash; empty is
+            allowed, up to 20 digits)                          missing
+token       at most 32 bytes (``hashing.MAX_TOKEN_BYTES``)     a hash; empty is missing
+ignore_int  a decimal integer >= 0, up to 20 digits            a value, not cached (ids, the
+                                                               KDD join key)
+=========== ================================================== =================================
 """
 
 from __future__ import annotations

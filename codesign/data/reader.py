@@ -25,8 +25,8 @@ from codesign.data.schema import DatasetSchema
 from codesign.data.tokenize import ChunkParser, ParsedColumns, SkipReport, bucketize_fields, dense_transform
 from codesign.errors import DataFormatError
 
-#: Lines parsed at a time: about 100 MB of working arrays for Criteo's 40 fields, few
-#: enough per chunk that the per-chunk Python overhead stays negligible.
+#: Lines parsed at a time: bounds the reader's memory (its working arrays grow with the
+#: chunk) while keeping the Python overhead per chunk small against the vectorised work.
 DEFAULT_CHUNK_ROWS: int = 200_000
 
 #: One chunk of cache columns: dense float32 [n, n_dense], sparse int32 [n, n_sparse],

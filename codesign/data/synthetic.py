@@ -56,8 +56,8 @@ _PILOT_ROWS = 40_000
 _HEX_SALT = 0xABCD0000
 _DISPLAY_URL_SALT = np.uint64(0xD15)
 #: KDD ids: field f's permutation of 1..n starts at offset f * 7919 (a prime, so fields
-#: start apart) and steps by Knuth's multiplicative-hash constant 2654435761 (about
-#: 2**32 / golden ratio) made coprime with n, which scatters consecutive ranks over 1..n.
+#: start apart) and steps by Knuth's multiplicative-hash constant 2654435761 (a prime
+#: close to 2**32 / golden ratio) made coprime with n, which scatters consecutive ranks over 1..n.
 _ID_OFFSET_PRIME = 7919
 _ID_MULTIPLIER = 2654435761
 
@@ -73,6 +73,8 @@ def _id_token(rank: np.ndarray, n_values: int, field: int) -> np.ndarray:
 
 
 def _hex_value(rank: np.ndarray, field: int) -> np.ndarray:
+    """The 32-bit value written for a rank of field ``field``: a hash, as the real files'
+    categorical values are (Criteo and Avazu publish hashed ids)."""
     return splitmix64(rank.astype(np.uint64) * GOLDEN_GAMMA ^ np.uint64(_HEX_SALT + field)) & np.uint64(0xFFFFFFFF)
 
 
