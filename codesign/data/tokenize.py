@@ -234,7 +234,8 @@ class ChunkParser:
         table = split_fields(data, self.sep, len(self.columns))
         ok_lines = np.flatnonzero(table.count_ok)
         bad_cols: list[np.ndarray] = []
-        out = ParsedColumns(line_numbers=np.empty(0, np.int64), values={}, hashes={}, missing={})
+        # Converted columns of every well-formed line; the rows that fail a check go below.
+        out = ParsedColumns(line_numbers=ok_lines + first_line, values={}, hashes={}, missing={})
         for k, col in enumerate(self.columns):
             bad_cols.append(~self._convert(col, table.words, table.starts[:, k], table.lens[:, k], out))
         bad_matrix = np.stack(bad_cols, axis=1) if bad_cols else np.zeros((ok_lines.shape[0], 0), bool)
