@@ -1,0 +1,32 @@
+"""The ``pimsim`` entry point: one module per command group.
+
+``pimsim profile ...`` / ``pimsim profiles`` (:mod:`pimsim.cli.profile`), ``pimsim replay``
+(:mod:`pimsim.cli.replay`), ``pimsim simulate`` (:mod:`pimsim.cli.simulate`) and ``pimsim
+sweep`` (:mod:`pimsim.cli.sweep`). Errors of the PimsimError family are printed as one line
+and the process exits with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from pimsim.errors import PimsimError
+from pimsim.util.cli import run_command_line
+
+#: Modules that contribute subcommands, in the order they appear in ``--help``.
+COMMAND_MODULES: tuple[str, ...] = (
+    "pimsim.cli.profile",
+    "pimsim.cli.replay",
+    "pimsim.cli.simulate",
+    "pimsim.cli.sweep",
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command_line(
+        "pimsim", "Cycle-approximate simulator of banked DRAM with PIM units.",
+        COMMAND_MODULES, (PimsimError,), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
