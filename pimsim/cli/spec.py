@@ -32,7 +32,7 @@ BUILDER_GROUP = "pimsim.workload_builders"
 SPEC_BUILDER = "subnet"
 
 
-def find_builder(name: str = SPEC_BUILDER) -> Any:
+def find_builder(name: str) -> Any:
     """The builder class registered as ``name`` in :data:`BUILDER_GROUP`."""
     found = list(entry_points(group=BUILDER_GROUP, name=name))
     if not found:
@@ -58,11 +58,12 @@ def _own_error(builder: Any, exc: BaseException) -> bool:
 
 
 def spec_workload(spec: str, dataset: str | None, plan: str | None = None,
-                  batch: int = 256, *, name: str = SPEC_BUILDER) -> Any:
-    """The builder of ``spec`` (``builder(profile) -> Workload``), from the files given."""
+                  batch: int = 256, *, name: str | None = None) -> Any:
+    """The builder of ``spec`` (``builder(profile) -> Workload``), from the files given, by
+    the builder registered as ``name`` (default :data:`SPEC_BUILDER`)."""
     if not dataset:
         raise PimsimError("--spec needs --dataset (criteo, avazu or kdd) for the table sizes")
-    builder = find_builder(name)
+    builder = find_builder(name or SPEC_BUILDER)
     try:
         return builder.from_files(spec, dataset, plan, batch)
     except Exception as exc:

@@ -1,36 +1,18 @@
-"""pimsim.sweep and ``pimsim sweep``: grid, validation, resume, Dask = serial, spec hook."""
+"""pimsim.sweep: grid, validation, resume, pool and Dask = serial."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from pimsim.cli import main as pimsim_main
 from pimsim.errors import PimsimError, ProfileError
 from pimsim.profile import load_profile
-from pimsim.sweep import grid, make_map_executor, parse_set, run_sweep, set_params
-from pimsim.workload import EmbeddingBag, Gemm, Table, Workload, save_workload
-
-REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "nasrec"
-
-
-def _workload() -> Workload:
-    return Workload(
-        name="small",
-        tables={"t0": Table(rows=100_000, dim=16)},
-        kernels=[
-            EmbeddingBag(name="emb", table="t0", batch=64, pooling=4, distribution="zipf"),
-            Gemm(name="fc", m=1, k=1024, n=1024, dtype="fp16", placement="pim"),
-            Gemm(name="top", m=64, k=1040, n=1, dtype="fp32"),
-        ],
-        deps={"top": ["emb", "fc"]},
-        check_shapes=False,
-    )
-
+from pimsim.sweep import grid, parse_set, run_sweep, set_params
+from pimsim.util.executors import make_executor
+from pimsim.workload.graph import Workload
 
 SETS = [("pim.units_per_channel", [8, 16]), ("pim.channels_used", [4, 8])]
 
@@ -55,10 +37,10 @@ def test_parse_set_grid_and_set_params() -> None:
         set_params(prof, {"pim.units_per_channel": 999})  # above max_units_per_channel
 
 
-def test_sweep_rows_files_and_resume(tmp_path: Path) -> None:
+def test_sweep_rows_files_and_resume(tmp_path: Path, small_workload: Workload) -> None:
     prof = load_profile("hbm2_pim")
     out = tmp_path / "sw"
-    res = run_sweep(prof, _workload(), SETS, out)
+    res = run_sweep(prof, small_workload, SETS, out)
     assert res.ran == 4 and res.skipped == 0
     df = res.rows
     assert list(df["pim.units_per_channel"]) == [8, 8, 16, 16]
@@ -77,86 +59,33 @@ def test_sweep_rows_files_and_resume(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"), df,
                                   check_dtype=False)
     # resume: nothing runs again
-    again = run_sweep(prof, _workload(), SETS, out, resume=True)
+    again = run_sweep(prof, small_workload, SETS, out, resume=True)
     assert again.ran == 0 and again.skipped == 4
     pd.testing.assert_frame_equal(again.rows, df)
     # a point lost (torn journal line): only that one runs again
     lines = (out / "points.jsonl").read_text().splitlines()
     (out / "points.jsonl").write_text("\n".join(lines[:2]) + "\n" + lines[2][:20])
-    part = run_sweep(prof, _workload(), SETS, out, resume=True)
+    part = run_sweep(prof, small_workload, SETS, out, resume=True)
     assert part.ran == 2 and part.skipped == 2
     pd.testing.assert_frame_equal(part.rows, df)
     with pytest.raises(PimsimError, match="holds a sweep already"):
-        run_sweep(prof, _workload(), SETS, out)
+        run_sweep(prof, small_workload, SETS, out)
 
 
-def test_invalid_point_is_a_row_not_a_crash(tmp_path: Path) -> None:
+def test_invalid_point_is_a_row_not_a_crash(small_workload: Workload) -> None:
     # channels_used above dram.channels passes the profile model but fails at simulation
     prof = load_profile("hbm2_pim")
-    res = run_sweep(prof, _workload(), [("pim.channels_used", [8, 16])], None)
+    res = run_sweep(prof, small_workload, [("pim.channels_used", [8, 16])], None)
     assert res.rows["status"].iloc[0] == "ok"
     assert "channels_used" in res.rows["status"].iloc[1]
     assert math.isnan(res.rows["latency_ns"].iloc[1])
 
 
-def test_local_pool_and_dask_local_cluster_give_the_serial_results() -> None:
+@pytest.mark.parametrize(("scheduler", "chunk"), [("pool", 3), ("local", 4)])
+def test_local_pool_and_dask_local_cluster_give_the_serial_results(
+        scheduler: str, chunk: int, small_workload: Workload) -> None:
     prof = load_profile("hbm2_pim")
-    serial = run_sweep(prof, _workload(), SETS, None, plots=False).rows
-    ex = make_map_executor("pool", workers=2)
-    try:
-        pool = run_sweep(prof, _workload(), SETS, None, executor=ex, chunk=3).rows
-    finally:
-        ex.close()
-    pd.testing.assert_frame_equal(serial, pool)
-    ex = make_map_executor("local", workers=2)
-    try:
-        dask = run_sweep(prof, _workload(), SETS, None, executor=ex, chunk=4).rows
-    finally:
-        ex.close()
-    pd.testing.assert_frame_equal(serial, dask)
-
-
-def test_cli_sweep_workload_and_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    wpath = save_workload(_workload(), tmp_path / "w.yaml")
-    rc = pimsim_main(["sweep", "-p", "hbm2_pim", "-w", str(wpath), "--set",
-                      "pim.units_per_channel=4,16", "--out", str(tmp_path / "a"), "--quiet"])
-    assert rc == 0
-    assert "2 points simulated" in capsys.readouterr().out
-    rc = pimsim_main(["sweep", "-p", "hbm2_pim", "-w", str(wpath), "--set",
-                      "pim.units_per_channel=4,16", "--out", str(tmp_path / "a"), "--quiet",
-                      "--resume"])
-    assert rc == 0 and "0 points simulated, 2 skipped" in capsys.readouterr().out
-    rc = pimsim_main(["sweep", "-p", "hbm2_pim", "-w", str(wpath), "--set", "dram.nope=1",
-                      "--out", str(tmp_path / "b"), "--quiet"])
-    assert rc == 2 and "'nope' not found under dram" in capsys.readouterr().err
-    if not REF.is_dir():
-        pytest.skip("shared/reference/nasrec not present")
-    spec = str(REF / "criteo_full_best.json")
-    rc = pimsim_main(["sweep", "-p", "hbm2_pim", "--spec", spec, "--dataset", "criteo",
-                      "--batch", "8", "--set", "dram.channels=4,8", "--out",
-                      str(tmp_path / "c"), "--quiet"])
-    assert rc == 0
-    rows = pd.read_csv(tmp_path / "c" / "results.csv")
-    assert list(rows["dram.channels"]) == [4, 8] and (rows["status"] == "ok").all()
-    rc = pimsim_main(["sweep", "-p", "hbm2_pim", "--spec", spec, "--set", "dram.channels=4",
-                      "--out", str(tmp_path / "d"), "--quiet"])
-    assert rc == 2 and "--spec needs --dataset" in capsys.readouterr().err
-
-
-def test_cli_simulate_spec_with_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    if not REF.is_dir():
-        pytest.skip("shared/reference/nasrec not present")
-    spec = str(REF / "criteo_small_best.json")
-    plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps({"dense": {"b0.fc.linear": "pim"},
-                                "knobs": {"units_per_channel": 8}}))
-    chrome = tmp_path / "t.json"
-    rc = pimsim_main(["simulate", "-p", "hbm2_pim", "--spec", spec, "--dataset", "criteo",
-                      "--plan", str(plan), "--batch", "4", "--chrome", str(chrome)])
-    out = capsys.readouterr().out
-    assert rc == 0 and "b0.fc.linear" in out and "final.logit" in out
-    assert json.loads(chrome.read_text())["traceEvents"]
-    plan.write_text(json.dumps({"dense": {"final.logit": "gpu"}}))
-    rc = pimsim_main(["simulate", "-p", "hbm2_pim", "--spec", spec, "--dataset", "criteo",
-                      "--plan", str(plan)])
-    assert rc == 2 and "plan.dense.final.logit" in capsys.readouterr().err
+    serial = run_sweep(prof, small_workload, SETS, None, plots=False).rows
+    with make_executor(scheduler, workers=2) as ex:
+        other = run_sweep(prof, small_workload, SETS, None, executor=ex, chunk=chunk).rows
+    pd.testing.assert_frame_equal(serial, other)
