@@ -13,19 +13,15 @@ import sys
 from pimsim.errors import PimsimError
 from pimsim.util.cli import run_command_line
 
+DESCRIPTION = "Cycle-approximate simulator of banked DRAM with PIM units."
 #: Modules that contribute subcommands, in the order they appear in ``--help``.
-COMMAND_MODULES: tuple[str, ...] = (
-    "pimsim.cli.profile",
-    "pimsim.cli.replay",
-    "pimsim.cli.simulate",
-    "pimsim.cli.sweep",
-)
+COMMAND_MODULES: tuple[str, ...] = tuple(
+    f"pimsim.cli.{group}" for group in ("profile", "replay", "simulate", "sweep"))
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command_line(
-        "pimsim", "Cycle-approximate simulator of banked DRAM with PIM units.",
-        COMMAND_MODULES, (PimsimError,), argv)
+    """Run ``pimsim ARGV`` (the process arguments when ``argv`` is None); the exit status."""
+    return run_command_line("pimsim", DESCRIPTION, COMMAND_MODULES, (PimsimError,), argv)
 
 
 if __name__ == "__main__":

@@ -41,14 +41,9 @@ def rand_trace(rng: np.random.Generator, n: int = 100_000, span_bytes: int = GIB
     return _reads("rand", lines * REQUEST_BYTES)
 
 
-def embed_trace(
-    rng: np.random.Generator,
-    bags: int = 2_000,
-    lookups_per_bag: int = 80,
-    rows: int = 1_000_000,
-    row_bytes: int = 256,
-    zipf_s: float = DEFAULT_ZIPF_S,
-) -> Requests:
+def embed_trace(rng: np.random.Generator, *, bags: int = 2_000, lookups_per_bag: int = 80,
+                rows: int = 1_000_000, row_bytes: int = 256,
+                zipf_s: float = DEFAULT_ZIPF_S) -> Requests:
     """Embedding-bag gather: exact Zipf(``zipf_s``) ranks over 1..rows, mapped to row ids by a
     fixed random permutation, each row read as ``row_bytes / 64`` consecutive 64 B reads;
     table at address 0."""
