@@ -9,15 +9,15 @@ rejects, raises :class:`~pimsim.errors.ProfileError` naming the key path before 
 runs... unless the combination is only invalid at simulation time, which gives a row with
 ``status`` = the error message).
 
-The workload is a :class:`~pimsim.workload.Workload` or any picklable callable
+The workload is a :class:`~pimsim.workload.graph.Workload` or any picklable callable
 ``build(profile) -> Workload`` (e.g. codesign's subnet builder, whose kernel data types
 follow the point's PIM data type).
 
-Points run through ``executor.map(fn, items)`` (an executor of :mod:`pimsim.util.executors`:
-in-process by default, a local process pool or Dask), in chunks; each finished chunk is appended
-to ``points.jsonl`` in the output folder (flushed and fsync'd), so ``resume=True`` skips the
-points already there. Results: ``results.parquet`` and ``results.csv`` (one row per point:
-the parameters, ``latency_ns``, ``energy_pj``, energy by component ``energy_<c>_pj``, DRAM
+Points run through ``executor.map(fn, items)`` (an executor of
+:mod:`pimsim.util.executors`: in-process by default, a local process pool or Dask), in
+chunks; each finished chunk is appended to ``points.jsonl`` in the output folder (flushed
+and fsync'd), so ``resume=True`` skips the points already there. Results:
+``results.parquet`` and ``results.csv`` (one row per point: the parameters, ``latency_ns``, ``energy_pj``, energy by component ``energy_<c>_pj``, DRAM
 commands, bytes, FLOPs, ``status``), and ``sweep_<key>.png`` per swept parameter (latency
 and energy against the parameter, one line per combination of the other parameters).
 Every file is written to a temporary name and renamed.

@@ -22,8 +22,9 @@ def run_pim_demo(out_dir: str | Path, *, seed: int = 0, quiet: bool = False) -> 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     profile = load_profile("hbm2_pim")
-    workload = criteo_dlrm(example_table_rows(), batch=256, pooling=1, dtype="fp16", embedding_placement="host",
-                           mlp_placement="pim", fallback_to_host=True)
+    workload = criteo_dlrm(example_table_rows(), batch=256, pooling=1, dtype="fp16",
+                           embedding_placement="host", mlp_placement="pim",
+                           fallback_to_host=True)
     trace = simulate(workload, profile, seed=seed)
     paths = {
         "parquet": trace.to_parquet(out / "criteo_hbm2_pim.parquet"),

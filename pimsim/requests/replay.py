@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from pimsim.dram import DramResult, run_requests
 from pimsim.energy import EnergyBreakdown, dram_energy
+from pimsim.profile import Profile
 from pimsim.standards import INTERNAL_OF
 
 _BASE_OF_INTERNAL = {v: k for k, v in INTERNAL_OF.items()}
@@ -107,7 +109,8 @@ class ReplayResult:
         return pd.DataFrame([self.summary()])
 
 
-def replay(profile, addresses, is_write, arrival_cycles, *, flags=None,  # noqa: ANN001
+def replay(profile: Profile, addresses: npt.ArrayLike, is_write: npt.ArrayLike,
+           arrival_cycles: npt.ArrayLike, *, flags: npt.ArrayLike | None = None,
            record_commands: bool = False) -> ReplayResult:
     """Replay a request stream on ``profile`` and charge its energy.
 

@@ -2,8 +2,8 @@
 
 Two levels (DESIGN.md): each kernel's cost - its DRAM command stream through the Numba
 engine, its compute / ALU time, its energy - is computed once by :mod:`pimsim.host` or
-:mod:`pimsim.pim` (:func:`kernel_costs`, cached by kernel signature within a run: identical kernels are
-simulated once). SimPy then schedules kernels, never single DRAM requests:
+:mod:`pimsim.pim` (:func:`kernel_costs`, cached by kernel signature within a run: identical
+kernels are simulated once). SimPy then schedules kernels, never single DRAM requests:
 
 - a kernel process waits for all its dependencies, then acquires its compute resource
   (``host``, or the PIM unit group it runs on) and then every memory channel its stream
@@ -32,7 +32,7 @@ from pimsim.host import KernelCost, host_kernel_cost
 from pimsim.layout import Layout
 from pimsim.pim import check_supported, pim_kernel_cost, unsupported_reason
 from pimsim.profile import Profile
-from pimsim.requests.replay import base_command
+from pimsim.requests.replay import base_command  # the record's counts by external command
 from pimsim.sim.trace import IDLE_OP, KernelRecord, Trace
 from pimsim.workload.graph import Workload
 from pimsim.workload.kernels import EmbeddingBag

@@ -318,6 +318,7 @@ def make_executor(spec: str | None = None, workers: int | None = None) -> Execut
         return DaskExecutor(spec, workers=workers)
     raise ExecutorError(
         f"executor: got {spec!r}; accepted: 'serial' (in-process, the default), 'pool' "
-        "(local process pool), 'local' (Dask LocalCluster) or a Dask scheduler address 'tcp://HOST:PORT'"
+        "(local process pool), 'local' (Dask LocalCluster) or a Dask scheduler address "
+        "'tcp://HOST:PORT'"
     )
 

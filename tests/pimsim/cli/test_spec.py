@@ -4,7 +4,6 @@ the ``--spec`` builder through the ``pimsim.workload_builders`` entry points."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
