@@ -17,9 +17,10 @@ Points run through ``executor.map(fn, items)`` (an executor of
 :mod:`pimsim.util.executors`: in-process by default, a local process pool or Dask), in
 chunks; each finished chunk is appended to ``points.jsonl`` in the output folder (flushed
 and fsync'd), so ``resume=True`` skips the points already there. Results:
-``results.parquet`` and ``results.csv`` (one row per point: the parameters, ``latency_ns``, ``energy_pj``, energy by component ``energy_<c>_pj``, DRAM
-commands, bytes, FLOPs, ``status``), and ``sweep_<key>.png`` per swept parameter (latency
-and energy against the parameter, one line per combination of the other parameters).
+``results.parquet`` and ``results.csv`` (one row per point: the parameters,
+``latency_ns``, ``energy_pj``, energy by component ``energy_<c>_pj``, DRAM commands, bytes,
+FLOPs, ``status``), and ``sweep_<key>.png`` per swept parameter (latency and energy against
+the parameter, one line per combination of the other parameters).
 Every file is written to a temporary name and renamed.
 
 pimsim never imports codesign: a codesign builder arrives as an object (see

@@ -47,7 +47,8 @@ def demo_table(profiles: tuple[str, ...] = PROFILES, traces: tuple[str, ...] = T
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pimsim.cli.demo", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m pimsim.cli.demo",
+                                 description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=0, help="seed of the random traces")
     args = ap.parse_args(argv)
     try:

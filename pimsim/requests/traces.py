@@ -53,7 +53,8 @@ def embed_trace(rng: np.random.Generator, *, bags: int = 2_000, lookups_per_bag:
     ranks = zipf_ranks_exact(rng, rows, zipf_s, bags * lookups_per_bag)
     row_ids = perm[ranks - 1].astype(np.int64)
     per_row = row_bytes // REQUEST_BYTES
-    addr = (row_ids[:, None] * row_bytes + np.arange(per_row, dtype=np.int64)[None, :] * REQUEST_BYTES)
+    offsets = np.arange(per_row, dtype=np.int64) * REQUEST_BYTES
+    addr = row_ids[:, None] * row_bytes + offsets[None, :]
     return _reads("embed", addr.reshape(-1))
 
 
