@@ -27,8 +27,8 @@ DEMO_ROWS ?= 50000
 # then the co-design reproduction at budget tiny in demo_out/reproduce (its finished stages
 # are skipped when the demo runs again); prints the B/C tables and where report.md is.
 demo: $(STAMP)
-	$(VENV)/bin/python -m pimsim.demo
-	$(VENV)/bin/python -m pimsim.demo_pim demo_out
+	$(VENV)/bin/python -m pimsim.cli.demo
+	$(VENV)/bin/python -m pimsim.cli.demo_pim demo_out
 	$(VENV)/bin/codesign reproduce --dataset criteo --synthetic-rows $(DEMO_ROWS) \
 		--profile hbm2_pim --budget tiny --out demo_out/reproduce
 

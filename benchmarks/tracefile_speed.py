@@ -1,4 +1,4 @@
-"""Speed of the DRAMsim3-format trace reader and writer (pimsim.tracefile).
+"""Speed of the DRAMsim3-format trace reader and writer (pimsim.requests.tracefile).
 
 Writes a trace of N random 64-byte requests (30 % writes) to a temporary folder, reads it
 back, checks the round trip and prints wall seconds and lines per second.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pimsim.tracefile import read_trace, write_trace
+from pimsim.requests.tracefile import read_trace, write_trace
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,21 +6,60 @@ The two entry points most users want::
     profile = pimsim.load_profile("hbm2")
     result = pimsim.replay(profile, addresses, is_write, arrival_cycles)   # request trace
     trace = pimsim.simulate(workload, pimsim.load_profile("hbm2_pim"))     # kernels + PIM
+
+This module is the public API: the only names codesign imports from pimsim, besides the
+shared infrastructure of :mod:`pimsim.util`. By group:
+
+- profiles: :func:`load_profile`, :class:`Profile`, :func:`pim_section` (a profile's PIM
+  section, or an error naming the profile);
+- workloads: :class:`Workload`, :func:`load_workload`, :func:`save_workload`, the kernel
+  types :class:`Table`, :class:`EmbeddingBag`, :class:`Gemm`, :class:`Interaction`,
+  :class:`Elementwise`, :class:`Transfer`, and :data:`ELEMENTWISE_FNS` (the elementwise
+  functions a PIM unit can run);
+- simulation: :func:`simulate` -> :class:`Trace` of :class:`KernelRecord`,
+  :func:`kernel_costs` (per-kernel costs before scheduling, with a caller's cache),
+  :data:`ENERGY_COLUMNS` (the energy components of a trace), :func:`background_energy_pj`
+  (the memory's background energy over a number of cycles);
+- request replay: :func:`replay` -> :class:`ReplayResult`;
+- errors: :class:`PimsimError` and its subclasses :class:`ProfileError`,
+  :class:`TraceFormatError`, :class:`WorkloadError`.
 """
 
+from pimsim.energy import background_energy_pj
 from pimsim.errors import PimsimError, ProfileError, TraceFormatError, WorkloadError
+from pimsim.pim import ELEMENTWISE_FNS, pim_section
 from pimsim.profile import Profile, load_profile
-from pimsim.replay import replay  # noqa: E402  (rebinds the name from the submodule)
-from pimsim.engine import simulate
+from pimsim.requests.replay import ReplayResult, replay
+from pimsim.sim.engine import kernel_costs, simulate
+from pimsim.sim.trace import ENERGY_COLUMNS, KernelRecord, Trace
+from pimsim.workload.graph import Workload, load_workload, save_workload
+from pimsim.workload.kernels import Elementwise, EmbeddingBag, Gemm, Interaction, Table, Transfer
 
 __all__ = [
+    "ELEMENTWISE_FNS",
+    "ENERGY_COLUMNS",
+    "Elementwise",
+    "EmbeddingBag",
+    "Gemm",
+    "Interaction",
+    "KernelRecord",
     "PimsimError",
     "Profile",
     "ProfileError",
+    "ReplayResult",
+    "Table",
+    "Trace",
     "TraceFormatError",
+    "Transfer",
+    "Workload",
     "WorkloadError",
+    "background_energy_pj",
+    "kernel_costs",
     "load_profile",
+    "load_workload",
+    "pim_section",
     "replay",
+    "save_workload",
     "simulate",
 ]
 __version__ = "0.1.0"

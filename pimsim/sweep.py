@@ -9,34 +9,33 @@ rejects, raises :class:`~pimsim.errors.ProfileError` naming the key path before 
 runs... unless the combination is only invalid at simulation time, which gives a row with
 ``status`` = the error message).
 
-The workload is a :class:`~pimsim.workload.Workload` or any picklable callable
+The workload is a :class:`~pimsim.workload.graph.Workload` or any picklable callable
 ``build(profile) -> Workload`` (e.g. codesign's subnet builder, whose kernel data types
 follow the point's PIM data type).
 
-Points run through ``executor.map(fn, items)`` (any object with that method: a local
-process pool, Dask, or the default serial map), in chunks; each finished chunk is appended
-to ``points.jsonl`` in the output folder (flushed and fsync'd), so ``resume=True`` skips the
-points already there. Results: ``results.parquet`` and ``results.csv`` (one row per point:
-the parameters, ``latency_ns``, ``energy_pj``, energy by component ``energy_<c>_pj``, DRAM
-commands, bytes, FLOPs, ``status``), and ``sweep_<key>.png`` per swept parameter (latency
-and energy against the parameter, one line per combination of the other parameters).
+Points run through ``executor.map(fn, items)`` (an executor of
+:mod:`pimsim.util.executors`: in-process by default, a local process pool or Dask), in
+chunks; each finished chunk is appended to ``points.jsonl`` in the output folder (flushed
+and fsync'd), so ``resume=True`` skips the points already there. Results:
+``results.parquet`` and ``results.csv`` (one row per point: the parameters,
+``latency_ns``, ``energy_pj``, energy by component ``energy_<c>_pj``, DRAM commands, bytes,
+FLOPs, ``status``), and ``sweep_<key>.png`` per swept parameter (latency and energy against
+the parameter, one line per combination of the other parameters).
 Every file is written to a temporary name and renamed.
 
-pimsim never imports codesign; executors are duck-typed (:func:`make_map_executor` builds
-the serial, process-pool and Dask ones from a command-line value).
+pimsim never imports codesign: a codesign builder arrives as an object (see
+:mod:`pimsim.cli.spec`).
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
 import io
 import itertools
 import json
 import math
-import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +44,11 @@ import yaml
 
 from pimsim.errors import PimsimError, ProfileError
 from pimsim.profile import Profile, profile_from_dict
-from pimsim.workload import Workload
-from pimsim.fileio import atomic_write_bytes
+from pimsim.sim.engine import simulate
+from pimsim.sim.trace import ENERGY_COLUMNS
+from pimsim.util.executors import Executor, LocalExecutor
+from pimsim.util.fileio import atomic_write_bytes
+from pimsim.workload.graph import Workload
 
 __all__ = [
     "SweepResult",
@@ -55,9 +57,11 @@ __all__ = [
     "set_params",
     "run_point",
     "run_sweep",
-    "make_map_executor",
-    "SerialMap",
 ]
+
+#: Whole-number columns of a result row, from :meth:`pimsim.sim.trace.Trace.totals`.
+COUNT_COLUMNS: tuple[str, ...] = ("dram_commands", "external_bytes", "internal_bytes", "flops",
+                                  "kernels")
 
 POINTS_NAME = "points.jsonl"
 HEADER_NAME = "sweep.json"
@@ -138,9 +142,6 @@ def run_point(item: tuple[Profile, Any, dict[str, Any], int]) -> dict[str, Any]:
 
     ``item`` = (base profile, workload or builder, params, seed). Returns the result row.
     """
-    from pimsim.engine import simulate
-    from pimsim.trace import ENERGY_COLUMNS
-
     base, workload, params, seed = item
     row: dict[str, Any] = {"point": _point_key(params), **params}
     try:
@@ -154,81 +155,15 @@ def run_point(item: tuple[Profile, Any, dict[str, Any], int]) -> dict[str, Any]:
         for c in ENERGY_COLUMNS:
             row[f"energy_{c}"] = math.nan
         return row
-    df = trace.df
-    row["latency_ns"] = float(trace.makespan_ns)
-    row["energy_pj"] = float(df["energy_pj"].sum())
+    totals = trace.totals()
+    row["latency_ns"] = totals["makespan_ns"]
+    row["energy_pj"] = totals["energy_pj"]
     for c in ENERGY_COLUMNS:
-        row[f"energy_{c}"] = float(df[c].sum())
-    for c in ("dram_commands", "external_bytes", "internal_bytes", "flops"):
-        row[c] = int(df[c].sum())
-    row["kernels"] = int((df["op"] != "background").sum())
+        row[f"energy_{c}"] = totals[c]
+    for c in COUNT_COLUMNS:
+        row[c] = int(totals[c])
     row["status"] = "ok"
     return row
-
-
-# --------------------------------------------------------------------------- executors
-
-
-class SerialMap:
-    """The default executor: runs in this process, in order."""
-
-    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        return [fn(x) for x in items]
-
-    def close(self) -> None:
-        pass
-
-
-class _PoolMap:
-    def __init__(self, workers: int | None) -> None:
-        self.pool = cf.ProcessPoolExecutor(
-            max_workers=workers or os.cpu_count() or 1,
-            mp_context=multiprocessing.get_context("spawn"),
-        )
-
-    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        return list(self.pool.map(fn, items))
-
-    def close(self) -> None:
-        self.pool.shutdown()
-
-
-class _DaskMap:
-    def __init__(self, scheduler: str, workers: int | None) -> None:
-        from distributed import Client, LocalCluster
-
-        self.cluster = None
-        if scheduler == "local":
-            self.cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1,
-                                        processes=True, dashboard_address=None)
-            self.client = Client(self.cluster)
-        else:
-            self.client = Client(scheduler)
-
-    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        futures = self.client.map(fn, list(items), pure=False)
-        return self.client.gather(futures)
-
-    def close(self) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-
-
-def make_map_executor(scheduler: str | None = None, workers: int | None = None) -> Any:
-    """``None``/``serial``: in-process; ``pool``: local process pool; ``local``: a Dask
-    LocalCluster; ``tcp://HOST:PORT``: a running Dask scheduler. The result has ``map``
-    and ``close``."""
-    if scheduler in (None, "serial"):
-        return SerialMap()
-    if scheduler == "pool":
-        return _PoolMap(workers)
-    if scheduler == "local" or scheduler.startswith(("tcp://", "tls://", "inproc://")):
-        return _DaskMap(scheduler, workers)
-    raise PimsimError(
-        f"--scheduler {scheduler!r}; accepted: serial, pool, local (Dask LocalCluster) or "
-        "tcp://HOST:PORT"
-    )
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -274,7 +209,7 @@ def run_sweep(
     sets: Sequence[tuple[str, Sequence[Any]]],
     out_dir: str | os.PathLike[str] | None = None,
     *,
-    executor: Any = None,
+    executor: Executor | None = None,
     resume: bool = False,
     seed: int = 0,
     chunk: int = 8,
@@ -286,7 +221,7 @@ def run_sweep(
     points = grid(sets)
     for p in points:  # every key and value valid before anything runs
         set_params(profile, p)
-    ex = executor if executor is not None else SerialMap()
+    ex = executor if executor is not None else LocalExecutor(0)
     out = Path(out_dir) if out_dir is not None else None
     done: dict[str, dict[str, Any]] = {}
     header = {"profile": profile.name, "workload": _workload_id(workload),
@@ -345,6 +280,7 @@ def _plot_name(key: str) -> str:
 
 def plot_parameter(df: pd.DataFrame, keys: list[str], key: str, path: Path) -> Path:
     """Latency and energy against ``key``; one line per combination of the other keys."""
+    # here: matplotlib takes 0.19 s to import; only sweeps that draw pay it
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pimsim.errors import PimsimError
-from pimsim.stdtraces import bounded_zipf, standard_trace, standard_traces
+from pimsim.requests.traces import standard_trace, standard_traces
 
 
 def test_definitions():
@@ -33,15 +33,6 @@ def test_embed_is_skewed_and_seeded():
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     rows, counts = np.unique(a[::4] // 256, return_counts=True)
     assert counts.max() > 100 * np.median(counts)  # a Zipf head
-
-
-def test_bounded_zipf_frequencies():
-    r = bounded_zipf(np.random.default_rng(0), 1000, 1.05, 200_000)
-    assert r.min() >= 1 and r.max() <= 1000
-    f = np.bincount(r, minlength=1001)[1:] / r.size
-    k = np.arange(1, 1001, dtype=float)
-    p = k ** -1.05 / (k ** -1.05).sum()
-    assert abs(f[0] - p[0]) < 0.01 and abs(f[1] / f[0] - 2 ** -1.05) < 0.05
 
 
 def test_unknown_trace():

@@ -1,6 +1,6 @@
-"""``python -m pimsim.demo`` (``make demo``): the standard traces on the three profiles.
+"""``python -m pimsim.cli.demo`` (``make demo``): the standard traces on the three profiles.
 
-Replays seq, rand, embed, gemv and idle (``pimsim.stdtraces``) on ``ddr4_3200``, ``hbm2``
+Replays seq, rand, embed, gemv and idle (:mod:`pimsim.requests.traces`) on ``ddr4_3200``, ``hbm2``
 and ``gddr6`` and prints one table: cycles, bandwidth, average read latency, row-hit rate,
 energy. Takes well under a minute (the engine is compiled once and cached).
 """
@@ -15,8 +15,8 @@ import pandas as pd
 
 from pimsim.errors import PimsimError
 from pimsim.profile import load_profile
-from pimsim.replay import replay
-from pimsim.stdtraces import TRACE_NAMES, standard_trace
+from pimsim.requests.replay import replay
+from pimsim.requests.traces import TRACE_NAMES, standard_trace
 
 PROFILES: tuple[str, ...] = ("ddr4_3200", "hbm2", "gddr6")
 
@@ -47,7 +47,8 @@ def demo_table(profiles: tuple[str, ...] = PROFILES, traces: tuple[str, ...] = T
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pimsim.demo", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m pimsim.cli.demo",
+                                 description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=0, help="seed of the random traces")
     args = ap.parse_args(argv)
     try:

@@ -1,19 +1,15 @@
-"""Tests of codesign.executor: local serial / pool / Dask LocalCluster give the same results."""
+"""pimsim.util.executors: serial / pool / Dask LocalCluster give the same results (maps and
+a whole search on the toy problem)."""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from codesign.errors import CodesignError
-from codesign.executor import DaskExecutor, ExecutorError, LocalExecutor, make_executor
 from codesign.search import SearchConfig, run_search
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search_toy import IntVectorProblem, fail_on_three, slow_square  # noqa: E402
+from pimsim.errors import PimsimError
+from pimsim.util.executors import DaskExecutor, ExecutorError, LocalExecutor, make_executor
+from tests.search_toy import IntVectorProblem, fail_on_three, slow_square
 
 ITEMS = list(range(9))
 SEARCH_CONFIG = SearchConfig(
@@ -38,9 +34,12 @@ def test_serial_executor_streams_in_order_and_stores_errors() -> None:
 
 
 def test_make_executor_specs_and_errors() -> None:
-    serial = make_executor("serial")
-    assert isinstance(serial, LocalExecutor) and repr(serial) == "LocalExecutor(workers=0)"
-    pool = make_executor(None, workers=3)
+    for spec in (None, "serial"):  # serial is the one default
+        serial = make_executor(spec)
+        assert isinstance(serial, LocalExecutor) and repr(serial) == "LocalExecutor(workers=0)"
+    with pytest.raises(ExecutorError, match="'serial': got workers=3"):
+        make_executor(None, workers=3)
+    pool = make_executor("pool", workers=3)
     assert isinstance(pool, LocalExecutor) and pool.workers == 3
     pool.close()
     assert make_executor("pool").workers >= 1
@@ -53,7 +52,7 @@ def test_make_executor_specs_and_errors() -> None:
         LocalExecutor(2, start_method="teleport")
     with pytest.raises(ExecutorError, match="scheduler"):
         DaskExecutor("nowhere")
-    assert issubclass(ExecutorError, CodesignError)
+    assert issubclass(ExecutorError, PimsimError)
 
 
 @pytest.fixture(scope="module")

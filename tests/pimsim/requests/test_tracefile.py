@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from pimsim.errors import TraceFormatError
-from pimsim.tracefile import TraceArrays, read_trace, write_trace
+from pimsim.requests.arrays import Requests
+from pimsim.requests.tracefile import read_trace, write_trace
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -21,7 +22,7 @@ def test_round_trip(tmp_path: Path) -> None:
     cycles = np.sort(rng.integers(0, 10**12, n)).astype(np.int64)
     path = write_trace(tmp_path / "t.trace", addresses, is_write, cycles)
     trace = read_trace(path)
-    assert isinstance(trace, TraceArrays) and len(trace) == n
+    assert isinstance(trace, Requests) and len(trace) == n and trace.name == str(path)
     assert trace.addresses.dtype == np.uint64
     assert trace.is_write.dtype == np.bool_
     assert trace.arrival_cycles.dtype == np.int64
@@ -98,14 +99,18 @@ def test_unreadable(tmp_path: Path) -> None:
 
 def test_write_rejects_bad_arrays(tmp_path: Path) -> None:
     path = tmp_path / "w.trace"
-    with pytest.raises(TraceFormatError, match="differ"):
+    # the engine's request checks (pimsim.dram.validate_requests), named after the file
+    with pytest.raises(TraceFormatError, match=rf"^{path}: is_write: length 1 differs"):
         write_trace(path, [0, 64], [False], [0, 1])
-    with pytest.raises(TraceFormatError, match=r"arrival_cycles\[1\] = 3 is less than"):
+    with pytest.raises(TraceFormatError, match=r"arrival_cycles\[1\] = 3 is before "
+                                               r"arrival_cycles\[0\] = 5; accepted: non-decr"):
         write_trace(path, [0, 64], [False, True], [5, 3])
-    with pytest.raises(TraceFormatError, match="non-negative integers"):
+    with pytest.raises(TraceFormatError, match=r"addresses\[0\] = -64 is negative"):
         write_trace(path, [-64, 0], [False, True], [0, 3])
-    with pytest.raises(TraceFormatError, match="non-negative integers"):
+    with pytest.raises(TraceFormatError, match="dtype float64 not accepted"):
         write_trace(path, [0.5, 0], [False, True], [0, 3])
+    with pytest.raises(TraceFormatError, match=r"arrival_cycles\[0\] = -1 is negative"):
+        write_trace(path, [0, 64], [False, True], [-1, 3])
     assert not path.exists()
     write_trace(path, np.zeros(0, np.uint64), np.zeros(0, bool), np.zeros(0, np.int64))
     assert path.read_text() == "" and len(read_trace(path)) == 0

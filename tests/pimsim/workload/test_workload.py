@@ -7,21 +7,22 @@ import json
 import numpy as np
 import pytest
 
+from codesign.data.schema import get_schema
 from pimsim.errors import WorkloadError
-from pimsim.workload import (
-    CRITEO_TABLE_ROWS,
+from pimsim.workload.examples import CRITEO_EXAMPLE, criteo_dlrm, example_table_rows
+from pimsim.workload.graph import Workload, load_workload, save_workload
+from pimsim.workload.indices import zipf_rows
+from pimsim.workload.kernels import (
     Elementwise,
     EmbeddingBag,
     Gemm,
     Interaction,
     Table,
     Transfer,
-    Workload,
-    criteo_dlrm,
-    load_workload,
-    save_workload,
-    zipf_rows,
 )
+
+#: The table sizes of the example workload (the Criteo Kaggle set's 26 tables).
+ROWS = example_table_rows()
 
 
 def test_kernel_flops_and_bytes_from_shapes() -> None:
@@ -42,12 +43,22 @@ def test_kernel_flops_and_bytes_from_shapes() -> None:
     assert Transfer(name="x", bytes=100, direction="host_to_pim").output_bytes() == 100
 
 
+def test_example_tables_are_the_criteo_schema_cardinalities() -> None:
+    # codesign.data.schema is the one home of the data sets' cardinalities (it adds row 0
+    # for a missing value); the example file, which the demo reads, must agree with it.
+    assert [c - 1 for c in get_schema("criteo").cardinalities] == list(ROWS)
+    example = load_workload(CRITEO_EXAMPLE)
+    built = criteo_dlrm(ROWS, batch=256, pooling=1, dtype="fp16", mlp_placement="pim",
+                        fallback_to_host=True)
+    assert built.to_dict() == example.to_dict()
+
+
 def test_criteo_workload_shape() -> None:
-    w = criteo_dlrm(batch=256, pooling=1)
+    w = criteo_dlrm(ROWS, batch=256, pooling=1)
     emb = [k for k in w.kernels if isinstance(k, EmbeddingBag)]
     gemm = [k for k in w.kernels if isinstance(k, Gemm)]
     assert len(emb) == 26 and len(gemm) == 7
-    assert [w.tables[k.table].rows for k in emb] == list(CRITEO_TABLE_ROWS)
+    assert [w.tables[k.table].rows for k in emb] == list(ROWS)
     assert w.kernel("top0").k == 351 + 16
     order = w.topological_order()
     assert order.index("interact") > max(order.index(f"emb{i}") for i in range(26))
@@ -90,7 +101,7 @@ def test_indices_from_files(tmp_path) -> None:
 
 
 def test_yaml_and_json_roundtrip(tmp_path) -> None:
-    w = criteo_dlrm(batch=8, pooling=2, mlp_placement="pim", fallback_to_host=True)
+    w = criteo_dlrm(ROWS, batch=8, pooling=2, mlp_placement="pim", fallback_to_host=True)
     for name in ("w.yaml", "w.json"):
         path = save_workload(w, tmp_path / name)
         back = load_workload(path)

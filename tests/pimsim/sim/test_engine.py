@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from pimsim.engine import critical_path_ns, kernel_costs, simulate
+from pimsim.energy import background_energy_pj
 from pimsim.profile import load_profile
-from pimsim.trace import ENERGY_COLUMNS
-from pimsim.workload import Elementwise, Gemm, Interaction, Workload, criteo_dlrm
+from pimsim.sim.engine import critical_path_ns, kernel_costs, simulate
+from pimsim.sim.trace import ENERGY_COLUMNS
+from pimsim.workload.examples import criteo_dlrm, example_table_rows
+from pimsim.workload.graph import Workload
+from pimsim.workload.kernels import Elementwise, Gemm, Interaction
+
+ROWS = example_table_rows()
 
 
 def _pair(deps: dict[str, list[str]]) -> Workload:
@@ -40,7 +45,7 @@ def test_independent_kernels_overlap_but_never_beat_the_longest_chain(hbm2_pim) 
 
 
 def test_dependencies_respected_and_channels_not_shared(hbm2_pim) -> None:
-    w = criteo_dlrm(batch=64, pooling=4, dtype="fp16", mlp_placement="pim",
+    w = criteo_dlrm(ROWS, batch=64, pooling=4, dtype="fp16", mlp_placement="pim",
                     fallback_to_host=True)
     tr = simulate(w, hbm2_pim, seed=3)
     end = {r.name: r.end_ns for r in tr.records}
@@ -60,14 +65,14 @@ def test_dependencies_respected_and_channels_not_shared(hbm2_pim) -> None:
 def test_energy_components_sum_to_total(name: str) -> None:
     p = load_profile(name)
     placement = "pim" if p.pim is not None else "host"
-    w = criteo_dlrm(batch=32, pooling=8, dtype="fp16" if name == "hbm2_pim" else "fp32",
+    w = criteo_dlrm(ROWS, batch=32, pooling=8, dtype="fp16" if name == "hbm2_pim" else "fp32",
                     embedding_placement=placement, mlp_placement=placement,
                     fallback_to_host=True)
     if name == "gddr6_aim":
-        w = criteo_dlrm(batch=32, pooling=8, dtype="bf16", mlp_placement="pim",
+        w = criteo_dlrm(ROWS, batch=32, pooling=8, dtype="bf16", mlp_placement="pim",
                         fallback_to_host=True)
     if name == "upmem":
-        w = criteo_dlrm(batch=32, pooling=8, dtype="int32", embedding_placement="pim",
+        w = criteo_dlrm(ROWS, batch=32, pooling=8, dtype="int32", embedding_placement="pim",
                         fallback_to_host=True)
     tr = simulate(w, p)
     df = tr.df
@@ -76,7 +81,6 @@ def test_energy_components_sum_to_total(name: str) -> None:
     assert t["energy_pj"] == pytest.approx(sum(t[c] for c in ENERGY_COLUMNS))
     assert (df[list(ENERGY_COLUMNS)] >= 0).all().all()
     # background over the run is the whole memory's background power x makespan
-    from pimsim.energy import background_energy_pj
     full = background_energy_pj(p, int(round(tr.makespan_ns / p.timing.tCK_ns)))
     assert t["background_pj"] >= full * (1 - 1e-6)
     if p.pim is not None and name != "gddr6_aim":
@@ -94,7 +98,7 @@ def test_identical_kernels_are_simulated_once(hbm2_pim) -> None:
 
 
 def test_deterministic_given_the_seed(hbm2_pim) -> None:
-    w = criteo_dlrm(batch=16, pooling=4, dtype="fp16")
+    w = criteo_dlrm(ROWS, batch=16, pooling=4, dtype="fp16")
     a = simulate(w, hbm2_pim, seed=5).df
     b = simulate(w, hbm2_pim, seed=5).df
     assert a.equals(b)

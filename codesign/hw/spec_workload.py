@@ -1,0 +1,1 @@
+from codesign.mapping import SpecWorkload  # noqa: F401

@@ -1,0 +1,12 @@
+"""The ``pimsim`` command line: :func:`main` (the ``pimsim`` script, ``pimsim.cli:main``)
+and one module per command group; the demos ``python -m pimsim.cli.demo`` and
+``python -m pimsim.cli.demo_pim``.
+
+``run_command_line`` and ``positive_int`` are re-exports of pimsim.util.cli for codesign;
+to be removed with the layout move.
+"""
+
+from pimsim.cli.main import main
+from pimsim.util.cli import positive_int, run_command_line  # noqa: F401
+
+__all__ = ["main"]

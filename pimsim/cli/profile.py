@@ -1,0 +1,122 @@
+"""``pimsim profile import-dramsim3 | check | list`` and ``pimsim profiles``.
+
+``pimsim profile import-dramsim3 FILE.ini -o FILE.yaml``
+``pimsim profile check FILE.yaml|NAME [--json]``
+``pimsim profile list`` (also ``pimsim profiles``): every profile on the search path, loaded
+and validated, with its standard, peak and PIM bandwidth; exit 2 if any is invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pimsim.energy import background_power_mw, command_energies_pj
+from pimsim.errors import PimsimError
+from pimsim.pim import bandwidth_ratio, internal_bandwidth_gbps
+from pimsim.profile import (
+    import_dramsim3_with_comments,
+    list_profiles,
+    load_profile,
+    profile_to_yaml,
+    save_profile,
+)
+from pimsim.util.cli import EXIT_BAD_INPUT, print_columns, print_table, to_jsonable
+
+#: Commands whose energy ``profile check`` prints.
+CHECKED_COMMANDS: tuple[str, ...] = ("ACT", "RD", "WR", "REF")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``profile`` and ``profiles`` commands to the ``pimsim`` parser."""
+    profile = subparsers.add_parser("profile", help="check, list or import hardware profiles")
+    profile_sub = profile.add_subparsers(dest="profile_command", required=True, metavar="ACTION")
+
+    imp = profile_sub.add_parser(
+        "import-dramsim3", help="convert a DRAMsim3 .ini configuration into a YAML profile"
+    )
+    imp.add_argument("ini", type=Path, help="DRAMsim3 configuration file (.ini)")
+    imp.add_argument("-o", "--output", type=Path, default=None,
+                     help="YAML file to write (default: print to standard output)")
+    imp.add_argument("--name", default=None, help="profile name (default: the file's stem)")
+    imp.set_defaults(func=_cmd_import_dramsim3)
+
+    check = profile_sub.add_parser("check", help="validate a profile and print a summary")
+    check.add_argument("profile", help="a YAML file or a profile name such as hbm2")
+    check.add_argument("--json", action="store_true", help="print the summary as JSON")
+    check.set_defaults(func=_cmd_profile_check)
+
+    listing = "list and validate every profile on the search path (hw_profiles/ and " \
+        "PIMSIM_PROFILE_PATH)"
+    lst = profile_sub.add_parser("list", help=listing)
+    lst.set_defaults(func=cmd_profile_list)
+    prof = subparsers.add_parser(
+        "profiles", help=listing,
+        description="Load and validate every profile in hw_profiles/ (and PIMSIM_PROFILE_PATH)"
+        "; print name, standard, peak and PIM bandwidth. Exit 2 if any profile is invalid.",
+    )
+    prof.set_defaults(func=cmd_profile_list)
+
+
+def _cmd_import_dramsim3(args: argparse.Namespace) -> int:
+    profile, comments = import_dramsim3_with_comments(args.ini)
+    if args.name:
+        profile = profile.model_copy(update={"name": args.name})
+    header = (
+        f"Imported by 'pimsim profile import-dramsim3' from {args.ini.name} (DRAMsim3",
+        "configuration). Each comment names the .ini line a value came from, or how it was",
+        "derived the way DRAMsim3's Config (src/configuration.cc) derives it.",
+    )
+    if args.output is None:
+        sys.stdout.write(profile_to_yaml(profile, comments, header))
+    else:
+        path = save_profile(profile, args.output, comments, header)
+        print(f"wrote {path} ({profile.dram.standard}, {profile.dram.channels} channel(s), "
+              f"{profile.dram.ranks} rank(s), {profile.peak_bandwidth_gbps:.1f} GB/s peak)")
+    return 0
+
+
+def _cmd_profile_check(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile)
+    summary = profile.summary()
+    energies = command_energies_pj(profile)
+    for command in CHECKED_COMMANDS:
+        summary[f"energy_{command}_pj"] = energies[command]
+    summary["background_mw_per_rank"] = background_power_mw(profile)
+    if args.json:
+        print(json.dumps(to_jsonable(summary), indent=2))
+    else:
+        print(f"{args.profile}: OK")
+        print_table(summary)
+    return 0
+
+
+def cmd_profile_list(args: argparse.Namespace) -> int:
+    bad: list[str] = []
+    rows: list[tuple[str, ...]] = []
+    for path in list_profiles():
+        try:
+            p = load_profile(path)
+            if p.host is None:
+                raise PimsimError(f"{path}: no host section; every profile needs one")
+            if p.pim is not None:
+                internal = f"{internal_bandwidth_gbps(p):.1f}"
+                ratio = f"{bandwidth_ratio(p):.2f}"
+                kind = p.pim.kind
+            else:
+                internal, ratio, kind = "-", "-", "-"
+            rows.append((p.name, p.dram.standard, f"{p.peak_bandwidth_gbps:.1f}", kind, internal,
+                         ratio, "ok", str(path)))
+        except PimsimError as exc:
+            bad.append(str(exc))
+            rows.append((path.stem, "?", "?", "?", "?", "?", "INVALID", str(path)))
+    if not rows:
+        print("no profiles found")
+        return 0
+    print_columns(("profile", "standard", "peak GB/s", "pim kind", "internal GB/s", "int/ext",
+                   "status", "path"), rows)
+    for msg in bad:
+        print(f"pimsim: error: {msg}")
+    return EXIT_BAD_INPUT if bad else 0

@@ -1,0 +1,56 @@
+"""``pimsim replay --profile P --trace T [--json] [--out summary.csv]``: a DRAMsim3-format
+request trace through the DRAM engine, its summary printed (and written as one CSV row)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from pimsim.errors import PimsimError
+from pimsim.profile import load_profile
+from pimsim.requests.replay import replay as run_replay
+from pimsim.requests.tracefile import read_trace
+from pimsim.util.cli import flatten, print_table, to_jsonable
+from pimsim.util.fileio import atomic_open
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``replay`` command to the ``pimsim`` parser."""
+    replay = subparsers.add_parser(
+        "replay", help="replay a DRAMsim3-format request trace on a profile"
+    )
+    replay.add_argument("--profile", required=True, help="a YAML file or a profile name")
+    replay.add_argument("--trace", required=True, type=Path,
+                        help="trace file: '0x<addr> READ|WRITE <cycle>' per line")
+    replay.add_argument("--json", action="store_true", help="print the summary as JSON")
+    replay.add_argument("--out", type=Path, default=None,
+                        help="also write the summary as a one-row CSV file")
+    replay.set_defaults(func=_cmd_replay)
+
+
+def _write_csv_row(path: Path, row: dict[str, Any]) -> None:
+    with atomic_open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerow(row)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile)
+    trace = read_trace(args.trace)
+    if len(trace) == 0:
+        raise PimsimError(f"{args.trace}: the trace has no requests; accepted: at least one "
+                          "'0x<addr> READ|WRITE <cycle>' line")
+    result = run_replay(profile, trace.addresses, trace.is_write, trace.arrival_cycles)
+    summary = to_jsonable(dict(result.summary()))
+    if args.out is not None:
+        _write_csv_row(args.out, flatten(summary))
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"profile {profile.name}, trace {args.trace} ({len(trace)} requests)")
+        print_table(flatten(summary))
+    return 0

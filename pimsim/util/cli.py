@@ -1,0 +1,123 @@
+"""The command-line runner of ``pimsim`` and ``codesign``, argparse types and printing.
+
+Each group of subcommands lives in its own module with a ``register(subparsers)`` function
+that adds its parsers and sets ``func`` on each. :func:`run_command_line` prints errors of
+the given exception families as one line and exits with status 2, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "build_parser",
+    "flatten",
+    "format_value",
+    "positive_int",
+    "print_columns",
+    "print_table",
+    "run_command_line",
+    "to_jsonable",
+]
+
+#: Exit status of a command whose reader closed the pipe (128 + SIGPIPE), as a shell reports.
+EXIT_BROKEN_PIPE = 141
+#: Exit status of an interrupted command (128 + SIGINT).
+EXIT_INTERRUPTED = 130
+#: Exit status of a command given bad input (an error of the package's family).
+EXIT_BAD_INPUT = 2
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1, with a clear message otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def build_parser(prog: str, description: str,
+                 modules: Sequence[str]) -> argparse.ArgumentParser:
+    """A parser with one subcommand group per module of ``modules`` (dotted names)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in modules:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def run_command_line(prog: str, description: str, modules: Sequence[str],
+                     errors: tuple[type[BaseException], ...],
+                     argv: list[str] | None = None) -> int:
+    """Parse ``argv``, run the chosen subcommand, map ``errors`` to one line and exit 2."""
+    args = build_parser(prog, description, modules).parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except errors as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): silence the rest of the output.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def format_value(value: Any) -> str:
+    """A number as people read it: 4 significant digits when very large or small."""
+    if isinstance(value, float):
+        if value == 0 or not math.isfinite(value):
+            return str(value)
+        if abs(value) >= 1e6 or abs(value) < 1e-3:
+            return f"{value:.4g}"
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def print_table(rows: Mapping[str, Any]) -> None:
+    """``key  value`` lines, the keys padded to one width."""
+    width = max((len(k) for k in rows), default=0)
+    for key, value in rows.items():
+        print(f"{key:<{width}}  {format_value(value)}")
+
+
+def print_columns(head: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A header and rows of strings, each column padded to its widest cell."""
+    widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
+    for r in (head, *rows):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+
+
+def to_jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays made plain Python (for ``json.dumps``)."""
+    if hasattr(value, "tolist") and callable(value.tolist):  # numpy scalars and arrays
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def flatten(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """Nested mappings (e.g. energy by component) become ``outer.inner`` keys."""
+    flat: dict[str, Any] = {}
+    for key, value in summary.items():
+        if isinstance(value, Mapping):
+            for sub, sub_value in flatten(value).items():
+                flat[f"{key}.{sub}"] = sub_value
+        else:
+            flat[key] = value
+    return flat

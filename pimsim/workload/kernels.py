@@ -1,0 +1,270 @@
+"""The kernels of a recommender workload, with exact shapes and data types.
+
+Kernels (``op`` discriminates them in YAML/JSON):
+
+- ``embedding_bag`` (:class:`EmbeddingBag`): gather ``pooling`` rows per bag from a table
+  and sum them (SparseLengthsSum). Indices come from :mod:`pimsim.workload.indices`.
+- ``gemm`` (:class:`Gemm`): ``out[m, n] = in[m, k] @ W[k, n]``; W resides in memory.
+- ``interaction`` (:class:`Interaction`): pairwise dot products of ``tokens`` vectors of
+  width ``dim`` per sample (DLRM / NASRec dot-product).
+- ``elementwise`` (:class:`Elementwise`): ``sum`` of several inputs, ``gating``
+  (``a * sigmoid(b)``), ``relu`` or ``sigmoid``.
+- ``transfer`` (:class:`Transfer`): bytes moved between host and PIM.
+
+FLOPs count a multiply-add as 2 FLOPs (``macs`` gives multiply-adds). Each kernel carries
+``placement`` = ``host`` | ``pim``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Annotated, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pimsim.errors import WorkloadError
+from pimsim.profile_sections import DTYPE_BYTES, DType
+from pimsim.util.rng import DEFAULT_ZIPF_S
+from pimsim.workload.indices import bag_indices
+
+Placement = Literal["host", "pim"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Table(_Strict):
+    """An embedding table: ``rows`` x ``dim`` elements of ``dtype``."""
+
+    rows: int = Field(ge=1)
+    dim: int = Field(ge=1)
+    dtype: DType = "fp32"
+
+    @property
+    def row_bytes(self) -> int:
+        return self.dim * DTYPE_BYTES[self.dtype]
+
+    @property
+    def bytes(self) -> int:
+        return self.rows * self.row_bytes
+
+
+class _KernelBase(_Strict):
+    name: str = Field(min_length=1)
+    placement: Placement = "host"
+
+    # Every kernel defines these; the defaults are for kernels without the quantity.
+    def flops(self) -> int:
+        return 0
+
+    def macs(self) -> int:
+        return 0
+
+    def resident_bytes(self) -> int:
+        """Bytes of data resident in memory that the kernel reads (tables, weights)."""
+        return 0
+
+    def input_bytes(self) -> int:
+        """Bytes of activations the kernel consumes from its producers."""
+        return 0
+
+    def output_bytes(self) -> int:
+        return 0
+
+    def output_shape(self) -> tuple[int, int] | None:
+        return None
+
+    def signature(self) -> str:
+        """Identity of the work, independent of the kernel's name (for result caching)."""
+        data = self.model_dump(exclude={"name"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
+
+
+class EmbeddingBag(_KernelBase):
+    op: Literal["embedding_bag"] = "embedding_bag"
+    table: str = Field(min_length=1)
+    rows: int | None = Field(default=None, ge=1, description="must match the table if given")
+    dim: int | None = Field(default=None, ge=1, description="must match the table if given")
+    dtype: DType | None = Field(default=None, description="must match the table if given")
+    batch: int = Field(ge=1)
+    pooling: int | None = Field(default=None, ge=1)
+    distribution: Literal["uniform", "zipf", "explicit", "file"] = "uniform"
+    zipf_s: float = Field(default=DEFAULT_ZIPF_S, gt=0)
+    indices: list[list[int]] | None = None
+    indices_file: str | None = None
+
+    @model_validator(mode="after")
+    def _source(self) -> "EmbeddingBag":
+        if self.indices is not None:
+            self.distribution = "explicit"
+        elif self.indices_file is not None:
+            self.distribution = "file"
+        if self.distribution == "explicit":
+            if self.indices is None or len(self.indices) != self.batch:
+                got = None if self.indices is None else len(self.indices)
+                raise ValueError(f"indices: need {self.batch} bags (batch), got {got}")
+        elif self.distribution == "file":
+            if self.indices_file is None:
+                raise ValueError("distribution 'file' needs indices_file")
+        elif self.pooling is None:
+            raise ValueError(f"pooling is required for distribution {self.distribution!r}")
+        return self
+
+    # shapes are resolved against the workload's table (Workload.bind)
+    _table: Table | None = None
+
+    def bind(self, table: Table) -> None:
+        self._table = table
+
+    @property
+    def tbl(self) -> Table:
+        if self._table is None:
+            if self.rows is None or self.dim is None:
+                raise WorkloadError(
+                    f"kernel {self.name!r}: table {self.table!r} not bound; put the kernel "
+                    "in a Workload with that table or give rows and dim"
+                )
+            return Table(rows=self.rows, dim=self.dim, dtype=self.dtype or "fp32")
+        return self._table
+
+    def lookups(self) -> int:
+        if self.indices is not None:
+            return sum(len(b) for b in self.indices)
+        if self.pooling is not None:
+            return self.batch * self.pooling
+        raise WorkloadError(f"kernel {self.name!r}: lookups unknown before the file is read")
+
+    def flops(self) -> int:  # one add per element of every pooled row beyond the first
+        return max(0, self.lookups() - self.batch) * self.tbl.dim
+
+    def resident_bytes(self) -> int:
+        return self.lookups() * self.tbl.row_bytes
+
+    def output_bytes(self) -> int:
+        return self.batch * self.tbl.row_bytes
+
+    def output_shape(self) -> tuple[int, int]:
+        return (self.batch, self.tbl.dim)
+
+    def bag_indices(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(offsets[batch + 1], row indices) of every bag, as int64."""
+        return bag_indices(self, self.tbl.rows, rng)
+
+
+class _MatrixOutput(_KernelBase):
+    """A kernel whose output is an ``m`` x ``n`` matrix of ``dtype``. The subclass declares
+    the three fields (declared here, they would come first in every YAML dump)."""
+
+    if TYPE_CHECKING:
+        m: int
+        n: int
+        dtype: DType
+
+    def output_bytes(self) -> int:
+        return self.m * self.n * DTYPE_BYTES[self.dtype]
+
+    def output_shape(self) -> tuple[int, int]:
+        return (self.m, self.n)
+
+
+class Gemm(_MatrixOutput):
+    op: Literal["gemm"] = "gemm"
+    m: int = Field(ge=1, description="rows of the input (batch)")
+    n: int = Field(ge=1, description="output features")
+    k: int = Field(ge=1, description="input features")
+    dtype: DType = "fp32"
+    weight: str | None = Field(default=None, description="id of the resident weight matrix")
+
+    def macs(self) -> int:
+        return self.m * self.n * self.k
+
+    def flops(self) -> int:
+        return 2 * self.macs()
+
+    def resident_bytes(self) -> int:
+        return self.k * self.n * DTYPE_BYTES[self.dtype]
+
+    def input_bytes(self) -> int:
+        return self.m * self.k * DTYPE_BYTES[self.dtype]
+
+
+class Interaction(_KernelBase):
+    op: Literal["interaction"] = "interaction"
+    batch: int = Field(ge=1)
+    tokens: int = Field(ge=2)
+    dim: int = Field(ge=1)
+    dtype: DType = "fp32"
+    self_interaction: bool = False
+    #: Compute the whole tokens x tokens Gram matrix (a batched matmul, as torch.bmm in
+    #: NASRec's dot-product) and keep the pairs; False: only the pairs are computed.
+    full_matrix: bool = False
+
+    def pairs(self) -> int:
+        t = self.tokens
+        return t * (t + 1) // 2 if self.self_interaction else t * (t - 1) // 2
+
+    def macs(self) -> int:
+        products = self.tokens * self.tokens if self.full_matrix else self.pairs()
+        return self.batch * products * self.dim
+
+    def flops(self) -> int:
+        return 2 * self.macs()
+
+    def input_bytes(self) -> int:
+        return self.batch * self.tokens * self.dim * DTYPE_BYTES[self.dtype]
+
+    def output_bytes(self) -> int:
+        return self.batch * self.pairs() * DTYPE_BYTES[self.dtype]
+
+    def output_shape(self) -> tuple[int, int]:
+        return (self.batch, self.pairs())
+
+
+#: FLOPs per output element of each elementwise function (sigmoid ~ exp + add + div + neg).
+ELEMENTWISE_FLOPS: dict[str, int] = {"relu": 1, "sigmoid": 4, "gating": 5}
+
+
+class Elementwise(_MatrixOutput):
+    op: Literal["elementwise"] = "elementwise"
+    fn: Literal["sum", "gating", "relu", "sigmoid"]
+    m: int = Field(ge=1)
+    n: int = Field(ge=1)
+    inputs: int = Field(default=1, ge=1)
+    dtype: DType = "fp32"
+
+    @model_validator(mode="after")
+    def _arity(self) -> "Elementwise":
+        need = {"sum": None, "gating": 2, "relu": 1, "sigmoid": 1}[self.fn]
+        if self.fn == "sum" and self.inputs < 2:
+            raise ValueError(f"inputs = {self.inputs}: 'sum' needs at least 2")
+        if need is not None and self.inputs != need:
+            raise ValueError(f"inputs = {self.inputs}: {self.fn!r} takes exactly {need}")
+        return self
+
+    def flops(self) -> int:
+        per = self.inputs - 1 if self.fn == "sum" else ELEMENTWISE_FLOPS[self.fn]
+        return self.m * self.n * per
+
+    def input_bytes(self) -> int:
+        return self.inputs * self.output_bytes()
+
+
+class Transfer(_KernelBase):
+    op: Literal["transfer"] = "transfer"
+    bytes: int = Field(ge=1)
+    direction: Literal["host_to_pim", "pim_to_host"]
+
+    def input_bytes(self) -> int:
+        return self.bytes
+
+    def output_bytes(self) -> int:
+        return self.bytes
+
+
+Kernel = Annotated[
+    Union[EmbeddingBag, Gemm, Interaction, Elementwise, Transfer], Field(discriminator="op")
+]
+KERNEL_TYPES = (EmbeddingBag, Gemm, Interaction, Elementwise, Transfer)

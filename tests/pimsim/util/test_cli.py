@@ -1,0 +1,36 @@
+"""pimsim.util.cli: argparse types, JSON of numpy values, flattening and printing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from pimsim.util.cli import flatten, format_value, positive_int, print_columns, to_jsonable
+
+
+def test_positive_int() -> None:
+    assert positive_int("3") == 3
+    for bad, why in (("0", "not a positive integer"), ("x", "not an integer")):
+        with pytest.raises(argparse.ArgumentTypeError, match=why):
+            positive_int(bad)
+
+
+def test_numpy_values_become_json() -> None:
+    value = {"a": np.int64(3), "b": [np.float32(0.5), (np.bool_(True),)],
+             "c": np.arange(3), 4: "x"}
+    assert json.loads(json.dumps(to_jsonable(value))) == {"a": 3, "b": [0.5, [True]],
+                                                          "c": [0, 1, 2], "4": "x"}
+
+
+def test_flatten_and_format() -> None:
+    assert flatten({"a": 1, "e": {"x": 2, "y": {"z": 3}}}) == {"a": 1, "e.x": 2, "e.y.z": 3}
+    assert [format_value(v) for v in (0.0, 1234.5, 2.5e7, 1e-5, 7)] == [
+        "0.0", "1,234.5", "2.5e+07", "1e-05", "7"]
+
+
+def test_print_columns_pads_each_column(capsys: pytest.CaptureFixture[str]) -> None:
+    print_columns(("name", "v"), [("a", "10"), ("long", "2")])
+    assert capsys.readouterr().out.splitlines() == ["name  v ", "a     10", "long  2 "]
