@@ -9,8 +9,9 @@ import pytest
 
 from pimsim.engine import simulate
 from pimsim.errors import PimsimError
-from pimsim.host import lru_row_hits
-from pimsim.pim import bandwidth_ratio, internal_bandwidth_gbps, pim_section
+from pimsim.cost.llc import lru_row_hits
+from pimsim.cost.pim import bandwidth_ratio, internal_bandwidth_gbps
+from pimsim.hw.pim import pim_section
 from pimsim.profile import load_profile
 from pimsim.workload import EmbeddingBag, Gemm, Interaction, Table, Workload
 

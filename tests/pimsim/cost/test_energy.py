@@ -19,7 +19,7 @@ from pimsim.energy import (
 from pimsim.errors import PimsimError
 from pimsim.profile import Profile, import_dramsim3, load_profile
 
-DRAMSIM3 = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "dramsim3"
+DRAMSIM3 = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "dramsim3"
 needs_reference = pytest.mark.skipif(
     not (DRAMSIM3 / "HBM2_8Gb_x128.ini").is_file(), reason="shared/reference/dramsim3 absent"
 )
