@@ -103,6 +103,14 @@ class KernelCost:
         return self.energy.trace_columns()
 
 
+def memory_only(profile: Profile) -> Profile:
+    """The profile without its host and pim sections: what the DRAM engine replays on
+    (it reads the memory's organisation, timing and controller only)."""
+    if profile.pim is None and profile.host is None:
+        return profile
+    return profile.model_copy(update={"pim": None, "host": None})
+
+
 def replay_stream(
     profile: Profile,
     addresses: np.ndarray,
@@ -121,6 +129,7 @@ def replay_stream(
     n = addr.size
     if n == 0:
         return MemCost()
+    memory = memory_only(profile)
     w = np.broadcast_to(np.asarray(is_write, dtype=np.bool_), (n,)).copy()
     fl = None
     if flags is not None:
@@ -129,7 +138,7 @@ def replay_stream(
     def run(k: int) -> MemCost:
         a = np.tile(addr, k)
         arrival = np.zeros(a.size, dtype=np.int64)
-        res = run_requests(profile, a, np.tile(w, k), arrival,
+        res = run_requests(memory, a, np.tile(w, k), arrival,
                            flags=None if fl is None else np.tile(fl, k))
         counts = {str(c): float(v) for c, v in dict(res.command_counts).items()}
         # energy is charged per bank operation, except rank-wide REF / PREA (per command)

@@ -197,6 +197,12 @@ SECTION_OF_KIND: dict[str, type[PimSectionBase]] = {
 }
 
 
+class _KindOnly(StrictModel):
+    """The discriminator alone, to report an unknown kind at its own key."""
+
+    kind: Literal[tuple(SECTION_OF_KIND)]  # type: ignore[valid-type]
+
+
 def _section_of_kind(value: Any) -> PimSectionBase:
     """Validate a pim mapping with the model of its ``kind``.
 
@@ -206,14 +212,13 @@ def _section_of_kind(value: Any) -> PimSectionBase:
     if isinstance(value, PimSectionBase):
         return value
     if not isinstance(value, dict):
-        raise PydanticCustomError("pim_section", "expected a mapping with a kind")
+        raise PydanticCustomError("dict_type", "expected a mapping, found {found}",
+                                  {"found": type(value).__name__})
     kind = value.get("kind")
     cls = SECTION_OF_KIND.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        raise PydanticCustomError(
-            "pim_kind", "kind {kind!r} unknown; accepted: {accepted}",
-            {"kind": kind, "accepted": ", ".join(SECTION_OF_KIND)})
-    return cls.model_validate(value)
+    if cls is None:  # reported at pim.kind, with the accepted kinds
+        _KindOnly.model_validate({"kind": kind})
+    return SECTION_OF_KIND[kind].model_validate(value)
 
 
 def _dump_section(value: Any, handler: Any, info: SerializationInfo) -> Any:
