@@ -1,7 +1,8 @@
 """The typed ``pim`` section of a hardware profile: one section model per PIM kind.
 
-A profile's ``pim`` mapping is validated as :data:`PimSection`, a pydantic union
-discriminated by ``kind``: the common fields live on :class:`PimSectionBase`, each kind's
+A profile's ``pim`` mapping is validated as :data:`PimSection`, a union of section models
+discriminated by ``kind`` (:data:`SECTION_OF_KIND`, dispatched by a plain validator so that
+error locations stay ``pim.<key>``): the common fields live on :class:`PimSectionBase`, each kind's
 model adds only its own (the bank kinds' read-out width, RecNMP's instruction size and
 RankCache, UPMEM's DMA, WRAM/MRAM, host link and emulated-op cycles). Every figure in a
 YAML profile carries its source in a comment and, for the numbers the model uses, in the
