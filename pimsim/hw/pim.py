@@ -165,7 +165,9 @@ class DpuSection(PimSectionBase):
         "floats); absent keys cost 1 cycle",
     )
     dma_bytes_per_cycle: float = Field(gt=0, description="MRAM->WRAM DMA of one DPU")
-    wram_bytes: int = Field(default=0, ge=0, description="working memory; 0: unbounded")
+    wram_bytes: int = Field(
+        default=0, ge=0, description="working memory; half holds the input rows of a GEMM pass "
+        "(0: one row per pass)")
     mram_bytes: int = Field(default=0, ge=0)
     host_link_gbps: float | None = Field(
         default=None, gt=0, description="host<->PIM transfer rate cap per rank")
@@ -215,10 +217,8 @@ def _section_of_kind(value: Any) -> PimSectionBase:
     if not isinstance(value, dict):
         raise PydanticCustomError("dict_type", "expected a mapping, found {found}",
                                   {"found": type(value).__name__})
-    kind = value.get("kind")
-    cls = SECTION_OF_KIND.get(kind) if isinstance(kind, str) else None
-    if cls is None:  # reported at pim.kind, with the accepted kinds
-        _KindOnly.model_validate({"kind": kind})
+    # an unknown kind is reported at pim.kind, with the accepted kinds
+    kind = _KindOnly.model_validate({"kind": value.get("kind")}).kind
     return SECTION_OF_KIND[kind].model_validate(value)
 
 
@@ -233,7 +233,7 @@ def _dump_section(value: Any, handler: Any, info: SerializationInfo) -> Any:
 
 #: The ``pim`` section of a profile: the model of its ``kind``.
 PimSection = Annotated[
-    Union[BankSimdSection, BankMacSection, BufferNmpSection, DpuSection],
+    Union[tuple(SECTION_OF_KIND.values())],  # type: ignore[valid-type]
     PlainValidator(_section_of_kind),
     WrapSerializer(_dump_section),
 ]
