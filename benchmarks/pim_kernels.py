@@ -23,7 +23,8 @@ import time
 import pandas as pd
 
 from pimsim.engine import simulate
-from pimsim.pim import bandwidth_ratio, pim_section, unsupported_reason
+from pimsim.cost.pim import bandwidth_ratio, capabilities, unsupported_reason
+from pimsim.hw.pim import pim_section
 from pimsim.profile import load_profile
 from pimsim.workload import CRITEO_TABLE_ROWS, EmbeddingBag, Gemm, Table, Workload, criteo_dlrm
 
@@ -36,8 +37,9 @@ REPLICATE = 16
 def kernels_for(profile_name: str, quick: bool) -> dict[str, Workload]:
     p = load_profile(profile_name)
     pim = pim_section(p)
+    pools = "embedding_bag" in capabilities(p).ops
     dt = pim.dtype  # the kind's native type: fp16 / bf16 / fp32 (RecNMP) / int32 (UPMEM)
-    emb_dt = pim.dtype if pim.kind in ("buffer_nmp", "dpu") else "fp32"
+    emb_dt = pim.dtype if pools else "fp32"
     out: dict[str, Workload] = {}
     out["gemv 4096x4096"] = Workload(name="gemv", kernels=[Gemm(name="k", m=1, n=4096, k=4096,
                                                                 dtype=dt)])
@@ -50,7 +52,7 @@ def kernels_for(profile_name: str, quick: bool) -> dict[str, Workload]:
         ks = [EmbeddingBag(name=f"e{i}", table=f"t{i}", batch=256, pooling=pool,
                            distribution="zipf") for i in range(len(CRITEO_TABLE_ROWS))]
         out[f"emb 26x b256 p{pool}"] = Workload(name=f"emb_p{pool}", tables=tables, kernels=ks)
-    if pim.kind in ("buffer_nmp", "dpu"):  # RecNMP's setting: large tables, 256-byte rows
+    if pools:  # RecNMP's setting: large tables, 256-byte rows
         out["emb 1Mx64 b256 p80 unif"] = Workload(
             name="emb_recnmp", tables={"t": Table(rows=1_000_000, dim=64, dtype=emb_dt)},
             kernels=[EmbeddingBag(name="e", table="t", batch=256, pooling=80)])

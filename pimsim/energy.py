@@ -52,14 +52,20 @@ COMMAND_COMPONENT: dict[str, str] = {
 
 @dataclass(frozen=True)
 class EnergyBreakdown:
-    """Energy by component, in pJ."""
+    """Energy by component, in pJ: the one set of component names of pimsim.
 
-    act_pj: float
-    read_pj: float
-    write_pj: float
-    ref_pj: float
-    background_pj: float
-    io_pj: float
+    ``act_pj`` (ACT+PRE pairs), ``read_pj`` / ``write_pj`` (column reads / writes inside
+    the DRAM, internal PIM accesses included), ``ref_pj`` (refresh), ``background_pj``,
+    ``io_pj`` (external bus), ``pim_alu_pj`` (PIM unit operations), ``host_pj`` (host cores
+    and on-chip data movement).
+    """
+
+    act_pj: float = 0.0
+    read_pj: float = 0.0
+    write_pj: float = 0.0
+    ref_pj: float = 0.0
+    background_pj: float = 0.0
+    io_pj: float = 0.0
     pim_alu_pj: float = 0.0
     host_pj: float = 0.0
 
@@ -91,7 +97,18 @@ class EnergyBreakdown:
 
     @classmethod
     def zero(cls) -> EnergyBreakdown:
-        return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        return cls()
+
+    def trace_columns(self) -> dict[str, float]:
+        """The components under the trace's column names (``pimsim.trace.ENERGY_COLUMNS``),
+        which book reads and writes together as ``rdwr_pj``."""
+        return {"act_pj": self.act_pj, "rdwr_pj": self.read_pj + self.write_pj,
+                "ref_pj": self.ref_pj, "background_pj": self.background_pj,
+                "io_pj": self.io_pj, "pim_alu_pj": self.pim_alu_pj, "host_pj": self.host_pj}
+
+
+#: The energy components, in :class:`EnergyBreakdown` order.
+ENERGY_COMPONENTS: tuple[str, ...] = tuple(f.name for f in fields(EnergyBreakdown))
 
 
 def command_energies_pj(profile: Profile) -> dict[str, float]:

@@ -7,10 +7,11 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
+from pimsim.cost.llc import lru_row_hits
+from pimsim.cost.pim import bandwidth_ratio, capabilities, internal_bandwidth_gbps
 from pimsim.engine import simulate
 from pimsim.errors import PimsimError
-from pimsim.host import lru_row_hits
-from pimsim.pim import bandwidth_ratio, internal_bandwidth_gbps, pim_section
+from pimsim.hw.pim import pim_section
 from pimsim.profile import load_profile
 from pimsim.workload import EmbeddingBag, Gemm, Interaction, Table, Workload
 
@@ -22,7 +23,7 @@ def _memory_bound_kernel(name: str) -> tuple[Workload, int]:
     """The kernel each kind is built for, and the bytes its units must read."""
     p = load_profile(name)
     pim = pim_section(p)
-    if pim.kind in ("bank_simd", "bank_mac"):
+    if "embedding_bag" not in capabilities(p).ops:  # GEMV units (bank kinds)
         k = Gemm(name="k", m=1, n=4096, k=4096, dtype=pim.dtype)
         return Workload(kernels=[k]), k.resident_bytes()
     t = Table(rows=1_000_000, dim=64, dtype=pim.dtype)

@@ -9,6 +9,7 @@ import pytest
 
 from pimsim.energy import (
     DRAM_COMMANDS,
+    ENERGY_COMPONENTS,
     EnergyBreakdown,
     background_energy_pj,
     command_energies_pj,
@@ -18,8 +19,9 @@ from pimsim.energy import (
 )
 from pimsim.errors import PimsimError
 from pimsim.profile import Profile, import_dramsim3, load_profile
+from pimsim.trace import ENERGY_COLUMNS
 
-DRAMSIM3 = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "dramsim3"
+DRAMSIM3 = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "dramsim3"
 needs_reference = pytest.mark.skipif(
     not (DRAMSIM3 / "HBM2_8Gb_x128.ini").is_file(), reason="shared/reference/dramsim3 absent"
 )
@@ -169,3 +171,12 @@ def test_breakdown_arithmetic() -> None:
     assert b.as_dict()["host_pj"] == 16.0
     assert a.scaled(0.5).total_pj == pytest.approx(18.0)
     assert a.dram_pj == pytest.approx(21.0)
+
+
+def test_one_set_of_component_names() -> None:
+    """The trace's columns are the components, with reads and writes booked together."""
+    a = EnergyBreakdown(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, pim_alu_pj=7.0, host_pj=8.0)
+    assert ENERGY_COMPONENTS == tuple(k for k in a.as_dict() if k != "total_pj")
+    cols = a.trace_columns()
+    assert set(cols) == set(ENERGY_COLUMNS)
+    assert cols["rdwr_pj"] == 5.0 and sum(cols.values()) == pytest.approx(a.total_pj)

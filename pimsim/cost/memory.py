@@ -1,0 +1,201 @@
+"""Request streams through the DRAM engine, and the cost types every unit returns.
+
+:func:`replay_stream` replays an address stream (every request due at cycle 0: a
+saturating stream) through :func:`pimsim.dram.run_requests` and returns a
+:class:`MemCost`; with ``repeat`` it stands for the stream run back to back many times,
+extrapolated from two replays. :func:`mem_energy` prices a :class:`MemCost` with
+:func:`pimsim.energy.dram_energy`. :class:`KernelCost` is what the host and the PIM kinds
+return for one kernel and what the SimPy layer schedules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pimsim.dram import run_requests
+from pimsim.energy import EnergyBreakdown, dram_energy
+from pimsim.profile import Profile
+from pimsim.standards import INTERNAL_OF
+
+#: Internal column command -> the external command whose array energy it costs.
+_BASE_OF_INTERNAL: dict[str, str] = {v: k for k, v in INTERNAL_OF.items()}
+#: Rank-wide commands charged once per command, not once per bank they touch.
+_PER_COMMAND: tuple[str, ...] = ("REF", "PREA")
+#: Suffix of an all-bank command name (``ACT_AB``): one command acting on every bank.
+_ALL_BANK_SUFFIX = "_AB"
+
+
+def _add_counts(a: dict[str, float], b: dict[str, float], f: float = 1.0) -> dict[str, float]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, 0.0) + v * f
+    return out
+
+
+@dataclass
+class MemCost:
+    """A request stream replayed through the DRAM engine.
+
+    ``counts``: commands issued by kind (``ACT_AB`` = one all-bank ACT); ``ops``:
+    bank-level operations by command (an all-bank ACT on 16 banks = 16), which is what
+    energy is charged on.
+    """
+
+    cycles: float = 0.0
+    counts: dict[str, float] = field(default_factory=dict)
+    external_bytes: int = 0
+    internal_bytes: int = 0
+    requests: int = 0
+    ops: dict[str, float] = field(default_factory=dict)
+
+    def __add__(self, o: "MemCost") -> "MemCost":
+        return MemCost(self.cycles + o.cycles, _add_counts(self.counts, o.counts),
+                       self.external_bytes + o.external_bytes,
+                       self.internal_bytes + o.internal_bytes, self.requests + o.requests,
+                       _add_counts(self.ops, o.ops))
+
+    def scaled(self, f: float) -> "MemCost":
+        """The cost of ``f`` identical copies run one after the other."""
+        return MemCost(self.cycles * f, {k: v * f for k, v in self.counts.items()},
+                       int(round(self.external_bytes * f)), int(round(self.internal_bytes * f)),
+                       int(round(self.requests * f)), {k: v * f for k, v in self.ops.items()})
+
+    def on_channels(self, n_ch: int) -> "MemCost":
+        """A stream simulated on one channel standing for the same stream on ``n_ch``
+        channels at once: time unchanged, commands and bytes multiplied."""
+        return MemCost(self.cycles, {k: v * n_ch for k, v in self.counts.items()},
+                       self.external_bytes * n_ch, self.internal_bytes * n_ch,
+                       self.requests * n_ch, {k: v * n_ch for k, v in self.ops.items()})
+
+    def alongside(self, o: "MemCost") -> "MemCost":
+        """This stream and ``o`` running at the same time on separate paths."""
+        m = self + o
+        m.cycles = max(self.cycles, o.cycles)
+        return m
+
+
+@dataclass
+class KernelCost:
+    """What running one kernel costs, before scheduling (start/end come from the engine)."""
+
+    name: str
+    op: str
+    placement: str
+    unit: str
+    channels: tuple[int, ...]
+    time_ns: float
+    dram_ns: float
+    compute_ns: float
+    counts: dict[str, float]
+    external_bytes: int
+    internal_bytes: int
+    flops: int
+    energy: EnergyBreakdown
+    fallback: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def energy_pj(self) -> dict[str, float]:
+        """The energy under the trace's column names (:meth:`EnergyBreakdown.trace_columns`)."""
+        return self.energy.trace_columns()
+
+
+def memory_only(profile: Profile) -> Profile:
+    """The profile without its host and pim sections: what the DRAM engine replays on
+    (it reads the memory's organisation, timing and controller only)."""
+    if profile.pim is None and profile.host is None:
+        return profile
+    return profile.model_copy(update={"pim": None, "host": None})
+
+
+def replay_stream(
+    profile: Profile,
+    addresses: np.ndarray,
+    is_write: np.ndarray | bool = False,
+    flags: np.ndarray | int | None = None,
+    repeat: float = 1.0,
+) -> MemCost:
+    """Replay a request stream (all due at cycle 0) and return its cost.
+
+    ``repeat`` > 1 stands for the stream run ``repeat`` times back to back: the stream is
+    replayed k and 2k times (k copies cover two refresh intervals), and the cost
+    extrapolated linearly from the difference (the steady state of a periodic stream), so
+    long repeated streams cost two replays.
+    """
+    addr = np.ascontiguousarray(addresses, dtype=np.uint64)
+    n = addr.size
+    if n == 0:
+        return MemCost()
+    memory = memory_only(profile)
+    w = np.broadcast_to(np.asarray(is_write, dtype=np.bool_), (n,)).copy()
+    fl = None
+    if flags is not None:
+        fl = np.broadcast_to(np.asarray(flags, dtype=np.uint8), (n,)).copy()
+
+    def run(k: int) -> MemCost:
+        a = np.tile(addr, k)
+        arrival = np.zeros(a.size, dtype=np.int64)
+        res = run_requests(memory, a, np.tile(w, k), arrival,
+                           flags=None if fl is None else np.tile(fl, k))
+        counts = {str(c): float(v) for c, v in dict(res.command_counts).items()}
+        # energy is charged per bank operation, except rank-wide REF / PREA (per command)
+        ops = {str(c): float(v) for c, v in dict(res.bank_ops).items()
+               if c not in _PER_COMMAND} or {k: v for k, v in counts.items()}
+        for c in _PER_COMMAND:
+            if c in counts:
+                ops[c] = counts[c]
+        ext = int(res.bytes_read) + int(res.bytes_written)
+        return MemCost(float(res.total_cycles), counts, ext, int(res.internal_bytes), a.size,
+                       ops)
+
+    one = run(1)
+    if repeat <= 1.0:
+        return one
+    k = max(1, int(np.ceil(2.0 * profile.timing.tREFI / max(one.cycles, 1.0))))
+    if 2 * k >= repeat:
+        return run(int(np.ceil(repeat)))
+    first = run(k) if k > 1 else one
+    second = run(2 * k)
+    step = MemCost(
+        max(second.cycles - first.cycles, 0.0),
+        _add_counts(second.counts, first.counts, -1.0),
+        second.external_bytes - first.external_bytes,
+        second.internal_bytes - first.internal_bytes,
+        second.requests - first.requests,
+        _add_counts(second.ops, first.ops, -1.0),
+    ).scaled(1.0 / k)
+    return first + step.scaled(repeat - k)
+
+
+def base_command_counts(profile: Profile, counts: dict[str, float]) -> dict[str, int]:
+    """Bank-level operation counts in the energy table's base commands.
+
+    An all-bank command (``X_AB``, when given command counts rather than the engine's
+    ``bank_ops``) acts on every bank of the rank: it costs ``banks_per_rank`` base
+    commands. An internal column command (``RDI``, ``WRAI``, ...) costs the array energy
+    of its external form (IDD4R/IDD4W exclude the I/O, whose energy is charged per
+    external byte instead).
+    """
+    out: dict[str, float] = {}
+    for name, n in counts.items():
+        base, mult = name, 1
+        if base.endswith(_ALL_BANK_SUFFIX):
+            base, mult = base[:-len(_ALL_BANK_SUFFIX)], profile.banks_per_rank
+        base = _BASE_OF_INTERNAL.get(base, base)
+        out[base] = out.get(base, 0.0) + float(n) * mult
+    return {k: max(0, int(round(v))) for k, v in out.items()}
+
+
+def mem_energy(profile: Profile, mem: MemCost, channels: int) -> EnergyBreakdown:
+    """DRAM energy of a replayed stream.
+
+    Background is charged for the ranks of the ``channels`` channels the kernel occupies,
+    over the stream's cycles; commands by the engine's bank operations; I/O by external
+    bytes.
+    """
+    counts = base_command_counts(profile, mem.ops)
+    return dram_energy(profile, counts, int(round(mem.cycles)), int(mem.external_bytes),
+                       ranks=max(1, channels) * profile.dram.ranks)

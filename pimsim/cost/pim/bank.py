@@ -1,0 +1,123 @@
+"""Bank-level PIM kinds fed by all-bank internal column commands: ``bank_simd`` and ``bank_mac``.
+
+``bank_simd`` (Samsung HBM2-PIM / Aquabolt-XL) and ``bank_mac`` (SK hynix GDDR6-AiM) run
+GEMM/GEMV and elementwise kernels with the same command stream. Weights are pinned:
+split by output rows over the PIM channels and spread over the banks of each channel. Per
+batch row (a "pass"): the input vector is written into the units' register files / the
+channel's global buffer by all-bank writes (over the bus once per channel), the weights
+stream as all-bank internal reads, and ``readout_lanes`` values per output element are
+read out (bank_simd: each unit's lane partial sums, which the host adds; bank_mac: one,
+its adder tree reduces inside the unit). Each all-bank column command feeds
+``units_per_channel x access_bytes`` bytes to the units. The two kinds differ only in
+their profile data.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from pimsim.cost.layout import Layout
+from pimsim.cost.memory import MemCost, replay_stream
+from pimsim.cost.pim.base import PimKind, PimWork
+from pimsim.dram import FLAG_ALL_BANK, FLAG_INTERNAL
+from pimsim.hw.dtypes import DTYPE_BYTES
+from pimsim.profile import Profile
+from pimsim.standards import INTERNAL_OF
+from pimsim.workload import Elementwise, Gemm
+
+
+def _charge_used_banks(profile: Profile, mem: MemCost, bytes_per_cmd: int, tx: int) -> None:
+    """An all-bank internal column command reaches every bank, but the units take data from
+    ``bytes_per_cmd`` worth of them (bank_simd: one bank of each pair per command): charge
+    the column energy of the banks actually read."""
+    frac = min(1.0, bytes_per_cmd / float(profile.banks_per_rank * tx))
+    for key in INTERNAL_OF.values():
+        if key in mem.ops:
+            mem.ops[key] *= frac
+
+
+def _cmds_per_row(profile: Profile, layout: Layout, bytes_per_cmd: int) -> int:
+    """All-bank column commands that consume one row of every bank of a rank."""
+    rank_row_bytes = profile.banks_per_rank * layout.row_bytes
+    return max(layout.cols_per_row, rank_row_bytes // max(1, bytes_per_cmd))
+
+
+class BankKind(PimKind):
+    """Units beside the banks, fed by all-bank internal column commands."""
+
+    modelled_ops: ClassVar[tuple[str, ...]] = ("gemm", "elementwise")
+
+    def channel_bandwidth_gbps(self, dtype: str) -> float:
+        """``min(units x access_bytes / tCCD_L, units x lanes x dtype bytes x clock)``."""
+        p, t = self.pim, self.profile.timing
+        dram = p.units_per_channel * p.access_bytes / (t.tCCD_L * t.tCK_ns)
+        return min(dram, self.alu_gbps(dtype))
+
+    def _bytes_per_cmd(self) -> int:
+        return self.pim.units_per_channel * self.pim.access_bytes
+
+    def gemm(self, k: Gemm, layout: Layout) -> PimWork:
+        profile, pim, chans = self.profile, self.pim, self.chans
+        n_ch = len(chans)
+        db = DTYPE_BYTES[k.dtype]
+        tx = layout.tx_bytes
+        bytes_per_cmd = self._bytes_per_cmd()
+        w_ch = -(-k.resident_bytes() // n_ch)
+        n_rd = -(-w_ch // bytes_per_cmd)
+        n_in = -(-(k.k * db) // tx)  # input vector into register files / global buffer
+        readout = pim.readout_lanes
+        n_out_ch = -(-k.n // n_ch)
+        n_out = -(-(n_out_ch * readout * db) // tx)
+        wname = k.weight or k.name
+        rd = layout.pinned_row_stream(f"{wname}:w", n_rd,
+                                      _cmds_per_row(profile, layout, bytes_per_cmd))
+        wr = layout.pinned_row_stream(f"{wname}:in", n_in, layout.cols_per_row)
+        out = layout.buffer_addresses(f"{wname}:out", n_out * tx, channels=(chans[0],))
+        addr = np.concatenate([wr, rd, out])
+        is_write = np.concatenate([np.ones(n_in, bool), np.zeros(n_rd + n_out, bool)])
+        flags = np.concatenate([np.full(n_in, FLAG_ALL_BANK, np.uint8),
+                                np.full(n_rd, FLAG_ALL_BANK | FLAG_INTERNAL, np.uint8),
+                                np.zeros(n_out, np.uint8)])
+        mem = replay_stream(profile, addr, is_write, flags, repeat=k.m).on_channels(n_ch)
+        _charge_used_banks(profile, mem, bytes_per_cmd, tx)
+        macs = k.macs()
+        return PimWork(
+            mem, alu_ops=macs, alu_ns=macs / pim.alu_ops_per_ns(n_ch, k.dtype, "mac"),
+            col_ns=n_rd * k.m * profile.timing.tCCD_L * profile.timing.tCK_ns,
+            internal_bytes=n_rd * bytes_per_cmd * n_ch * k.m,
+            host_flops=k.m * k.n * (readout - 1), host_bytes=k.m * k.n * readout * db,
+            extra={"passes": k.m, "commands_per_pass": n_rd})
+
+    def elementwise(self, k: Elementwise, layout: Layout) -> PimWork:
+        profile, pim = self.profile, self.pim
+        n_ch = len(self.chans)
+        bytes_per_cmd = self._bytes_per_cmd()
+        per_row = _cmds_per_row(profile, layout, bytes_per_cmd)
+        n_rd = -(-(k.input_bytes() // n_ch) // bytes_per_cmd)
+        n_wr = -(-(k.output_bytes() // n_ch) // bytes_per_cmd)
+        rd = layout.pinned_row_stream(f"{k.name}:in", n_rd, per_row)
+        wr = layout.pinned_row_stream(f"{k.name}:out", n_wr, per_row)
+        addr = np.concatenate([rd, wr])
+        is_write = np.concatenate([np.zeros(n_rd, bool), np.ones(n_wr, bool)])
+        flags = np.full(addr.size, FLAG_ALL_BANK | FLAG_INTERNAL, np.uint8)
+        mem = replay_stream(profile, addr, is_write, flags).on_channels(n_ch)
+        _charge_used_banks(profile, mem, bytes_per_cmd, layout.tx_bytes)
+        ops = max(k.flops(), k.m * k.n)
+        return PimWork(
+            mem, alu_ops=ops, alu_ns=ops / pim.alu_ops_per_ns(n_ch, k.dtype, "add"),
+            col_ns=(n_rd + n_wr) * profile.timing.tCCD_L * profile.timing.tCK_ns,
+            internal_bytes=(n_rd + n_wr) * bytes_per_cmd * n_ch)
+
+
+class BankSimdKind(BankKind):
+    """Samsung HBM2-PIM (Aquabolt-XL): 16-lane FP16 SIMD units, one per two banks."""
+
+    name: ClassVar[str] = "bank_simd"
+
+
+class BankMacKind(BankKind):
+    """SK hynix GDDR6-AiM: a 16-multiplier BF16 MAC unit per bank, global input buffer."""
+
+    name: ClassVar[str] = "bank_mac"

@@ -1,0 +1,132 @@
+"""``dpu`` (UPMEM): a 32-bit general-purpose core per MRAM bank, fed by MRAM->WRAM DMA.
+
+Embedding pooling, GEMM and elementwise kernels. Rows / output rows are partitioned over
+the DPUs; each DPU DMAs its data MRAM->WRAM at ``dma_bytes_per_cycle`` and computes with
+``cycles_per_op`` cycles per lane operation (floats are emulated). Host<->DPU copies go
+over the DDR bus (the engine) and are capped at ``host_link_gbps`` per rank; they run
+before and after the DPUs compute, so the kernel's time, and the background energy, span
+copies and compute.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from pimsim.cost.layout import Layout, assign_hot_to_units, hot_rows
+from pimsim.cost.memory import MemCost
+from pimsim.cost.pim.base import PimKind, PimWork, replay_per_rank
+from pimsim.hw.dtypes import DTYPE_BYTES
+from pimsim.workload import Elementwise, EmbeddingBag, Gemm
+
+_NO_COPY: tuple[MemCost, float] = (MemCost(), 0.0)
+
+
+class DpuKind(PimKind):
+    """UPMEM DPUs (Gomez-Luna et al., IEEE Access 2022)."""
+
+    name: ClassVar[str] = "dpu"
+    modelled_ops: ClassVar[tuple[str, ...]] = ("embedding_bag", "gemm", "elementwise")
+    replicates_hot_rows: ClassVar[bool] = True
+
+    def channel_bandwidth_gbps(self, dtype: str) -> float:
+        """Every DPU's MRAM->WRAM DMA rate."""
+        p = self.pim
+        return p.units_per_channel * p.dma_bytes_per_cycle * p.clock_mhz * 1e-3
+
+    def host_link_gbps(self) -> float | None:
+        return self.pim.host_link_gbps
+
+    def _lane_ns(self, lane_ops: float, dtype: str, op: str) -> float:
+        """Time of ``lane_ops`` operations on one DPU."""
+        p = self.pim
+        return lane_ops * p.op_cycles(dtype, op) / (p.lanes * p.clock_mhz * 1e-3)
+
+    def _finish(self, core: MemCost, t_in: tuple[MemCost, float],
+                t_out: tuple[MemCost, float], *, dma_ns: float, alu_ns: float,
+                alu_ops: float, internal: int, op_cycles: float, host_flops: float = 0.0,
+                host_bytes: float = 0.0, extra: dict[str, Any] | None = None) -> PimWork:
+        mem = core + t_in[0] + t_out[0]
+        mem.cycles = core.cycles  # the copies' times are added as phases, not as cycles
+        span = max(core.cycles * self.profile.timing.tCK_ns, alu_ns, dma_ns) + t_in[1] + t_out[1]
+        return PimWork(
+            mem, alu_ops=alu_ops, alu_ns=max(alu_ns, dma_ns), internal_bytes=internal,
+            op_cycles=op_cycles, extra_ns=t_in[1] + t_out[1], host_flops=host_flops,
+            host_bytes=host_bytes, background_ns=span,
+            extra={**(extra or {}), "transfer_in_ns": t_in[1], "transfer_out_ns": t_out[1],
+                   "dma_ns": dma_ns})
+
+    def embedding_bag(self, k: EmbeddingBag, layout: Layout, rng: np.random.Generator,
+                      replicate: int, cache_share: int = 1) -> PimWork:
+        """Rows are split over DPU groups (row mod groups); inside a group of G DPUs each DPU
+        holds ``row_bytes / G`` bytes (a column slice, >= one MRAM access) of its rows, so
+        a bag needs one partial sum per group it touches, not one per DPU."""
+        pim = self.pim
+        n_dpu = len(self.chans) * pim.units_per_channel
+        t = k.tbl
+        offsets, idx = k.bag_indices(rng)
+        g_size = int(min(n_dpu, max(1, t.row_bytes // pim.access_bytes)))
+        n_groups = max(1, n_dpu // g_size)
+        hot = hot_rows(idx, replicate)
+        group = assign_hot_to_units(idx, idx % n_groups, hot, n_groups)
+        loads = np.bincount(group, minlength=n_groups)
+        slice_bytes = -(-t.row_bytes // g_size)
+        addr = layout.embedding_addresses(k.table, idx, t.row_bytes, t.bytes,
+                                          channels=self.chans)
+        core = replay_per_rank(self.profile, layout, addr)
+        dma_ns = float(loads.max()) * slice_bytes / pim.dma_bytes_per_ns()
+        alu_ns = self._lane_ns(float(loads.max()) * (-(-t.dim // g_size)), t.dtype, "add")
+        bag = np.repeat(np.arange(k.batch), np.diff(offsets))
+        partials = int(np.unique(bag * n_groups + group).size)  # (bag, group) partial sums
+        t_in = self.host_link(layout, f"{k.name}:idx",
+                              (idx.size + k.batch + 1) * pim.index_bytes, True)
+        t_out = self.host_link(layout, f"{k.name}:partials", partials * t.row_bytes, False)
+        return self._finish(core, t_in, t_out, dma_ns=dma_ns, alu_ns=alu_ns,
+                            alu_ops=idx.size * t.dim, internal=idx.size * t.row_bytes,
+                            op_cycles=pim.op_cycles(t.dtype, "add"),
+                            host_flops=(partials - k.batch) * t.dim,
+                            host_bytes=partials * t.row_bytes,
+                            extra={"lookups": int(idx.size), "replicated_rows": int(hot.size),
+                                   "max_unit_lookups": int(loads.max()),
+                                   "partials": partials, "dpu_group_size": g_size})
+
+    def gemm(self, k: Gemm, layout: Layout) -> PimWork:
+        pim = self.pim
+        n_dpu = len(self.chans) * pim.units_per_channel
+        db = DTYPE_BYTES[k.dtype]
+        rows_per_dpu = -(-k.n // n_dpu)
+        w_dpu = k.k * rows_per_dpu * db
+        # the input rows of a pass fill half the WRAM (the other half buffers the weights)
+        per_pass = max(1, (pim.wram_bytes // 2) // max(1, k.k * db)) if pim.wram_bytes else 1
+        passes = -(-k.m // per_pass)
+        addr = layout.weight_addresses(k.weight or k.name, k.resident_bytes(),
+                                       channels=self.chans)
+        core = replay_per_rank(self.profile, layout, addr, repeat=passes)
+        dma_ns = w_dpu * passes / pim.dma_bytes_per_ns()
+        alu_ns = self._lane_ns(k.m * k.k * rows_per_dpu, k.dtype, "mac")
+        # a host write reaches one DPU in each chip of a rank at once: the input vector
+        # goes over the bus once per DPU of a chip
+        copies = max(1, pim.units_per_channel // pim.chips_per_rank
+                     // max(1, self.profile.dram.ranks))
+        t_in = self.host_link(layout, f"{k.name}:x", k.input_bytes() * copies, True)
+        t_out = self.host_link(layout, f"{k.name}:y", k.output_bytes(), False)
+        return self._finish(core, t_in, t_out, dma_ns=dma_ns, alu_ns=alu_ns,
+                            alu_ops=k.macs(), internal=k.resident_bytes() * passes,
+                            op_cycles=pim.op_cycles(k.dtype, "mac"), extra={"passes": passes})
+
+    def elementwise(self, k: Elementwise, layout: Layout) -> PimWork:
+        pim = self.pim
+        n_dpu = len(self.chans) * pim.units_per_channel
+        rd = layout.buffer_addresses(f"{k.name}:in", k.input_bytes(), channels=self.chans)
+        wr = layout.buffer_addresses(f"{k.name}:out", k.output_bytes(), channels=self.chans)
+        addr = np.concatenate([rd, wr])
+        is_write = np.concatenate([np.zeros(rd.size, bool), np.ones(wr.size, bool)])
+        core = replay_per_rank(self.profile, layout, addr, is_write=is_write)
+        per_dpu = -(-(k.m * k.n) // n_dpu)
+        dma_ns = per_dpu * (k.inputs + 1) * DTYPE_BYTES[k.dtype] / pim.dma_bytes_per_ns()
+        ops = max(k.flops(), k.m * k.n)
+        alu_ns = self._lane_ns(per_dpu * (ops / (k.m * k.n)), k.dtype, "add")
+        return self._finish(core, _NO_COPY, _NO_COPY, dma_ns=dma_ns, alu_ns=alu_ns,
+                            alu_ops=ops, internal=k.input_bytes() + k.output_bytes(),
+                            op_cycles=pim.op_cycles(k.dtype, "add"))
