@@ -30,11 +30,9 @@ from codesign.search import (
     run_search,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search_toy import TARGET, IntVectorProblem, kill_test_config  # noqa: E402
+from codesign.search.toy import TARGET, IntVectorProblem, script_config
 
-TOY_SCRIPT = Path(__file__).resolve().parent / "search_toy.py"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 # ---------------------------------------------------------------------------- Pareto sorting
@@ -308,7 +306,7 @@ def _journal_keys(path: Path) -> list[str]:
 def test_sigkill_mid_generation_then_resume_loses_nothing(tmp_path: Path) -> None:
     out = tmp_path / "search"
     calls_log = tmp_path / "calls.log"
-    cfg = kill_test_config()
+    cfg = script_config()
     reference = run_search(IntVectorProblem(), cfg, quiet=True)
     assert len(reference.history) == cfg.total_evaluations == 32
     # Kill in generation 2: after the 8 + 4 evaluations of generations 0 and 1 and one more
@@ -317,7 +315,7 @@ def test_sigkill_mid_generation_then_resume_loses_nothing(tmp_path: Path) -> Non
     pythonpath = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": pythonpath}
     proc = subprocess.Popen(
-        [sys.executable, str(TOY_SCRIPT), str(out), str(calls_log), "0.01",
+        [sys.executable, "-m", "codesign.search.toy", str(out), str(calls_log), "0.01",
          str(journaled_at_kill + 1)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
