@@ -1,4 +1,4 @@
-"""codesign.plan: PimPlan validation against PIM kinds, naive / sampled / mutated plans, I/O."""
+"""codesign.hw.placement and codesign.hw.plans: PimPlan validation against PIM kinds, naive / sampled / mutated plans, I/O."""
 
 from __future__ import annotations
 
@@ -10,17 +10,14 @@ import pytest
 from codesign.data.schema import get_schema
 from codesign.errors import SpecError
 from codesign.mapping import map_subnet, subnet_graph
-from codesign.plan import (
-    PimPlan,
-    TablePlan,
+from codesign.hw.placement import PimPlan, TablePlan, load_plan, save_plan
+from codesign.hw.plans import (
     apply_knobs,
     host_plan,
-    load_plan,
     mutate_plan,
     naive_plan,
     plan_genes,
     sample_plan,
-    save_plan,
     validate_plan,
 )
 from codesign.space import sample
