@@ -33,14 +33,8 @@ from pimsim import Profile
 from pimsim.fileio import atomic_write_json
 
 from codesign.errors import SpecError
-from codesign.hw.capability import (
-    PimKernel,
-    has_pim,
-    kernel_capable,
-    knob_options,
-    profile_pim,
-    table_capable,
-)
+from codesign.hw.capability import (PimKernel, has_pim, kernel_capable, knob_options,
+                                    profile_pim, table_capable)
 
 __all__ = [
     "DEFAULT_HOT_ROWS",

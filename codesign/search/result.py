@@ -101,16 +101,8 @@ def make_result(config: SearchConfig, history: Sequence[Mapping[str, Any]],
             i = int(fitness_order(objs, cfg)[0])
         best = frame.iloc[i].to_dict()
         best_genome = genomes[history[i]["key"]]
-    return SearchResult(
-        config=cfg,
-        history=frame,
-        population_keys=list(population),
-        population=[genomes[k] for k in population],
-        best=best,
-        best_genome=best_genome,
-        front=front,
-        generation=generation,
-        duplicates_accepted=duplicates_accepted,
-        redraws=redraws,
-        evaluations_run=evaluations_run,
-    )
+    return SearchResult(config=cfg, history=frame, population_keys=list(population),
+                        population=[genomes[k] for k in population], best=best,
+                        best_genome=best_genome, front=front, generation=generation,
+                        duplicates_accepted=duplicates_accepted, redraws=redraws,
+                        evaluations_run=evaluations_run)

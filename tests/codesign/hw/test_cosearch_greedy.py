@@ -33,14 +33,8 @@ from codesign.mapping import map_subnet, subnet_graph
 from codesign.space import active_form, sample, spec_hash
 from pimsim.energy import background_energy_pj
 from pimsim.engine import kernel_costs
-from pimsim.profile import load_profile
 
 SCHEMA = get_schema("criteo")
-
-
-@pytest.fixture(scope="module")
-def profiles() -> dict[str, Any]:
-    return {n: load_profile(n) for n in ("hbm2_pim", "gddr6_aim", "ddr4_recnmp", "ddr4_3200")}
 
 
 @pytest.fixture(scope="module")
