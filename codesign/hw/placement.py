@@ -49,7 +49,9 @@ __all__ = [
 
 PLAN_FORMAT = "pimrec-plan/1"
 #: Rows replicated per table when ``replicate_hot`` is on. A plan parameter (not hardware):
-#: with Zipf(1.05) lookups the top 512 rows of a table draw a large share of the accesses.
+#: under the mapping's bounded Zipf(1.05) lookups (``pimsim.workload.zipf_rows``) the top 512
+#: rows draw (513^-0.05 - 1) / ((rows + 1)^-0.05 - 1) of a table's accesses: 48 % on
+#: Criteo's largest table (10.1 M rows), 70 % on the median of its 17 tables over 512 rows.
 DEFAULT_HOT_ROWS = 512
 
 Placement = Literal["host", "pim"]
