@@ -150,6 +150,28 @@ def test_config_presets_and_validation() -> None:
     assert issubclass(SearchError, CodesignError)
 
 
+def test_config_integers_and_error_messages() -> None:
+    # numpy integers are integers; booleans, fractions and numeric strings are not
+    assert SearchConfig(seed=np.int64(3), population=np.int32(10)).seed == 3
+    for name, bad in [("seed", True), ("population", 2.5), ("generations", "3"),
+                      ("seed", -1)]:
+        with pytest.raises(SearchError, match=rf"^search config {name}: got {bad!r}; accepted"):
+            SearchConfig(**{name: bad})
+    with pytest.raises(SearchError, match=r"limits\.energy_pj: got 0\.0; accepted: a finite"):
+        SearchConfig(limits={"energy_pj": 0})
+    with pytest.raises(SearchError, match="limits.latency_ns: got inf"):
+        SearchConfig(limits={"latency_ns": float("inf")})
+    with pytest.raises(SearchError, match=r"objectives: got \['a', 'a'\]; accepted: distinct"):
+        SearchConfig(objectives=("a", "a"))
+    with pytest.raises(SearchError, match=r"unknown key\(s\) \['popsize'\]"):
+        SearchConfig(popsize=3)
+    # senses default to "min" per objective; the JSON form holds them resolved
+    cfg = SearchConfig(objectives=("logloss", "auc"))
+    assert cfg.senses == ("min", "min")
+    assert cfg.to_dict()["senses"] == ["min", "min"]
+    assert SearchConfig.from_dict(cfg.to_dict()) == cfg
+
+
 # ---------------------------------------------------------------------------- evolution
 
 
