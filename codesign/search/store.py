@@ -33,6 +33,7 @@ __all__ = [
     "Checkpoint",
     "SearchStore",
     "malformed_checkpoint",
+    "read_checkpoint",
     "read_journal",
 ]
 
