@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign.cosearch import simulate_subnet
 from codesign.data.schema import get_schema
 from codesign.flops import count_flops
+from codesign.hw.evaluate import simulate_subnet
+from codesign.hw.plans import naive_plan, sample_plan
 from codesign.mapping import map_subnet, workload_macs
-from codesign.plan import naive_plan, sample_plan
 from codesign.space import load_spec, sample
 from pimsim.profile import load_profile
 

@@ -1,26 +1,22 @@
 """Overhead of the co-search machinery itself (codesign.search / codesign.executor).
 
-Prints: the wall time of a paper-budget regularized evolution (2048 proposals) on the cheap toy
-problem of the tests, in memory and with the fsync'd journal + per-generation checkpoint, in
-each fitness mode; the time of non_dominated_sort on random points; and the per-task overhead
+Prints: the wall time of a paper-budget regularized evolution (2048 proposals) on the cheap
+example problem of codesign.search.toy, in memory and with the fsync'd journal +
+per-generation checkpoint, in each fitness mode; the time of non_dominated_sort on random points; and the per-task overhead
 of each executor on a trivial function. Run: .venv/bin/python benchmarks/search_overhead.py
 """
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from search_toy import IntVectorProblem  # noqa: E402
-
-from codesign.executor import make_executor  # noqa: E402
-from codesign.search import SearchConfig, non_dominated_sort, run_search  # noqa: E402
+from codesign.executor import make_executor
+from codesign.search import SearchConfig, non_dominated_sort, run_search
+from codesign.search.toy import IntVectorProblem
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 :class:`CoSearchProblem` implements :class:`codesign.search.SearchProblem`:
 
-- ``sample`` / ``mutate``: a subnet of the space and a plan for it (:mod:`codesign.plan`);
+- ``sample`` / ``mutate``: a subnet of the space and a plan for it (:mod:`codesign.hw.plans`);
   with ``co_design=False`` the plan is always the profile's naive plan and only the subnet
   varies (the accuracy-only baseline). A mutation changes the subnet or the plan (a fair
   coin per mutation); after a subnet change the plan is reconciled with the new kernels.
@@ -10,15 +10,15 @@
   layer (:func:`codesign.train.estimate_subnet`), cached by the spec hash (in memory and,
   with ``cache_dir``, on disk, so co-search genomes that share a subnet train its head
   once); the subnet's FLOPs (:mod:`codesign.flops`); and, with ``simulate``, latency and
-  energy of one batch on the profile with the plan's knobs (:func:`simulate_subnet`).
+  energy of one batch on the profile with the plan's knobs
+  (:func:`codesign.hw.evaluate.simulate_subnet`).
   Kernel costs are cached across evaluations by kernel signature through the engine's
   ``cache`` argument (:func:`pimsim.engine.kernel_costs`), one cache per profile variant,
   so a kernel repeated across candidates is simulated once per process.
 
-:func:`greedy_plan` places each table and dense kernel of a subnet, for given knobs, on the
-host or on PIM by comparing that kernel's standalone cost on each (latency, energy or their
-product), from the same cached kernel costs. The co-search uses it so that good plans for a
-subnet are reachable in one step: ``sample`` draws the naive, a greedy (random objective)
+:func:`codesign.hw.greedy.greedy_plan` places each table and dense kernel of a subnet, for
+given knobs, on the host or on PIM by comparing that kernel's standalone cost on each, from
+the same cached kernel costs. ``sample`` draws the naive, a greedy (random objective)
 or a random plan with probabilities ``p_naive`` / ``p_greedy`` / the rest; ``mutate`` ends
 with a "re-place" move (probability ``p_replace``: the child's plan becomes the greedy plan
 of its subnet and knobs); with probability ``p_shrink`` its subnet change is a "shrink"
@@ -35,31 +35,31 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from pimsim import Profile, load_profile
+from pimsim.fileio import atomic_write_json
+
+from codesign.data.cache import CtrData
 from codesign.errors import CodesignError
 from codesign.flops import count_flops
-from codesign.mapping import map_subnet
-from codesign.plan import (
-    DEFAULT_HOT_ROWS,
-    PimPlan,
-    TablePlan,
-    has_pim,
-    kernel_capable,
-    knob_options,
-    profile_pim,
-    table_capable,
-    apply_knobs,
-    mutate_plan,
-    naive_plan,
-    reconcile_plan,
-    sample_plan,
+from codesign.hw.capability import knob_options
+from codesign.hw.evaluate import hardware_metrics, sim_schema, simulate_subnet
+from codesign.hw.greedy import (
+    GREEDY_OBJECTIVES,
+    KernelCostFn,
+    cached_kernel_cost,
+    greedy_plan,
+    knobs_variant,
 )
+from codesign.hw.placement import PimPlan
+from codesign.hw.plans import mutate_plan, naive_plan, reconcile_plan, sample_plan
 from codesign.space import (
     SubnetSpec,
     from_dict,
@@ -69,198 +69,15 @@ from codesign.space import (
     shrink_candidates,
     to_dict,
 )
-from pimsim.fileio import atomic_write_json
+from codesign.train import estimate_subnet, load_supernet
 
-__all__ = ["Genome", "CoSearchProblem", "simulate_subnet", "hardware_metrics", "sim_schema",
-           "GREEDY_OBJECTIVES", "KernelCostFn", "cached_kernel_cost", "kernel_cost_value",
-           "greedy_plan", "knobs_variant", "shrink_moves"]
+__all__ = ["CoSearchProblem", "Genome", "shrink_moves"]
 
 
 @dataclass(frozen=True)
 class Genome:
     spec: SubnetSpec
     plan: PimPlan
-
-
-def sim_schema(name_or_schema: Any) -> Any:
-    """The schema whose table sizes the simulation uses: a data set name gives its
-    published cardinalities (the deployed model), a DatasetSchema passes through."""
-    if isinstance(name_or_schema, str):
-        from codesign.data.schema import get_schema
-
-        return get_schema(name_or_schema)
-    return name_or_schema
-
-
-def simulate_subnet(spec: SubnetSpec, schema: Any, plan: PimPlan | None, profile: Any, *,
-                    batch: int = 256, pooling: Any = None, seed: int = 0,
-                    cache: dict[tuple[Any, ...], Any] | None = None) -> Any:
-    """Simulate one batch of ``spec`` with ``plan`` on ``profile`` (knobs applied);
-    returns the pimsim Trace. ``cache``: kernel-cost cache of that profile variant."""
-    from pimsim.engine import simulate
-
-    prof = apply_knobs(profile, plan) if plan is not None else profile
-    wl = map_subnet(spec, schema, plan, batch=batch, pooling=pooling, profile=prof)
-    replicate: dict[str, int] | int = 0
-    if plan is not None:
-        replicate = {f"emb.{f}": plan.hot_rows for f in plan.replicated_tables()}
-    return simulate(wl, prof, seed=seed, replicate_hot_rows=replicate, cache=cache)
-
-
-#: What :func:`greedy_plan` may minimise per kernel.
-GREEDY_OBJECTIVES: tuple[str, ...] = ("latency", "energy", "edp")
-
-#: ``kernel_cost(workload, profile, replicate_hot_rows) -> {kernel name: KernelCost}``, with
-#: ``profile`` the knob-applied profile variant (see :func:`cached_kernel_cost`).
-KernelCostFn = Callable[[Any, Any, Mapping[str, int]], Mapping[str, Any]]
-
-#: PIM kinds whose embedding cost depends on hot-row replication (pimsim.pim: the
-#: ``buffer_nmp`` and ``dpu`` embedding models take ``replicate_hot_rows``; the bank kinds
-#: ignore it).
-_REPLICATING_KINDS = ("buffer_nmp", "dpu")
-
-
-def knobs_variant(knobs: Mapping[str, Any]) -> str:
-    """Key of a profile variant (its knob values) in a problem's kernel-cost caches."""
-    return json.dumps(dict(knobs), sort_keys=True)
-
-
-def cached_kernel_cost(cache: dict[tuple[Any, ...], Any] | None = None,
-                       seed: int = 0) -> KernelCostFn:
-    """A :data:`KernelCostFn` over :func:`pimsim.engine.kernel_costs` with ``cache`` (the
-    kernel-cost cache of one profile variant, as :func:`simulate_subnet` takes it)."""
-    from pimsim.engine import kernel_costs
-
-    store: dict[tuple[Any, ...], Any] = {} if cache is None else cache
-
-    def cost(workload: Any, profile: Any, replicate: Mapping[str, int]) -> Mapping[str, Any]:
-        return kernel_costs(workload, profile, seed=seed, replicate_hot_rows=dict(replicate),
-                            cache=store)
-
-    return cost
-
-
-def kernel_cost_value(cost: Any, objective: str, profile: Any = None) -> float:
-    """A kernel's standalone latency (ns), energy (pJ) or their product.
-
-    With ``profile``, energy is the system's while the kernel runs alone: its own energy
-    with its background replaced by the whole memory's background over its time (at
-    least its own), so a slow kernel pays for the memory idling around it as the engine's
-    ``(idle memory)`` record does; without, the kernel's own energy."""
-    from pimsim.trace import ENERGY_COLUMNS
-
-    if objective not in GREEDY_OBJECTIVES:
-        raise CodesignError(f"greedy objective: {objective!r}; accepted: "
-                            f"{', '.join(GREEDY_OBJECTIVES)}")
-    latency = float(cost.time_ns)
-    energy = float(sum(cost.energy_pj.get(c, 0.0) for c in ENERGY_COLUMNS))
-    if profile is not None:
-        from pimsim.energy import background_energy_pj
-
-        own = float(cost.energy_pj.get("background_pj", 0.0))
-        whole = background_energy_pj(profile, int(round(latency / profile.timing.tCK_ns)))
-        energy += max(0.0, whole - own)
-    if objective == "latency":
-        return latency
-    if objective == "energy":
-        return energy
-    return latency * energy
-
-
-def greedy_plan(spec: SubnetSpec, schema: Any, profile: Any, knobs: Mapping[str, Any],
-                kernel_cost: KernelCostFn | None = None, objective: str = "edp", *,
-                batch: int = 256, pooling: Any = None, hot_rows: int = DEFAULT_HOT_ROWS,
-                try_replication: bool = True) -> PimPlan:
-    """The plan that puts each table and dense kernel of ``spec`` where its standalone
-    cost (``objective``: latency, energy or edp; energy with the whole memory's background
-    over the kernel's time, see :func:`kernel_cost_value`) is lower, host or PIM, with
-    ``knobs``.
-
-    Costs come from ``kernel_cost`` (default: :func:`cached_kernel_cost` with a fresh
-    cache) on up to three workloads of the subnet on the knob-applied profile: everything
-    on the host, everything the PIM kind can run on PIM, and (for kinds whose embedding
-    cost depends on it) the tables on PIM with ``hot_rows`` replicated; with a shared cache
-    each kernel signature is simulated at most once per placement. ``batch`` / ``pooling``:
-    as :func:`codesign.mapping.map_subnet`. Ties go to the host.
-    The standalone comparison ignores overlap between host and PIM kernels. Raises
-    :class:`~codesign.errors.SpecError` for knobs the profile does not accept.
-    """
-    from codesign.mapping import subnet_graph
-
-    if objective not in GREEDY_OBJECTIVES:
-        raise CodesignError(f"greedy_plan: objective {objective!r}; accepted: "
-                            f"{', '.join(GREEDY_OBJECTIVES)}")
-    knobs = dict(knobs)
-    graph = subnet_graph(spec, schema)
-    base = PimPlan(tables={f: TablePlan() for f in graph.tables},
-                   dense={k.name: "host" for k in graph.kernels}, knobs=knobs,
-                   hot_rows=hot_rows)
-    if not has_pim(profile):
-        if knobs:
-            apply_knobs(profile, base)  # raises, naming the knobs
-        return base
-    base.check_against(graph, profile)  # knob names and values
-    prof = apply_knobs(profile, base)
-    dtype = str(knobs.get("dtype") or profile_pim(profile, "plan").dtype)
-    tables_ok = graph.uses_embeddings and table_capable(profile, dtype) is None
-    pim_tables = list(graph.tables) if tables_ok else []
-    pim_dense = [k.name for k in graph.kernels if kernel_capable(profile, k, dtype) is None]
-    if not pim_tables and not pim_dense:
-        return base
-    cost_fn = kernel_cost or cached_kernel_cost()
-
-    def costs(plan: PimPlan) -> Mapping[str, Any]:
-        wl = map_subnet(spec, schema, plan, batch=batch, pooling=pooling, profile=prof)
-        rep = {f"emb.{f}": plan.hot_rows for f in plan.replicated_tables()}
-        return cost_fn(wl, prof, rep)
-
-    on_host = costs(base)
-    all_pim = base.model_copy(update={
-        "tables": {f: TablePlan(placement="pim" if f in pim_tables else "host")
-                   for f in graph.tables},
-        "dense": {k.name: "pim" if k.name in pim_dense else "host" for k in graph.kernels},
-    })
-    on_pim = costs(all_pim)
-    replicated: Mapping[str, Any] = {}
-    if try_replication and pim_tables and hot_rows > 0 \
-            and profile_pim(profile, "plan").kind in _REPLICATING_KINDS:
-        replicated = costs(all_pim.model_copy(update={
-            "tables": {f: TablePlan(placement="pim", replicate_hot=True)
-                       for f in pim_tables},
-            "dense": {k.name: "host" for k in graph.kernels},
-        }))
-
-    def value(c: Mapping[str, Any], name: str) -> float:
-        return kernel_cost_value(c[name], objective, prof)
-
-    tables: dict[str, TablePlan] = {}
-    for f in graph.tables:
-        name = f"emb.{f}"
-        best, best_value = TablePlan(), value(on_host, name) if name in on_host else math.inf
-        if f in pim_tables:
-            v = value(on_pim, name)
-            if v < best_value:
-                best, best_value = TablePlan(placement="pim"), v
-            if replicated:
-                v = value(replicated, name)
-                if v < best_value:
-                    best, best_value = TablePlan(placement="pim", replicate_hot=True), v
-        tables[f] = best
-    dense = {k.name: ("pim" if k.name in pim_dense
-                      and value(on_pim, k.name) < value(on_host, k.name) else "host")
-             for k in graph.kernels}
-    return PimPlan(tables=tables, dense=dense, knobs=knobs, hot_rows=hot_rows)
-
-
-def hardware_metrics(trace: Any) -> dict[str, float]:
-    """Latency (makespan) and energy of a trace, with energy by component."""
-    from pimsim.trace import ENERGY_COLUMNS
-
-    df = trace.df
-    out = {"latency_ns": float(trace.makespan_ns), "energy_pj": float(df["energy_pj"].sum())}
-    for c in ENERGY_COLUMNS:
-        out[f"energy_{c}"] = float(df[c].sum())
-    return out
 
 
 #: Per-process memo of loaded inputs (data, supernet, profile) and caches; see the module
@@ -339,17 +156,11 @@ class CoSearchProblem:
         if key in _PROCESS_MEMO:
             return _PROCESS_MEMO[key]
         if what == "data":
-            from codesign.data.cache import CtrData
-
             val: Any = CtrData.open(self.data_dir)
         elif what == "supernet":
-            from codesign.train import load_supernet
-
             val, _ = load_supernet(self.supernet, self._memo("data").schema)
             val.eval()
         elif what == "profile":
-            from pimsim.profile import load_profile
-
             val = load_profile(self.profile)
         elif what == "schema":
             val = self._schema_from_data() if self.dataset is None else sim_schema(self.dataset)
@@ -361,8 +172,6 @@ class CoSearchProblem:
         return val
 
     def _schema_from_data(self) -> Any:
-        from codesign.data.cache import CtrData
-
         meta = Path(self.data_dir) / "meta.json"
         if meta.is_file():
             return CtrData.open(self.data_dir).schema
@@ -374,7 +183,7 @@ class CoSearchProblem:
         return self._memo("schema")
 
     @property
-    def hw_profile(self) -> Any:
+    def hw_profile(self) -> Profile:
         return self._memo("profile")
 
     # ---- genome operations ---------------------------------------------------------------
@@ -499,10 +308,6 @@ class CoSearchProblem:
                 return res
             except (OSError, json.JSONDecodeError):
                 pass  # a damaged cache entry is recomputed and rewritten
-        import torch
-
-        from codesign.train import estimate_subnet
-
         if self.num_threads is not None:
             torch.set_num_threads(self.num_threads)
         r = estimate_subnet(
@@ -520,8 +325,7 @@ class CoSearchProblem:
         """Latency and energy of one batch of ``spec`` with ``plan`` (cached kernel costs)."""
         profile = self.hw_profile
         caches = self._memo("sim_caches")
-        variant = json.dumps(plan.knobs, sort_keys=True)
-        cache = caches.setdefault(variant, {})
+        cache = caches.setdefault(knobs_variant(plan.knobs), {})
         trace = simulate_subnet(spec, self.schema, plan, profile, batch=self.batch,
                                 seed=self.seed, cache=cache)
         return hardware_metrics(trace)

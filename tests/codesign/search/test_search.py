@@ -30,11 +30,9 @@ from codesign.search import (
     run_search,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search_toy import TARGET, IntVectorProblem, kill_test_config  # noqa: E402
+from codesign.search.toy import TARGET, IntVectorProblem, script_config
 
-TOY_SCRIPT = Path(__file__).resolve().parent / "search_toy.py"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 # ---------------------------------------------------------------------------- Pareto sorting
@@ -150,6 +148,28 @@ def test_config_presets_and_validation() -> None:
     with pytest.raises(SearchError, match="unknown key"):
         SearchConfig.from_dict({"budget": "tiny", "popsize": 3})
     assert issubclass(SearchError, CodesignError)
+
+
+def test_config_integers_and_error_messages() -> None:
+    # numpy integers are integers; booleans, fractions and numeric strings are not
+    assert SearchConfig(seed=np.int64(3), population=np.int32(10)).seed == 3
+    for name, bad in [("seed", True), ("population", 2.5), ("generations", "3"),
+                      ("seed", -1)]:
+        with pytest.raises(SearchError, match=rf"^search config {name}: got {bad!r}; accepted"):
+            SearchConfig(**{name: bad})
+    with pytest.raises(SearchError, match=r"limits\.energy_pj: got 0\.0; accepted: a finite"):
+        SearchConfig(limits={"energy_pj": 0})
+    with pytest.raises(SearchError, match="limits.latency_ns: got inf"):
+        SearchConfig(limits={"latency_ns": float("inf")})
+    with pytest.raises(SearchError, match=r"objectives: got \['a', 'a'\]; accepted: distinct"):
+        SearchConfig(objectives=("a", "a"))
+    with pytest.raises(SearchError, match=r"unknown key\(s\) \['popsize'\]"):
+        SearchConfig(popsize=3)
+    # senses default to "min" per objective; the JSON form holds them resolved
+    cfg = SearchConfig(objectives=("logloss", "auc"))
+    assert cfg.senses == ("min", "min")
+    assert cfg.to_dict()["senses"] == ["min", "min"]
+    assert SearchConfig.from_dict(cfg.to_dict()) == cfg
 
 
 # ---------------------------------------------------------------------------- evolution
@@ -308,7 +328,7 @@ def _journal_keys(path: Path) -> list[str]:
 def test_sigkill_mid_generation_then_resume_loses_nothing(tmp_path: Path) -> None:
     out = tmp_path / "search"
     calls_log = tmp_path / "calls.log"
-    cfg = kill_test_config()
+    cfg = script_config()
     reference = run_search(IntVectorProblem(), cfg, quiet=True)
     assert len(reference.history) == cfg.total_evaluations == 32
     # Kill in generation 2: after the 8 + 4 evaluations of generations 0 and 1 and one more
@@ -317,7 +337,7 @@ def test_sigkill_mid_generation_then_resume_loses_nothing(tmp_path: Path) -> Non
     pythonpath = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": pythonpath}
     proc = subprocess.Popen(
-        [sys.executable, str(TOY_SCRIPT), str(out), str(calls_log), "0.01",
+        [sys.executable, "-m", "codesign.search.toy", str(out), str(calls_log), "0.01",
          str(journaled_at_kill + 1)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )

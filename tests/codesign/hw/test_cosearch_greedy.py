@@ -1,44 +1,40 @@
-"""codesign.cosearch.greedy_plan and its use in the co-search (sample, mutate, seeds)."""
+"""codesign.hw.greedy.greedy_plan and its use in the co-search (sample, mutate, seeds)."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
 import pytest
 
-from codesign.cosearch import (
-    GREEDY_OBJECTIVES,
-    CoSearchProblem,
-    Genome,
-    cached_kernel_cost,
-    greedy_plan,
-    hardware_metrics,
-    kernel_cost_value,
-    simulate_subnet,
-)
+from codesign.cosearch import CoSearchProblem, Genome, shrink_moves
 from codesign.data.schema import get_schema
 from codesign.errors import CodesignError, SpecError
-from codesign.mapping import map_subnet, subnet_graph
-from codesign.plan import (
-    PimPlan,
+from codesign.flops import count_flops
+from codesign.hw.evaluate import hardware_metrics, simulate_subnet
+from codesign.hw.greedy import (
+    GREEDY_OBJECTIVES,
+    cached_kernel_cost,
+    greedy_plan,
+    kernel_cost_value,
+)
+from codesign.hw.placement import PimPlan
+from codesign.hw.plans import (
     apply_knobs,
     host_plan,
     naive_plan,
+    plan_genes,
     reconcile_plan,
     sample_plan,
     validate_plan,
 )
-from codesign.space import sample, spec_hash
+from codesign.mapping import map_subnet, subnet_graph
+from codesign.space import active_form, sample, spec_hash
+from pimsim.energy import background_energy_pj
 from pimsim.engine import kernel_costs
-from pimsim.profile import load_profile
 
 SCHEMA = get_schema("criteo")
-
-
-@pytest.fixture(scope="module")
-def profiles() -> dict[str, Any]:
-    return {n: load_profile(n) for n in ("hbm2_pim", "gddr6_aim", "ddr4_recnmp", "ddr4_3200")}
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +147,6 @@ def test_greedy_whole_workload_beats_naive_and_random_plans(profiles, specs) -> 
 
 
 def test_energy_value_charges_the_idle_memory(profiles, specs) -> None:
-    from pimsim.energy import background_energy_pj
-
     hbm = profiles["hbm2_pim"]
     spec = specs[0]
     wl = map_subnet(spec, SCHEMA, None, batch=2)
@@ -201,8 +195,6 @@ def test_each_signature_costed_once_and_objectives(profiles, specs) -> None:
 
 
 def test_greedy_for_every_knob_value_is_valid(profiles, specs) -> None:
-    from codesign.plan import plan_genes
-
     for pname in ("hbm2_pim", "gddr6_aim"):
         prof = profiles[pname]
         spec = specs[2]
@@ -265,10 +257,6 @@ def test_seed_genomes_put_greedy_plans_after_the_first(specs) -> None:
     again = prob.seed_genomes(spec, 8, np.random.default_rng(0))
     assert [prob.key(g) for g in again] == [prob.key(g) for g in seeds]
     # the key of a genome: functional hash of the subnet (inert fields reset) + plan key
-    import hashlib
-
-    from codesign.space import active_form
-
     k = hashlib.sha256((spec_hash(active_form(spec)) + ":" + naive.key()).encode()).hexdigest()
     assert prob.key(seeds[0]) == k
     # accuracy-only problems: the key is the subnet's, so one genome and no greedy plans
@@ -284,9 +272,6 @@ def test_problem_probabilities_are_checked() -> None:
 
 
 def test_shrink_mutation_lowers_flops() -> None:
-    from codesign.cosearch import shrink_moves
-    from codesign.flops import count_flops
-
     prob = _problem(batch=1, p_shrink=1.0)
     for parent, child in _valid_children(prob, 4, 5):
         moves = shrink_moves(parent.spec, prob.schema, prob.space)

@@ -1,4 +1,5 @@
-"""codesign.plan: PimPlan validation against PIM kinds, naive / sampled / mutated plans, I/O."""
+"""codesign.hw.placement and codesign.hw.plans: PimPlan validation against PIM kinds, naive /
+sampled / mutated plans, I/O."""
 
 from __future__ import annotations
 
@@ -9,22 +10,19 @@ import pytest
 
 from codesign.data.schema import get_schema
 from codesign.errors import SpecError
-from codesign.mapping import map_subnet, subnet_graph
-from codesign.plan import (
-    PimPlan,
-    TablePlan,
+from codesign.hw.placement import PimPlan, TablePlan, load_plan, save_plan
+from codesign.hw.plans import (
     apply_knobs,
     host_plan,
-    load_plan,
     mutate_plan,
     naive_plan,
     plan_genes,
     sample_plan,
-    save_plan,
     validate_plan,
 )
+from codesign.mapping import map_subnet, subnet_graph
 from codesign.space import sample
-from pimsim.profile import load_profile
+from pimsim import Profile
 from pimsim.workload import EmbeddingBag
 
 SCHEMA = get_schema("criteo")
@@ -36,13 +34,13 @@ def _knob(profile, name):  # profile.pim is a dict or a PimSection
 
 
 @pytest.fixture(scope="module")
-def hbm():
-    return load_profile("hbm2_pim")
+def hbm(profiles: dict[str, Profile]) -> Profile:
+    return profiles["hbm2_pim"]  # bank_simd: runs GEMV, cannot pool embeddings
 
 
 @pytest.fixture(scope="module")
-def nmp():
-    return load_profile("ddr4_recnmp")
+def nmp(profiles: dict[str, Profile]) -> Profile:
+    return profiles["ddr4_recnmp"]  # buffer_nmp: pools embeddings only
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +69,7 @@ def test_naive_plan_pools_where_the_kind_can(spec, hbm, nmp) -> None:
         assert all(b.placement == "pim" for b in bags)
 
 
-def test_kernel_on_incapable_kind_is_rejected_naming_the_field(spec, hbm) -> None:
+def test_kernel_on_incapable_kind_is_rejected_naming_the_field(spec, hbm, profiles) -> None:
     names = [k.name for k in subnet_graph(spec, SCHEMA).kernels]
     scores = next(n for n in names if n.endswith(".scores"))
     with pytest.raises(SpecError, match=rf'plan\.dense\[{scores!r}\].*activation'):
@@ -83,14 +81,14 @@ def test_kernel_on_incapable_kind_is_rejected_naming_the_field(spec, hbm) -> Non
     with pytest.raises(SpecError, match="elementwise 'gating'"):  # bank_simd: no sigmoid
         validate_plan(PimPlan(dense={gating: "pim"}), spec, SCHEMA, hbm)
     # the same gating runs on GDDR6-AiM (bank_mac has the activation LUT)
-    validate_plan(PimPlan(dense={gating: "pim"}), spec, SCHEMA, load_profile("gddr6_aim"))
+    validate_plan(PimPlan(dense={gating: "pim"}), spec, SCHEMA, profiles["gddr6_aim"])
     with pytest.raises(SpecError, match=r"plan\.tables\.C1\.placement.*cannot pool"):
         validate_plan(PimPlan(tables={"C1": TablePlan(placement="pim")}), spec, SCHEMA, hbm)
     # map_subnet refuses the same plan
     with pytest.raises(SpecError, match="activation"):
         map_subnet(spec, SCHEMA, PimPlan(dense={scores: "pim"}), profile=hbm)
     with pytest.raises(SpecError, match="no PIM units"):
-        validate_plan(PimPlan(dense={names[0]: "pim"}), spec, SCHEMA, load_profile("hbm2"))
+        validate_plan(PimPlan(dense={names[0]: "pim"}), spec, SCHEMA, profiles["hbm2"])
 
 
 def test_knobs_and_names_are_checked(spec, hbm) -> None:

@@ -1,0 +1,169 @@
+"""Greedy placement: each table and dense kernel of a subnet on the host or on PIM, where its
+standalone cost (latency, energy or their product) is lower, from cached kernel costs.
+
+The co-search uses it so that good plans for a subnet are reachable in one step. The
+standalone comparison ignores overlap between host and PIM kernels.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pimsim import Profile
+from pimsim.energy import background_energy_pj
+from pimsim.engine import kernel_costs
+from pimsim.trace import ENERGY_COLUMNS
+
+from codesign.errors import CodesignError
+from codesign.hw.capability import (
+    default_dtype,
+    has_pim,
+    kernel_capable,
+    replicates_hot_rows,
+    table_capable,
+)
+from codesign.hw.placement import DEFAULT_HOT_ROWS, PimPlan, TablePlan
+from codesign.hw.plans import apply_knobs
+from codesign.mapping import map_subnet, subnet_graph
+from codesign.space import SubnetSpec
+
+__all__ = [
+    "GREEDY_OBJECTIVES",
+    "KernelCostFn",
+    "cached_kernel_cost",
+    "greedy_plan",
+    "kernel_cost_value",
+    "knobs_variant",
+]
+
+#: What :func:`greedy_plan` may minimise per kernel.
+GREEDY_OBJECTIVES: tuple[str, ...] = ("latency", "energy", "edp")
+
+#: ``kernel_cost(workload, profile, replicate_hot_rows) -> {kernel name: KernelCost}``, with
+#: ``profile`` the knob-applied profile variant (see :func:`cached_kernel_cost`).
+KernelCostFn = Callable[[Any, Any, Mapping[str, int]], Mapping[str, Any]]
+
+def knobs_variant(knobs: Mapping[str, Any]) -> str:
+    """Key of a profile variant (its knob values) in a problem's kernel-cost caches."""
+    return json.dumps(dict(knobs), sort_keys=True)
+
+
+def cached_kernel_cost(cache: dict[tuple[Any, ...], Any] | None = None,
+                       seed: int = 0) -> KernelCostFn:
+    """A :data:`KernelCostFn` over :func:`pimsim.engine.kernel_costs` with ``cache`` (the
+    kernel-cost cache of one profile variant, as :func:`simulate_subnet` takes it)."""
+    store: dict[tuple[Any, ...], Any] = {} if cache is None else cache
+
+    def cost(workload: Any, profile: Profile, replicate: Mapping[str, int]) -> Mapping[str, Any]:
+        return kernel_costs(workload, profile, seed=seed, replicate_hot_rows=dict(replicate),
+                            cache=store)
+
+    return cost
+
+
+def kernel_cost_value(cost: Any, objective: str, profile: Profile | None = None) -> float:
+    """A kernel's standalone latency (ns), energy (pJ) or their product.
+
+    With ``profile``, energy is the system's while the kernel runs alone: its own energy
+    with its background replaced by the whole memory's background over its time (at
+    least its own), so a slow kernel pays for the memory idling around it as the engine's
+    ``(idle memory)`` record does; without, the kernel's own energy."""
+    if objective not in GREEDY_OBJECTIVES:
+        raise CodesignError(f"greedy objective: {objective!r}; accepted: "
+                            f"{', '.join(GREEDY_OBJECTIVES)}")
+    latency = float(cost.time_ns)
+    energy = float(sum(cost.energy_pj.get(c, 0.0) for c in ENERGY_COLUMNS))
+    if profile is not None:
+        own = float(cost.energy_pj.get("background_pj", 0.0))
+        whole = background_energy_pj(profile, int(round(latency / profile.timing.tCK_ns)))
+        energy += max(0.0, whole - own)
+    if objective == "latency":
+        return latency
+    if objective == "energy":
+        return energy
+    return latency * energy
+
+
+def greedy_plan(spec: SubnetSpec, schema: Any, profile: Profile, knobs: Mapping[str, Any],
+                kernel_cost: KernelCostFn | None = None, objective: str = "edp", *,
+                batch: int = 256, pooling: Any = None, hot_rows: int = DEFAULT_HOT_ROWS,
+                try_replication: bool = True) -> PimPlan:
+    """The plan that puts each table and dense kernel of ``spec`` where its standalone
+    cost (``objective``: latency, energy or edp; energy with the whole memory's background
+    over the kernel's time, see :func:`kernel_cost_value`) is lower, host or PIM, with
+    ``knobs``.
+
+    Costs come from ``kernel_cost`` (default: :func:`cached_kernel_cost` with a fresh
+    cache) on up to three workloads of the subnet on the knob-applied profile: everything
+    on the host, everything the PIM kind can run on PIM, and (for kinds whose embedding
+    cost depends on it) the tables on PIM with ``hot_rows`` replicated; with a shared cache
+    each kernel signature is simulated at most once per placement. ``batch`` / ``pooling``:
+    as :func:`codesign.mapping.map_subnet`. Ties go to the host.
+    The standalone comparison ignores overlap between host and PIM kernels. Raises
+    :class:`~codesign.errors.SpecError` for knobs the profile does not accept.
+    """
+    if objective not in GREEDY_OBJECTIVES:
+        raise CodesignError(f"greedy_plan: objective {objective!r}; accepted: "
+                            f"{', '.join(GREEDY_OBJECTIVES)}")
+    knobs = dict(knobs)
+    graph = subnet_graph(spec, schema)
+    base = PimPlan(tables={f: TablePlan() for f in graph.tables},
+                   dense={k.name: "host" for k in graph.kernels}, knobs=knobs,
+                   hot_rows=hot_rows)
+    if not has_pim(profile):
+        if knobs:
+            apply_knobs(profile, base)  # raises, naming the knobs
+        return base
+    base.check_against(graph, profile)  # knob names and values
+    prof = apply_knobs(profile, base)
+    dtype = str(knobs.get("dtype") or default_dtype(profile))
+    tables_ok = graph.uses_embeddings and table_capable(profile, dtype) is None
+    pim_tables = list(graph.tables) if tables_ok else []
+    pim_dense = [k.name for k in graph.kernels if kernel_capable(profile, k, dtype) is None]
+    if not pim_tables and not pim_dense:
+        return base
+    cost_fn = kernel_cost or cached_kernel_cost()
+
+    def costs(plan: PimPlan) -> Mapping[str, Any]:
+        wl = map_subnet(spec, schema, plan, batch=batch, pooling=pooling, profile=prof)
+        rep = {f"emb.{f}": plan.hot_rows for f in plan.replicated_tables()}
+        return cost_fn(wl, prof, rep)
+
+    on_host = costs(base)
+    all_pim = base.model_copy(update={
+        "tables": {f: TablePlan(placement="pim" if f in pim_tables else "host")
+                   for f in graph.tables},
+        "dense": {k.name: "pim" if k.name in pim_dense else "host" for k in graph.kernels},
+    })
+    on_pim = costs(all_pim)
+    replicated: Mapping[str, Any] = {}
+    if try_replication and pim_tables and hot_rows > 0 and replicates_hot_rows(profile):
+        replicated = costs(all_pim.model_copy(update={
+            "tables": {f: TablePlan(placement="pim", replicate_hot=True)
+                       for f in pim_tables},
+            "dense": {k.name: "host" for k in graph.kernels},
+        }))
+
+    def value(c: Mapping[str, Any], name: str) -> float:
+        return kernel_cost_value(c[name], objective, prof)
+
+    tables: dict[str, TablePlan] = {}
+    for f in graph.tables:
+        name = f"emb.{f}"
+        best, best_value = TablePlan(), value(on_host, name) if name in on_host else math.inf
+        if f in pim_tables:
+            v = value(on_pim, name)
+            if v < best_value:
+                best, best_value = TablePlan(placement="pim"), v
+            if replicated:
+                v = value(replicated, name)
+                if v < best_value:
+                    best, best_value = TablePlan(placement="pim", replicate_hot=True), v
+        tables[f] = best
+    dense = {k.name: ("pim" if k.name in pim_dense
+                      and value(on_pim, k.name) < value(on_host, k.name) else "host")
+             for k in graph.kernels}
+    return PimPlan(tables=tables, dense=dense, knobs=knobs, hot_rows=hot_rows)
