@@ -11,18 +11,18 @@ import pytest
 import yaml
 
 from pimsim.errors import ProfileError
-from pimsim.profile import (
+from pimsim.hw.dramsim3 import import_dramsim3, import_dramsim3_with_comments
+from pimsim.hw.load import (
     BUILTIN_PROFILE_DIR,
-    Profile,
-    import_dramsim3,
-    import_dramsim3_with_comments,
     list_profiles,
     load_profile,
     profile_from_dict,
     save_profile,
 )
+from pimsim.hw.schema import Profile
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+REPO = Path(__file__).resolve().parents[3]
+REFERENCE = REPO.parent / "shared" / "reference"
 DRAMSIM3 = REFERENCE / "dramsim3"
 needs_reference = pytest.mark.skipif(
     not (DRAMSIM3 / "HBM2_8Gb_x128.ini").is_file(), reason="shared/reference/dramsim3 absent"
@@ -82,7 +82,7 @@ def test_builtin_profile_figures() -> None:
 
 def test_every_number_in_builtin_profiles_has_a_comment() -> None:
     number_value = re.compile(r"^[A-Za-z_][\w]*:\s+-?[0-9][0-9_.eE+-]*\s*(#.*)?$")
-    for name in ("hbm2", "ddr4_3200", "gddr6"):
+    for name in ("hbm2", "ddr4_3200", "gddr6", "lpddr4_2400"):
         path = BUILTIN_PROFILE_DIR / f"{name}.yaml"
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             stripped = line.strip()
@@ -185,7 +185,7 @@ def test_missing_section() -> None:
         ("timing", "tCK_ns", "1ns", "accepted: a number"),
         ("timing", "CL", 0, "accepted: >= 1"),
         ("timing", "tCK_ns", -1.0, "accepted: > 0"),
-        ("dram", "standard", "DDR5", "accepted: one of 'DDR4', 'HBM2' or 'GDDR6'"),
+        ("dram", "standard", "DDR5", "accepted: one of 'DDR4', 'GDDR6', 'HBM2', 'LPDDR4'"),
         ("controller", "page_policy", "closed", "accepted: one of 'open' or 'close'"),
         ("dram", "channels", 2048, "accepted: <= 1024"),
         ("power", "io_pj_per_bit", -0.5, "accepted: >= 0"),
@@ -406,7 +406,7 @@ def test_import_written_ini(tmp_path: Path) -> None:
     [
         ("protocol = DDR4   ; a comment", "protocol = DDR7",
          r"mine.ini:2: \[dram_structure\] protocol = 'DDR7': unknown or unsupported protocol; "
-         r"accepted: DDR4, HBM, HBM2, GDDR6"),
+         r"accepted: DDR4, GDDR6, HBM, HBM2, LPDDR4"),
         ("protocol = DDR4   ; a comment", "", r"protocol: missing key"),
         ("CL = 18", "CL 18", r"mine.ini:13: malformed line 'CL 18'; accepted:"),
         ("CL = 18", "CL = eighteen", r"mine.ini:13: \[timing\] CL = 'eighteen': not an integer"),

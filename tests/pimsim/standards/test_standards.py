@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+import types
+
 import numpy as np
 import pytest
 
+import pimsim.standards.ddr4
 from pimsim.errors import PimsimError, ProfileError
-from pimsim.profile import load_profile
+from pimsim.hw.load import load_profile
 from pimsim.standards import (
     DDR4,
+    STANDARDS,
     SLOT_BANK,
     SLOT_BANKGROUP,
     SLOT_CHANNEL,
     SLOT_RANK,
     SLOT_RANK_SIBLING,
     Standard,
+    StandardRegistry,
     TimingConstraint,
+    base_command,
     compile_timing,
+    discover_standards,
     eval_latency,
     get_standard,
-    register_standard,
+    level_slots,
     with_pim_commands,
 )
 
@@ -30,7 +39,7 @@ def hbm2():
 
 
 def test_every_standard_has_the_commands_and_families():
-    for name in ("DDR4", "HBM2", "GDDR6"):
+    for name in STANDARDS:
         std = get_standard(name)
         for cmd in ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF",
                     "RDI", "WRI", "RDAI", "WRAI"):
@@ -96,21 +105,97 @@ def test_internal_commands_keep_bank_timing_but_not_the_bus(hbm2):
     assert ct.col_cmd[0, 0, 1] == i("RDI") and ct.col_cmd[1, 1, 0] == i("WRA")
 
 
-def test_adding_a_standard_is_adding_data(hbm2):
+def _ddr4x() -> Standard:
     extra = TimingConstraint("rank", ("ACT",), ("ACT",), "tRRD_S + 3")
-    std = with_pim_commands(Standard("DDR4X", DDR4.levels, DDR4.commands[:8],
-                                     DDR4.constraints[:0] + tuple(
-                                         c for c in DDR4.constraints
-                                         if c.preceding[0] not in ("RDI", "WRI", "RDAI", "WRAI")
-                                         and c.following[0] not in ("RDI", "WRI", "RDAI", "WRAI")
-                                     ) + (extra,)))
-    register_standard(std)
-    ct = compile_timing(get_standard("ddr4x"), hbm2)
+    base = tuple(c for c in DDR4.constraints
+                 if not {*c.preceding, *c.following} & {"RDI", "WRI", "RDAI", "WRAI"})
+    return with_pim_commands(Standard("DDR4X", DDR4.levels, DDR4.commands[:8], DDR4.timing,
+                                      base + (extra,), DDR4.rules))
+
+
+def test_a_registry_from_an_explicit_module_list(hbm2):
+    """A module defining STANDARD is all a standard needs; the global registry is untouched."""
+    extra_module = types.ModuleType("ddr4x")
+    extra_module.STANDARD = _ddr4x()
+    registry = StandardRegistry.from_modules([pimsim.standards.ddr4, extra_module, types])
+    assert list(registry) == ["DDR4", "DDR4X"]
+    ct = compile_timing(registry["ddr4x"], hbm2)
     assert ct.lat[SLOT_RANK, ct.id("ACT"), ct.id("ACT")] == hbm2.timing.tRRD_S + 3
+    assert "DDR4X" not in STANDARDS
+    with pytest.raises(ProfileError, match="unknown standard 'DDR9'; accepted: DDR4, DDR4X"):
+        registry["DDR9"]
+
+
+def test_discovery_finds_a_new_file(tmp_path, monkeypatch):
+    """Adding a standard is adding one file: a package with one more module is discovered."""
+    package = tmp_path / "mystandards"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "ddr4x.py").write_text(
+        "from pimsim.standards import DDR4\n"
+        "from dataclasses import replace\n"
+        "STANDARD = replace(DDR4, name='DDR4X')\n"
+    )
+    (package / "helpers.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("mystandards", "mystandards.ddr4x", "mystandards.helpers"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    registry = discover_standards(importlib.import_module("mystandards"))
+    assert list(registry) == ["DDR4X"]
+    assert registry["DDR4X"].constraints == DDR4.constraints
+
+
+def test_the_registry_is_read_only():
+    with pytest.raises(TypeError):
+        STANDARDS["X"] = DDR4  # type: ignore[index]
+    assert sorted(STANDARDS) == ["DDR4", "GDDR6", "HBM2", "LPDDR4"]
+
+
+def test_level_slots_come_from_the_declared_levels():
+    assert level_slots(("channel", "rank", "bankgroup", "bank")) == {
+        ("bank", False): SLOT_BANK, ("bankgroup", False): SLOT_BANKGROUP,
+        ("rank", False): SLOT_RANK, ("rank", True): SLOT_RANK_SIBLING,
+        ("channel", False): SLOT_CHANNEL,
+    }
+    assert level_slots(("stack", "pseudochannel", "bankgroup", "bank"))[
+        ("pseudochannel", True)] == SLOT_RANK_SIBLING
+
+
+def test_a_standard_of_another_depth_is_refused(hbm2):
+    flat = Standard("FLAT", ("channel", "rank", "bank"), DDR4.commands, DDR4.timing,
+                    DDR4.constraints)
+    with pytest.raises(PimsimError, match="levels channel, rank, bank; accepted: 4 levels"):
+        compile_timing(flat, hbm2)
+
+
+def test_a_standard_must_declare_the_timing_the_engine_reads():
+    with pytest.raises(PimsimError, match="timing names tREFI missing"):
+        Standard("NOREF", DDR4.levels, DDR4.commands,
+                 tuple(p for p in DDR4.timing if p.name != "tREFI"), DDR4.constraints)
+
+
+@pytest.mark.parametrize(("name", "base"), [
+    ("RD", "RD"), ("RDI", "RD"), ("WRAI", "WRA"), ("RDAI_AB", "RDA"), ("ACT_AB", "ACT"),
+    ("PREA", "PREA"), ("REF", "REF"), ("WRI_AB", "WR"),
+])
+def test_base_command(name, base):
+    assert base_command(name) == base
+
+
+def test_lpddr4_adds_its_own_timing_names():
+    lp = get_standard("LPDDR4")
+    assert set(lp.timing_names) - set(DDR4.timing_names) == {"tPPD", "tRPab"}
+    assert lp.dramsim3 is not None and lp.dramsim3.protocols == ("LPDDR4",)
+    profile = load_profile("lpddr4_2400")
+    ct = compile_timing(lp, profile)
+    t = profile.timing
+    assert ct.lat[SLOT_RANK, ct.id("PRE"), ct.id("PRE")] == t.tPPD
+    assert ct.lat[SLOT_RANK, ct.id("PREA"), ct.id("ACT")] == t.tRPab > t.tRP
+    assert ct.lat[SLOT_CHANNEL, ct.id("RD"), ct.id("RD")] == profile.burst_cycles == 8
 
 
 def test_bad_constraint_level_is_reported(hbm2):
-    bad = Standard("BAD", DDR4.levels, DDR4.commands,
+    bad = Standard("BAD", DDR4.levels, DDR4.commands, DDR4.timing,
                    DDR4.constraints + (TimingConstraint("bank", ("ACT",), ("ACT",), "tFAW",
                                                         window=4),))
     with pytest.raises(PimsimError, match="windowed constraints"):
