@@ -13,17 +13,12 @@ from __future__ import annotations
 
 from pimsim.standards import jedec
 from pimsim.standards.pim import with_pim_commands
-from pimsim.standards.spec import Dramsim3Dialect, Standard
+from pimsim.standards.spec import Dramsim3Dialect
 
-STANDARD = with_pim_commands(Standard(
-    name="GDDR6",
-    levels=jedec.LEVELS_WITH_BANKGROUPS,
-    commands=jedec.COMMANDS,
-    timing=jedec.TIMING_CORE + jedec.TIMING_BANKGROUPS + jedec.TIMING_WINDOW_AND_REFRESH,
-    constraints=(jedec.DATA_BUS_ROWS + jedec.RANK_SWITCH_ROWS + jedec.RANK_ROWS
-                 + jedec.BANKGROUP_ROWS + jedec.BANK_ROWS),
-    rules=jedec.RULES_CORE + jedec.RULES_BANKGROUPS + jedec.RULES_REFRESH,
-    dramsim3=Dramsim3Dialect(protocols=("GDDR6",), data_rate=16, column_scale="BL",
-                             split_rcd=True, io_pj_per_bit=5.5),
-    notes="JESD250 GDDR6; tPPD / t32AW not modelled (not in profiles)",
-))
+#: How DRAMsim3 reads a GDDR6 .ini (configuration.cc); the I/O default's source is above.
+DRAMSIM3 = Dramsim3Dialect(protocols=("GDDR6",), data_rate=16, column_scale="BL",
+                           split_rcd=True, io_pj_per_bit=5.5)
+
+STANDARD = with_pim_commands(jedec.BANKGROUP_SDRAM.standard(
+    "GDDR6", dramsim3=DRAMSIM3,
+    notes="JESD250 GDDR6; tPPD / t32AW not modelled (not in profiles)"))

@@ -1,7 +1,9 @@
 """Named groups of JEDEC rows that several standards share.
 
-Each standard module picks the groups it uses by name, so what a standard is can be read
-in its own file. The rows follow Ramulator 2's DDR4 / HBM2 tables, with DRAMsim3's
+Each group is a named tuple of rows; :data:`BANKGROUP_SDRAM` is the :class:`Family` of
+groups that DDR4, HBM2, GDDR6 and LPDDR4 all use, and a standard module names the family it
+starts from and what it adds (LPDDR4: tPPD and tRPab), so what a standard is can be read in
+its own file. The rows follow Ramulator 2's DDR4 / HBM2 tables, with DRAMsim3's
 turnaround values (src/timing.cc: read_to_write = RL + burst - WL + tRTRS;
 write_to_read_s/l = WL + burst + tWTR_S/L; rank switch = burst + tRTRS), for DDR4
 (JESD79-4), HBM2 (JESD235) and GDDR6 (JESD250).
@@ -9,7 +11,16 @@ write_to_read_s/l = WL + burst + tWTR_S/L; rank switch = burst + tRTRS), for DDR
 
 from __future__ import annotations
 
-from pimsim.standards.spec import CommandSpec, TimingConstraint, TimingParam, TimingRule
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pimsim.standards.spec import (
+    CommandSpec,
+    Standard,
+    TimingConstraint,
+    TimingParam,
+    TimingRule,
+)
 
 #: The four-level hierarchy, outermost first, that the profile's organisation counts
 #: (channels, ranks, bankgroups, banks_per_group).
@@ -133,3 +144,42 @@ RULES_BANKGROUPS: tuple[TimingRule, ...] = (
 
 #: Refresh must leave time between refreshes.
 RULES_REFRESH: tuple[TimingRule, ...] = (TimingRule("tREFI", ">", "tRFC"),)
+
+
+@dataclass(frozen=True)
+class Family:
+    """Levels, commands, timing parameters, constraint rows and rules that standards share."""
+
+    levels: tuple[str, ...]
+    commands: tuple[CommandSpec, ...]
+    timing: tuple[TimingParam, ...]
+    constraints: tuple[TimingConstraint, ...]
+    rules: tuple[TimingRule, ...]
+
+    def plus(
+        self,
+        timing: tuple[TimingParam, ...] = (),
+        constraints: tuple[TimingConstraint, ...] = (),
+        rules: tuple[TimingRule, ...] = (),
+    ) -> Family:
+        """This family with more timing parameters, rows and rules."""
+        return replace(self, timing=self.timing + timing,
+                       constraints=self.constraints + constraints, rules=self.rules + rules)
+
+    def standard(self, name: str, **properties: Any) -> Standard:
+        """A :class:`Standard` called ``name`` of this family; ``properties`` are the other
+        fields of :class:`Standard` (``dual_command_bus``, ``dramsim3``, ``notes``, ...)."""
+        return Standard(name=name, levels=self.levels, commands=self.commands,
+                        timing=self.timing, constraints=self.constraints, rules=self.rules,
+                        **properties)
+
+
+#: A JEDEC SDRAM with bank groups, ranks on a shared channel data bus and all-bank refresh:
+#: every group above.
+BANKGROUP_SDRAM = Family(
+    levels=LEVELS_WITH_BANKGROUPS,
+    commands=COMMANDS,
+    timing=TIMING_CORE + TIMING_BANKGROUPS + TIMING_WINDOW_AND_REFRESH,
+    constraints=DATA_BUS_ROWS + RANK_SWITCH_ROWS + RANK_ROWS + BANKGROUP_ROWS + BANK_ROWS,
+    rules=RULES_CORE + RULES_BANKGROUPS + RULES_REFRESH,
+)

@@ -29,13 +29,7 @@ from __future__ import annotations
 
 from pimsim.standards import jedec
 from pimsim.standards.pim import with_pim_commands
-from pimsim.standards.spec import (
-    Dramsim3Dialect,
-    Standard,
-    TimingConstraint,
-    TimingParam,
-    TimingRule,
-)
+from pimsim.standards.spec import Dramsim3Dialect, TimingConstraint, TimingParam, TimingRule
 
 TIMING_LPDDR4: tuple[TimingParam, ...] = (
     TimingParam("tPPD", "PRE to PRE, other bank of the rank", minimum=0),
@@ -47,17 +41,14 @@ ROWS_LPDDR4: tuple[TimingConstraint, ...] = (
     TimingConstraint("rank", ("PREA",), ("ACT", "REF"), "tRPab"),
 )
 
-STANDARD = with_pim_commands(Standard(
-    name="LPDDR4",
-    levels=jedec.LEVELS_WITH_BANKGROUPS,
-    commands=jedec.COMMANDS,
-    timing=(jedec.TIMING_CORE + jedec.TIMING_BANKGROUPS + jedec.TIMING_WINDOW_AND_REFRESH
-            + TIMING_LPDDR4),
-    constraints=(jedec.DATA_BUS_ROWS + jedec.RANK_SWITCH_ROWS + jedec.RANK_ROWS
-                 + jedec.BANKGROUP_ROWS + jedec.BANK_ROWS + ROWS_LPDDR4),
-    rules=(jedec.RULES_CORE + jedec.RULES_BANKGROUPS + jedec.RULES_REFRESH
-           + (TimingRule("tRPab", ">=", "tRP"),)),
-    dramsim3=Dramsim3Dialect(protocols=("LPDDR4",), data_rate=2, column_scale="1",
-                             split_rcd=False, io_pj_per_bit=3.0),
-    notes="JESD209-4 LPDDR4 as DRAMsim3 models it (bank groups kept), with tPPD and tRPab",
-))
+RULES_LPDDR4: tuple[TimingRule, ...] = (TimingRule("tRPab", ">=", "tRP"),)
+
+#: How DRAMsim3 reads an LPDDR4 .ini (configuration.cc: burst_cycle = BL / 2, one tRCD);
+#: the I/O default's source is above.
+DRAMSIM3 = Dramsim3Dialect(protocols=("LPDDR4",), data_rate=2, column_scale="1",
+                           split_rcd=False, io_pj_per_bit=3.0)
+
+STANDARD = with_pim_commands(
+    jedec.BANKGROUP_SDRAM.plus(TIMING_LPDDR4, ROWS_LPDDR4, RULES_LPDDR4).standard(
+        "LPDDR4", dramsim3=DRAMSIM3,
+        notes="JESD209-4 LPDDR4 as DRAMsim3 models it (bank groups kept), with tPPD, tRPab"))
