@@ -1,4 +1,4 @@
-"""Re-exports of pimsim.hw.schema, pimsim.hw.load and pimsim.hw.dramsim3; to be removed with the layout move."""
+"""Re-exports of pimsim.hw.schema, .load and .dramsim3; to be removed with the layout move."""
 
 from pimsim.hw.dramsim3 import (
     DEFAULT_IO_PJ_PER_BIT,

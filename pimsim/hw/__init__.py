@@ -1,6 +1,7 @@
-"""Hardware profiles: the typed schema, loading and saving, and the DRAMsim3 importer.
+"""Hardware profiles: data and its validation, no simulation.
 
-Data and its validation only, no simulation: :mod:`pimsim.hw.schema` (the pydantic
-``Profile``), :mod:`pimsim.hw.load` (search path, ``extends:``, YAML load and save),
-:mod:`pimsim.hw.dramsim3` (DRAMsim3 ``.ini`` import).
+:mod:`pimsim.hw.schema` is the pydantic ``Profile`` (DRAM organisation, timing checked
+against the named standard, power, controller, and the host and PIM sections) with its
+derived quantities; :mod:`pimsim.hw.load` finds, loads (``extends:`` included) and saves
+profiles; :mod:`pimsim.hw.dramsim3` imports a DRAMsim3 ``.ini``.
 """

@@ -147,7 +147,10 @@ def _slots_of(standard: Standard) -> dict[tuple[str, bool], int]:
     return level_slots(standard.levels)
 
 
-def _windows(standard: Standard, values: dict[str, int]) -> list[tuple[set[str], set[str], int, int]]:
+_Window = tuple[set[str], set[str], int, int]  # preceding, following, count, latency
+
+
+def _windows(standard: Standard, values: dict[str, int]) -> list[_Window]:
     window_level = standard.levels[1]  # the engine keeps one window ring per rank
     out = []
     for k, c in enumerate(standard.constraints):

@@ -328,7 +328,8 @@ def test_extends_overrides_keys_and_looks_next_to_the_file(tmp_path: Path) -> No
 def test_extends_errors(tmp_path: Path) -> None:
     a, _ = _write(tmp_path, {"name": "a", "extends": "b"}, "a.yaml")
     _write(tmp_path, {"name": "b", "extends": "a"}, "b.yaml")
-    with pytest.raises(ProfileError, match=r"b.yaml:2: extends = 'a': extends itself through a.yaml -> b.yaml"):
+    with pytest.raises(ProfileError,
+                       match=r"b.yaml:2: extends = 'a': extends itself through a.yaml -> b.yaml"):
         load_profile(a)
     c, _ = _write(tmp_path, {"name": "c", "extends": "nowhere"}, "c.yaml")
     with pytest.raises(ProfileError, match=r"'nowhere': no such profile name"):
