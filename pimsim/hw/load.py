@@ -20,7 +20,8 @@ from pydantic import ValidationError
 
 from pimsim.errors import ProfileError
 from pimsim.fileio import atomic_write_text
-from pimsim.hw.schema import Profile
+from pimsim.hw.schema import STANDARDS_CONTEXT_KEY, Profile
+from pimsim.standards import StandardRegistry
 from pimsim.util.validation import KeyPath, format_validation_error, load_yaml_file
 
 #: Folder of the profiles shipped with the project, and the environment variable that adds
@@ -35,12 +36,14 @@ _PROFILE_SUFFIXES = (".yaml", ".yml")
 
 
 def profile_from_dict(
-    data: Any, source: str, lines: Mapping[KeyPath, int] | None = None
+    data: Any, source: str, lines: Mapping[KeyPath, int] | None = None,
+    standards: StandardRegistry | None = None,
 ) -> Profile:
     """Validate a dict (parsed YAML) into a :class:`Profile`.
 
     ``source`` names the input in messages (a file path, or e.g. ``"<dict>"``); ``lines``
-    maps key paths to YAML line numbers when the dict came from a file.
+    maps key paths to YAML line numbers when the dict came from a file; ``standards`` is
+    the registry to check the standard against (default: :data:`pimsim.standards.STANDARDS`).
     """
     if not isinstance(data, Mapping):
         raise ProfileError(
@@ -49,7 +52,8 @@ def profile_from_dict(
             f"host, pim, {EXTENDS_KEY})"
         )
     try:
-        return Profile.model_validate(dict(data))
+        context = {STANDARDS_CONTEXT_KEY: standards} if standards is not None else None
+        return Profile.model_validate(dict(data), context=context)
     except ValidationError as exc:
         raise ProfileError(
             format_validation_error(exc, data, lines or {}, source, Profile)) from None

@@ -15,16 +15,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from pimsim.profile_sections import HostSection, PimSection
-from pimsim.standards import STANDARDS, Standard, eval_latency
+from pimsim.standards import STANDARDS, Standard, StandardRegistry, eval_latency
 from pimsim.standards.spec import RULE_OPERATORS
 from pimsim.util.validation import KeyProblem, KeyProblems, StrictModel
 
 #: The six address-mapping fields of DRAMsim3 (row, rank, bank group, bank, channel,
 #: column); an ``address_mapping`` string is a permutation of them, most significant first.
 ADDRESS_FIELDS: tuple[str, ...] = ("ro", "ra", "bg", "ba", "ch", "co")
+
+
+#: The validation-context key of a :class:`StandardRegistry` to check ``dram.standard``
+#: and ``timing`` against instead of :data:`pimsim.standards.STANDARDS`.
+STANDARDS_CONTEXT_KEY = "standards"
+
+
+def _registry(info: ValidationInfo) -> StandardRegistry:
+    context = info.context if isinstance(info.context, Mapping) else {}
+    return context.get(STANDARDS_CONTEXT_KEY, STANDARDS)
 
 
 def _is_pow2(n: int) -> bool:
@@ -56,9 +73,10 @@ class DramOrg(StrictModel):
 
     @field_validator("standard")
     @classmethod
-    def _registered(cls, value: str) -> str:
-        if value not in tuple(STANDARDS):
-            names = ", ".join(repr(n) for n in STANDARDS)
+    def _registered(cls, value: str, info: ValidationInfo) -> str:
+        registry = _registry(info)
+        if value not in tuple(registry):
+            names = ", ".join(repr(n) for n in registry)
             raise KeyProblems([KeyProblem((), "unknown standard", f"one of {names}")])
         return value
 
@@ -210,8 +228,8 @@ class Profile(StrictModel):
     pim: PimSection | None = None
 
     @model_validator(mode="after")
-    def _timing_of_the_standard(self) -> Profile:
-        problems = timing_problems(STANDARDS[self.dram.standard], self.timing)
+    def _timing_of_the_standard(self, info: ValidationInfo) -> Profile:
+        problems = timing_problems(_registry(info)[self.dram.standard], self.timing)
         if problems:
             raise KeyProblems(problems)
         return self

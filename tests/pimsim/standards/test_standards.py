@@ -11,7 +11,7 @@ import pytest
 
 import pimsim.standards.ddr4
 from pimsim.errors import PimsimError, ProfileError
-from pimsim.hw.load import load_profile
+from pimsim.hw.load import load_profile, profile_from_dict
 from pimsim.standards import (
     DDR4,
     STANDARDS,
@@ -124,6 +124,12 @@ def test_a_registry_from_an_explicit_module_list(hbm2):
     assert "DDR4X" not in STANDARDS
     with pytest.raises(ProfileError, match="unknown standard 'DDR9'; accepted: DDR4, DDR4X"):
         registry["DDR9"]
+    data = hbm2.model_dump()
+    data["dram"]["standard"] = "DDR4X"
+    profile = profile_from_dict(data, "<ddr4x>", standards=registry)
+    assert compile_timing(registry[profile.dram.standard], profile).lat.shape == ct.lat.shape
+    with pytest.raises(ProfileError, match="dram.standard = 'DDR4X': unknown standard"):
+        profile_from_dict(data, "<ddr4x>")  # the package's registry has no DDR4X
 
 
 def test_discovery_finds_a_new_file(tmp_path, monkeypatch):
