@@ -10,6 +10,9 @@ import numpy as np
 import pytest
 
 import pimsim.standards.ddr4
+from tests.helpers.cmdlog_validator import validate_command_log
+from pimsim.address import AddressMapper
+from pimsim.dram import run_requests
 from pimsim.errors import PimsimError, ProfileError
 from pimsim.hw.load import load_profile, profile_from_dict
 from pimsim.standards import (
@@ -206,3 +209,27 @@ def test_bad_constraint_level_is_reported(hbm2):
                                                         window=4),))
     with pytest.raises(PimsimError, match="windowed constraints"):
         compile_timing(bad, hbm2)
+
+
+def test_an_lpddr4_command_log_keeps_every_rule():
+    """A random mixed stream on LPDDR4: the independent validator finds no violation, and
+    the two LPDDR4 rows hold (PRE to PRE in a rank >= tPPD, PREA to ACT/REF >= tRPab)."""
+    profile = load_profile("lpddr4_2400")
+    rng = np.random.default_rng(1)
+    n = 3_000
+    fields = dict(channel=np.zeros(n, np.int64), rank=rng.integers(0, 2, n),
+                  bankgroup=rng.integers(0, 2, n), bank=rng.integers(0, 4, n),
+                  row=rng.integers(0, 8, n), column=rng.integers(0, 8, n))
+    addr = AddressMapper(profile).encode(**fields)
+    arrival = np.cumsum(rng.choice([0, 0, 1, 5, 40], n))
+    log = run_requests(profile, addr, rng.random(n) < 0.3, arrival,
+                       record_commands=True).command_log
+    assert validate_command_log(profile, log) == []
+    t = profile.timing
+    for _, rank_log in log.groupby("rank"):
+        pre = rank_log[rank_log.command == "PRE"].cycle.to_numpy()
+        assert pre.size > 100 and np.diff(pre).min() >= t.tPPD
+        cmds, cycles = rank_log.command.to_numpy(), rank_log.cycle.to_numpy()
+        for i in np.nonzero(cmds == "PREA")[0]:
+            later = cycles[i + 1:][np.isin(cmds[i + 1:], ["ACT", "REF"])]
+            assert later.size == 0 or later[0] - cycles[i] >= t.tRPab
