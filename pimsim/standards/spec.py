@@ -190,6 +190,12 @@ class StandardRegistry(Mapping[str, Standard]):
             f"dram.standard: unknown standard {name!r}; accepted: {', '.join(self._table)}"
         )
 
+    def get(  # type: ignore[override]
+        self, name: str, default: Standard | None = None
+    ) -> Standard | None:
+        """The standard called ``name`` (any case), else ``default``."""
+        return self[name] if name in self else default
+
     def __contains__(self, name: object) -> bool:
         return str(name).upper() in (k.upper() for k in self._table)
 
