@@ -11,18 +11,18 @@ import pytest
 import yaml
 
 from pimsim.errors import ProfileError
-from pimsim.profile import (
+from pimsim.hw.dramsim3 import import_dramsim3
+from pimsim.hw.load import (
     BUILTIN_PROFILE_DIR,
-    Profile,
-    import_dramsim3,
-    import_dramsim3_with_comments,
     list_profiles,
     load_profile,
     profile_from_dict,
     save_profile,
 )
+from pimsim.hw.schema import Profile
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+REPO = Path(__file__).resolve().parents[3]
+REFERENCE = REPO.parent / "shared" / "reference"
 DRAMSIM3 = REFERENCE / "dramsim3"
 needs_reference = pytest.mark.skipif(
     not (DRAMSIM3 / "HBM2_8Gb_x128.ini").is_file(), reason="shared/reference/dramsim3 absent"
@@ -82,7 +82,7 @@ def test_builtin_profile_figures() -> None:
 
 def test_every_number_in_builtin_profiles_has_a_comment() -> None:
     number_value = re.compile(r"^[A-Za-z_][\w]*:\s+-?[0-9][0-9_.eE+-]*\s*(#.*)?$")
-    for name in ("hbm2", "ddr4_3200", "gddr6"):
+    for name in ("hbm2", "ddr4_3200", "gddr6", "lpddr4_2400"):
         path = BUILTIN_PROFILE_DIR / f"{name}.yaml"
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             stripped = line.strip()
@@ -185,7 +185,7 @@ def test_missing_section() -> None:
         ("timing", "tCK_ns", "1ns", "accepted: a number"),
         ("timing", "CL", 0, "accepted: >= 1"),
         ("timing", "tCK_ns", -1.0, "accepted: > 0"),
-        ("dram", "standard", "DDR5", "accepted: one of 'DDR4', 'HBM2' or 'GDDR6'"),
+        ("dram", "standard", "DDR5", "accepted: one of 'DDR4', 'GDDR6', 'HBM2', 'LPDDR4'"),
         ("controller", "page_policy", "closed", "accepted: one of 'open' or 'close'"),
         ("dram", "channels", 2048, "accepted: <= 1024"),
         ("power", "io_pj_per_bit", -0.5, "accepted: >= 0"),
@@ -278,169 +278,91 @@ def test_several_problems_are_all_reported(tmp_path: Path) -> None:
     assert "timing.CL" in str(info.value) and "power.VDD" in str(info.value)
 
 
-# --- DRAMsim3 import ---------------------------------------------------------------------
-
-@needs_reference
-def test_import_hbm2() -> None:
-    profile, notes = import_dramsim3_with_comments(DRAMSIM3 / "HBM2_8Gb_x128.ini")
-    d, t, p = profile.dram, profile.timing, profile.power
-    assert d.standard == "HBM2"
-    assert (d.channels, d.ranks, d.bankgroups, d.banks_per_group) == (8, 1, 4, 4)
-    assert (d.rows, d.columns, d.device_width, d.bus_width) == (32768, 128, 128, 128)
-    assert (d.burst_length, d.data_rate, profile.burst_cycles) == (4, 2, 2)
-    assert (t.tCK_ns, t.CL, t.CWL, t.tRCD_RD, t.tRCD_WR) == (1.0, 14, 4, 14, 14)
-    assert t.tRTP == 5  # tRTP_L / tRTP_S are ignored by DRAMsim3
-    assert t.tRC == t.tRAS + t.tRP == 48
-    assert t.tRTRS == 2  # DRAMsim3's default
-    assert (p.VDD, p.IDD0, p.IDD4R, p.IDD4W) == (1.2, 65.0, 390.0, 500.0)
-    assert profile.controller.address_mapping == "rorabgbachco"
-    assert profile.controller.queue_structure == "per_bank"
-    assert profile.controller.page_policy == "open"
-    assert profile.controller.cmd_queue_size == 8
-    assert profile.peak_bandwidth_gbps == pytest.approx(256.0)
-    assert "HBM2_8Gb_x128.ini:15" in notes["timing.tRCD_RD"]
-    assert "tRTP = 5" in notes["timing.tRTP"]
-
-
-@needs_reference
-def test_import_ddr4() -> None:
-    profile = import_dramsim3(DRAMSIM3 / "DDR4_8Gb_x8_3200.ini")
-    d, t = profile.dram, profile.timing
-    assert d.standard == "DDR4"
-    assert (d.channels, d.ranks, d.bankgroups, d.banks_per_group) == (1, 2, 4, 4)
-    assert (d.columns, d.burst_length, d.data_rate, profile.burst_cycles) == (1024, 8, 2, 4)
-    assert (t.tRCD_RD, t.tRCD_WR, t.tRTP, t.tRC, t.tRTRS) == (22, 22, 12, 74, 1)
-    assert t.tCK_ns == 0.63
-    assert profile.devices_per_rank == 8
-    assert profile.controller.address_mapping == "rochrababgco"
-    assert profile.capacity_bytes == 16384 * 2**20
-
-
-@needs_reference
-def test_import_gddr6() -> None:
-    profile = import_dramsim3(DRAMSIM3 / "GDDR6_8Gb_x16.ini")
-    d, t = profile.dram, profile.timing
-    assert d.standard == "GDDR6"
-    assert d.ranks == 1  # channel_size 4096 MB < one rank of 8192 MB: forced to 1
-    assert (d.bankgroups, d.banks_per_group) == (1, 16)  # bankgroup_enable = false
-    assert d.columns == 128 * 16
-    assert profile.burst_cycles == 1  # DRAMsim3: burst_cycle = BL / 16 for GDDR6
-    assert profile.transaction_bytes == 256
-    assert (t.tRCD_RD, t.tRCD_WR, t.tRTP, t.tRC) == (24, 20, 5, 78)
-    assert profile.capacity_bytes == 8192 * 2**20
-
-
-@needs_reference
-def test_import_and_save_round_trip(tmp_path: Path) -> None:
-    for ini in sorted(DRAMSIM3.glob("*.ini")):
-        profile, notes = import_dramsim3_with_comments(ini)
-        path = save_profile(profile, tmp_path / f"{ini.stem}.yaml", comments=notes)
-        assert load_profile(path) == profile
-
-
-_GOOD_INI = """\
-[dram_structure]
-protocol = DDR4   ; a comment
-bankgroups = 4
-banks_per_group = 4
-rows = 65536
-columns = 1024
-device_width = 8
-BL = 8
-# another comment
-[timing]
-tCK = 0.75
-AL = 2
-CL = 18
-CWL = 14
-tRCD = 20
-tRP = 18
-tRAS = 40
-tRFC = 420
-tREFI = 10400
-tRRD_S = 4
-tRRD_L = 6
-tWTR_S = 3
-tWTR_L = 9
-tFAW = 28
-tWR = 20
-tRTP = 10
-tCCD_S = 4
-tCCD_L = 6
-[power]
-VDD = 1.2
-IDD0 = 60
-IDD2N = 40
-IDD3N = 50
-IDD4W = 140
-IDD4R = 150
-IDD5AB = 240
-[system]
-channel_size = 8192
-channels = 2
-bus_width = 64
-address_mapping = rochrababgco
-queue_structure = PER_BANK
-row_buf_policy = CLOSE_PAGE
-cmd_queue_size = 8
-trans_queue_size = 64
-"""
-
-
-def test_import_written_ini(tmp_path: Path) -> None:
-    path = tmp_path / "mine.ini"
-    path.write_text(_GOOD_INI)
-    profile = import_dramsim3(path)
-    assert profile.name == "mine"
-    assert profile.dram.ranks == 1 and profile.dram.channels == 2
-    assert profile.timing.CL == 20 and profile.timing.CWL == 16  # AL added
-    assert profile.timing.tRCD_RD == 18  # tRCD - AL, as DRAMsim3's timing.cc
-    assert profile.timing.tRTRS == 2  # absent: DRAMsim3's default
-    assert profile.controller.page_policy == "close"
-    assert profile.controller.trans_queue_size == 64
-    assert profile.power.IDD2P is None
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "pattern"),
-    [
-        ("protocol = DDR4   ; a comment", "protocol = DDR7",
-         r"mine.ini:2: \[dram_structure\] protocol = 'DDR7': unknown or unsupported protocol; "
-         r"accepted: DDR4, HBM, HBM2, GDDR6"),
-        ("protocol = DDR4   ; a comment", "", r"protocol: missing key"),
-        ("CL = 18", "CL 18", r"mine.ini:13: malformed line 'CL 18'; accepted:"),
-        ("CL = 18", "CL = eighteen", r"mine.ini:13: \[timing\] CL = 'eighteen': not an integer"),
-        ("tCK = 0.75", "tCK = fast", r"mine.ini:11: \[timing\] tCK = 'fast': not a number"),
-        ("tRP = 18", "tRP = 18\ntRP = 19", r"mine.ini:17: \[timing\] tRP given twice"),
-        ("row_buf_policy = CLOSE_PAGE", "row_buf_policy = ADAPTIVE",
-         r"row_buf_policy = 'ADAPTIVE': not supported by pimsim; accepted: OPEN_PAGE, CLOSE_PAGE"),
-        ("queue_structure = PER_BANK", "queue_structure = PER_RANK",
-         r"queue_structure = 'PER_RANK': not supported"),
-        ("tRAS = 40", "tRAS = 10", r"timing.tRAS = 10: less than tRCD_RD = 18"),
-        ("address_mapping = rochrababgco", "address_mapping = rochrababg",
-         r"controller.address_mapping = 'rochrababg': not a permutation"),
-        ("bus_width = 64", "bus_width = 60", r"bus_width = 60: not a multiple of device_width"),
-    ],
-)
-def test_import_malformed_ini(tmp_path: Path, old: str, new: str, pattern: str) -> None:
-    assert old in _GOOD_INI
-    path = tmp_path / "mine.ini"
-    path.write_text(_GOOD_INI.replace(old, new, 1))
-    with pytest.raises(ProfileError, match=pattern):
-        import_dramsim3(path)
-
-
-def test_import_text_before_section(tmp_path: Path) -> None:
-    path = tmp_path / "x.ini"
-    path.write_text("protocol = DDR4\n")
-    with pytest.raises(ProfileError, match=r"x.ini:1: .* before any \[section\]"):
-        import_dramsim3(path)
-    with pytest.raises(ProfileError, match="cannot read"):
-        import_dramsim3(tmp_path / "absent.ini")
-
-
 def test_profile_copy_is_independent() -> None:
     a = load_profile("hbm2")
     b = copy.deepcopy(a)
     b.timing.CL = 15
     assert a.timing.CL == 14
+
+
+# --- extends: ------------------------------------------------------------------------------
+
+_BASE_SECTIONS = ("dram", "timing", "power", "controller", "host")
+
+
+@pytest.mark.parametrize(("name", "base"), [
+    ("hbm2_pim", "hbm2"), ("gddr6_aim", "gddr6"), ("upmem", "ddr4_3200"),
+    ("ddr4_recnmp", "ddr4_3200"),
+])
+def test_pim_profiles_inherit_their_base_sections(name: str, base: str) -> None:
+    merged, parent = load_profile(name), load_profile(base)
+    assert merged.pim is not None and parent.pim is None
+    for section in _BASE_SECTIONS:
+        if (name, section) == ("ddr4_recnmp", "dram"):
+            assert merged.dram == parent.dram.model_copy(update={"ranks": 4})
+        else:
+            assert getattr(merged, section) == getattr(parent, section), (name, section)
+    text = (BUILTIN_PROFILE_DIR / f"{name}.yaml").read_text()
+    assert f"extends: {base}" in text and "\ntiming:" not in text
+
+
+def test_extends_overrides_keys_and_looks_next_to_the_file(tmp_path: Path) -> None:
+    base = _hbm2_dict()
+    base["name"] = "hbm2"
+    base["timing"]["CL"] = 20  # shadows the shipped hbm2 for profiles in this folder
+    _write(tmp_path, base, "hbm2.yaml")
+    path, text = _write(tmp_path, {"name": "child", "extends": "hbm2",
+                                   "timing": {"CWL": 5}, "controller": {"page_policy": "close"}},
+                        "child.yaml")
+    child = load_profile(path)
+    assert (child.name, child.timing.CL, child.timing.CWL) == ("child", 20, 5)
+    assert child.controller.page_policy == "close"
+    assert child.controller.address_mapping == "rorabgbachco"
+    bad, text = _write(tmp_path, {"name": "child", "extends": "hbm2", "timing": {"CL": 0}},
+                       "bad.yaml")
+    with pytest.raises(ProfileError) as info:
+        load_profile(bad)
+    assert str(info.value).startswith(f"{bad}:{_line_of(text, 'CL', 'timing')}: timing.CL = 0:")
+
+
+def test_extends_errors(tmp_path: Path) -> None:
+    a, _ = _write(tmp_path, {"name": "a", "extends": "b"}, "a.yaml")
+    _write(tmp_path, {"name": "b", "extends": "a"}, "b.yaml")
+    with pytest.raises(ProfileError,
+                       match=r"b.yaml:2: extends = 'a': extends itself through a.yaml -> b.yaml"):
+        load_profile(a)
+    c, _ = _write(tmp_path, {"name": "c", "extends": "nowhere"}, "c.yaml")
+    with pytest.raises(ProfileError, match=r"'nowhere': no such profile name"):
+        load_profile(c)
+    d, _ = _write(tmp_path, {"name": "d", "extends": 3}, "d.yaml")
+    with pytest.raises(ProfileError, match=r"d.yaml:2: extends = 3: not a profile name"):
+        load_profile(d)
+
+
+# --- timing: the standard's names ------------------------------------------------------------
+
+def test_timing_keys_are_the_standards(tmp_path: Path) -> None:
+    data = _hbm2_dict()
+    data["timing"]["tPPD"] = 2  # an LPDDR4 name, not an HBM2 one
+    path, text = _write(tmp_path, data)
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}:{_line_of(text, 'tPPD', 'timing')}: timing.tPPD = 2: "
+                          "unknown key; accepted: the keys tCK_ns, CL, CWL")
+    assert "(standard HBM2)" in msg
+    data["dram"]["standard"] = "LPDDR4"
+    data["timing"]["tRPab"] = 20
+    assert profile_from_dict(data, "<dict>").timing.tPPD == 2
+    del data["timing"]["tPPD"]
+    with pytest.raises(ProfileError, match=r"<dict>: timing.tPPD: missing key; accepted: a "
+                                           r"value for it \(PRE to PRE"):
+        profile_from_dict(data, "<dict>")
+
+
+def test_a_standard_rule_names_its_expression() -> None:
+    data = load_profile("lpddr4_2400").model_dump()
+    data["timing"]["tRPab"] = 10
+    with pytest.raises(ProfileError, match=r"timing.tRPab = 10: less than tRP = 15; "
+                                           r"accepted: >= 15"):
+        profile_from_dict(data, "<dict>")

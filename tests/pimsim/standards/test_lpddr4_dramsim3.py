@@ -1,0 +1,100 @@
+"""LPDDR4, added as data only, against DRAMsim3 itself on LPDDR4_8Gb_x16_2400.ini.
+
+The peer (``../shared/peers/dramsim3``, next to the repository) is built once by its
+``build.sh`` into ``$XDG_CACHE_HOME/pimrec-peers/dramsim3`` (``~/.cache/...``), or found
+there. Both simulators replay the same standard traces (cut short to keep the test quick)
+with requests admitted in order as fast as the transaction queues accept; bandwidth
+(requests x 64 B over the time to the last return) and the unloaded read latency of the
+idle trace must agree within +-10 %.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pimsim.hw.dramsim3 import import_dramsim3
+from pimsim.hw.load import load_profile
+from pimsim.replay import replay
+from pimsim.stdtraces import REQUEST_BYTES, standard_trace
+from pimsim.tracefile import write_trace
+
+REPO = Path(__file__).resolve().parents[3]
+PEER = REPO.parent / "shared" / "peers" / "dramsim3"
+INI = PEER / "configs" / "LPDDR4_8Gb_x16_2400.ini"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pimrec-peers" / "dramsim3"
+BINARY = CACHE / "bin" / "dramsim3_replay"
+
+#: Requests kept of each standard trace: enough for the queues to reach steady state and
+#: for ~ 20 refresh intervals (tREFI = 8,660 cycles), small enough for a quick test.
+TRACE_REQUESTS = {"seq": 20_000, "rand": 20_000, "embed": 20_000, "gemv": 16_384, "idle": 400}
+TOLERANCE = 0.10
+
+pytestmark = pytest.mark.skipif(
+    not INI.is_file(), reason=f"{PEER} absent (the DRAMsim3 peer next to the repository)"
+)
+
+
+@pytest.fixture(scope="module")
+def peer_binary() -> Path:
+    if BINARY.is_file() and os.access(BINARY, os.X_OK):
+        return BINARY
+    missing = [tool for tool in ("cmake", "g++") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"DRAMsim3 is not built in {CACHE} and {', '.join(missing)} is absent")
+    done = subprocess.run([str(PEER / "build.sh"), str(CACHE)], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, f"DRAMsim3 build failed: {done.stderr[-2000:]}"
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def figures(peer_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """Per trace: (ours, DRAMsim3) bandwidth in GB/s and average read latency in ns."""
+    folder = tmp_path_factory.mktemp("lpddr4")
+    profile = load_profile("lpddr4_2400")
+    out: dict[str, dict] = {}
+    for name, n in TRACE_REQUESTS.items():
+        tr = standard_trace(name, seed=0)
+        addr, wr, cyc = tr.addresses[:n], tr.is_write[:n], tr.arrival_cycles[:n]
+        trace = write_trace(folder / f"{name}.trace", addr, wr, cyc)
+        run = subprocess.run(
+            [str(peer_binary), str(INI), str(trace), "--width", "0", "--out", str(folder)],
+            capture_output=True, text=True, check=True,
+        )
+        ds3 = json.loads(run.stdout.strip().splitlines()[-1])
+        ours = replay(profile, addr, wr, cyc).summary()
+        moved = n * REQUEST_BYTES
+        out[name] = {
+            "bandwidth": (moved / (ours["cycles"] * profile.timing.tCK_ns),
+                          moved / (ds3["cycles"] * ds3["tCK_ns"])),
+            "latency": (ours["avg_read_latency_ns"], ds3["avg_read_latency_ns"]),
+        }
+    return out
+
+
+@pytest.mark.parametrize("trace", ["seq", "rand", "embed", "gemv"])
+def test_bandwidth_within_10_percent_of_dramsim3(figures, trace):
+    ours, ref = figures[trace]["bandwidth"]
+    assert abs(ours - ref) / ref <= TOLERANCE, (trace, ours, ref)
+
+
+def test_unloaded_read_latency_within_10_percent_of_dramsim3(figures):
+    ours, ref = figures["idle"]["latency"]
+    assert abs(ours - ref) / ref <= TOLERANCE, (ours, ref)
+
+
+def test_the_shipped_profile_is_the_dramsim3_file_plus_jedec_trpab():
+    shipped = load_profile("lpddr4_2400")
+    imported = import_dramsim3(INI)
+    assert (shipped.dram, shipped.power, shipped.controller) == (
+        imported.dram, imported.power, imported.controller)
+    ours, theirs = shipped.timing.cycles(), imported.timing.cycles()
+    assert {k for k in ours if ours[k] != theirs[k]} == {"tRPab"}
+    assert theirs["tRPab"] == theirs["tRP"]  # DRAMsim3 precharges all banks in tRP
+    assert shipped.timing.tCK_ns == imported.timing.tCK_ns
