@@ -351,7 +351,7 @@ def map_subnet(
         else:
             assert mk.fn is not None
             kernels.append(ElementwiseKernel(name=mk.name, fn=mk.fn, m=batch, n=mk.n,
-                                       inputs=mk.inputs, dtype=dt, placement=pl))
+                                              inputs=mk.inputs, dtype=dt, placement=pl))
         if mk.deps:
             deps[mk.name] = list(dict.fromkeys(mk.deps))
     return Workload(

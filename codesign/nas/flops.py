@@ -37,39 +37,17 @@ _PARAM_COUNTS = 65536
 @dataclass(frozen=True)
 class MatMul:
     """One matrix product of a subnet: operator ``op`` of block ``block`` (-1 = the logit
-    layer) and the product itself (its name, shape and weight)."""
+    layer) and the product itself, whose fields (name, shape, weight, flops) it shows."""
 
     block: int
     op: str
     product: Product
 
-    @property
-    def name(self) -> str:
-        return self.product.name
-
-    @property
-    def m(self) -> int:
-        return self.product.m
-
-    @property
-    def n(self) -> int:
-        return self.product.n
-
-    @property
-    def k(self) -> int:
-        return self.product.k
-
-    @property
-    def batch(self) -> int:
-        return self.product.batch
-
-    @property
-    def weight_elems(self) -> int:
-        return self.product.weight_elems
-
-    @property
-    def flops(self) -> int:
-        return self.product.flops
+    def __getattr__(self, attr: str) -> Any:
+        # name, m, n, k, batch, weight_elems, flops: those of the product
+        if attr.startswith("__") or attr == "product":  # copy and pickle probe before init
+            raise AttributeError(attr)
+        return getattr(self.product, attr)
 
 
 @dataclass(frozen=True)

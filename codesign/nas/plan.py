@@ -25,24 +25,14 @@ from codesign.nas.space import BlockSpec, SearchSpace, SubnetSpec, get_space, va
 _SIDE_INDEX = {"dense": 0, "sparse": 1}
 
 
-@dataclass(frozen=True)
-class Wiring:
-    """The sources each input port of a block's operators reads."""
+#: The sources each input port of a block's operators reads, in ascending order.
+Wiring = dict[str, tuple[int, ...]]
 
-    dense: tuple[int, ...]
-    sparse: tuple[int, ...]
-    left: int
-    right: int
 
-    @classmethod
-    def of(cls, b: BlockSpec) -> Wiring:
-        return cls(tuple(sorted(b.dense_inputs)), tuple(sorted(b.sparse_inputs)),
-                   b.dense_left, b.dense_right)
-
-    def sources(self, port: str) -> tuple[int, ...]:
-        """The sources ``port`` concatenates, in ascending order."""
-        single = {"left": self.left, "right": self.right}
-        return (single[port],) if port in single else getattr(self, port)
+def wiring(b: BlockSpec) -> Wiring:
+    """The sources each port reads in block ``b``."""
+    return {"dense": tuple(sorted(b.dense_inputs)), "sparse": tuple(sorted(b.sparse_inputs)),
+            "left": (b.dense_left,), "right": (b.dense_right,)}
 
 
 def active_ops(b: BlockSpec, dense_needed: bool, sparse_needed: bool) -> tuple[bool, bool]:
@@ -64,11 +54,11 @@ def required_outputs(spec: SubnetSpec) -> list[tuple[bool, bool]]:
     need[n] = [True, True]
     for i in range(n, 0, -1):
         b = spec.blocks[i - 1]
-        wiring = Wiring.of(b)
+        w = wiring(b)
         for on, name in zip(active_ops(b, need[i][0], need[i][1]), (b.dense_op, b.sparse_op)):
             if on:
                 for port in OPS[name].reads:
-                    for j in wiring.sources(port):
+                    for j in w[port]:
                         need[j][_SIDE_INDEX[PORT_SIDE[port]]] = True
     return [(d, s) for d, s in need]
 
@@ -184,19 +174,19 @@ class _Sources:
                 cols.append((j, self.max_tokens, MERGE_TOKENS))
         return tuple(cols)
 
-    def call(self, op: type[Op], out: int, wiring: Wiring) -> OpCall:
-        inputs = tuple((port, wiring.sources(port)) for port in op.reads)
+    def call(self, op: type[Op], out: int, w: Wiring) -> OpCall:
+        inputs = tuple((port, w[port]) for port in op.reads)
         dims = op.dims(out, {port: self.cols(port, srcs) for port, srcs in inputs})
         return OpCall(op, dims, inputs)
 
 
-def _block(i: int, src: _Sources, wiring: Wiring, ops: tuple[Sequence[type[Op]], Sequence[type[Op]]],
+def _block(i: int, src: _Sources, w: Wiring, ops: tuple[Sequence[type[Op]], Sequence[type[Op]]],
            width: int, tokens: int, merge: bool, fm: bool, need: tuple[bool, bool]) -> BlockPlan:
     dense_ops, sparse_ops = ops
     return BlockPlan(
         index=i,
-        dense_ops=tuple(src.call(op, width, wiring) for op in dense_ops),
-        sparse_ops=tuple(src.call(op, tokens, wiring) for op in sparse_ops),
+        dense_ops=tuple(src.call(op, width, w) for op in dense_ops),
+        sparse_ops=tuple(src.call(op, tokens, w) for op in sparse_ops),
         merge=OpCall(Merge, Dims(out=MERGE_TOKENS, in_width=width)) if merge else None,
         fm=OpCall(FM, Dims(out=width)) if fm else None,
         need_dense=need[0],
@@ -241,7 +231,7 @@ def make_plan(
             continue
         run_dense, run_sparse = active_ops(b, nd, ns)
         ops = ([OPS[b.dense_op]] if run_dense else [], [OPS[b.sparse_op]] if run_sparse else [])
-        blocks.append(_block(i, src, Wiring.of(b), ops, b.dense_width, b.sparse_tokens,
+        blocks.append(_block(i, src, wiring(b), ops, b.dense_width, b.sparse_tokens,
                              ns and b.dense_to_sparse, nd and b.deep_fm, (nd, ns)))
     last = spec.blocks[-1]
     final = _final(last.dense_width, last.sparse_tokens, last.dense_to_sparse,
@@ -259,7 +249,8 @@ def full_plan(g: Geometry, num_blocks: int) -> ExecutionPlan:
                    [False] + [True] * n, g.max_tokens)
     ops = ([OPS[name] for name in g.dense_ops], [OPS[name] for name in g.sparse_ops])
     blocks = tuple(
-        _block(i, src, Wiring(tuple(range(i + 1)), tuple(range(i + 1)), i, max(i - 1, 0)), ops,
+        _block(i, src, {"dense": tuple(range(i + 1)), "sparse": tuple(range(i + 1)),
+                        "left": (i,), "right": (max(i - 1, 0),)}, ops,
                g.max_dense, g.max_tokens, True, True, (True, True))
         for i in range(n)
     )

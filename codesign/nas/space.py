@@ -112,14 +112,21 @@ def get_space(name: str | SearchSpace) -> SearchSpace:
 class BlockSpec:
     """The choices of one block (see the module docstring for their meaning)."""
 
+    #: Sources whose dense outputs a ``dense`` port concatenates, and the same for the
+    #: sparse outputs a ``sparse`` port concatenates.
     dense_inputs: tuple[int, ...]
     sparse_inputs: tuple[int, ...]
+    #: The sources the ``left`` and ``right`` ports of a binary dense operator read.
     dense_left: int
     dense_right: int
+    #: The block's dense and sparse operator (names in the registry OPS).
     dense_op: str
     sparse_op: str
+    #: Width of the dense output and tokens of the sparse operator's output.
     dense_width: int
     sparse_tokens: int
+    #: Merge the dense output into the sparse one (8 more tokens); add DeepFM of the sparse
+    #: output to the dense one.
     dense_to_sparse: bool
     deep_fm: bool
 

@@ -58,7 +58,7 @@ def embed(table: nn.Embedding, sparse: Tensor, offsets: Tensor, cards: Tensor) -
 
 def op_key(block: int, name: str) -> str:
     """The key of an extracted operator in :attr:`SubnetModel.ops`."""
-    return "final" if block < 0 else f"{block}_{name}"
+    return name if block < 0 else f"{block}_{name}"
 
 
 class SubnetModel(nn.Module):

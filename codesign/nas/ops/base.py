@@ -75,15 +75,16 @@ class Dims:
 
 @dataclass(frozen=True)
 class Sizes:
-    """The largest configuration the operators of one block hold weights for."""
+    """The largest configuration the operators of one block hold weights for: the widest
+    output, the most tokens, and the widest output of each source the block may read."""
 
+    max_dense: int
+    max_tokens: int
+    emb_dim: int
     #: Width of each source's dense output (source 0: the raw dense features).
     dense_sources: tuple[int, ...]
     #: Tokens of each source's sparse output (own tokens plus the merged ones).
     sparse_sources: tuple[int, ...]
-    max_dense: int
-    max_tokens: int
-    emb_dim: int
     #: The final layer only: the dense and the sparse operators with a weight row.
     dense_heads: tuple[str, ...] = ()
     sparse_heads: tuple[str, ...] = ()
@@ -233,13 +234,23 @@ def linear(name: str, k: int, n: int, reads: tuple[str, ...], m: int = 1, *,
 
 
 class Op(nn.Module):
-    """Base of every operator; see the module docstring for the contract."""
+    """Base of every operator; see the module docstring for the contract. A subclass
+    declares its metadata in its header: ``class FC(Op, name="fc", reads=("dense",),
+    writes="dense")``."""
 
     name: ClassVar[str]
     reads: ClassVar[tuple[str, ...]]
     writes: ClassVar[str]
     #: A cheaper operator of the same side that a shrinking move may switch to.
     shrinks_to: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **meta: Any) -> None:
+        unknown = set(meta) - {"name", "reads", "writes", "shrinks_to"}
+        if unknown:
+            raise TypeError(f"{cls.__name__}: unknown operator metadata {sorted(unknown)}")
+        super().__init_subclass__()
+        for key, value in meta.items():
+            setattr(cls, key, value)
 
     def __init__(self, sizes: Sizes) -> None:
         super().__init__()

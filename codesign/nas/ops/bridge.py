@@ -34,10 +34,8 @@ class MergeWeights:
     tokens: int
 
 
-class Merge(Op):
-    name = "merge"
-    reads = ("dense",)
-    writes = "sparse"
+class Merge(Op, name="merge", reads=("dense",), writes="sparse"):
+    """Dense -> sparse: the dense output as ``MERGE_TOKENS`` more tokens."""
 
     def __init__(self, sizes: Sizes) -> None:
         super().__init__(sizes)
@@ -72,10 +70,8 @@ class FMWeights:
     norm: Norm
 
 
-class FM(Op):
-    name = "fm"
-    reads = ("sparse",)
-    writes = "dense"
+class FM(Op, name="fm", reads=("sparse",), writes="dense"):
+    """DeepFM: the second-order interaction of the sparse output, at the dense width."""
 
     def __init__(self, sizes: Sizes) -> None:
         super().__init__(sizes)
@@ -111,13 +107,9 @@ class FinalWeights:
     linear: Affine
 
 
-class Final(Op):
+class Final(Op, name="final", reads=("dense", "sparse"), writes="dense"):
     """The logit layer; ``Dims.heads`` selects its weight rows, ``dense_cols`` /
     ``sparse_cols`` hold (0, start, length) ranges of the dense / sparse row."""
-
-    name = "final"
-    reads = ("dense", "sparse")
-    writes = "dense"
 
     def __init__(self, sizes: Sizes) -> None:
         super().__init__(sizes)

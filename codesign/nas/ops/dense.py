@@ -51,10 +51,8 @@ class FCWeights:
     norm: Norm
 
 
-class FC(Op):
-    name = "fc"
-    reads = ("dense",)
-    writes = "dense"
+class FC(Op, name="fc", reads=("dense",), writes="dense"):
+    """``relu(LN(x W^T))`` over the concatenated dense inputs (NASRec's linear-2d)."""
 
     def __init__(self, sizes: Sizes) -> None:
         super().__init__(sizes)
@@ -87,10 +85,8 @@ class DotWeights:
     norm: Norm
 
 
-class Dot(Op):
-    name = "dot"
-    reads = ("dense", "sparse")
-    writes = "dense"
+class Dot(Op, name="dot", reads=("dense", "sparse"), writes="dense"):
+    """Pairwise dot products of the dense input and the sparse tokens, projected."""
 
     def __init__(self, sizes: Sizes) -> None:
         super().__init__(sizes)
@@ -166,11 +162,8 @@ def _pad_pair(left: Tensor, right: Tensor) -> tuple[Tensor, Tensor]:
     return left, right
 
 
-class _Binary(Op):
+class _Binary(Op, reads=("left", "right"), writes="dense"):
     """A dense operator over two dense inputs zero-padded to a common width."""
-
-    reads = ("left", "right")
-    writes = "dense"
 
     @classmethod
     def dims(cls, out: int, cols: Mapping[str, tuple[Segment, ...]]) -> Dims:
@@ -186,8 +179,8 @@ class GatingWeights:
     norm: Norm
 
 
-class Gating(_Binary):
-    name = "gating"
+class Gating(_Binary, name="gating"):
+    """``LN(P (sigmoid(S left + s) * right) + b)``."""
 
     def __init__(self, sizes: Sizes) -> None:
         super().__init__(sizes)
@@ -231,8 +224,8 @@ class SumWeights:
     norm: Norm
 
 
-class Sum(_Binary):
-    name = "sum"
+class Sum(_Binary, name="sum"):
+    """``LN(P (left + right))``."""
 
     def __init__(self, sizes: Sizes) -> None:
         super().__init__(sizes)

@@ -40,10 +40,9 @@ class EFCWeights:
     norm: Norm
 
 
-class EFC(Op):
-    name = "efc"
-    reads = ("sparse",)
-    writes = "sparse"
+class EFC(Op, name="efc", reads=("sparse",), writes="sparse"):
+    """``relu(LN(x^T W^T))^T``: a linear map over the token axis to ``T`` tokens (NASRec's
+    linear-3d)."""
 
     def __init__(self, sizes: Sizes) -> None:
         super().__init__(sizes)
@@ -51,11 +50,8 @@ class EFC(Op):
         self.ln_weight, self.ln_bias = ln_params(sizes.max_tokens)
 
     def slice(self, dims: Dims) -> EFCWeights:
-        t = dims.out
-        return EFCWeights(
-            token_proj=Affine(self.token_proj.take(t, dims.sparse_cols)),
-            norm=Norm(self.ln_weight[:t], self.ln_bias[:t]),
-        )
+        proj = Affine(self.token_proj.take(dims.out, dims.sparse_cols))
+        return EFCWeights(proj, Norm(self.ln_weight[: dims.out], self.ln_bias[: dims.out]))
 
     @staticmethod
     def compute(w: EFCWeights, sparse: Tensor) -> Tensor:  # type: ignore[override]
@@ -77,11 +73,8 @@ class AttentionWeights:
     ffn_norm: Norm
 
 
-class Attention(Op):
-    name = "attention"
-    reads = ("sparse",)
-    writes = "sparse"
-    shrinks_to = EFC.name
+class Attention(Op, name="attention", reads=("sparse",), writes="sparse", shrinks_to=EFC.name):
+    """A token map, then a transformer layer over the tokens."""
 
     def __init__(self, sizes: Sizes) -> None:
         super().__init__(sizes)
