@@ -30,8 +30,8 @@ from codesign.nas.space import SubnetSpec
 
 #: Meta-device operators kept for counting: one per operator kind and block geometry.
 _META_OPS = 512
-#: Parameter counts kept: one per operator kind, geometry and dimensions.
-_PARAM_COUNTS = 65536
+#: Operator counts kept: one per operator kind, geometry and dimensions.
+_OP_COUNTS = 65536
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,16 @@ class MatMul:
     op: str
     product: Product
 
+    @property
+    def name(self) -> str:
+        return self.product.name
+
+    @property
+    def flops(self) -> int:
+        return self.product.flops
+
     def __getattr__(self, attr: str) -> Any:
-        # name, m, n, k, batch, weight_elems, flops: those of the product
+        # m, n, k, batch, weight_elems: those of the product
         if attr.startswith("__") or attr == "product":  # copy and pickle probe before init
             raise AttributeError(attr)
         return getattr(self.product, attr)
@@ -139,9 +147,11 @@ def meta_op(op: type[Op], sizes: Sizes) -> Op:
         return op(sizes)
 
 
-@lru_cache(maxsize=_PARAM_COUNTS)
-def _param_count(op: type[Op], sizes: Sizes, dims: Dims) -> int:
-    return meta_op(op, sizes).param_count(dims)
+@lru_cache(maxsize=_OP_COUNTS)
+def op_counts(op: type[Op], sizes: Sizes, dims: Dims) -> tuple[tuple[Product, ...], int]:
+    """The matrix products and the parameter count of one operator run."""
+    meta = meta_op(op, sizes)
+    return tuple(meta.products(dims)), meta.param_count(dims)
 
 
 def plan_calls(plan: ExecutionPlan) -> Iterator[tuple[int, OpCall, Sizes]]:
@@ -152,7 +162,7 @@ def plan_calls(plan: ExecutionPlan) -> Iterator[tuple[int, OpCall, Sizes]]:
         if bp is None:
             continue
         sizes = g.block_sizes(bp.index)
-        for c in bp.dense_ops + bp.sparse_ops + tuple(x for x in (bp.merge, bp.fm) if x):
+        for c in bp.calls():
             yield bp.index, c, sizes
     yield -1, plan.final, g.final_sizes()
 
@@ -162,10 +172,9 @@ def plan_products(plan: ExecutionPlan) -> tuple[list[MatMul], list[OpCount]]:
     kernels: list[MatMul] = []
     ops: list[OpCount] = []
     for block, c, sizes in plan_calls(plan):
-        products = [MatMul(block, c.name, p) for p in meta_op(c.op, sizes).products(c.dims)]
-        kernels += products
-        flops = sum(k.flops for k in products)
-        ops.append(OpCount(block, c.name, flops, _param_count(c.op, sizes, c.dims)))
+        products, params = op_counts(c.op, sizes, c.dims)
+        kernels += [MatMul(block, c.name, p) for p in products]
+        ops.append(OpCount(block, c.name, sum(p.flops for p in products), params))
     return kernels, ops
 
 
@@ -175,7 +184,9 @@ def count_flops(spec: SubnetSpec, schema_or_counts: Any = "criteo") -> FlopsRepo
     nd, ns, cards = feature_counts(schema_or_counts)
     plan = make_plan(spec, nd, ns, emb_dim=spec.emb_dim)
     kernels, ops = plan_products(plan)
-    emb_params = int(sum(cards)) * spec.emb_dim if (cards is not None and plan.need_raw_sparse) else 0
+    emb_params = 0
+    if cards is not None and plan.need_raw_sparse:
+        emb_params = int(sum(cards)) * spec.emb_dim
     return FlopsReport(
         total_flops=sum(o.flops for o in ops),
         params_dense=sum(o.params for o in ops),

@@ -18,7 +18,18 @@ import torch
 from torch import Tensor
 
 from codesign.errors import SpecError
-from codesign.nas.ops import FM, MERGE_TOKENS, OPS, PORT_SIDE, Dims, Final, Merge, Op, Segment, Sizes
+from codesign.nas.ops import (
+    FM,
+    MERGE_TOKENS,
+    OPS,
+    PORT_SIDE,
+    Dims,
+    Final,
+    Merge,
+    Op,
+    Segment,
+    Sizes,
+)
 from codesign.nas.space import BlockSpec, SearchSpace, SubnetSpec, get_space, validate
 
 #: Index of each side in a (dense, sparse) pair.
@@ -79,7 +90,8 @@ class Geometry:
     sparse_ops: tuple[str, ...]
 
     @classmethod
-    def of(cls, space: SearchSpace, n_dense: int, n_sparse: int, max_tokens: int | None = None) -> Geometry:
+    def of(cls, space: SearchSpace, n_dense: int, n_sparse: int,
+           max_tokens: int | None = None) -> Geometry:
         return cls(n_dense, n_sparse, max(space.dense_widths),
                    max(space.token_counts) if max_tokens is None else max_tokens,
                    space.emb_dim, space.dense_ops, space.sparse_ops)
@@ -131,6 +143,11 @@ class BlockPlan:
     need_dense: bool
     need_sparse: bool
 
+    def calls(self) -> tuple[OpCall, ...]:
+        """Every operator run of the block, in execution order."""
+        bridges = tuple(c for c in (self.merge, self.fm) if c is not None)
+        return self.dense_ops + self.sparse_ops + bridges
+
     @property
     def width(self) -> int:
         """Width of the block's dense output."""
@@ -145,6 +162,10 @@ class BlockPlan:
 
 @dataclass(frozen=True)
 class ExecutionPlan:
+    """What a subnet (or the whole supernet) runs: each block's plan (None for a block
+    whose outputs never reach the logit), the logit layer, whether the raw dense and sparse
+    features are read, and the sizes the operators hold weights for."""
+
     blocks: tuple[BlockPlan | None, ...]
     final: OpCall
     need_raw_dense: bool
@@ -275,7 +296,8 @@ def _sum(xs: list[Tensor]) -> Tensor:
     return out
 
 
-def run_plan(plan: ExecutionPlan, dense: Tensor | None, tokens: Tensor | None, call: Caller) -> Tensor:
+def run_plan(plan: ExecutionPlan, dense: Tensor | None, tokens: Tensor | None,
+             call: Caller) -> Tensor:
     """Execute ``plan`` on the raw dense features and the embedded sparse ones (None when
     the plan does not read them); returns the logits."""
     outs: dict[str, dict[int, Tensor]] = {"dense": {}, "sparse": {}}

@@ -302,7 +302,9 @@ def from_dict(d: Mapping[str, Any]) -> SubnetSpec:
         if isinstance(rb, Mapping):
             extra = sorted(set(rb) - known)
             if extra:
-                raise SpecError(f"{p}.{extra[0]}: unknown key; accepted: {', '.join(sorted(known))}")
+                raise SpecError(
+                    f"{p}.{extra[0]}: unknown key; accepted: {', '.join(sorted(known))}"
+                )
         blocks.append(
             BlockSpec(**{name: parse(get_key(rb, name, p), f"{p}.{name}")
                          for name, parse in _BLOCK_FIELDS.items()})

@@ -105,8 +105,7 @@ def extract_ops(plan: ExecutionPlan, blocks: Any, final: Any) -> dict[str, Stand
     for bp in plan.blocks:
         if bp is None:
             continue
-        calls = bp.dense_ops + bp.sparse_ops + tuple(c for c in (bp.merge, bp.fm) if c is not None)
-        for c in calls:
+        for c in bp.calls():
             ops[op_key(bp.index, c.name)] = blocks[bp.index][c.name].extract(c.dims)
     ops[op_key(-1, plan.final.name)] = final.extract(plan.final.dims)
     return ops

@@ -176,7 +176,7 @@ class Supernet(nn.Module):
         for bp in plan.blocks:
             if bp is None:
                 continue
-            for c in bp.dense_ops + bp.sparse_ops + tuple(x for x in (bp.merge, bp.fm) if x):
+            for c in bp.calls():
                 out += weight_tensors(self.blocks[bp.index][c.name].slice(c.dims))
         out += weight_tensors(self.final.slice(plan.final.dims))
         return out

@@ -43,7 +43,9 @@ ATTN_LN_INIT = 0.17
 Segment = tuple[int, int, int]
 
 #: Which output of a source each input port reads.
-PORT_SIDE: dict[str, str] = {"dense": "dense", "left": "dense", "right": "dense", "sparse": "sparse"}
+PORT_SIDE: dict[str, str] = {
+    "dense": "dense", "left": "dense", "right": "dense", "sparse": "sparse",
+}
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,9 @@ class Dot(Op, name="dot", reads=("dense", "sparse"), writes="dense"):
         return DotWeights(
             dense_proj=Affine(self.dense_proj.take(e, dims.dense_cols)) if project_dense else None,
             dense_norm=Norm(self.dense_ln_weight, self.dense_ln_bias) if project_dense else None,
-            token_proj=Affine(self.token_proj.take(p, dims.sparse_cols)) if project_tokens else None,
+            token_proj=Affine(self.token_proj.take(p, dims.sparse_cols))
+            if project_tokens
+            else None,
             token_norm=Norm(self.token_ln_weight[:p], self.token_ln_bias[:p])
             if project_tokens
             else None,
