@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import Any, ClassVar
 
 import torch
@@ -102,17 +103,31 @@ class Sizes:
 
 @dataclass(frozen=True)
 class Affine:
-    """A sliced linear map: ``weight`` [out, in] and an optional ``bias`` [out]."""
+    """A sliced linear map: its weight [out, in], given whole or as the column blocks of
+    the sources it reads (concatenated on first use), and an optional bias [out]."""
 
-    weight: Tensor
+    weight: Tensor | tuple[Tensor, ...]
     bias: Tensor | None = None
 
+    @cached_property
+    def matrix(self) -> Tensor:
+        """The weight as one [out, in] matrix."""
+        w = self.weight
+        if isinstance(w, Tensor):
+            return w
+        return w[0] if len(w) == 1 else torch.cat(w, dim=1)
+
+    def tensors(self) -> tuple[Tensor, ...]:
+        """The weight (its blocks) and the bias: what a subnet reads."""
+        w = (self.weight,) if isinstance(self.weight, Tensor) else self.weight
+        return w if self.bias is None else (*w, self.bias)
+
     def __call__(self, x: Tensor) -> Tensor:
-        return F.linear(x, self.weight, self.bias)
+        return F.linear(x, self.matrix, self.bias)
 
     def over_tokens(self, x: Tensor) -> Tensor:
         """x: [B, N, E] -> [B, E, N']: the map applied over the token axis."""
-        return F.linear(x.transpose(1, 2), self.weight, self.bias)
+        return F.linear(x.transpose(1, 2), self.matrix, self.bias)
 
 
 @dataclass(frozen=True)
@@ -130,10 +145,11 @@ def weight_tensors(weights: Any) -> Iterator[Tensor]:
     """Every tensor of a weights dataclass (its Affine and Norm pieces), in field order."""
     for f in fields(weights):
         v = getattr(weights, f.name)
-        if isinstance(v, (Affine, Norm)):
+        if isinstance(v, Affine):
+            yield from v.tensors()
+        elif isinstance(v, Norm):
             yield v.weight
-            if v.bias is not None:
-                yield v.bias
+            yield v.bias
 
 
 class SegmentedWeight(nn.Module):
@@ -147,9 +163,9 @@ class SegmentedWeight(nn.Module):
             [nn.Parameter(torch.zeros(out_max, n)) for n in self.in_max]
         )
 
-    def take(self, out: int, cols: Sequence[Segment]) -> Tensor:
-        parts = [self.pieces[s][:out, a : a + n] for s, a, n in cols]
-        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+    def take(self, out: int, cols: Sequence[Segment]) -> tuple[Tensor, ...]:
+        """The first ``out`` rows of the column ranges ``cols``, one block per range."""
+        return tuple(self.pieces[s][:out, a : a + n] for s, a, n in cols)
 
 
 def ln_params(n: int, init: float = 1.0) -> tuple[nn.Parameter, nn.Parameter]:
@@ -308,10 +324,10 @@ class Standalone(nn.Module):
         for f in fields(weights):
             v = getattr(weights, f.name)
             if isinstance(v, Affine):
-                out_f, in_f = v.weight.shape
+                out_f, in_f = v.matrix.shape
                 # built on the meta device: its own random init would draw from torch's global RNG
                 layer = nn.Linear(in_f, out_f, bias=v.bias is not None, device="meta")
-                layer.weight = nn.Parameter(v.weight.detach().clone().contiguous())
+                layer.weight = nn.Parameter(v.matrix.detach().clone().contiguous())
                 if v.bias is not None:
                     layer.bias = nn.Parameter(v.bias.detach().clone().contiguous())
                 setattr(self, f.name, layer)

@@ -134,7 +134,7 @@ class Final(Op, name="final", reads=("dense", "sparse"), writes="dense"):
         sparse = self._row(self.sparse_weight, dims.heads)
         parts = [dense[:, a : a + n] for _, a, n in dims.dense_cols]
         parts += [sparse[:, a : a + n] for _, a, n in dims.sparse_cols]
-        return FinalWeights(linear=Affine(torch.cat(parts, dim=1), self.bias))
+        return FinalWeights(linear=Affine(tuple(parts), self.bias))
 
     @staticmethod
     def compute(w: FinalWeights, dense: Tensor, sparse: Tensor) -> Tensor:  # type: ignore[override]

@@ -89,4 +89,4 @@ def test_weights_are_typed_pieces() -> None:
     fc = OPS["fc"](SIZES)
     w = fc.slice(OPS["fc"].dims(32, {"dense": ((0, 0, 13),)}))
     assert isinstance(w.linear, Affine) and isinstance(w.norm, Norm)
-    assert tuple(w.linear.weight.shape) == (32, 13) and w.linear.bias is None
+    assert tuple(w.linear.matrix.shape) == (32, 13) and w.linear.bias is None
