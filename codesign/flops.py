@@ -2,7 +2,7 @@
 
 from codesign.nas.flops import FlopsReport, MatMul, OpCount, count_flops, feature_counts
 
-#: The matrix product's old name.
+#: The name the modules importing from here use.
 Kernel = MatMul
 
 __all__ = ["FlopsReport", "Kernel", "MatMul", "OpCount", "count_flops", "feature_counts"]

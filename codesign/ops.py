@@ -9,8 +9,9 @@ __all__ = ["NUM_HEADS", "Dims", "ElasticFM", "Segment", "dot_tokens", "init_para
 
 
 class ElasticFM(_FM):
-    """codesign.nas.ops.FM with the argument order of its old call sites: built from
-    ``(emb_dim, max_out)`` and called as ``fm(x, dims)``."""
+    """codesign.nas.ops.FM with the arguments its importers here pass
+    (tests/test_supernet_stability.py): built from ``(emb_dim, max_out)``, called as
+    ``fm(x, dims)``."""
 
     def __init__(self, emb_dim: int, max_out: int) -> None:
         super().__init__(Sizes(dense_sources=(max_out,), sparse_sources=(), max_dense=max_out,

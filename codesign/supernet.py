@@ -4,7 +4,7 @@ from codesign.nas.plan import BlockPlan, ExecutionPlan, make_plan, run_plan
 from codesign.nas.subnet import SubnetModel
 from codesign.nas.supernet import SchemaLike, Supernet
 
-#: The execution plan's old name.
+#: The name the modules importing from here use.
 Plan = ExecutionPlan
 
 __all__ = ["BlockPlan", "ExecutionPlan", "Plan", "SchemaLike", "SubnetModel", "Supernet",
