@@ -2,7 +2,8 @@
 
 :func:`subnet_graph` lists the kernels of a subnet per sample, with their dependencies;
 :func:`map_subnet` turns them into a :class:`pimsim.workload.Workload` for a batch size and a
-PIM plan (placement and data type of every kernel; :class:`Placement` says what it needs).
+PIM plan (placement and data type of every kernel; :class:`KernelPlacement` says what of the
+plan it reads).
 
 Kernels and shapes are each operator's own steps (:meth:`codesign.nas.ops.base.Op.steps`)
 over the subnet's execution plan (:func:`codesign.nas.plan.make_plan`), each step naming
@@ -56,7 +57,7 @@ from pimsim.workload import Elementwise as ElementwiseKernel
 
 __all__ = [
     "MappedKernel",
-    "Placement",
+    "KernelPlacement",
     "SubnetGraph",
     "subnet_graph",
     "map_subnet",
@@ -132,7 +133,7 @@ class SubnetGraph:
         return {k.name: k for k in self.kernels}
 
 
-class Placement(Protocol):
+class KernelPlacement(Protocol):
     """What :func:`map_subnet` needs of a PIM plan (``codesign.plan.PimPlan``)."""
 
     def check_against(self, graph: SubnetGraph, profile: Any = None) -> None: ...
@@ -284,7 +285,7 @@ def subnet_graph(spec: SubnetSpec, schema: Any) -> SubnetGraph:
 def map_subnet(
     spec: SubnetSpec,
     schema: Any,
-    plan: Placement | None = None,
+    plan: KernelPlacement | None = None,
     *,
     batch: int = 256,
     pooling: int | Sequence[int] | None = None,
