@@ -1,20 +1,26 @@
-"""codesign.mapping: subnets as pimsim workloads with the shapes and FLOPs of codesign.flops."""
+"""codesign.hw.mapping: subnets as pimsim workloads with the shapes and FLOPs of codesign.nas.flops."""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from codesign.data.schema import get_schema
-from codesign.flops import count_flops
-from codesign.mapping import SpecWorkload, map_subnet, subnet_graph, workload_macs
-from codesign.ops import NUM_HEADS, dot_tokens
-from codesign.space import load_spec, sample
+from codesign.errors import SpecError
+from codesign.hw.mapping import map_subnet, subnet_graph, workload_macs
+from codesign.hw.spec_workload import SpecWorkload
+from codesign.nas.flops import count_flops
+from codesign.nas.moves import sample
+from codesign.nas.nasrec_json import load_spec
+from codesign.nas.ops import NUM_HEADS, dot_tokens
+from codesign.plan import PimPlan
+from pimsim.profile import load_profile
 from pimsim.workload import EmbeddingBag, Elementwise, Gemm, Interaction
 
-REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "nasrec"
+REF = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "nasrec"
 needs_ref = pytest.mark.skipif(not REF.is_dir(), reason="shared/reference/nasrec not present")
 
 
@@ -78,7 +84,7 @@ def test_random_specs_map_with_exact_flops_and_shapes(space: str, dataset: str) 
         wl = map_subnet(spec, schema, batch=32)
         assert workload_macs(wl) == 32 * rep.total_flops
         by = {k.name: k for k in wl.kernels}
-        # every matrix product of codesign.flops appears once, with its shape x batch
+        # every matrix product of codesign.nas.flops appears once, with its shape x batch
         prods = [m for m in graph.kernels if m.source is not None]
         assert len(prods) == len(rep.kernels)
         for mk in prods:
@@ -101,8 +107,6 @@ def test_pooling_and_batch_errors() -> None:
     schema = get_schema("kdd")
     wl = map_subnet(spec, schema, batch=8, pooling=[3] * schema.n_sparse)
     assert all(k.pooling == 3 for k in wl.kernels if isinstance(k, EmbeddingBag))
-    from codesign.errors import SpecError
-
     with pytest.raises(SpecError, match="pooling"):
         map_subnet(spec, schema, pooling=[1, 2])
     with pytest.raises(SpecError, match="batch"):
@@ -111,11 +115,6 @@ def test_pooling_and_batch_errors() -> None:
 
 @needs_ref
 def test_spec_workload_builder_pickles_and_follows_profile_dtype() -> None:
-    import pickle
-
-    from codesign.plan import PimPlan
-    from pimsim.profile import load_profile
-
     spec_path = REF / "criteo_small_best.json"
     b = SpecWorkload.from_files(str(spec_path), "criteo", None, 16)
     b2 = pickle.loads(pickle.dumps(b))

@@ -6,10 +6,14 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 
 from codesign.cosearch import shrink_moves
-from codesign.flops import count_flops
-from codesign.space import canonicalize, sample, shrink_candidates, spec_hash, validate
+from codesign.data.schema import get_schema
+from codesign.nas.flops import count_flops
+from codesign.nas.moves import active_form, functional_hash, mutate, sample, shrink_candidates
+from codesign.nas.space import canonicalize, spec_hash, validate
+from codesign.nas.supernet import Supernet
 
 FIELDS = [f.name for f in dataclasses.fields(sample("full", np.random.default_rng(0)).blocks[0])]
 
@@ -67,12 +71,6 @@ def test_smallest_subnet_has_few_moves() -> None:
 
 
 def test_active_form_is_functional_identity() -> None:
-    import torch
-
-    from codesign.data.schema import get_schema
-    from codesign.space import active_form, functional_hash, mutate
-    from codesign.supernet import Supernet
-
     schema = get_schema("criteo")
     small = schema.with_cap(50)
     net = Supernet(small, seed=0)

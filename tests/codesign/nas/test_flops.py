@@ -12,10 +12,12 @@ import pytest
 
 from codesign.cli import main
 from codesign.errors import SpecError
-from codesign.flops import count_flops
-from codesign.space import BlockSpec, SubnetSpec, from_nasrec_json, load_spec, sample
+from codesign.nas.flops import count_flops
+from codesign.nas.moves import sample
+from codesign.nas.nasrec_json import from_nasrec_json, load_spec
+from codesign.nas.space import BlockSpec, SubnetSpec
 
-REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "nasrec"
+REF = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "nasrec"
 needs_ref = pytest.mark.skipif(not REF.is_dir(), reason="shared/reference/nasrec not present")
 
 

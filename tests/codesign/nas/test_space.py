@@ -14,25 +14,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codesign.errors import SpecError
-from codesign.space import (
+from codesign.nas.moves import mutate, sample
+from codesign.nas.nasrec_json import from_nasrec_json, load_spec, save_spec, to_nasrec_json
+from codesign.nas.space import (
     SPACES,
     BlockSpec,
     SubnetSpec,
     canonical_json,
     from_dict,
-    from_nasrec_json,
     get_space,
-    load_spec,
-    mutate,
-    sample,
-    save_spec,
     spec_hash,
     to_dict,
-    to_nasrec_json,
     validate,
 )
 
-REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "nasrec"
+REF = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "nasrec"
 needs_ref = pytest.mark.skipif(not REF.is_dir(), reason="shared/reference/nasrec not present")
 
 
@@ -152,7 +148,8 @@ def test_hash_is_stable_across_processes() -> None:
     s = sample("small", np.random.default_rng(5))
     code = (
         "import numpy as np\n"
-        "from codesign.space import sample, spec_hash\n"
+        "from codesign.nas.moves import sample\n"
+        "from codesign.nas.space import spec_hash\n"
         "print(spec_hash(sample('small', np.random.default_rng(5))))\n"
     )
     out = subprocess.run(

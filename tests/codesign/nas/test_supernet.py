@@ -11,11 +11,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from codesign.data.schema import DatasetSchema
 from codesign.errors import DataFormatError, SpecError
-from codesign.flops import count_flops
-from codesign.space import from_nasrec_json, sample
-from codesign.supernet import Supernet
+from codesign.nas.flops import count_flops
+from codesign.nas.moves import sample
+from codesign.nas.nasrec_json import from_nasrec_json
+from codesign.nas.supernet import Supernet
 
-REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "nasrec"
+REF = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "nasrec"
 
 SCHEMA = DatasetSchema(
     name="tiny-criteo",
