@@ -140,7 +140,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.out is not None:
         import torch
 
-        from codesign.train import _atomic_torch_save
+        from codesign.train.checkpoint import save_torch as _atomic_torch_save
 
         args.out.mkdir(parents=True, exist_ok=True)
         _atomic_torch_save(run.model.state_dict(), args.out / "model.pt")
