@@ -14,16 +14,10 @@ from pimsim.cli import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    data = subparsers.add_parser("data", help="prepare raw CTR data or write synthetic data")
+    data = subparsers.add_parser("data", help="Prepare raw CTR data or write synthetic data.")
     sub = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
 
-    prep = command(
-        sub, "prepare", _run_prepare,
-        help="convert a raw Criteo / Avazu / KDD 2012 file into the memory-mapped cache",
-        description="Parse, hash (splitmix64, salted per field, into per-field buckets), "
-        "split 8:1:1 stratified by label and write a memory-mapped cache folder. Malformed "
-        "lines are skipped and counted unless --strict.",
-    )
+    prep = command(sub, "prepare", _run_prepare)
     prep.add_argument("--dataset", required=True, choices=DATASET_NAMES)
     prep.add_argument(
         "--raw", required=True,
@@ -41,13 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                       help="lines per chunk (default: %(default)s)")
     add_quiet(prep, "no progress bar or summary")
 
-    synth = command(
-        sub, "synth", _run_synth,
-        help="write synthetic data in a raw format",
-        description="Write synthetic rows in exactly the raw format of a data set (Zipf "
-        "categorical values, missing values, labels from a hidden model with crosses). kdd: "
-        "--out is a folder that receives training.txt and userid_profile.txt.",
-    )
+    synth = command(sub, "synth", _run_synth)
     synth.add_argument("--schema", required=True, choices=DATASET_NAMES)
     synth.add_argument("--rows", required=True, type=positive_int)
     synth.add_argument("--out", required=True, help="output file (kdd: output folder)")
@@ -56,6 +44,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _run_prepare(args: argparse.Namespace) -> int:
+    """Convert a raw Criteo / Avazu / KDD 2012 file into the memory-mapped cache.
+
+    Parse, hash (splitmix64, salted per field, into per-field buckets), split 8:1:1
+    stratified by label and write a memory-mapped cache folder. Malformed lines are skipped
+    and counted unless --strict.
+    """
     data = prepare(
         args.dataset, args.raw, args.out, cap=args.cap, strict=args.strict,
         seed=args.seed, chunk_rows=args.chunk_rows, quiet=args.quiet,
@@ -68,6 +62,12 @@ def _run_prepare(args: argparse.Namespace) -> int:
 
 
 def _run_synth(args: argparse.Namespace) -> int:
+    """Write synthetic data in a raw format.
+
+    Write synthetic rows in exactly the raw format of a data set (Zipf categorical values,
+    missing values, labels from a hidden model with crosses). kdd: --out is a folder that
+    receives training.txt and userid_profile.txt.
+    """
     files = write_synthetic(args.schema, args.rows, args.out, seed=args.seed, quiet=args.quiet)
     for f in files:
         print(f)

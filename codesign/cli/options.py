@@ -4,6 +4,7 @@ mean the same in several commands (so their help and defaults are written once).
 from __future__ import annotations
 
 import argparse
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -13,10 +14,13 @@ from pimsim.cli import positive_int
 Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
 
 
-def command(subparsers: Subparsers, name: str, run: Callable[[argparse.Namespace], int], *,
-            help: str, description: str | None = None) -> argparse.ArgumentParser:
-    """A subcommand ``name`` that runs ``run(args)``."""
-    parser = subparsers.add_parser(name, help=help, description=description or help)
+def command(subparsers: Subparsers, name: str, run: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+    """A subcommand ``name`` that runs ``run(args)``; the first paragraph of ``run``'s
+    docstring is its one-line help, the rest its ``--help`` description."""
+    doc = inspect.getdoc(run) or ""
+    summary, _, details = doc.partition("\n\n")
+    summary = " ".join(summary.split())
+    parser = subparsers.add_parser(name, help=summary, description=" ".join(details.split()) or summary)
     parser.set_defaults(func=run)
     return parser
 

@@ -15,14 +15,7 @@ from pimsim.cli import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    rp = command(
-        subparsers, "reproduce", _run_reproduce,
-        help="the reproduction protocol: supernet, baseline B, co-design C, report",
-        description="Train the supernet, accuracy search (B), pareto co-search (C), train "
-        "both from scratch, simulate, write OUT/report.md, results.csv, pareto.png, "
-        "breakdown.png and the Chrome traces of B and C. Each stage is skipped when its "
-        "artefact exists, so running the same command again continues an interrupted run.",
-    )
+    rp = command(subparsers, "reproduce", _run_reproduce)
     rp.add_argument("--dataset", choices=DATASET_NAMES, required=True)
     src = rp.add_mutually_exclusive_group(required=True)
     src.add_argument("--raw", type=Path, help="raw data set file (Kaggle format)")
@@ -43,6 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _run_reproduce(args: argparse.Namespace) -> int:
+    """The reproduction protocol: supernet, baseline B, co-design C, report.
+
+    Train the supernet, accuracy search (B), pareto co-search (C), train both from scratch,
+    simulate, write OUT/report.md, results.csv, pareto.png, breakdown.png and the Chrome
+    traces of B and C. Each stage is skipped when its artefact exists, so running the same
+    command again continues an interrupted run.
+    """
     report = reproduce(
         args.dataset, args.out, profile=args.profile, budget=args.budget,
         raw=args.raw, synthetic_rows=args.synthetic_rows, seed=args.seed,

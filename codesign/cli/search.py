@@ -38,14 +38,7 @@ def _limit(text: str) -> tuple[str, float]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    sp = command(
-        subparsers, "search", _run_search,
-        help="regularized-evolution co-search over subnet x PIM plan x PIM knobs",
-        description="Search genomes (SubnetSpec, PimPlan) with a trained supernet (log loss "
-        "after head fine-tuning) and pimsim (latency, energy of one batch). Mode accuracy "
-        "keeps the profile's naive plan; constrained and pareto search the plan too. Writes "
-        "OUT/journal.jsonl, OUT/checkpoint.json, OUT/history.csv, OUT/front.csv, OUT/best.json.",
-    )
+    sp = command(subparsers, "search", _run_search)
     sp.add_argument("--data", type=Path, required=True, help="prepared data cache folder")
     sp.add_argument("--supernet", type=Path, required=True, help="supernet checkpoint")
     sp.add_argument("--profile", required=True, help="hardware profile name or YAML path")
@@ -94,6 +87,13 @@ def _initial_genome(problem: CoSearchProblem, path: Path) -> Genome:
 
 
 def _run_search(args: argparse.Namespace) -> int:
+    """Regularized-evolution co-search over subnet x PIM plan x PIM knobs.
+
+    Search genomes (SubnetSpec, PimPlan) with a trained supernet (log loss after head fine-
+    tuning) and pimsim (latency, energy of one batch). Mode accuracy keeps the profile's
+    naive plan; constrained and pareto search the plan too. Writes OUT/journal.jsonl,
+    OUT/checkpoint.json, OUT/history.csv, OUT/front.csv, OUT/best.json.
+    """
     limits = dict(args.limit)
     if args.mode == "constrained" and not limits:
         raise CodesignError("--mode constrained: give at least one --limit KEY=V")

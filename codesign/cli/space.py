@@ -17,24 +17,13 @@ DEFAULT_DATASET = "criteo"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = command(
-        subparsers, "import-nasrec", cmd_import_nasrec,
-        help="import a NASRec subnet JSON file, print a summary, optionally save our spec",
-        description="Read a subnet in NASRec's JSON format (config xlarge = NASRec-Full, "
-        "autoctr = NASRec-Small), print its blocks, operators, widths and MFLOPs, and "
-        "optionally write it as a pimrec spec JSON.",
-    )
+    p = command(subparsers, "import-nasrec", cmd_import_nasrec)
     p.add_argument("file", type=Path, help="NASRec subnet JSON file")
     p.add_argument("-o", "--output", type=Path, default=None, help="write our spec JSON here")
     p.add_argument("--dataset", choices=DATASET_NAMES, default=DEFAULT_DATASET,
                    help="feature counts of the FLOPs count (default: %(default)s)")
 
-    f = command(
-        subparsers, "flops", cmd_flops,
-        help="FLOPs (NASRec convention) and parameters of a subnet spec",
-        description="Analytic FLOPs per sample (one multiply-add = one FLOP; lookups and "
-        "element-wise work not counted; operators that do not reach the logit not counted).",
-    )
+    f = command(subparsers, "flops", cmd_flops)
     f.add_argument("--spec", type=Path, required=True, help="our spec JSON or a NASRec JSON")
     f.add_argument("--dataset", choices=DATASET_NAMES, default=DEFAULT_DATASET,
                    help="feature counts (default: %(default)s)")
@@ -66,6 +55,12 @@ def summary_lines(spec: SubnetSpec, report: FlopsReport) -> list[str]:
 
 
 def cmd_import_nasrec(args: argparse.Namespace) -> int:
+    """Import a NASRec subnet JSON file, print a summary, optionally save our spec.
+
+    Read a subnet in NASRec's JSON format (config xlarge = NASRec-Full, autoctr = NASRec-
+    Small), print its blocks, operators, widths and MFLOPs, and optionally write it as a
+    pimrec spec JSON.
+    """
     spec = from_nasrec_json(args.file)
     report = count_flops(spec, args.dataset)
     print(f"{args.file}: NASRec subnet ({args.dataset} features)")
@@ -80,6 +75,11 @@ def cmd_import_nasrec(args: argparse.Namespace) -> int:
 
 
 def cmd_flops(args: argparse.Namespace) -> int:
+    """FLOPs (NASRec convention) and parameters of a subnet spec.
+
+    Analytic FLOPs per sample (one multiply-add = one FLOP; lookups and element-wise work
+    not counted; operators that do not reach the logit not counted).
+    """
     spec = load_spec(args.spec)
     report = count_flops(spec, args.dataset)
     if args.json:

@@ -50,14 +50,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    sp = command(
-        subparsers, "train-supernet", cmd_train_supernet,
-        help="train a weight-sharing supernet (checkpoints, --resume)",
-        description="Train a NASRec-style supernet: Adagrad on the tables (Adam on the dense "
-        "operators with --optimizer hybrid), cosine schedule with warm-up, whole-supernet "
-        "warm-up, then one sampled subnet per step. Writes OUT/supernet.pt every "
-        "--checkpoint-every steps and at the end; --resume continues from it.",
-    )
+    sp = command(subparsers, "train-supernet", cmd_train_supernet)
     _add_common(sp)
     sp.add_argument("--out", type=Path, required=True, help="checkpoint folder")
     sp.add_argument("--space", choices=tuple(SPACES), default="full", help="(default: %(default)s)")
@@ -68,21 +61,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     help="fraction of steps in which the whole supernet is trained with a "
                     "probability falling 1 -> 0 (default: %(default)s)")
 
-    tr = command(
-        subparsers, "train", cmd_train,
-        help="train one subnet from scratch; print val/test log loss and AUC",
-        description="Train subnet SPEC alone from fresh weights and evaluate it.",
-    )
+    tr = command(subparsers, "train", cmd_train)
     tr.add_argument("--spec", type=Path, required=True, help="spec JSON (ours or NASRec's)")
     _add_common(tr)
     tr.add_argument("--out", type=Path, default=None, help="folder for model.pt and metrics.json")
 
-    ev = command(
-        subparsers, "eval", cmd_eval,
-        help="estimate a subnet with a trained supernet (head fine-tuning, then val)",
-        description="Extract SPEC from the supernet checkpoint, refit its final layer on "
-        "training rows (--finetune-steps L-BFGS iterations) and report log loss and AUC.",
-    )
+    ev = command(subparsers, "eval", cmd_eval)
     ev.add_argument("--spec", type=Path, required=True)
     ev.add_argument("--supernet", type=Path, required=True, help="checkpoint file or folder")
     ev.add_argument("--data", type=Path, required=True)
@@ -110,6 +94,13 @@ def _config(args: argparse.Namespace, **extra: Any) -> TrainConfig:
 
 
 def cmd_train_supernet(args: argparse.Namespace) -> int:
+    """Train a weight-sharing supernet (checkpoints, --resume).
+
+    Train a NASRec-style supernet: Adagrad on the tables (Adam on the dense operators with
+    --optimizer hybrid), cosine schedule with warm-up, whole-supernet warm-up, then one
+    sampled subnet per step. Writes OUT/supernet.pt every --checkpoint-every steps and at
+    the end; --resume continues from it.
+    """
     data = CtrData.open(args.data)
     if args.out.exists() and not args.out.is_dir():
         raise TrainError(f"--out {args.out}: exists and is not a folder; accepted: a folder")
@@ -132,6 +123,10 @@ def cmd_train_supernet(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train one subnet from scratch; print val/test log loss and AUC.
+
+    Train subnet SPEC alone from fresh weights and evaluate it.
+    """
     spec = load_spec(args.spec)
     data = CtrData.open(args.data)
     run = train_from_scratch_run(spec, data, _config(args))
@@ -160,6 +155,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """Estimate a subnet with a trained supernet (head fine-tuning, then val).
+
+    Extract SPEC from the supernet checkpoint, refit its final layer on training rows
+    (--finetune-steps L-BFGS iterations) and report log loss and AUC.
+    """
     if args.finetune_steps < 0:
         raise CodesignError(f"--finetune-steps: {args.finetune_steps}; accepted: an integer >= 0")
     if args.threads is not None:
