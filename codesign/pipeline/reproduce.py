@@ -6,9 +6,9 @@ artefact is already there, so running the same command again continues an interr
 0. ``data/``: the data cache (synthetic rows in the raw format, or ``--raw``), prepared.
 1. ``supernet/``: the weight-sharing supernet (NASRec-Full space) trained on the train split
    (its own checkpoints resume); ``supernet/done.json`` marks it finished.
-2. ``B.json``: baseline B = the best subnet of an ``accuracy`` search (fixed plan: the
+2. ``B.json``: baseline B, the best subnet of an ``accuracy`` search (fixed plan: the
    profile's naive plan), search state in ``search_B/``.
-3. ``C.json``: co-design C = of a ``pareto`` co-search over (subnet, plan, knobs) with the
+3. ``C.json``: co-design C: of a ``pareto`` co-search over (subnet, plan, knobs) with the
    same budget (same number of evaluations) on the same supernet, the front point with the
    lowest energy x latency whose supernet log loss is at most B's + the tolerance
    (:mod:`codesign.pipeline.selection`). The co-search's initial population starts with B's

@@ -11,7 +11,7 @@ from codesign.cli.main import main as codesign_main
 from codesign.data.synthetic import make_synthetic_cache
 from codesign.space import save_spec
 from codesign.train.config import TrainConfig
-from tests.helpers.subnets import small_spec
+from tests.codesign.train.subnets import small_spec
 
 
 def test_cli_train_supernet_eval_and_train(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

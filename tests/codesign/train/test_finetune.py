@@ -11,7 +11,7 @@ from codesign.train.config import TrainError
 from codesign.train.finetune import estimate_subnet, finetune_head
 from codesign.train.metrics import evaluate
 from codesign.train.supernet import build_supernet
-from tests.helpers.subnets import assert_same_state, small_spec, state
+from tests.codesign.train.subnets import assert_same_state, small_spec, state
 
 
 def test_finetune_changes_only_head_and_keeps_supernet(data: CtrData) -> None:

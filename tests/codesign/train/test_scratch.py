@@ -6,7 +6,7 @@ from codesign.data.cache import CtrData
 from codesign.train.config import TrainConfig
 from codesign.train.metrics import base_rate_logloss
 from codesign.train.scratch import train_from_scratch
-from tests.helpers.subnets import small_spec
+from tests.codesign.train.subnets import small_spec
 
 
 def test_scratch_training_beats_base_rate(data: CtrData) -> None:

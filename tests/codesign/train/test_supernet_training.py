@@ -12,7 +12,7 @@ from codesign.data.cache import CtrData
 from codesign.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from codesign.train.config import TrainConfig, TrainError
 from codesign.train.supernet import train_supernet
-from tests.helpers.subnets import assert_same_state, state
+from tests.codesign.train.subnets import assert_same_state, state
 
 #: Batch and rows for the supernet tests: a few small steps each.
 SMALL = dict(batch_size=32, train_rows=128, quiet=True, supernet_warmup_fraction=0.0)
