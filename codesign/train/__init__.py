@@ -15,7 +15,7 @@ layout move (import them from the submodules).
 
 from codesign.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from codesign.train.config import TrainConfig, TrainError
-from codesign.train.finetune import estimate_subnet, finetune_head, head_parameters
+from codesign.train.finetune import estimate_subnet, finetune_head
 from codesign.train.metrics import (
     EvalResult,
     base_rate_logloss,
@@ -50,7 +50,6 @@ __all__ = [
     "estimate_subnet",
     "evaluate",
     "finetune_head",
-    "head_parameters",
     "init_output_bias",
     "load_checkpoint",
     "load_supernet",

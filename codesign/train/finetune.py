@@ -50,11 +50,6 @@ def final_module(model: nn.Module) -> nn.Module:
     return found[0]
 
 
-def head_parameters(model: nn.Module) -> list[nn.Parameter]:
-    """The final (logit) layer's parameters of a standalone subnet from ``extract``."""
-    return list(final_module(model).parameters())
-
-
 def _head_inputs(model: nn.Module, final: nn.Module, data: CtrData, rows: np.ndarray) -> tuple[list[Tensor], Tensor]:
     """The inputs of ``final`` and the labels on ``rows``, from one frozen forward pass."""
     cached: list[tuple[Tensor, ...]] = []
