@@ -72,7 +72,7 @@ from codesign.train.checkpoint import CHECKPOINT_NAME
 from codesign.train.config import TrainConfig
 from codesign.train.scratch import train_from_scratch_run
 from codesign.train.supernet import train_supernet
-from pimsim import load_profile
+from pimsim import Profile, load_profile
 
 #: Smallest ``synthetic_rows``: fewer leave a split without clicks.
 MIN_SYNTHETIC_ROWS = 100
@@ -87,7 +87,7 @@ class _Run:
     out: Path
     dataset: str
     profile_name: str
-    profile: Any
+    profile: Profile
     bud: ReproBudget
     seed: int
     raw: str | os.PathLike[str] | None
