@@ -17,15 +17,21 @@ import tempfile
 import time
 from pathlib import Path
 
+from codesign.data.prepare import DEFAULT_CHUNK_ROWS
+from codesign.data.schema import DATASET_NAMES
 from codesign.data.synthetic import write_synthetic
+
+#: Lines of train.txt of the Criteo Display Advertising Challenge (Kaggle, 2014): the full
+#: file the prepare-time estimate is scaled to.
+CRITEO_TRAIN_LINES = 45_840_617
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--schema", default="criteo", choices=("criteo", "avazu", "kdd"))
+    parser.add_argument("--schema", default="criteo", choices=DATASET_NAMES)
     parser.add_argument("--cap", type=int, default=None)
-    parser.add_argument("--chunk-rows", type=int, default=200_000)
+    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / ("kdd" if args.schema == "kdd" else "train.txt")
@@ -51,7 +57,7 @@ def main() -> None:
         print(f"prepare   : {t_prep:7.2f} s  {args.rows / t_prep:12,.0f} rows/s  {size / 2**20 / t_prep:.1f} MiB/s")
         print(f"prepare peak RSS: {rss:.0f} MiB (chunk_rows {args.chunk_rows:,}); skipped {res['skipped']}")
         if args.schema == "criteo":
-            est = 45_840_617 / (args.rows / t_prep)
+            est = CRITEO_TRAIN_LINES / (args.rows / t_prep)
             print(f"estimate for the full Criteo train.txt (45.8M rows): {est / 60:.1f} min at this rate")
 
 

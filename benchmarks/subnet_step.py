@@ -16,15 +16,16 @@ import torch
 
 from codesign.data.schema import get_schema
 from codesign.flops import count_flops
-from codesign.space import sample
+from codesign.space import SPACES, sample
 from codesign.supernet import Supernet
+from codesign.train.config import default
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--space", default="full", choices=["full", "small"])
+    ap.add_argument("--space", default="full", choices=tuple(SPACES))
     ap.add_argument("--subnets", type=int, default=20)
-    ap.add_argument("--batch", type=int, default=512)
+    ap.add_argument("--batch", type=int, default=default("batch_size"))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cap", type=int, default=100_000, help="rows per embedding table")
     ap.add_argument("--sparse-embedding", action="store_true", help="sparse embedding gradients")

@@ -6,7 +6,7 @@ present) this script
 1. trains the weight-sharing supernet for one epoch on the train split (torch threads = 2
    by default) and reports samples/s and the epoch's wall time;
 2. samples ``--subnets`` random subnets (single-operator any-connection) and estimates each
-   with the supernet: the final layer alone is refitted on 20,000 training rows (at most
+   with the supernet: the final layer alone is refitted on ``FINETUNE_ROWS`` (20,000) training rows (at most
    ``--finetune-steps`` full-batch L-BFGS iterations from the supernet's head, a convex
    problem on the frozen subnet's features), then val log loss and AUC;
 3. trains each of those subnets from scratch on a documented budget (``--scratch-rows``
@@ -24,6 +24,7 @@ Usage::
     python benchmarks/supernet.py --speed-steps 200 --threads 2   # training speed only
 
 Timings depend on what else runs on the machine; the script prints its load average.
+Measured figures and what they decided are in ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -33,38 +34,33 @@ import json
 import os
 import sys
 import time
+import typing
 from pathlib import Path
 
 import numpy as np
 import torch
 
+import scipy.sparse as sp
+from scipy.stats import kendalltau
+from sklearn.linear_model import LogisticRegression
+
 from codesign.data.cache import CtrData
 from codesign.data.synthetic import make_synthetic_cache
-from codesign.space import SubnetSpec, sample, spec_hash
+from codesign.space import SPACES, SubnetSpec, sample, spec_hash
+from codesign.train.checkpoint import CHECKPOINT_NAME
+from codesign.train.config import TrainConfig, default
+from codesign.train.finetune import FINETUNE_ROWS, FINETUNE_STEPS, estimate_subnet
+from codesign.train.metrics import EvalResult, base_rate_logloss, metrics
+from codesign.train.scratch import ScratchRun, train_from_scratch_run
+from codesign.train.supernet import load_supernet, train_supernet
 from pimsim.fileio import atomic_write_json
-from codesign.train import (
-    EvalResult,
-    ScratchRun,
-    TrainConfig,
-    base_rate_logloss,
-    estimate_subnet,
-    load_supernet,
-    metrics,
-    train_from_scratch_run,
-    train_supernet,
-)
 
 
 def kendall_tau(a: list[float], b: list[float]) -> float:
-    from scipy.stats import kendalltau
-
     return float(kendalltau(a, b).statistic)
 
 
 def logistic_baseline(data: CtrData, max_train_rows: int, seed: int) -> tuple[EvalResult, EvalResult, float]:
-    import scipy.sparse as sp
-    from sklearn.linear_model import LogisticRegression
-
     cards = np.asarray(data.schema.cardinalities, dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(cards)[:-1]])
     n_cols = int(cards.sum())
@@ -133,18 +129,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="20,000 rows, 4 subnets, small budgets")
     ap.add_argument("--cache", type=Path, default=None, help="cache folder (default under /tmp/pimrec-bench)")
     ap.add_argument("--cap", type=int, default=2**16, help="bucket cap per categorical field")
-    ap.add_argument("--space", choices=("full", "small"), default="full")
+    ap.add_argument("--space", choices=tuple(SPACES), default="full")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--optimizer", choices=("hybrid", "adagrad"), default="hybrid",
+    ap.add_argument("--optimizer", choices=typing.get_args(TrainConfig.model_fields["optimizer"].annotation),
+                    default=default("optimizer"),
                     help="hybrid: Adagrad on the tables + Adam on the dense operators; adagrad: NASRec's")
-    ap.add_argument("--lr", type=float, default=0.12, help="Adagrad lr (tables; everything with --optimizer adagrad)")
-    ap.add_argument("--dense-lr", type=float, default=1e-3, help="Adam lr of the dense operators (hybrid)")
+    ap.add_argument("--lr", type=float, default=default("lr"),
+                    help="Adagrad lr (tables; everything with --optimizer adagrad)")
+    ap.add_argument("--dense-lr", type=float, default=default("dense_lr"), help="Adam lr of the dense operators (hybrid)")
     ap.add_argument("--supernet-warmup", type=float, default=0.02, help="whole-supernet warm-up fraction")
-    ap.add_argument("--finetune-steps", type=int, default=100, help="head fit: L-BFGS iterations on 20,000 cached rows")
+    ap.add_argument("--finetune-steps", type=int, default=None,
+                    help=f"head fit: iterations on {FINETUNE_ROWS:,} cached rows (default "
+                    f"{FINETUNE_STEPS}; 50 with --quick)")
     ap.add_argument("--scratch-rows", type=int, default=None,
                     help="from-scratch budget: training rows per subnet (default: the whole train "
                     "split, one epoch; at 100,000 rows every subnet lands within the noise of one run)")
     ap.add_argument("--eval-rows", type=int, default=None, help="evaluate on at most N val rows")
+    ap.add_argument("--head-method", choices=("lbfgs", "adagrad"), default="lbfgs",
+                    help="head refit of each estimate: full-batch L-BFGS or minibatch Adagrad steps")
+    ap.add_argument("--no-center", action="store_true",
+                    help="train the supernet on the uncentred loss (TrainConfig.center_logits=False)")
     ap.add_argument("--lr-rows", type=int, default=400_000, help="logistic baseline: max training rows")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--fresh", action="store_true", help="retrain the supernet even if a finished checkpoint exists")
@@ -158,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.quick:
         args.rows, args.subnets = 20_000, 4
-        args.finetune_steps, args.scratch_rows, args.lr_rows = 50, 16_000, 16_000
+        args.scratch_rows, args.lr_rows = 16_000, 16_000
+        if args.finetune_steps is None:
+            args.finetune_steps = 50
+    if args.finetune_steps is None:
+        args.finetune_steps = FINETUNE_STEPS
     torch.set_num_threads(args.threads)
     base_dir = Path("/tmp/pimrec-bench")
     cache = args.cache or base_dir / f"criteo-{args.rows}-cap{args.cap}"
@@ -175,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
           f"embedding rows {sum(data.schema.cardinalities):,}")
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, load average {os.getloadavg()}")
     base = base_rate_logloss(data, "val")
-    opt_kw = {"optimizer": args.optimizer, "lr": args.lr, "dense_lr": args.dense_lr}
+    opt_kw = {"optimizer": args.optimizer, "lr": args.lr, "dense_lr": args.dense_lr,
+              "center_logits": not args.no_center}
 
     if args.speed_steps is not None:
         run = train_supernet(
@@ -188,10 +197,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"supernet training speed: {run.samples_per_s:,.0f} samples/s over {run.steps_done} steps "
               f"({whole} of them whole-supernet), {args.threads} threads; one epoch of {n_train:,} rows "
               f"at this speed: {n_train / run.samples_per_s / 60:.1f} min")
+        tenth = max(1, len(run.losses) // 10)
+        means = [float(np.mean(run.losses[i : i + tenth])) for i in range(0, len(run.losses), tenth)]
+        print(f"mean training loss per {tenth} steps: {', '.join(f'{m:.3f}' for m in means)}; "
+              f"base-rate val log loss {base:.5f}")
         return 0
 
     # 1. supernet training -----------------------------------------------------------
-    tag = f"{args.space}-{args.optimizer}-lr{args.lr}-dlr{args.dense_lr}-wu{args.supernet_warmup}-s{args.seed}"
+    tag = (f"{args.space}-{args.optimizer}-lr{args.lr}-dlr{args.dense_lr}-wu{args.supernet_warmup}-s{args.seed}"
+           + ("-uncentred" if args.no_center else ""))
     ck_dir = cache.parent / f"{cache.name}.supernet-{tag}"
     stats_path = ck_dir / "speed.json"
     cfg = TrainConfig(
@@ -205,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.fresh and stats_path.exists():
         stats_path.unlink()
-        (ck_dir / "supernet.pt").unlink(missing_ok=True)
+        (ck_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
     if stats_path.exists():
         net, _ = load_supernet(ck_dir, data.schema)
         speed = json.loads(stats_path.read_text())
@@ -221,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             "resumed_from_step": run.resumed_from_step,
             "final_train_loss_100": float(np.mean(run.losses[-100:])),
         }
-        stats_path.write_text(json.dumps(speed, indent=2))
+        atomic_write_json(stats_path, speed, indent=2)
     epoch_s = n_train / speed["samples_per_s"]
     print(f"supernet: {speed['steps']} steps, {speed['samples_per_s']:,.0f} samples/s, "
           f"one epoch {epoch_s / 60:.1f} min (target <= 10 min), whole-supernet steps "
@@ -240,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     for i, spec in enumerate(specs):
         t = time.perf_counter()
         est = estimate_subnet(
-            net, spec, data, args.finetune_steps, seed=args.seed, limit=args.eval_rows
+            net, spec, data, args.finetune_steps, seed=args.seed, limit=args.eval_rows,
+            method=args.head_method,
         )
         t_est = time.perf_counter() - t
         sc = scratch_result(spec, data, scratch_cfg, args.eval_rows, scratch_dir, args.fresh_scratch)
@@ -260,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"logistic regression: reused {lr_path}")
     else:
         lr_val, lr_test, lr_wall = logistic_baseline(data, args.lr_rows, args.seed)
-        lr_path.write_text(json.dumps({"val": lr_val.__dict__, "test": lr_test.__dict__, "fit_s": lr_wall}))
+        atomic_write_json(lr_path, {"val": lr_val.__dict__, "test": lr_test.__dict__, "fit_s": lr_wall})
 
     # report -------------------------------------------------------------------------
     rows = [
@@ -276,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         ["supernet training samples/s", f"{speed['samples_per_s']:,.0f}"],
         ["supernet epoch wall time", f"{epoch_s / 60:.1f} min ({n_train:,} rows; target <= 10 min)"],
         ["optimizer / whole-supernet warm-up", f"{args.optimizer} (Adagrad {args.lr}, Adam {args.dense_lr}) / {args.supernet_warmup}"],
-        ["head fine-tuning", f"L-BFGS, <= {args.finetune_steps} iterations, 20,000 train rows"],
+        ["head fine-tuning", f"{args.head_method}, {args.finetune_steps} steps, {FINETUNE_ROWS:,} train rows"],
         ["from-scratch budget", f"{scratch_cfg.train_rows:,} rows, 1 pass, same optimizer"],
         ["Kendall tau (val log loss)", f"{tau_ll:.3f} (target >= 0.4)"],
         ["Kendall tau (val AUC)", f"{tau_auc:.3f}"],
@@ -288,11 +303,11 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print(table(["figure", "value"], summary))
     if args.json is not None:
-        args.json.write_text(json.dumps({
+        atomic_write_json(args.json, {
             "speed": speed, "tau_logloss": tau_ll, "tau_auc": tau_auc, "base_logloss": base,
             "logistic": {"val": lr_val.__dict__, "test": lr_test.__dict__},
             "subnets": [{"hash": spec_hash(s), "supernet": e.__dict__, "scratch": c.val.__dict__} for s, e, c, _ in results],
-        }, indent=2))
+        }, indent=2)
     return 0
 
 

@@ -1,13 +1,7 @@
-"""The ``codesign`` command line.
-
-Each group of subcommands lives in its own module with a ``register(subparsers)`` function;
-the runner is pimsim's (``pimsim.cli.run_command_line``). Errors of the CodesignError and
-PimsimError families are printed as one line and the process exits with status 2.
-"""
+"""The ``codesign`` entry point: the command groups in ``--help`` order, run by pimsim's
+runner; CodesignError and PimsimError are printed as one line and the process exits 2."""
 
 from __future__ import annotations
-
-import sys
 
 from codesign.errors import CodesignError
 from pimsim.cli import run_command_line
@@ -15,10 +9,11 @@ from pimsim.errors import PimsimError
 
 #: Modules that contribute subcommands, in the order they appear in ``--help``.
 COMMAND_MODULES: tuple[str, ...] = (
-    "codesign.data.commands",
-    "codesign.space_cli",
-    "codesign.train_cli",
-    "codesign.search_cli",
+    "codesign.cli.data",
+    "codesign.cli.space",
+    "codesign.cli.train",
+    "codesign.cli.search",
+    "codesign.cli.reproduce",
 )
 
 
@@ -26,7 +21,3 @@ def main(argv: list[str] | None = None) -> int:
     return run_command_line(
         "codesign", "NASRec-style supernet and PIM co-search for CTR models.",
         COMMAND_MODULES, (CodesignError, PimsimError), argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

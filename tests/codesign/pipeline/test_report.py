@@ -1,8 +1,11 @@
-"""Tests of codesign.report: Markdown tables, atomic files, Pareto and kernel-breakdown plots."""
+"""Tests of codesign.pipeline.report: Markdown tables, atomic files, Pareto and kernel-breakdown
+plots, and plotting without pyplot."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +13,10 @@ import pandas as pd
 import pytest
 
 from codesign.errors import CodesignError
-from codesign.report import (
+from codesign.pipeline.report import (
     ReportError,
-    atomic_write_bytes,
     energy_components,
+    front_2d,
     kernel_breakdown_plot,
     kernel_breakdown_table,
     markdown_table,
@@ -23,8 +26,8 @@ from codesign.report import (
     write_parquet,
     write_text,
 )
-from codesign.report import _front_2d
 from codesign.search import non_dominated_sort
+from pimsim.fileio import atomic_write_bytes
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -92,7 +95,7 @@ def test_atomic_writes_round_trip_and_keep_the_old_file_on_failure(tmp_path: Pat
 def test_front_2d_matches_non_dominated_sort() -> None:
     rng = np.random.default_rng(0)
     pts = rng.integers(0, 6, size=(60, 2)).astype(float)
-    front = _front_2d(pts[:, 0], pts[:, 1])
+    front = front_2d(pts[:, 0], pts[:, 1])
     on_front = non_dominated_sort(pts) == 0
     # One representative per distinct front point, sorted by x.
     assert {tuple(p) for p in pts[front]} == {tuple(p) for p in pts[on_front]}
@@ -160,3 +163,19 @@ def test_kernel_breakdown_table_and_plot(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="no rows"):
         kernel_breakdown_plot(kernels.iloc[0:0], tmp_path / "bad.png")
     assert not (tmp_path / "bad.png").exists()
+
+
+def test_plots_never_import_pyplot(tmp_path: Path) -> None:
+    # A fresh interpreter: the test process itself may have imported pyplot elsewhere.
+    code = (
+        "import sys, pandas as pd\n"
+        "from codesign.pipeline.report import kernel_breakdown_plot, pareto_plot\n"
+        "df = pd.DataFrame({'logloss': [0.5, 0.4], 'energy_pj': [1.0, 2.0], 'latency_ns': [2.0, 1.0]})\n"
+        f"pareto_plot(df, {str(tmp_path / 'p.png')!r})\n"
+        "k = pd.DataFrame({'name': ['a'], 'latency_ns': [1.0], 'energy_dram_pj': [1.0]})\n"
+        f"kernel_breakdown_plot(k, {str(tmp_path / 'k.png')!r})\n"
+        "print('matplotlib.pyplot' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert _png_size(tmp_path / "p.png")[0] > 0 and _png_size(tmp_path / "k.png")[0] > 0

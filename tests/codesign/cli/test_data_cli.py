@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from codesign.cli import main
-from codesign.data.cache import CtrData
+from codesign.cli.main import main
+from codesign.data.cache import SPLIT_SEED, CtrData
+from codesign.data.prepare import DEFAULT_CHUNK_ROWS
 
 
 def test_synth_then_prepare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,3 +49,12 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as info:
         main(["data", "prepare", "--dataset", "netflix", "--raw", "x", "--out", "y"])
     assert info.value.code == 2
+
+
+def test_prepare_help_names_the_hash_and_the_defaults_the_code_uses(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["data", "prepare", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "splitmix64" in text and "FNV" not in text
+    assert f"split seed (default: {SPLIT_SEED})" in text
+    assert f"lines per chunk (default: {DEFAULT_CHUNK_ROWS})" in text

@@ -1,0 +1,123 @@
+"""``codesign search``: regularized-evolution co-search over subnet x PIM plan x PIM knobs
+with a trained supernet and pimsim."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from codesign.cli.options import add_executor, add_quiet, command, field_default
+from codesign.cosearch import CoSearchProblem, Genome
+from codesign.data.schema import DATASET_NAMES
+from codesign.errors import CodesignError
+from codesign.executor import make_executor
+from codesign.pipeline.protocol import DEFAULT_BUDGET
+from codesign.pipeline.report import write_csv, write_text
+from codesign.plan import PimPlan, validate_plan
+from codesign.search import BUDGETS, FITNESS_MODES, SearchConfig, run_search
+from codesign.space import from_dict
+from pimsim.cli import positive_int
+from pimsim.commands_core import _jsonable
+
+#: Objectives a ``--limit`` may bound: the hardware figures CoSearchProblem.evaluate returns.
+LIMIT_KEYS = ("latency_ns", "energy_pj", "flops")
+#: Fitness mode of a search that names none: the trade-off front.
+DEFAULT_MODE = "pareto"
+
+
+def _limit(text: str) -> tuple[str, float]:
+    key, sep, value = text.partition("=")
+    if not sep or key not in LIMIT_KEYS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}; accepted: KEY=V with KEY one of {', '.join(LIMIT_KEYS)}")
+    try:
+        return key, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    sp = command(subparsers, "search", _run_search)
+    sp.add_argument("--data", type=Path, required=True, help="prepared data cache folder")
+    sp.add_argument("--supernet", type=Path, required=True, help="supernet checkpoint")
+    sp.add_argument("--profile", required=True, help="hardware profile name or YAML path")
+    sp.add_argument("--mode", choices=FITNESS_MODES, default=DEFAULT_MODE,
+                    help="fitness: accuracy, constrained (needs --limit) or pareto (default: %(default)s)")
+    sp.add_argument("--budget", choices=tuple(BUDGETS), default=DEFAULT_BUDGET,
+                    help="population and generations preset (default: %(default)s)")
+    sp.add_argument("--out", type=Path, required=True)
+    sp.add_argument("--resume", action="store_true", help="continue the search in OUT")
+    add_executor(sp)
+    sp.add_argument("--limit", type=_limit, action="append", default=[],
+                    help=f"constrained mode: KEY=V ({', '.join(LIMIT_KEYS)}); repeatable")
+    sp.add_argument("--dataset", choices=DATASET_NAMES, default=None,
+                    help="simulate with this data set's published table sizes (default: the "
+                    "cache's own schema)")
+    sp.add_argument("--finetune-steps", type=int, default=field_default(CoSearchProblem, "finetune_steps"),
+                    help="head refit iterations per estimate (default: %(default)s)")
+    sp.add_argument("--eval-rows", type=positive_int, default=field_default(CoSearchProblem, "eval_rows"),
+                    help="validation rows per estimate (default: %(default)s)")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--initial", type=Path, action="append", default=[],
+                    help="JSON file of a genome put first into the initial population (counted "
+                    "in the budget): {'spec': ..., 'plan': ...} such as reproduce's B.json, or "
+                    "a subnet spec alone (then the profile's naive plan); repeatable")
+    add_quiet(sp)
+
+
+def _initial_genome(problem: CoSearchProblem, path: Path) -> Genome:
+    """The genome in ``path``: {'spec', 'plan'} (a plan is dropped in mode accuracy, which
+    keeps the naive plan), or a spec alone with the profile's naive plan."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CodesignError(f"--initial {path}: unreadable ({exc}); accepted: a JSON file") from exc
+    if not isinstance(data, dict):
+        raise CodesignError(f"--initial {path}: got {type(data).__name__}; accepted: a JSON "
+                            "object with 'spec' (and 'plan'), or a subnet spec")
+    try:
+        spec = from_dict(data["spec"] if "spec" in data else data)
+        if "plan" in data and problem.co_design:
+            plan = PimPlan.from_dict(data["plan"], "plan")
+            return Genome(spec, validate_plan(plan, spec, problem.schema, problem.hw_profile))
+        return Genome(spec, problem.naive(spec))
+    except CodesignError as exc:
+        raise CodesignError(f"--initial {path}: {exc}") from None
+
+
+def _run_search(args: argparse.Namespace) -> int:
+    """Regularized-evolution co-search over subnet x PIM plan x PIM knobs.
+
+    Search genomes (SubnetSpec, PimPlan) with a trained supernet (log loss after head fine-
+    tuning) and pimsim (latency, energy of one batch). Mode accuracy keeps the profile's
+    naive plan; constrained and pareto search the plan too. Writes OUT/journal.jsonl,
+    OUT/checkpoint.json, OUT/history.csv, OUT/front.csv, OUT/best.json.
+    """
+    limits = dict(args.limit)
+    if args.mode == "constrained" and not limits:
+        raise CodesignError("--mode constrained: give at least one --limit KEY=V")
+    problem = CoSearchProblem(
+        data_dir=str(args.data), supernet=str(args.supernet), profile=str(args.profile),
+        co_design=args.mode != "accuracy", dataset=args.dataset,
+        finetune_steps=args.finetune_steps, eval_rows=args.eval_rows, seed=args.seed,
+        simulate=True, cache_dir=str(args.out / "cache"),
+        # worker processes share the cores: one torch thread each
+        num_threads=1 if args.scheduler != "serial" else None,
+    )
+    seeds = tuple(problem.to_json(_initial_genome(problem, path)) for path in args.initial)
+    cfg = SearchConfig(budget=args.budget, seed=args.seed, mode=args.mode, limits=limits,
+                       initial_genomes=seeds)
+    with make_executor(args.scheduler, args.workers) as ex:
+        res = run_search(problem, cfg, out_dir=args.out, resume=args.resume, executor=ex,
+                         quiet=args.quiet)
+    write_csv(res.history, args.out / "history.csv")
+    write_csv(res.front, args.out / "front.csv")
+    write_text(args.out / "best.json", json.dumps(_jsonable(res.best or {}), indent=1, default=str) + "\n")
+    if res.best is not None:
+        print(f"best ({args.mode}): logloss {res.best.get('logloss'):.5f}  latency "
+              f"{res.best.get('latency_ns', float('nan')) / 1e3:.4g} us  energy "
+              f"{res.best.get('energy_pj', float('nan')) / 1e6:.4g} uJ  "
+              f"({len(res.history)} evaluations, front {len(res.front)})")
+    print(f"results in {args.out}")
+    return 0

@@ -1,0 +1,180 @@
+"""``codesign train-supernet``, ``codesign train`` (a subnet from scratch) and ``codesign eval``
+(a subnet as estimated by a trained supernet, after head fine-tuning)."""
+
+from __future__ import annotations
+
+import argparse
+import typing
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from codesign.cli.options import add_quiet, add_threads, command
+from codesign.data.cache import CtrData
+from codesign.errors import CodesignError
+from codesign.space import SPACES, load_spec, spec_hash
+from codesign.train.checkpoint import save_torch
+from codesign.train.config import TrainConfig, TrainError, default
+from codesign.train.finetune import FINETUNE_STEPS, estimate_subnet
+from codesign.train.metrics import base_rate_logloss, evaluate
+from codesign.train.scratch import train_from_scratch_run
+from codesign.train.supernet import load_supernet, train_supernet
+from pimsim.cli import positive_int
+from pimsim.fileio import atomic_write_json
+
+#: Last steps whose mean training loss ``train-supernet`` prints.
+LOSS_TAIL_STEPS = 50
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", type=Path, required=True, help="cache folder (codesign data prepare / synth)")
+    p.add_argument("--epochs", type=positive_int, default=default("epochs"), help="(default: %(default)s)")
+    p.add_argument("--batch-size", type=positive_int, default=default("batch_size"),
+                   help="(default: %(default)s)")
+    p.add_argument("--lr", type=float, default=default("lr"),
+                   help="Adagrad learning rate: the embedding tables, or everything with "
+                   "--optimizer adagrad (default: %(default)s)")
+    p.add_argument("--dense-lr", type=float, default=default("dense_lr"),
+                   help="Adam learning rate of the dense operators with --optimizer hybrid "
+                   "(default: %(default)s)")
+    p.add_argument("--optimizer", choices=typing.get_args(TrainConfig.model_fields["optimizer"].annotation),
+                   default=default("optimizer"),
+                   help="hybrid: Adagrad on the tables + Adam on the dense operators; "
+                   "adagrad: NASRec's single Adagrad (default: %(default)s)")
+    p.add_argument("--train-rows", type=positive_int, default=None, help="use at most N training rows per epoch")
+    p.add_argument("--max-steps", type=positive_int, default=None, help="stop after N steps in total")
+    p.add_argument("--seed", type=int, default=default("seed"))
+    add_threads(p)
+    add_quiet(p)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    sp = command(subparsers, "train-supernet", cmd_train_supernet)
+    _add_common(sp)
+    sp.add_argument("--out", type=Path, required=True, help="checkpoint folder")
+    sp.add_argument("--space", choices=tuple(SPACES), default="full", help="(default: %(default)s)")
+    sp.add_argument("--resume", action="store_true", help="continue from OUT/supernet.pt")
+    sp.add_argument("--checkpoint-every", type=positive_int, default=default("checkpoint_every_steps"),
+                    help="steps between checkpoints (default: %(default)s)")
+    sp.add_argument("--supernet-warmup", type=float, default=default("supernet_warmup_fraction"),
+                    help="fraction of steps in which the whole supernet is trained with a "
+                    "probability falling 1 -> 0 (default: %(default)s)")
+
+    tr = command(subparsers, "train", cmd_train)
+    tr.add_argument("--spec", type=Path, required=True, help="spec JSON (ours or NASRec's)")
+    _add_common(tr)
+    tr.add_argument("--out", type=Path, default=None, help="folder for model.pt and metrics.json")
+
+    ev = command(subparsers, "eval", cmd_eval)
+    ev.add_argument("--spec", type=Path, required=True)
+    ev.add_argument("--supernet", type=Path, required=True, help="checkpoint file or folder")
+    ev.add_argument("--data", type=Path, required=True)
+    ev.add_argument("--finetune-steps", type=int, default=FINETUNE_STEPS,
+                    help="L-BFGS iterations of the head fit (default: %(default)s)")
+    ev.add_argument("--split", choices=("val", "test"), default="val")
+    ev.add_argument("--seed", type=int, default=0)
+    add_threads(ev)
+
+
+def _config(args: argparse.Namespace, **extra: Any) -> TrainConfig:
+    return TrainConfig.make(
+        lr=args.lr,
+        dense_lr=args.dense_lr,
+        optimizer=args.optimizer,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        train_rows=args.train_rows,
+        stop_after_steps=args.max_steps,
+        seed=args.seed,
+        num_threads=args.threads,
+        quiet=args.quiet,
+        **extra,
+    )
+
+
+def cmd_train_supernet(args: argparse.Namespace) -> int:
+    """Train a weight-sharing supernet (checkpoints, --resume).
+
+    Train a NASRec-style supernet: Adagrad on the tables (Adam on the dense operators with
+    --optimizer hybrid), cosine schedule with warm-up, whole-supernet warm-up, then one
+    sampled subnet per step. Writes OUT/supernet.pt every --checkpoint-every steps and at
+    the end; --resume continues from it.
+    """
+    data = CtrData.open(args.data)
+    if args.out.exists() and not args.out.is_dir():
+        raise TrainError(f"--out {args.out}: exists and is not a folder; accepted: a folder")
+    cfg = _config(
+        args,
+        checkpoint_dir=args.out,
+        checkpoint_every_steps=args.checkpoint_every,
+        supernet_warmup_fraction=args.supernet_warmup,
+    )
+    run = train_supernet(data, cfg, space=args.space, resume=args.resume)
+    print(
+        f"supernet[{args.space}]: steps {run.steps_done}/{run.total_steps} "
+        f"(resumed from {run.resumed_from_step}), {run.samples_per_s:,.0f} samples/s, "
+        f"{run.wall_s:.1f} s; checkpoint {run.checkpoint_path}"
+    )
+    if run.losses:
+        tail = run.losses[-min(LOSS_TAIL_STEPS, len(run.losses)) :]
+        print(f"train loss (last {len(tail)} steps): {sum(tail) / len(tail):.5f}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train one subnet from scratch; print val/test log loss and AUC.
+
+    Train subnet SPEC alone from fresh weights and evaluate it.
+    """
+    spec = load_spec(args.spec)
+    data = CtrData.open(args.data)
+    run = train_from_scratch_run(spec, data, _config(args))
+    base = base_rate_logloss(data, "val")
+    print(f"subnet {spec_hash(spec)[:12]} trained from scratch: {run.steps} steps, {run.samples_per_s:,.0f} samples/s")
+    print(f"val : {run.val}")
+    print(f"test: {run.test}")
+    print(f"base-rate val log loss: {base:.5f}")
+    if args.out is not None:
+        save_torch(run.model.state_dict(), args.out / "model.pt")
+        atomic_write_json(
+            args.out / "metrics.json",
+            {
+                "spec_hash": spec_hash(spec),
+                "val": run.val.__dict__,
+                "test": run.test.__dict__,
+                "steps": run.steps,
+                "samples_per_s": run.samples_per_s,
+                "torch": torch.__version__,
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        print(f"wrote {args.out / 'model.pt'} and {args.out / 'metrics.json'}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Estimate a subnet with a trained supernet (head fine-tuning, then val).
+
+    Extract SPEC from the supernet checkpoint, refit its final layer on training rows
+    (--finetune-steps L-BFGS iterations) and report log loss and AUC.
+    """
+    if args.finetune_steps < 0:
+        raise CodesignError(f"--finetune-steps: {args.finetune_steps}; accepted: an integer >= 0")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    spec = load_spec(args.spec)
+    data = CtrData.open(args.data)
+    net, ckpt = load_supernet(args.supernet, data.schema)
+    if spec.space != ckpt["space"]:
+        raise TrainError(
+            f"--spec {args.spec}: space {spec.space!r}; the supernet {ckpt['path']} was trained "
+            f"on space {ckpt['space']!r}; accepted: a spec of that space"
+        )
+    before = evaluate(net, data, args.split, spec)
+    after = estimate_subnet(net, spec, data, args.finetune_steps, split=args.split, seed=args.seed)
+    print(f"subnet {spec_hash(spec)[:12]} in supernet {ckpt['path']} (step {ckpt['step']}/{ckpt['total_steps']})")
+    print(f"{args.split} without fine-tuning: {before}")
+    print(f"{args.split} after {args.finetune_steps} head fine-tuning steps: {after}")
+    return 0

@@ -1,0 +1,85 @@
+"""The reproduction protocol as data: budget presets, the stages in order, the simulated
+batch, the published ratios it is compared with, and the run folder's small JSON files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pimsim.fileio import atomic_write_json
+
+#: Published ratios of the reproduced work (FLOPs, energy, latency of B over C).
+PUBLISHED = {"flops": 2.0, "energy": 1.8, "latency": 1.5}
+#: Inference batch of the hardware simulation of B, C and B_host.
+SIM_BATCH = 256
+#: The stages, in order (names for ``stop_after`` and the timings).
+STAGES = ("data", "supernet", "search B", "search C", "scratch B", "scratch C", "simulate",
+          "report")
+#: Wall seconds of each stage, in the output folder.
+TIMINGS_NAME = "timings.json"
+#: The run's arguments, in the output folder; a rerun must match them.
+SETTINGS_NAME = "settings.json"
+
+
+@dataclass(frozen=True)
+class ReproBudget:
+    """Training and evaluation sizes that go with a search budget preset.
+
+    ``search``: the search preset (codesign.search.BUDGETS), with ``search_overrides``
+    (population, sample, children, generations) on top; ``train_rows``: training rows per
+    epoch for the supernet and for training from scratch (None: the whole split);
+    ``finetune_steps`` / ``finetune_batch``: head fine-tuning per evaluated subnet;
+    ``eval_rows``: validation rows per supernet estimate (None: all); ``cap``: bucket cap
+    of the data cache (None: the published distinct counts).
+    """
+
+    name: str
+    search: str
+    supernet_epochs: int
+    train_rows: int | None
+    finetune_steps: int
+    finetune_batch: int
+    eval_rows: int | None
+    scratch_epochs: int
+    cap: int | None
+    search_overrides: tuple[tuple[str, int], ...] = ()
+
+
+#: ``tiny`` runs in about 5 minutes on 2 cores (50,000 synthetic rows); ``small`` trains
+#: the supernet and B and C from scratch on 393,216 training rows (768 steps of 512), its
+#: search is the ``small`` preset cut to 12 generations (80 evaluations per search), each
+#: estimate on 16,384 val rows, and its buckets are capped at 2**14 rows per field, because
+#: supernet steps and head fine-tuning dominate on 2 cores.
+REPRO_BUDGETS: dict[str, ReproBudget] = {
+    "tiny": ReproBudget("tiny", "tiny", 1, 8192, 5, 512, 1000, 1, 2**12),
+    "small": ReproBudget("small", "small", 1, 393_216, 10, 512, 16_384, 1, 2**14,
+                         (("generations", 12),)),
+    "paper": ReproBudget("paper", "paper", 1, None, 100, 512, None, 1, None),
+}
+#: Budget and profile of a run that names none.
+DEFAULT_BUDGET = "tiny"
+DEFAULT_PROFILE = "hbm2_pim"
+#: Executor of every codesign command that names none (``codesign search`` and
+#: ``reproduce``): in-process. Results do not depend on the executor; a pool or Dask is
+#: asked for explicitly.
+DEFAULT_SCHEDULER = "serial"
+
+
+def write_json(path: Path, data: Any) -> None:
+    """One of the run folder's JSON files, written atomically (numpy numbers as floats)."""
+    atomic_write_json(path, data, indent=1, default=float)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def read_timings(out: Path) -> dict[str, float]:
+    """Wall seconds per stage of the run in ``out`` (stages skipped as done keep the time of
+    the run that did them)."""
+    path = out / TIMINGS_NAME
+    if not path.is_file():
+        return {}
+    return {str(k): float(v) for k, v in read_json(path).items()}
