@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from codesign.data.schema import get_schema
-from codesign.flops import count_flops
+from codesign.nas.flops import count_flops
 from codesign.hw.evaluate import simulate_subnet
 from codesign.hw.plans import naive_plan, sample_plan
-from codesign.mapping import map_subnet, workload_macs
-from codesign.space import load_spec, sample
-from pimsim.profile import load_profile
+from codesign.hw.mapping import map_subnet, workload_macs
+from codesign.nas.moves import sample
+from codesign.nas.nasrec_json import load_spec
+from pimsim.hw.load import load_profile
 
 REF = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "nasrec"
 

@@ -22,10 +22,10 @@ import time
 
 import pandas as pd
 
-from pimsim.engine import simulate
+from pimsim.sim.engine import simulate
 from pimsim.cost.pim import bandwidth_ratio, capabilities, unsupported_reason
 from pimsim.hw.pim import pim_section
-from pimsim.profile import load_profile
+from pimsim.hw.load import load_profile
 from pimsim.workload import CRITEO_TABLE_ROWS, EmbeddingBag, Gemm, Table, Workload, criteo_dlrm
 
 PIM_PROFILES = ("hbm2_pim", "gddr6_aim", "ddr4_recnmp", "upmem")

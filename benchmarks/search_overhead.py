@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign.executor import make_executor
+from pimsim.util.executors import make_executor
 from codesign.search import SearchConfig, non_dominated_sort, run_search
 from codesign.search.toy import IntVectorProblem
 

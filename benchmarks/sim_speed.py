@@ -16,9 +16,9 @@ import time
 import pandas as pd
 
 from pimsim.dram import run_requests
-from pimsim.profile import load_profile
-from pimsim.replay import replay
-from pimsim.stdtraces import TRACE_NAMES, standard_trace
+from pimsim.hw.load import load_profile
+from pimsim.requests.replay import replay
+from pimsim.requests.traces import TRACE_NAMES, standard_trace
 
 # ../shared/reference/README.md (DRAMsim3 on HBM2_8Gb_x128.ini)
 DRAMSIM3 = {

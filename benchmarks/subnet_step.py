@@ -15,9 +15,10 @@ import numpy as np
 import torch
 
 from codesign.data.schema import get_schema
-from codesign.flops import count_flops
-from codesign.space import SPACES, sample
-from codesign.supernet import Supernet
+from codesign.nas.flops import count_flops
+from codesign.nas.moves import sample
+from codesign.nas.space import SPACES
+from codesign.nas.supernet import Supernet
 from codesign.train.config import default
 
 

@@ -46,14 +46,15 @@ from sklearn.linear_model import LogisticRegression
 
 from codesign.data.cache import CtrData
 from codesign.data.synthetic import make_synthetic_cache
-from codesign.space import SPACES, SubnetSpec, sample, spec_hash
+from codesign.nas.moves import sample
+from codesign.nas.space import SPACES, SubnetSpec, spec_hash
 from codesign.train.checkpoint import CHECKPOINT_NAME
 from codesign.train.config import TrainConfig, default
 from codesign.train.finetune import FINETUNE_ROWS, FINETUNE_STEPS, estimate_subnet
 from codesign.train.metrics import EvalResult, base_rate_logloss, metrics
 from codesign.train.scratch import ScratchRun, train_from_scratch_run
 from codesign.train.supernet import load_supernet, train_supernet
-from pimsim.fileio import atomic_write_json
+from pimsim.util.fileio import atomic_write_json
 
 
 def kendall_tau(a: list[float], b: list[float]) -> float:

@@ -44,11 +44,11 @@ import numpy as np
 import torch
 
 from pimsim import Profile, load_profile
-from pimsim.fileio import atomic_write_json
+from pimsim.util.fileio import atomic_write_json
 
 from codesign.data.cache import CtrData
 from codesign.errors import CodesignError
-from codesign.flops import count_flops
+from codesign.nas.flops import count_flops
 from codesign.hw.capability import knob_options
 from codesign.hw.evaluate import hardware_metrics, sim_schema, simulate_subnet
 from codesign.hw.greedy import (
@@ -60,16 +60,10 @@ from codesign.hw.greedy import (
 )
 from codesign.hw.placement import PimPlan
 from codesign.hw.plans import mutate_plan, naive_plan, reconcile_plan, sample_plan
-from codesign.space import (
-    SubnetSpec,
-    from_dict,
-    functional_hash,
-    mutate,
-    sample,
-    shrink_candidates,
-    to_dict,
-)
-from codesign.train import estimate_subnet, load_supernet
+from codesign.nas.moves import functional_hash, mutate, sample, shrink_candidates
+from codesign.nas.space import SubnetSpec, from_dict, to_dict
+from codesign.train.finetune import estimate_subnet
+from codesign.train.supernet import load_supernet
 
 __all__ = ["CoSearchProblem", "Genome", "shrink_moves"]
 

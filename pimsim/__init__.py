@@ -11,11 +11,13 @@ This module is the public API: the only names codesign imports from pimsim, besi
 shared infrastructure of :mod:`pimsim.util`. By group:
 
 - profiles: :func:`load_profile`, :class:`Profile`, :func:`pim_section` (a profile's PIM
-  section, or an error naming the profile);
+  section, or an error naming the profile) and its type :data:`PimSection`;
 - workloads: :class:`Workload`, :func:`load_workload`, :func:`save_workload`, the kernel
   types :class:`Table`, :class:`EmbeddingBag`, :class:`Gemm`, :class:`Interaction`,
-  :class:`Elementwise`, :class:`Transfer`, and :data:`ELEMENTWISE_FNS` (the elementwise
-  functions a PIM unit can run);
+  :class:`Elementwise`, :class:`Transfer`;
+- PIM capabilities: :func:`capabilities` -> :class:`PimCapabilities` (the kernel ops, data
+  types and elementwise functions a profile's PIM units run, and whether their embedding
+  cost depends on hot-row replication);
 - simulation: :func:`simulate` -> :class:`Trace` of :class:`KernelRecord`,
   :func:`kernel_costs` (per-kernel costs before scheduling, with a caller's cache),
   :data:`ENERGY_COLUMNS` (the energy components of a trace), :func:`background_energy_pj`
@@ -25,10 +27,12 @@ shared infrastructure of :mod:`pimsim.util`. By group:
   :class:`TraceFormatError`, :class:`WorkloadError`.
 """
 
+from pimsim.cost.pim import PimCapabilities, capabilities
 from pimsim.energy import background_energy_pj
 from pimsim.errors import PimsimError, ProfileError, TraceFormatError, WorkloadError
-from pimsim.pim import ELEMENTWISE_FNS, pim_section
-from pimsim.profile import Profile, load_profile
+from pimsim.hw.pim import PimSection, pim_section
+from pimsim.hw.load import load_profile
+from pimsim.hw.schema import Profile
 from pimsim.requests.replay import ReplayResult, replay
 from pimsim.sim.engine import kernel_costs, simulate
 from pimsim.sim.trace import ENERGY_COLUMNS, KernelRecord, Trace
@@ -36,7 +40,6 @@ from pimsim.workload.graph import Workload, load_workload, save_workload
 from pimsim.workload.kernels import Elementwise, EmbeddingBag, Gemm, Interaction, Table, Transfer
 
 __all__ = [
-    "ELEMENTWISE_FNS",
     "ENERGY_COLUMNS",
     "Elementwise",
     "EmbeddingBag",
@@ -44,6 +47,8 @@ __all__ = [
     "Interaction",
     "KernelRecord",
     "PimsimError",
+    "PimCapabilities",
+    "PimSection",
     "Profile",
     "ProfileError",
     "ReplayResult",
@@ -54,6 +59,7 @@ __all__ = [
     "Workload",
     "WorkloadError",
     "background_energy_pj",
+    "capabilities",
     "kernel_costs",
     "load_profile",
     "load_workload",

@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
 from pimsim.errors import PimsimError
-from pimsim.profile import Profile
+from pimsim.hw.schema import Profile
 
 #: Command kinds the DRAM engine counts; a missing key in a count mapping means 0.
 DRAM_COMMANDS: tuple[str, ...] = ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF")

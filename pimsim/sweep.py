@@ -43,7 +43,8 @@ import pandas as pd
 import yaml
 
 from pimsim.errors import PimsimError, ProfileError
-from pimsim.profile import Profile, profile_from_dict
+from pimsim.hw.load import profile_from_dict
+from pimsim.hw.schema import Profile
 from pimsim.sim.engine import simulate
 from pimsim.sim.trace import ENERGY_COLUMNS
 from pimsim.util.executors import Executor, LocalExecutor

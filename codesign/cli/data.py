@@ -10,7 +10,7 @@ from codesign.data.cache import SPLIT_SEED
 from codesign.data.prepare import DEFAULT_CHUNK_ROWS, prepare
 from codesign.data.schema import DATASET_NAMES, DEFAULT_SEARCH_CAP
 from codesign.data.synthetic import write_synthetic
-from pimsim.cli import positive_int
+from pimsim.util.cli import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

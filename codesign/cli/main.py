@@ -4,7 +4,7 @@ runner; CodesignError and PimsimError are printed as one line and the process ex
 from __future__ import annotations
 
 from codesign.errors import CodesignError
-from pimsim.cli import run_command_line
+from pimsim.util.cli import run_command_line
 from pimsim.errors import PimsimError
 
 #: Modules that contribute subcommands, in the order they appear in ``--help``.

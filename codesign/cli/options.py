@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from codesign.pipeline.protocol import DEFAULT_SCHEDULER
-from pimsim.cli import positive_int
+from pimsim.util.cli import positive_int
 
 Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
 

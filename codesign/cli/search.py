@@ -11,14 +11,15 @@ from codesign.cli.options import add_executor, add_quiet, command, field_default
 from codesign.cosearch import CoSearchProblem, Genome
 from codesign.data.schema import DATASET_NAMES
 from codesign.errors import CodesignError
-from codesign.executor import make_executor
+from pimsim.util.executors import make_executor
 from codesign.pipeline.protocol import DEFAULT_BUDGET
 from codesign.pipeline.report import write_csv, write_text
-from codesign.plan import PimPlan, validate_plan
+from codesign.hw.placement import PimPlan
+from codesign.hw.plans import validate_plan
 from codesign.search import BUDGETS, FITNESS_MODES, SearchConfig, run_search
-from codesign.space import from_dict
-from pimsim.cli import positive_int
-from pimsim.commands_core import _jsonable
+from codesign.nas.space import from_dict
+from pimsim.util.cli import positive_int
+from pimsim.util.cli import to_jsonable
 
 #: Objectives a ``--limit`` may bound: the hardware figures CoSearchProblem.evaluate returns.
 LIMIT_KEYS = ("latency_ns", "energy_pj", "flops")
@@ -113,7 +114,7 @@ def _run_search(args: argparse.Namespace) -> int:
                          quiet=args.quiet)
     write_csv(res.history, args.out / "history.csv")
     write_csv(res.front, args.out / "front.csv")
-    write_text(args.out / "best.json", json.dumps(_jsonable(res.best or {}), indent=1, default=str) + "\n")
+    write_text(args.out / "best.json", json.dumps(to_jsonable(res.best or {}), indent=1, default=str) + "\n")
     if res.best is not None:
         print(f"best ({args.mode}): logloss {res.best.get('logloss'):.5f}  latency "
               f"{res.best.get('latency_ns', float('nan')) / 1e3:.4g} us  energy "

@@ -9,8 +9,9 @@ from pathlib import Path
 from codesign.cli.options import command
 from codesign.data.schema import DATASET_NAMES
 from codesign.errors import SpecError
-from codesign.flops import FlopsReport, count_flops
-from codesign.space import SubnetSpec, from_nasrec_json, load_spec, save_spec
+from codesign.nas.flops import FlopsReport, count_flops
+from codesign.nas.nasrec_json import from_nasrec_json, load_spec, save_spec
+from codesign.nas.space import SubnetSpec
 
 #: Data set whose feature counts a FLOPs count uses when none is named.
 DEFAULT_DATASET = "criteo"

@@ -13,15 +13,16 @@ import torch
 from codesign.cli.options import add_quiet, add_threads, command
 from codesign.data.cache import CtrData
 from codesign.errors import CodesignError
-from codesign.space import SPACES, load_spec, spec_hash
+from codesign.nas.nasrec_json import load_spec
+from codesign.nas.space import SPACES, spec_hash
 from codesign.train.checkpoint import save_torch
 from codesign.train.config import TrainConfig, TrainError, default
 from codesign.train.finetune import FINETUNE_STEPS, estimate_subnet
 from codesign.train.metrics import base_rate_logloss, evaluate
 from codesign.train.scratch import train_from_scratch_run
 from codesign.train.supernet import load_supernet, train_supernet
-from pimsim.cli import positive_int
-from pimsim.fileio import atomic_write_json
+from pimsim.util.cli import positive_int
+from pimsim.util.fileio import atomic_write_json
 
 #: Last steps whose mean training loss ``train-supernet`` prints.
 LOSS_TAIL_STEPS = 50

@@ -44,7 +44,7 @@ from codesign.data.synth_draws import (
 from codesign.data.synth_text import Text, decimal_text, hex8_text, join_rows
 from codesign.data.synth_truth import calibrate, make_truth
 from codesign.errors import DataFormatError
-from pimsim.fileio import atomic_open, atomic_write_bytes
+from pimsim.util.fileio import atomic_open, atomic_write_bytes
 
 #: Rows drawn and written at a time. Part of the output's identity: the same (data set,
 #: rows, seed, chunk_rows) gives byte-identical files, another chunk size other rows.

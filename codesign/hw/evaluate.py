@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from pimsim import Profile, simulate
-from pimsim.trace import ENERGY_COLUMNS, Trace
+from pimsim.sim.trace import ENERGY_COLUMNS, Trace
 
 from codesign.data.schema import get_schema
 from codesign.hw.placement import PimPlan
 from codesign.hw.plans import apply_knobs
-from codesign.mapping import map_subnet
-from codesign.space import SubnetSpec
+from codesign.hw.mapping import map_subnet
+from codesign.nas.space import SubnetSpec
 
 __all__ = ["hardware_metrics", "sim_schema", "simulate_subnet"]
 

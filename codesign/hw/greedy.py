@@ -14,8 +14,8 @@ from typing import Any
 
 from pimsim import Profile
 from pimsim.energy import background_energy_pj
-from pimsim.engine import kernel_costs
-from pimsim.trace import ENERGY_COLUMNS
+from pimsim.sim.engine import kernel_costs
+from pimsim.sim.trace import ENERGY_COLUMNS
 
 from codesign.errors import CodesignError
 from codesign.hw.capability import (
@@ -27,8 +27,8 @@ from codesign.hw.capability import (
 )
 from codesign.hw.placement import DEFAULT_HOT_ROWS, PimPlan, TablePlan
 from codesign.hw.plans import apply_knobs
-from codesign.mapping import map_subnet, subnet_graph
-from codesign.space import SubnetSpec
+from codesign.hw.mapping import map_subnet, subnet_graph
+from codesign.nas.space import SubnetSpec
 
 __all__ = [
     "GREEDY_OBJECTIVES",

@@ -30,7 +30,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pimsim import Profile
-from pimsim.fileio import atomic_write_json
+from pimsim.util.fileio import atomic_write_json
 
 from codesign.errors import SpecError
 from codesign.hw.capability import (PimKernel, has_pim, kernel_capable, knob_options,

@@ -28,8 +28,8 @@ from codesign.hw.capability import (
     table_capable,
 )
 from codesign.hw.placement import Placement, PimPlan, TablePlan
-from codesign.mapping import SubnetGraph, subnet_graph
-from codesign.space import SubnetSpec
+from codesign.hw.mapping import SubnetGraph, subnet_graph
+from codesign.nas.space import SubnetSpec
 
 __all__ = [
     "PlanGenes",

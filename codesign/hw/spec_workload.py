@@ -13,7 +13,8 @@ from codesign.errors import CodesignError
 from codesign.hw.mapping import map_subnet
 from codesign.nas.nasrec_json import load_spec
 from codesign.nas.space import SubnetSpec, from_dict, to_dict
-from codesign.plan import PimPlan, apply_knobs, load_plan
+from codesign.hw.placement import PimPlan, load_plan
+from codesign.hw.plans import apply_knobs
 from pimsim.errors import WorkloadError
 from pimsim.workload import Workload
 

@@ -25,7 +25,7 @@ from codesign.nas.space import (
     to_dict,
     validate,
 )
-from pimsim.fileio import atomic_write_json
+from pimsim.util.fileio import atomic_write_json
 
 _NASREC_ARCH_KEYS = ("micro", "macro", "num_blocks", "use_layernorm", "config")
 

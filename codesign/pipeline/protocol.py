@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pimsim.fileio import atomic_write_json
+from pimsim.util.fileio import atomic_write_json
 
 #: Published ratios of the reproduced work (FLOPs, energy, latency of B over C).
 PUBLISHED = {"flops": 2.0, "energy": 1.8, "latency": 1.5}

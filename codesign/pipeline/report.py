@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from codesign.errors import CodesignError
-from pimsim.fileio import atomic_write_bytes, atomic_write_text
+from pimsim.util.fileio import atomic_write_bytes, atomic_write_text
 
 __all__ = [
     "ReportError",

@@ -47,8 +47,8 @@ from codesign.data.prepare import prepare
 from codesign.data.schema import DATASET_NAMES
 from codesign.data.synthetic import make_synthetic_cache
 from codesign.errors import CodesignError
-from codesign.executor import make_executor
-from codesign.flops import count_flops
+from pimsim.util.executors import make_executor
+from codesign.nas.flops import count_flops
 from codesign.pipeline.protocol import (
     DEFAULT_BUDGET,
     DEFAULT_PROFILE,
@@ -65,9 +65,10 @@ from codesign.pipeline.protocol import (
 )
 from codesign.pipeline.report_md import write_report
 from codesign.pipeline.selection import RULE_FALLBACK, RULE_MET, b_elite, c_seeds, search_population, select_c
-from codesign.plan import PimPlan, host_plan, naive_plan
+from codesign.hw.placement import PimPlan
+from codesign.hw.plans import host_plan, naive_plan
 from codesign.search import SearchConfig, run_search
-from codesign.space import SubnetSpec, from_dict, to_dict
+from codesign.nas.space import SubnetSpec, from_dict, to_dict
 from codesign.train.checkpoint import CHECKPOINT_NAME
 from codesign.train.config import TrainConfig
 from codesign.train.scratch import train_from_scratch_run

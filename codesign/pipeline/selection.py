@@ -16,9 +16,10 @@ import pandas as pd
 from codesign.cosearch import GREEDY_OBJECTIVES, Genome, shrink_moves
 from codesign.errors import CodesignError
 from codesign.pipeline.protocol import ReproBudget
-from codesign.plan import PimPlan
+from codesign.hw.placement import PimPlan
 from codesign.search import BUDGETS
-from codesign.space import SubnetSpec, from_dict, mutate
+from codesign.nas.moves import mutate
+from codesign.nas.space import SubnetSpec, from_dict
 
 #: C's supernet log loss may exceed B's by at most this.
 LOGLOSS_TOLERANCE = 0.001

@@ -25,7 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from codesign.errors import CodesignError, SpecError
-from codesign.executor import Executor, LocalExecutor
+from pimsim.util.executors import Executor, LocalExecutor
 from codesign.search.config import SearchConfig, SearchError, canonical_json
 from codesign.search.pareto import rank_positions
 from codesign.search.problem import REQUIRED_METHODS, SearchProblem

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from pimsim.fileio import atomic_write_json
+from pimsim.util.fileio import atomic_write_json
 
 from codesign.search.config import SearchError
 

@@ -17,7 +17,7 @@ import torch
 
 from codesign.data.cache import CtrData
 from codesign.train.config import TrainConfig, TrainError
-from pimsim.fileio import atomic_open
+from pimsim.util.fileio import atomic_open
 
 CHECKPOINT_NAME = "supernet.pt"
 CHECKPOINT_FORMAT = "pimrec-supernet-ckpt/3"

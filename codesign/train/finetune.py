@@ -17,7 +17,8 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from codesign.data.cache import CtrData
-from codesign.space import SubnetSpec
+from codesign.nas.ops import Final
+from codesign.nas.space import SubnetSpec
 from codesign.train.config import TrainError, default
 from codesign.train.loop import deterministic, iter_batches, to_tensors
 from codesign.train.metrics import EvalResult, evaluate
@@ -41,7 +42,7 @@ LBFGS_HISTORY = 20
 
 def final_module(model: nn.Module) -> nn.Module:
     """The one final (logit) layer of a standalone subnet from ``Supernet.extract``."""
-    found = [m for m in model.modules() if getattr(m, "kind", None) == "final"]
+    found = [m for m in model.modules() if getattr(m, "kind", None) == Final.name]
     if len(found) != 1:
         raise TrainError(
             f"finetune_head: found {len(found)} final layers in {type(model).__name__}; "

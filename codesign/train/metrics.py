@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from codesign.data.cache import CtrData
-from codesign.space import SubnetSpec
+from codesign.nas.space import SubnetSpec
 from codesign.train.config import TrainError
 from codesign.train.loop import to_tensors
 

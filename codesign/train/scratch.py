@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from codesign.data.cache import CtrData
-from codesign.space import SubnetSpec, spec_hash
+from codesign.nas.space import SubnetSpec, spec_hash
 from codesign.train.config import TrainConfig
 from codesign.train.loop import steps_per_epoch, train_steps
 from codesign.train.metrics import EvalResult, evaluate

@@ -23,8 +23,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from codesign.data.cache import CtrData
-from codesign.space import get_space, sample
-from codesign.supernet import Supernet
+from codesign.nas.moves import sample
+from codesign.nas.space import get_space
+from codesign.nas.supernet import Supernet
 from codesign.train.checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_NAME,

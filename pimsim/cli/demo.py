@@ -14,7 +14,7 @@ import time
 import pandas as pd
 
 from pimsim.errors import PimsimError
-from pimsim.profile import load_profile
+from pimsim.hw.load import load_profile
 from pimsim.requests.replay import replay
 from pimsim.requests.traces import TRACE_NAMES, standard_trace
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pimsim.profile import load_profile
+from pimsim.hw.load import load_profile
 from pimsim.sim.engine import simulate
 from pimsim.workload.examples import criteo_dlrm, example_table_rows
 

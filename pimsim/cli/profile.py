@@ -15,14 +15,9 @@ from pathlib import Path
 
 from pimsim.energy import background_power_mw, command_energies_pj
 from pimsim.errors import PimsimError
-from pimsim.pim import bandwidth_ratio, internal_bandwidth_gbps
-from pimsim.profile import (
-    import_dramsim3_with_comments,
-    list_profiles,
-    load_profile,
-    profile_to_yaml,
-    save_profile,
-)
+from pimsim.cost.pim import bandwidth_ratio, internal_bandwidth_gbps
+from pimsim.hw.dramsim3 import import_dramsim3_with_comments
+from pimsim.hw.load import list_profiles, load_profile, profile_to_yaml, save_profile
 from pimsim.util.cli import EXIT_BAD_INPUT, print_columns, print_table, to_jsonable
 
 #: Commands whose energy ``profile check`` prints.

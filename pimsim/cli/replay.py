@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pimsim.errors import PimsimError
-from pimsim.profile import load_profile
+from pimsim.hw.load import load_profile
 from pimsim.requests.replay import replay as run_replay
 from pimsim.requests.tracefile import read_trace
 from pimsim.util.cli import flatten, print_table, to_jsonable

@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from pimsim.cli.spec import add_source_arguments, workload_or_builder
-from pimsim.profile import load_profile
+from pimsim.hw.load import load_profile
 from pimsim.sim.engine import simulate
 from pimsim.workload.graph import Workload
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from pimsim.cli.spec import add_source_arguments, workload_or_builder
-from pimsim.profile import load_profile
+from pimsim.hw.load import load_profile
 from pimsim.sweep import parse_set, run_sweep
 from pimsim.util.cli import positive_int
 from pimsim.util.executors import make_executor

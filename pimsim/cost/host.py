@@ -23,7 +23,7 @@ from pimsim.cost.layout import Layout, interleave_streams
 from pimsim.cost.llc import lru_row_hits
 from pimsim.cost.memory import KernelCost, MemCost, mem_energy, replay_stream
 from pimsim.hw.host import host_section
-from pimsim.profile import Profile
+from pimsim.hw.schema import Profile
 from pimsim.workload import EmbeddingBag, Gemm, Transfer
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pimsim.address import AddressMapper
-from pimsim.profile import Profile
+from pimsim.hw.schema import Profile
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import numpy as np
 
 from pimsim.dram import run_requests
 from pimsim.energy import EnergyBreakdown, dram_energy
-from pimsim.profile import Profile
+from pimsim.hw.schema import Profile
 from pimsim.standards import INTERNAL_OF
 
 #: Internal column command -> the external command whose array energy it costs.

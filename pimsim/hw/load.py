@@ -19,7 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from pimsim.errors import ProfileError
-from pimsim.fileio import atomic_write_text
+from pimsim.util.fileio import atomic_write_text
 from pimsim.hw.schema import STANDARDS_CONTEXT_KEY, Profile
 from pimsim.standards import StandardRegistry
 from pimsim.util.validation import KeyPath, format_validation_error, load_yaml_file

@@ -24,7 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from pimsim.profile_sections import HostSection, PimSection
+from pimsim.hw.host import HostSection
+from pimsim.hw.pim import PimSection
 from pimsim.standards import STANDARDS, Standard, StandardRegistry, eval_latency
 from pimsim.standards.spec import RULE_OPERATORS
 from pimsim.util.validation import KeyProblem, KeyProblems, StrictModel

@@ -18,7 +18,7 @@ import pandas as pd
 
 from pimsim.dram import DramResult, run_requests
 from pimsim.energy import EnergyBreakdown, dram_energy
-from pimsim.profile import Profile
+from pimsim.hw.schema import Profile
 from pimsim.standards import INTERNAL_OF
 
 _BASE_OF_INTERNAL = {v: k for k, v in INTERNAL_OF.items()}

@@ -28,10 +28,11 @@ import simpy
 
 from pimsim.energy import background_energy_pj
 from pimsim.errors import PimsimError
-from pimsim.host import KernelCost, host_kernel_cost
-from pimsim.layout import Layout
-from pimsim.pim import check_supported, pim_kernel_cost, unsupported_reason
-from pimsim.profile import Profile
+from pimsim.cost.host import host_kernel_cost
+from pimsim.cost.memory import KernelCost
+from pimsim.cost.layout import Layout
+from pimsim.cost.pim import check_supported, pim_kernel_cost, unsupported_reason
+from pimsim.hw.schema import Profile
 from pimsim.requests.replay import base_command  # the record's counts by external command
 from pimsim.sim.trace import IDLE_OP, KernelRecord, Trace
 from pimsim.workload.graph import Workload

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pimsim.errors import WorkloadError
-from pimsim.profile_sections import DTYPE_BYTES, DType
+from pimsim.hw.dtypes import DTYPE_BYTES, DType
 from pimsim.util.rng import DEFAULT_ZIPF_S
 from pimsim.workload.indices import bag_indices
 

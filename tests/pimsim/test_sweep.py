@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pimsim.errors import PimsimError, ProfileError
-from pimsim.profile import load_profile
+from pimsim.hw.load import load_profile
 from pimsim.sweep import grid, parse_set, run_sweep, set_params
 from pimsim.util.executors import make_executor
 from pimsim.workload.graph import Workload

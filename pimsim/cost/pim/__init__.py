@@ -31,7 +31,7 @@ from pimsim.cost.pim.dpu import DpuKind
 from pimsim.cost.pim.nmp import BufferNmpKind
 from pimsim.errors import PimsimError
 from pimsim.hw.pim import PimSectionBase, pim_section
-from pimsim.profile import Profile
+from pimsim.hw.schema import Profile
 
 __all__ = ["KINDS", "PimCapabilities", "PimKind", "PimKinds", "PimWork", "bandwidth_ratio",
            "capabilities", "check_supported", "internal_bandwidth_gbps", "kind_model",

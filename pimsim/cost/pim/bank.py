@@ -23,7 +23,7 @@ from pimsim.cost.memory import MemCost, replay_stream
 from pimsim.cost.pim.base import PimKind, PimWork
 from pimsim.dram import FLAG_ALL_BANK, FLAG_INTERNAL
 from pimsim.hw.dtypes import DTYPE_BYTES
-from pimsim.profile import Profile
+from pimsim.hw.schema import Profile
 from pimsim.standards import INTERNAL_OF
 from pimsim.workload import Elementwise, Gemm
 

@@ -34,7 +34,7 @@ from pimsim.errors import PimsimError
 from pimsim.hw.dtypes import DTYPE_BYTES
 from pimsim.hw.host import host_section
 from pimsim.hw.pim import PimSectionBase, pim_section
-from pimsim.profile import Profile
+from pimsim.hw.schema import Profile
 from pimsim.workload import EmbeddingBag, Transfer
 
 #: Kernel op that every kind runs: host <-> PIM copies over the PIM channels.

@@ -12,7 +12,7 @@ from codesign.cli.main import COMMAND_MODULES, main as codesign_main
 from codesign.data.schema import DATASET_NAMES
 from codesign.pipeline.protocol import REPRO_BUDGETS, STAGES
 from codesign.search import BUDGETS, FITNESS_MODES
-from pimsim.cli import build_parser
+from pimsim.util.cli import build_parser
 
 
 def _options(command: str) -> dict[str, argparse.Action]:

@@ -9,7 +9,7 @@ import torch
 
 from codesign.cli.main import main as codesign_main
 from codesign.data.synthetic import make_synthetic_cache
-from codesign.space import save_spec
+from codesign.nas.nasrec_json import save_spec
 from codesign.train.config import TrainConfig
 from tests.codesign.train.subnets import small_spec
 

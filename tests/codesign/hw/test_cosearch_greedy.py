@@ -11,7 +11,7 @@ import pytest
 from codesign.cosearch import CoSearchProblem, Genome, shrink_moves
 from codesign.data.schema import get_schema
 from codesign.errors import CodesignError, SpecError
-from codesign.flops import count_flops
+from codesign.nas.flops import count_flops
 from codesign.hw.evaluate import hardware_metrics, simulate_subnet
 from codesign.hw.greedy import (
     GREEDY_OBJECTIVES,
@@ -29,10 +29,11 @@ from codesign.hw.plans import (
     sample_plan,
     validate_plan,
 )
-from codesign.mapping import map_subnet, subnet_graph
-from codesign.space import active_form, sample, spec_hash
+from codesign.hw.mapping import map_subnet, subnet_graph
+from codesign.nas.moves import active_form, sample
+from codesign.nas.space import spec_hash
 from pimsim.energy import background_energy_pj
-from pimsim.engine import kernel_costs
+from pimsim.sim.engine import kernel_costs
 
 SCHEMA = get_schema("criteo")
 

@@ -16,8 +16,8 @@ from codesign.nas.flops import count_flops
 from codesign.nas.moves import sample
 from codesign.nas.nasrec_json import load_spec
 from codesign.nas.ops import NUM_HEADS, dot_tokens
-from codesign.plan import PimPlan
-from pimsim.profile import load_profile
+from codesign.hw.placement import PimPlan
+from pimsim.hw.load import load_profile
 from pimsim.workload import EmbeddingBag, Elementwise, Gemm, Interaction
 
 REF = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "nasrec"

@@ -20,8 +20,8 @@ from codesign.hw.plans import (
     sample_plan,
     validate_plan,
 )
-from codesign.mapping import map_subnet, subnet_graph
-from codesign.space import sample
+from codesign.hw.mapping import map_subnet, subnet_graph
+from codesign.nas.moves import sample
 from pimsim import Profile
 from pimsim.workload import EmbeddingBag
 

@@ -27,7 +27,7 @@ from codesign.pipeline.report import (
     write_text,
 )
 from codesign.search import non_dominated_sort
-from pimsim.fileio import atomic_write_bytes
+from pimsim.util.fileio import atomic_write_bytes
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -13,13 +13,13 @@ import pytest
 
 from codesign.cosearch import GREEDY_OBJECTIVES, CoSearchProblem, shrink_moves
 from codesign.errors import CodesignError
-from codesign.executor import LocalExecutor
-from codesign.flops import count_flops
+from pimsim.util.executors import LocalExecutor
+from codesign.nas.flops import count_flops
 from codesign.pipeline.protocol import PUBLISHED, STAGES, read_timings
 from codesign.pipeline.report_md import summary_text
 from codesign.pipeline.reproduce import reproduce
 from codesign.pipeline.selection import RULE_MET, b_elite, c_seeds, select_c
-from codesign.space import from_dict, spec_hash, to_dict
+from codesign.nas.space import from_dict, spec_hash, to_dict
 from tests.codesign.pipeline.conftest import MICRO
 ARTEFACTS = (
     "report.md", "results.csv", "ratios.csv", "pareto.png", "breakdown.png",

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codesign.reproduce import select_c
+from codesign.pipeline.selection import select_c
 from codesign.search import CHECKPOINT_NAME, SearchConfig, SearchError, pareto_front, run_search
 from codesign.search.toy import IntVectorProblem
 

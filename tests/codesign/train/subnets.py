@@ -8,7 +8,8 @@ import dataclasses
 import numpy as np
 import torch
 
-from codesign.space import SubnetSpec, sample
+from codesign.nas.moves import sample
+from codesign.nas.space import SubnetSpec
 
 
 def small_spec(seed: int = 0, width: int = 32, tokens: int = 16, space: str = "full") -> SubnetSpec:

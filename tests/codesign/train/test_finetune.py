@@ -65,8 +65,8 @@ def test_lbfgs_refit_reaches_the_logistic_regression_optimum(data: CtrData) -> N
     # ours: mean log loss + l2 * |w|^2; scikit-learn: C * sum(log loss) + |w|^2 / 2
     ref = LogisticRegression(C=1.0 / (2.0 * l2 * rows), solver="newton-cholesky", tol=1e-10).fit(x, y)
     head = final_module(tuned)
-    w = head.weights["weight"].detach().double().numpy().ravel()
-    b = float(head.weights["bias"].detach().double())
+    w = head.linear.weight.detach().double().numpy().ravel()
+    b = float(head.linear.bias.detach().double())
     ours, theirs = x @ w + b, ref.decision_function(x)
 
     def objective(z: np.ndarray, weights: np.ndarray) -> float:

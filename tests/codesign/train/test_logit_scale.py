@@ -6,21 +6,22 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from codesign.ops import Dims, ElasticFM, init_parameters
+from codesign.nas.ops import FM, Dims, Sizes, init_parameters
 from codesign.train.supernet import supernet_loss
 
 
 def test_fm_is_normalised_at_width_16() -> None:
     # The raw second-order term of 144 non-negative tokens is in the thousands; the FM's
     # output is layer-normed at every width (NASRec's supernet always normalises it).
-    fm = ElasticFM(16, 1024)
+    fm = FM(Sizes(max_dense=1024, max_tokens=0, emb_dim=16, dense_sources=(1024,),
+                   sparse_sources=()))
     init_parameters(fm, torch.Generator().manual_seed(0))
     x = torch.relu(torch.randn(64, 144, 16, generator=torch.Generator().manual_seed(1)))
     s = x.sum(1)
     assert float((s * s - (x * x).sum(1)).mean()) > 1000
     for d in (16, 256):
         with torch.no_grad():
-            y = fm(x, Dims(out=d))
+            y = fm(x, dims=Dims(out=d))
         assert y.shape == (64, d)
         assert float(y.mean(-1).abs().max()) < 1e-4
         assert abs(float(y.std(-1, correction=0).mean()) - 1.0) < 1e-3

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from pimsim.cli import main
-from pimsim.profile import import_dramsim3, load_profile
+from pimsim.hw.dramsim3 import import_dramsim3
+from pimsim.hw.load import load_profile
 
 DRAMSIM3 = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "dramsim3"
 needs_reference = pytest.mark.skipif(

@@ -9,7 +9,7 @@ import pytest
 
 from pimsim.cli import main
 from pimsim.cli.demo_pim import run_pim_demo
-from pimsim.profile import load_profile
+from pimsim.hw.load import load_profile
 from pimsim.sim.engine import simulate
 from pimsim.workload.examples import criteo_dlrm, example_table_rows
 from pimsim.workload.graph import save_workload

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import pimsim.cli.spec
-from codesign.mapping import SpecWorkload
+from codesign.hw.spec_workload import SpecWorkload
 from pimsim.cli import main as pimsim_main
 from pimsim.cli.spec import BUILDER_GROUP, SPEC_BUILDER, find_builder, spec_workload
 from pimsim.errors import PimsimError, WorkloadError

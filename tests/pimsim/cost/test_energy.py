@@ -18,8 +18,10 @@ from pimsim.energy import (
     io_energy_pj,
 )
 from pimsim.errors import PimsimError
-from pimsim.profile import Profile, import_dramsim3, load_profile
-from pimsim.trace import ENERGY_COLUMNS
+from pimsim.hw.dramsim3 import import_dramsim3
+from pimsim.hw.load import load_profile
+from pimsim.hw.schema import Profile
+from pimsim.sim.trace import ENERGY_COLUMNS
 
 DRAMSIM3 = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "dramsim3"
 needs_reference = pytest.mark.skipif(

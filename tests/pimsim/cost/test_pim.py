@@ -9,10 +9,10 @@ import pytest
 
 from pimsim.cost.llc import lru_row_hits
 from pimsim.cost.pim import bandwidth_ratio, capabilities, internal_bandwidth_gbps
-from pimsim.engine import simulate
+from pimsim.sim.engine import simulate
 from pimsim.errors import PimsimError
 from pimsim.hw.pim import pim_section
-from pimsim.profile import load_profile
+from pimsim.hw.load import load_profile
 from pimsim.workload import EmbeddingBag, Gemm, Interaction, Table, Workload
 
 MEMORY = ("act_pj", "rdwr_pj", "ref_pj", "background_pj", "io_pj")

@@ -20,7 +20,7 @@ from pimsim.cost.pim import (
 from pimsim.dram import FLAG_INTERNAL
 from pimsim.errors import PimsimError, ProfileError
 from pimsim.hw.pim import PimSectionBase
-from pimsim.profile import load_profile, profile_from_dict
+from pimsim.hw.load import load_profile, profile_from_dict
 from pimsim.workload import Elementwise, Gemm, Interaction
 
 

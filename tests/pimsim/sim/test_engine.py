@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pimsim.energy import background_energy_pj
-from pimsim.profile import load_profile
+from pimsim.hw.load import load_profile
 from pimsim.sim.engine import critical_path_ns, kernel_costs, simulate
 from pimsim.sim.trace import ENERGY_COLUMNS
 from pimsim.workload.examples import criteo_dlrm, example_table_rows

@@ -20,9 +20,9 @@ import pytest
 
 from pimsim.hw.dramsim3 import import_dramsim3
 from pimsim.hw.load import load_profile
-from pimsim.replay import replay
+from pimsim.requests.replay import replay
 from pimsim.requests.traces import REQUEST_BYTES, standard_trace
-from pimsim.tracefile import write_trace
+from pimsim.requests.tracefile import write_trace
 
 REPO = Path(__file__).resolve().parents[3]
 PEER = REPO.parent / "shared" / "peers" / "dramsim3"

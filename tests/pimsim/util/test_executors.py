@@ -9,7 +9,7 @@ import pytest
 from codesign.search import SearchConfig, run_search
 from pimsim.errors import PimsimError
 from pimsim.util.executors import DaskExecutor, ExecutorError, LocalExecutor, make_executor
-from tests.search_toy import IntVectorProblem, fail_on_three, slow_square
+from codesign.search.toy import IntVectorProblem, fail_on_three, slow_square
 
 ITEMS = list(range(9))
 SEARCH_CONFIG = SearchConfig(
