@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pimsim import Profile
 from pimsim.util.fileio import atomic_write_json
+from pimsim.util.validation import format_validation_error
 
 from codesign.errors import SpecError
 from codesign.hw.capability import (PimKernel, has_pim, kernel_capable, knob_options,
@@ -133,11 +134,7 @@ class PimPlan(_Frozen):
         try:
             return cls.model_validate(dict(data))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"])
-            raise SpecError(
-                f"{where}.{loc}: {err['msg']} (value: {err.get('input')!r})"
-            ) from None
+            raise SpecError(format_validation_error(exc, data, {}, where, cls)) from None
 
 
 class KernelGraph(Protocol):

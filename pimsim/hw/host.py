@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from pimsim.hw.section import StrictModel, required_section
+from pimsim.hw.section import required_section
+from pimsim.util.validation import StrictModel
 
 
 class LlcSection(StrictModel):

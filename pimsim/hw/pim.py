@@ -27,7 +27,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from pimsim.hw.dtypes import DTYPE_BYTES, DType
-from pimsim.hw.section import StrictModel, required_section
+from pimsim.hw.section import required_section
+from pimsim.util.validation import StrictModel
 
 KernelOp = Literal["embedding_bag", "gemm", "interaction", "elementwise", "transfer"]
 #: Elementwise functions a workload may ask for (a kind runs the subset it lists).

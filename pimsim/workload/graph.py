@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,12 @@ from pydantic import Field, ValidationError, model_validator
 
 from pimsim.errors import WorkloadError
 from pimsim.util.fileio import atomic_write_text
+from pimsim.util.validation import (
+    KeyPath,
+    format_validation_error,
+    load_yaml_with_lines,
+    read_text,
+)
 from pimsim.workload.kernels import (
     Elementwise,
     EmbeddingBag,
@@ -160,14 +167,15 @@ class Workload(_Strict):
         return self.model_dump(mode="json", exclude_defaults=False)
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "<workload>") -> "Workload":
+    def from_dict(cls, data: Any, source: str = "<workload>",
+                  lines: Mapping[KeyPath, int] | None = None) -> "Workload":
+        """Validate ``data``; ``lines`` (key path -> line of ``source``) puts line numbers
+        into the error messages."""
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"])
             raise WorkloadError(
-                f"{source}: {loc}: {err['msg']} (value: {err.get('input')!r})"
+                format_validation_error(exc, data, lines or {}, source, cls)
             ) from None
 
 
@@ -177,12 +185,15 @@ def load_workload(path: str | os.PathLike[str]) -> Workload:
     p = Path(path)
     if not p.is_file():
         raise WorkloadError(f"workload file {str(p)!r} not found")
-    try:
-        text = p.read_text()
-        data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise WorkloadError(f"{p}: not valid {'JSON' if p.suffix == '.json' else 'YAML'}: "
-                            f"{exc}") from None
+    text = read_text(p, WorkloadError, "workload")
+    lines: dict[KeyPath, int] = {}
+    if p.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise WorkloadError(f"{p}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    else:
+        data, lines = load_yaml_with_lines(text, str(p), WorkloadError)
     if not isinstance(data, dict):
         raise WorkloadError(f"{p}: top level must be a mapping with 'kernels'")
     for k in data.get("kernels", []) or []:
@@ -190,7 +201,7 @@ def load_workload(path: str | os.PathLike[str]) -> Workload:
             f = Path(k["indices_file"])
             if not f.is_absolute():
                 k["indices_file"] = str(p.parent / f)
-    return Workload.from_dict(data, source=str(p))
+    return Workload.from_dict(data, source=str(p), lines=lines)
 
 
 def save_workload(workload: Workload, path: str | os.PathLike[str]) -> Path:

@@ -102,7 +102,7 @@ def test_knobs_and_names_are_checked(spec, hbm) -> None:
         validate_plan(PimPlan(dense={"b9.fc.linear": "pim"}), spec, SCHEMA, hbm)
     with pytest.raises(SpecError, match=r"plan\.tables\.C99: unknown table"):
         validate_plan(PimPlan(tables={"C99": TablePlan()}), spec, SCHEMA, hbm)
-    with pytest.raises(SpecError, match=r"plan\.dense\.x: Input should be 'host' or 'pim'"):
+    with pytest.raises(SpecError, match=r"plan: dense\.x = 'gpu': input should be 'host' or 'pim'"):
         PimPlan.from_dict({"dense": {"x": "gpu"}})
 
 

@@ -147,4 +147,4 @@ def test_cli_simulate_spec_with_plan(tmp_path: Path,
     plan.write_text(json.dumps({"dense": {"final.logit": "gpu"}}))
     rc = pimsim_main(["simulate", "-p", "hbm2_pim", "--spec", spec, "--dataset", "criteo",
                       "--plan", str(plan)])
-    assert rc == 2 and "plan.dense.final.logit" in capsys.readouterr().err
+    assert rc == 2 and "plan: dense.final.logit = " in capsys.readouterr().err
