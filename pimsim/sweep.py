@@ -281,7 +281,8 @@ def _plot_name(key: str) -> str:
 
 def plot_parameter(df: pd.DataFrame, keys: list[str], key: str, path: Path) -> Path:
     """Latency and energy against ``key``; one line per combination of the other keys."""
-    # here: matplotlib takes 0.19 s to import; only sweeps that draw pay it
+    # lazy: matplotlib takes 0.19 s to import (python -X importtime); only sweeps that
+    # draw pay it
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from codesign.errors import CodesignError
 from pimsim.util.cli import run_command_line
-from pimsim.errors import PimsimError
+from pimsim import PimsimError
 
 #: Modules that contribute subcommands, in the order they appear in ``--help``.
 COMMAND_MODULES: tuple[str, ...] = (

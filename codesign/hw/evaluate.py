@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pimsim import Profile, simulate
-from pimsim.sim.trace import ENERGY_COLUMNS, Trace
+from pimsim import ENERGY_COLUMNS, Trace
 
 from codesign.data.schema import get_schema
 from codesign.hw.placement import PimPlan

@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pimsim import Profile
-from pimsim.energy import background_energy_pj
-from pimsim.sim.engine import kernel_costs
-from pimsim.sim.trace import ENERGY_COLUMNS
+from pimsim import background_energy_pj
+from pimsim import kernel_costs
+from pimsim import ENERGY_COLUMNS
 
 from codesign.errors import CodesignError
 from codesign.hw.capability import (

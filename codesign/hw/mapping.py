@@ -52,8 +52,8 @@ from codesign.nas.flops import MatMul, feature_counts, meta_op, plan_products
 from codesign.nas.ops import FM, PORT_SIDE, Elementwise, Product, Sizes, Step
 from codesign.nas.plan import OpCall, make_plan
 from codesign.nas.space import SubnetSpec, spec_hash
-from pimsim.workload import EmbeddingBag, Gemm, Interaction, Table, Workload
-from pimsim.workload import Elementwise as ElementwiseKernel
+from pimsim import EmbeddingBag, Gemm, Interaction, Table, Workload
+from pimsim import Elementwise as ElementwiseKernel
 
 __all__ = [
     "MappedKernel",

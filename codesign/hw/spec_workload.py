@@ -15,8 +15,8 @@ from codesign.nas.nasrec_json import load_spec
 from codesign.nas.space import SubnetSpec, from_dict, to_dict
 from codesign.hw.placement import PimPlan, load_plan
 from codesign.hw.plans import apply_knobs
-from pimsim.errors import WorkloadError
-from pimsim.workload import Workload
+from pimsim import WorkloadError
+from pimsim import Workload
 
 
 @dataclass(frozen=True)

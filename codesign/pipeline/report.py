@@ -81,8 +81,8 @@ def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 120) -> Path:
 
 
 def _new_figure(width_in: float, height_in: float, ncols: int) -> tuple[Any, list[Any]]:
-    # matplotlib takes about 0.25 s to import (python -X importtime); the tables and the
-    # commands that never plot do not need it.
+    # lazy: matplotlib takes about 0.25 s to import (python -X importtime); the tables and
+    # the commands that never plot do not need it.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -13,7 +13,7 @@ import pandas as pd
 from codesign.pipeline.protocol import PUBLISHED, SIM_BATCH, TIMINGS_NAME, read_json, read_timings
 from codesign.pipeline.report import kernel_breakdown_plot, markdown_table, pareto_plot, write_csv, write_text
 from codesign.pipeline.selection import LOGLOSS_TOLERANCE, RULE_FALLBACK, RULE_MET
-from pimsim.sim.trace import ENERGY_COLUMNS, Trace
+from pimsim import ENERGY_COLUMNS, Trace
 
 #: Kernels per model shown in the breakdown plot (the rest are summed into one bar).
 BREAKDOWN_KERNELS = 12

@@ -77,7 +77,7 @@ def predict(
 
 def metrics(labels: np.ndarray, probs: np.ndarray) -> EvalResult:
     """Log loss and ROC AUC (scikit-learn); AUC is NaN when only one class is present."""
-    # scikit-learn's metrics take about 0.7 s to import (python -X importtime); every
+    # lazy: scikit-learn's metrics take about 0.7 s to import (python -X importtime); every
     # `codesign` command imports this module, few of them evaluate.
     from sklearn.metrics import log_loss, roc_auc_score
 

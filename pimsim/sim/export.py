@@ -73,7 +73,8 @@ def to_chrome_json(trace: Trace, path: str | os.PathLike[str]) -> Path:
 
 def timeline_png(trace: Trace, path: str | os.PathLike[str], title: str | None = None) -> Path:
     """One horizontal lane per unit, one bar per kernel coloured by its kind."""
-    # here: matplotlib takes 0.19 s to import; only commands that draw pay it
+    # lazy: matplotlib takes 0.19 s to import (python -X importtime); only commands that
+    # draw pay it
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle

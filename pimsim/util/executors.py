@@ -235,7 +235,7 @@ class DaskExecutor(Executor):
         connect_timeout_s: float = 30.0,
     ) -> None:
         try:
-            import distributed  # here: 0.2 s to import (-X importtime), paid only by Dask users
+            import distributed  # lazy: 0.2 s to import (-X importtime), paid only by Dask users
         except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
             raise ExecutorError(
                 f"executor scheduler {scheduler!r}: dask.distributed is not installed "

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 KeyPath = tuple[str | int, ...]
 
@@ -64,14 +64,19 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, bool) and info.field_name is not None:
-            if cls.model_fields[info.field_name].annotation in _NUMBER_TYPES:
-                raise KeyProblems([KeyProblem((), "a boolean where a number is expected",
-                                              "a number")])
-        return value
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        # A model-level check, not a field validator on "*": pydantic refuses field
+        # validators on the discriminator field of a tagged union (kernels' ``op``).
+        if isinstance(data, Mapping):
+            bad = [KeyProblem((name,), "a boolean where a number is expected", "a number")
+                   for name, value in data.items()
+                   if isinstance(value, bool) and name in cls.model_fields
+                   and cls.model_fields[name].annotation in _NUMBER_TYPES]
+            if bad:
+                raise KeyProblems(bad)
+        return data
 
 
 def read_text(path: Path, error: type[Exception], what: str) -> str:

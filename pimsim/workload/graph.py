@@ -39,11 +39,11 @@ from pimsim.workload.kernels import (
     Kernel,
     Table,
     Transfer,
-    _Strict,
+    WorkloadModel,
 )
 
 
-class Workload(_Strict):
+class Workload(WorkloadModel):
     """Kernels, their dependencies (kernel -> kernels it waits for) and embedding tables."""
 
     name: str = "workload"

@@ -22,21 +22,25 @@ import json
 from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from pimsim.errors import WorkloadError
 from pimsim.hw.dtypes import DTYPE_BYTES, DType
 from pimsim.util.rng import DEFAULT_ZIPF_S
+from pimsim.util.validation import StrictModel
 from pimsim.workload.indices import bag_indices
 
 Placement = Literal["host", "pim"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WorkloadModel(StrictModel):
+    """The strict base of workload models, without validation on assignment: the
+    after-validators normalise fields by assigning them."""
+
+    model_config = ConfigDict(validate_assignment=False)
 
 
-class Table(_Strict):
+class Table(WorkloadModel):
     """An embedding table: ``rows`` x ``dim`` elements of ``dtype``."""
 
     rows: int = Field(ge=1)
@@ -52,7 +56,7 @@ class Table(_Strict):
         return self.rows * self.row_bytes
 
 
-class _KernelBase(_Strict):
+class _KernelBase(WorkloadModel):
     name: str = Field(min_length=1)
     placement: Placement = "host"
 

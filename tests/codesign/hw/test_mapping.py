@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,8 +18,9 @@ from codesign.nas.ops import NUM_HEADS, dot_tokens
 from codesign.hw.placement import PimPlan
 from pimsim.hw.load import load_profile
 from pimsim.workload import EmbeddingBag, Elementwise, Gemm, Interaction
+from tests.helpers.shared import NASREC_REFERENCE
 
-REF = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "nasrec"
+REF = NASREC_REFERENCE
 needs_ref = pytest.mark.skipif(not REF.is_dir(), reason="shared/reference/nasrec not present")
 
 

@@ -16,8 +16,9 @@ from codesign.nas.flops import count_flops
 from codesign.nas.moves import sample
 from codesign.nas.nasrec_json import from_nasrec_json, load_spec
 from codesign.nas.space import BlockSpec, SubnetSpec
+from tests.helpers.shared import NASREC_REFERENCE
 
-REF = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "nasrec"
+REF = NASREC_REFERENCE
 needs_ref = pytest.mark.skipif(not REF.is_dir(), reason="shared/reference/nasrec not present")
 
 

@@ -27,8 +27,9 @@ from codesign.nas.space import (
     to_dict,
     validate,
 )
+from tests.helpers.shared import NASREC_REFERENCE
 
-REF = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "nasrec"
+REF = NASREC_REFERENCE
 needs_ref = pytest.mark.skipif(not REF.is_dir(), reason="shared/reference/nasrec not present")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +14,9 @@ from codesign.nas.flops import count_flops
 from codesign.nas.moves import sample
 from codesign.nas.nasrec_json import from_nasrec_json
 from codesign.nas.supernet import Supernet
+from tests.helpers.shared import NASREC_REFERENCE
 
-REF = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "nasrec"
+REF = NASREC_REFERENCE
 
 SCHEMA = DatasetSchema(
     name="tiny-criteo",

@@ -10,8 +10,9 @@ import pytest
 from pimsim.cli import main
 from pimsim.hw.dramsim3 import import_dramsim3
 from pimsim.hw.load import load_profile
+from tests.helpers.shared import DRAMSIM3_REFERENCE
 
-DRAMSIM3 = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "dramsim3"
+DRAMSIM3 = DRAMSIM3_REFERENCE
 needs_reference = pytest.mark.skipif(
     not (DRAMSIM3 / "HBM2_8Gb_x128.ini").is_file(), reason="shared/reference/dramsim3 absent"
 )

@@ -15,8 +15,9 @@ from pimsim.cli import main as pimsim_main
 from pimsim.cli.spec import BUILDER_GROUP, SPEC_BUILDER, find_builder, spec_workload
 from pimsim.errors import PimsimError, WorkloadError
 from pimsim.workload.graph import Workload, save_workload
+from tests.helpers.shared import NASREC_REFERENCE
 
-REF = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "nasrec"
+REF = NASREC_REFERENCE
 #: Name of the test-local builder the fake distribution below registers.
 FAKE = "fake_for_tests"
 

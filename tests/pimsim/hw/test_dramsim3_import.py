@@ -9,9 +9,9 @@ import pytest
 from pimsim.errors import ProfileError
 from pimsim.hw.dramsim3 import import_dramsim3, import_dramsim3_with_comments
 from pimsim.hw.load import load_profile, save_profile
+from tests.helpers.shared import DRAMSIM3_REFERENCE
 
-REPO = Path(__file__).resolve().parents[3]
-DRAMSIM3 = REPO.parent / "shared" / "reference" / "dramsim3"
+DRAMSIM3 = DRAMSIM3_REFERENCE
 needs_reference = pytest.mark.skipif(
     not (DRAMSIM3 / "HBM2_8Gb_x128.ini").is_file(), reason="shared/reference/dramsim3 absent"
 )

@@ -20,9 +20,9 @@ from pimsim.hw.load import (
     save_profile,
 )
 from pimsim.hw.schema import Profile
+from tests.helpers.shared import REFERENCE
 
-REPO = Path(__file__).resolve().parents[3]
-REFERENCE = REPO.parent / "shared" / "reference"
+REFERENCE = REFERENCE
 DRAMSIM3 = REFERENCE / "dramsim3"
 needs_reference = pytest.mark.skipif(
     not (DRAMSIM3 / "HBM2_8Gb_x128.ini").is_file(), reason="shared/reference/dramsim3 absent"

@@ -23,9 +23,9 @@ from pimsim.hw.load import load_profile
 from pimsim.requests.replay import replay
 from pimsim.requests.traces import REQUEST_BYTES, standard_trace
 from pimsim.requests.tracefile import write_trace
+from tests.helpers.shared import DRAMSIM3_PEER
 
-REPO = Path(__file__).resolve().parents[3]
-PEER = REPO.parent / "shared" / "peers" / "dramsim3"
+PEER = DRAMSIM3_PEER
 INI = PEER / "configs" / "LPDDR4_8Gb_x16_2400.ini"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pimrec-peers" / "dramsim3"
 BINARY = CACHE / "bin" / "dramsim3_replay"
