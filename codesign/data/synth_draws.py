@@ -52,6 +52,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pimsim.util.rng import zipf_ranks
+
 from codesign.data.hashing import splitmix64
 from codesign.data.schema import get_schema
 
@@ -113,17 +115,6 @@ class Chunk:
     keys: np.ndarray  # [n, F] int64 value ranks (0 = missing)
     z: np.ndarray  # [n, D] standardised log1p dense (what the model sees)
     raw: dict[str, np.ndarray]  # dataset-specific raw columns
-
-
-def zipf_ranks(rng: np.random.Generator, n_values: int, s: float, size: int) -> np.ndarray:
-    """Ranks 1..n_values from a bounded (continuous-approximation) Zipf law with exponent s."""
-    u = rng.random(size)
-    if abs(s - 1.0) < 1e-9:
-        r = np.exp(u * np.log(n_values + 1.0))
-    else:
-        a = 1.0 - s
-        r = ((np.power(n_values + 1.0, a) - 1.0) * u + 1.0) ** (1.0 / a)
-    return np.clip(np.floor(r), 1, n_values).astype(np.int64)
 
 
 def _category_keys(

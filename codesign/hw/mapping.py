@@ -54,6 +54,7 @@ from codesign.nas.plan import OpCall, make_plan
 from codesign.nas.space import SubnetSpec, spec_hash
 from pimsim import EmbeddingBag, Gemm, Interaction, Table, Workload
 from pimsim import Elementwise as ElementwiseKernel
+from pimsim.util.rng import DEFAULT_ZIPF_S
 
 __all__ = [
     "MappedKernel",
@@ -69,8 +70,6 @@ __all__ = [
 #: Lookups per bag when the data set has one categorical value per field (Criteo, Avazu,
 #: KDD 2012 are one-hot per field).
 DEFAULT_POOLING = 1
-#: Skew of embedding accesses (bounded Zipf, as the DRAMsim3 ``embed`` reference trace).
-DEFAULT_ZIPF_S = 1.05
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from codesign.train.metrics import (
     evaluate,
     metrics,
     predict,
-    train_base_rate,
 )
 from codesign.train.optim import Optimizers, clip_grad_norm, embedding_parameters, make_optimizers, peak_lr
 from codesign.train.scratch import ScratchRun, train_from_scratch, train_from_scratch_run, train_model
@@ -58,7 +57,6 @@ __all__ = [
     "peak_lr",
     "predict",
     "supernet_loss",
-    "train_base_rate",
     "train_from_scratch",
     "train_from_scratch_run",
     "train_model",

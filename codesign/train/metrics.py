@@ -102,13 +102,8 @@ def evaluate(
     return metrics(labels, probs)
 
 
-def train_base_rate(data: CtrData) -> float:
-    """Click rate of the train split."""
-    return float(np.asarray(data.label[data.indices("train")], dtype=np.float64).mean())
-
-
 def base_rate_logloss(data: CtrData, split: str = "val") -> float:
     """Log loss on ``split`` of always predicting the train split's base rate."""
-    p = min(max(train_base_rate(data), PROB_EPS), 1 - PROB_EPS)
+    p = min(max(data.base_rate("train"), PROB_EPS), 1 - PROB_EPS)
     y = np.asarray(data.label[data.indices(split)], dtype=np.float64)  # type: ignore[arg-type]
     return float(-(y * math.log(p) + (1 - y) * math.log(1 - p)).mean())

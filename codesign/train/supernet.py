@@ -37,7 +37,6 @@ from codesign.train.checkpoint import (
 )
 from codesign.train.config import TrainConfig, TrainError
 from codesign.train.loop import steps_per_epoch, train_steps
-from codesign.train.metrics import train_base_rate
 from codesign.train.optim import make_optimizers
 
 #: The base rate is clipped to [BASE_RATE_EPS, 1 - BASE_RATE_EPS] before its logit, so a
@@ -77,7 +76,7 @@ def init_output_bias(net: nn.Module, data: CtrData) -> float:
     logit (log p / (1 - p)) and return it: a model then starts at the base-rate log loss
     instead of spending its first few hundred Adam steps (1e-3 each) walking the bias from 0
     to about -1 (Criteo) or -3 (KDD)."""
-    p = min(max(train_base_rate(data), BASE_RATE_EPS), 1 - BASE_RATE_EPS)
+    p = min(max(data.base_rate("train"), BASE_RATE_EPS), 1 - BASE_RATE_EPS)
     logit = math.log(p / (1 - p))
     with torch.no_grad():
         net.final.bias.fill_(logit)

@@ -18,14 +18,10 @@ import numpy as np
 from pimsim.dram import run_requests
 from pimsim.energy import EnergyBreakdown, dram_energy
 from pimsim.hw.schema import Profile
-from pimsim.standards import INTERNAL_OF
+from pimsim.standards import base_command, is_all_bank
 
-#: Internal column command -> the external command whose array energy it costs.
-_BASE_OF_INTERNAL: dict[str, str] = {v: k for k, v in INTERNAL_OF.items()}
 #: Rank-wide commands charged once per command, not once per bank they touch.
 _PER_COMMAND: tuple[str, ...] = ("REF", "PREA")
-#: Suffix of an all-bank command name (``ACT_AB``): one command acting on every bank.
-_ALL_BANK_SUFFIX = "_AB"
 
 
 def _add_counts(a: dict[str, float], b: dict[str, float], f: float = 1.0) -> dict[str, float]:
@@ -181,10 +177,8 @@ def base_command_counts(profile: Profile, counts: dict[str, float]) -> dict[str,
     """
     out: dict[str, float] = {}
     for name, n in counts.items():
-        base, mult = name, 1
-        if base.endswith(_ALL_BANK_SUFFIX):
-            base, mult = base[:-len(_ALL_BANK_SUFFIX)], profile.banks_per_rank
-        base = _BASE_OF_INTERNAL.get(base, base)
+        base = base_command(name)
+        mult = profile.banks_per_rank if is_all_bank(name) else 1
         out[base] = out.get(base, 0.0) + float(n) * mult
     return {k: max(0, int(round(v))) for k, v in out.items()}
 

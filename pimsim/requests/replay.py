@@ -19,19 +19,7 @@ import pandas as pd
 from pimsim.dram import DramResult, run_requests
 from pimsim.energy import EnergyBreakdown, dram_energy
 from pimsim.hw.schema import Profile
-from pimsim.standards import INTERNAL_OF
-
-_BASE_OF_INTERNAL = {v: k for k, v in INTERNAL_OF.items()}
-#: Suffix the engine gives an all-bank (broadcast) command in its command counts.
-ALL_BANK_SUFFIX = "_AB"
-
-
-def base_command(name: str) -> str:
-    """The external command whose energy and count row a command uses: ``RDI`` -> ``RD``,
-    ``WRAI_AB`` -> ``WRA``, ``ACT_AB`` -> ``ACT``; other names map to themselves."""
-    name = name.removesuffix(ALL_BANK_SUFFIX)
-    return _BASE_OF_INTERNAL.get(name, name)
-
+from pimsim.standards import base_command
 
 def energy_counts(result: DramResult) -> dict[str, int]:
     """Command counts for :func:`pimsim.energy.dram_energy`: bank operations per base

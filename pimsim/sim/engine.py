@@ -33,7 +33,7 @@ from pimsim.cost.memory import KernelCost
 from pimsim.cost.layout import Layout
 from pimsim.cost.pim import check_supported, pim_kernel_cost, unsupported_reason
 from pimsim.hw.schema import Profile
-from pimsim.requests.replay import base_command  # the record's counts by external command
+from pimsim.standards import base_command
 from pimsim.sim.trace import IDLE_OP, KernelRecord, Trace
 from pimsim.workload.graph import Workload
 from pimsim.workload.kernels import EmbeddingBag

@@ -14,7 +14,7 @@ from sklearn.metrics import log_loss
 from codesign.data.cache import CtrData
 from codesign.data.prepare import prepare
 from codesign.data.schema import BASE_RATES
-from codesign.data.synth_draws import zipf_ranks
+from pimsim.util.rng import zipf_ranks
 from codesign.data.synthetic import make_synthetic_cache, write_synthetic
 from codesign.errors import DataFormatError
 

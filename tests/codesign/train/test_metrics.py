@@ -11,7 +11,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 
 from codesign.data.cache import CtrData
 from codesign.train.config import TrainError
-from codesign.train.metrics import base_rate_logloss, evaluate, metrics, train_base_rate
+from codesign.train.metrics import base_rate_logloss, evaluate, metrics
 
 
 def test_metrics_match_sklearn_and_a_hand_count() -> None:
@@ -49,7 +49,7 @@ def test_evaluate_matches_sklearn_on_data(data: CtrData) -> None:
 
 def test_base_rate_and_its_log_loss_match_sklearn(data: CtrData) -> None:
     y_train = np.asarray(data.label[data.indices("train")], dtype=np.float64)
-    assert train_base_rate(data) == pytest.approx(y_train.sum() / y_train.shape[0], rel=1e-12)
+    assert data.base_rate("train") == pytest.approx(y_train.sum() / y_train.shape[0], rel=1e-12)
     y_val = np.asarray(data.label[data.indices("val")], dtype=np.float64)
     expected = log_loss(y_val, np.full(y_val.shape[0], y_train.mean()), labels=[0.0, 1.0])
     assert base_rate_logloss(data, "val") == pytest.approx(expected, rel=1e-12)
