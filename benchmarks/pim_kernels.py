@@ -26,7 +26,10 @@ from pimsim.sim.engine import simulate
 from pimsim.cost.pim import bandwidth_ratio, capabilities, unsupported_reason
 from pimsim.hw.pim import pim_section
 from pimsim.hw.load import load_profile
-from pimsim.workload import CRITEO_TABLE_ROWS, EmbeddingBag, Gemm, Table, Workload, criteo_dlrm
+from pimsim.workload import EmbeddingBag, Gemm, Table, Workload, criteo_dlrm, example_table_rows
+
+#: The Criteo table sizes of the example workload (examples/criteo_dlrm_b256.yaml).
+CRITEO_TABLE_ROWS = example_table_rows()
 
 PIM_PROFILES = ("hbm2_pim", "gddr6_aim", "ddr4_recnmp", "upmem")
 MEMORY_COLS = ("act_pj", "rdwr_pj", "ref_pj", "background_pj", "io_pj")
@@ -94,7 +97,7 @@ def kernel_table(quick: bool) -> pd.DataFrame:
 def criteo_wall_ms(profile_name: str, mlp: str, repeats: int = 5) -> tuple[float, float]:
     p = load_profile(profile_name)
     dt = "fp16" if profile_name == "hbm2_pim" else "fp32"
-    w = criteo_dlrm(batch=256, pooling=1, dtype=dt, mlp_placement=mlp, fallback_to_host=True)
+    w = criteo_dlrm(CRITEO_TABLE_ROWS, batch=256, pooling=1, dtype=dt, mlp_placement=mlp, fallback_to_host=True)
     simulate(w, p, seed=0)  # warm-up: JIT compilation and first-use costs
     best = float("inf")
     makespan = 0.0
