@@ -32,7 +32,7 @@ from pimsim.workload import EmbeddingBag, Gemm, Table, Workload, criteo_dlrm, ex
 CRITEO_TABLE_ROWS = example_table_rows()
 
 PIM_PROFILES = ("hbm2_pim", "gddr6_aim", "ddr4_recnmp", "upmem")
-MEMORY_COLS = ("act_pj", "rdwr_pj", "ref_pj", "background_pj", "io_pj")
+MEMORY_COLS = ("act_pj", "read_pj", "write_pj", "ref_pj", "background_pj", "io_pj")
 #: Hot rows of each table replicated in every PIM unit (layout option) for the PIM runs.
 REPLICATE = 16
 

@@ -99,13 +99,6 @@ class EnergyBreakdown:
     def zero(cls) -> EnergyBreakdown:
         return cls()
 
-    def trace_columns(self) -> dict[str, float]:
-        """The components under the trace's column names (``pimsim.trace.ENERGY_COLUMNS``),
-        which book reads and writes together as ``rdwr_pj``."""
-        return {"act_pj": self.act_pj, "rdwr_pj": self.read_pj + self.write_pj,
-                "ref_pj": self.ref_pj, "background_pj": self.background_pj,
-                "io_pj": self.io_pj, "pim_alu_pj": self.pim_alu_pj, "host_pj": self.host_pj}
-
 
 #: The energy components, in :class:`EnergyBreakdown` order.
 ENERGY_COMPONENTS: tuple[str, ...] = tuple(f.name for f in fields(EnergyBreakdown))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from pimsim.dram import run_requests
-from pimsim.energy import EnergyBreakdown, dram_energy
+from pimsim.energy import ENERGY_COMPONENTS, EnergyBreakdown, dram_energy
 from pimsim.hw.schema import Profile
 from pimsim.standards import base_command, is_all_bank
 
@@ -95,8 +95,9 @@ class KernelCost:
 
     @property
     def energy_pj(self) -> dict[str, float]:
-        """The energy under the trace's column names (:meth:`EnergyBreakdown.trace_columns`)."""
-        return self.energy.trace_columns()
+        """The energy by component (:data:`pimsim.energy.ENERGY_COMPONENTS`, the trace's
+        energy columns)."""
+        return {name: float(getattr(self.energy, name)) for name in ENERGY_COMPONENTS}
 
 
 def memory_only(profile: Profile) -> Profile:

@@ -34,7 +34,7 @@ from pimsim.cost.layout import Layout
 from pimsim.cost.pim import check_supported, pim_kernel_cost, unsupported_reason
 from pimsim.hw.schema import Profile
 from pimsim.standards import base_command
-from pimsim.sim.trace import IDLE_OP, KernelRecord, Trace
+from pimsim.sim.trace import ENERGY_COLUMNS, IDLE_OP, KernelRecord, Trace
 from pimsim.workload.graph import Workload
 from pimsim.workload.kernels import EmbeddingBag
 
@@ -154,9 +154,7 @@ def _record(c: KernelCost, start: float, end: float) -> KernelRecord:
         n_act=count("ACT"), n_pre=count("PRE", "PREA"), n_rd=count("RD", "RDA"),
         n_wr=count("WR", "WRA"), n_ref=count("REF"), external_bytes=int(c.external_bytes),
         internal_bytes=int(c.internal_bytes), flops=int(c.flops),
-        act_pj=e["act_pj"], rdwr_pj=e["rdwr_pj"], ref_pj=e["ref_pj"],
-        background_pj=e["background_pj"], io_pj=e["io_pj"], pim_alu_pj=e["pim_alu_pj"],
-        host_pj=e["host_pj"], extra=dict(c.extra),
+        **{name: e[name] for name in ENERGY_COLUMNS}, extra=dict(c.extra),
     )
 
 

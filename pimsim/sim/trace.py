@@ -4,8 +4,8 @@
 metrics, the CLI table). Files (Parquet, CSV, Chrome trace JSON, timeline PNG) are written
 by :mod:`pimsim.sim.export`; the ``Trace`` methods of the same names call it.
 
-Energy columns (pJ): ``act_pj`` (ACT+PRE), ``rdwr_pj`` (column reads/writes inside the
-DRAM), ``ref_pj`` (refresh), ``background_pj``, ``io_pj`` (external bus), ``pim_alu_pj``,
+Energy columns (pJ, :data:`pimsim.energy.ENERGY_COMPONENTS`): ``act_pj`` (ACT+PRE),
+``read_pj`` and ``write_pj`` (column reads and writes inside the DRAM), ``ref_pj`` (refresh), ``background_pj``, ``io_pj`` (external bus), ``pim_alu_pj``,
 ``host_pj`` (host cores and on-chip data movement). ``energy_pj`` is their sum.
 """
 
@@ -18,11 +18,10 @@ from typing import Any
 
 import pandas as pd
 
+from pimsim.energy import ENERGY_COMPONENTS
 from pimsim.sim import export
 
-ENERGY_COLUMNS: tuple[str, ...] = (
-    "act_pj", "rdwr_pj", "ref_pj", "background_pj", "io_pj", "pim_alu_pj", "host_pj",
-)
+ENERGY_COLUMNS: tuple[str, ...] = ENERGY_COMPONENTS
 COMMAND_COLUMNS: tuple[str, ...] = ("n_act", "n_pre", "n_rd", "n_wr", "n_ref")
 #: ``op`` of the record that holds the memory's background energy outside every kernel.
 IDLE_OP = "background"
@@ -50,7 +49,8 @@ class KernelRecord:
     internal_bytes: int = 0
     flops: int = 0
     act_pj: float = 0.0
-    rdwr_pj: float = 0.0
+    read_pj: float = 0.0
+    write_pj: float = 0.0
     ref_pj: float = 0.0
     background_pj: float = 0.0
     io_pj: float = 0.0

@@ -10,6 +10,7 @@ import pytest
 
 from pimsim.errors import PimsimError, ProfileError
 from pimsim.hw.load import load_profile
+from pimsim.sim.trace import ENERGY_COLUMNS
 from pimsim.sweep import grid, parse_set, run_sweep, set_params
 from pimsim.util.executors import make_executor
 from pimsim.workload.graph import Workload
@@ -48,7 +49,7 @@ def test_sweep_rows_files_and_resume(tmp_path: Path, small_workload: Workload) -
     assert (df["status"] == "ok").all()
     comps = [c for c in df.columns
              if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"]
-    assert len(comps) == 7
+    assert comps == [f"energy_{c}" for c in ENERGY_COLUMNS]
     assert (df[comps].sum(axis=1) - df["energy_pj"]).abs().max() <= 1e-6 * df["energy_pj"].max()
     # more PIM units and channels never make the PIM GEMV slower
     lat = df.set_index(["pim.units_per_channel", "pim.channels_used"])["latency_ns"]

@@ -15,7 +15,7 @@ from pimsim.hw.pim import pim_section
 from pimsim.hw.load import load_profile
 from pimsim.workload import EmbeddingBag, Gemm, Interaction, Table, Workload
 
-MEMORY = ("act_pj", "rdwr_pj", "ref_pj", "background_pj", "io_pj")
+MEMORY = ("act_pj", "read_pj", "write_pj", "ref_pj", "background_pj", "io_pj")
 PIM_PROFILES = ("hbm2_pim", "gddr6_aim", "ddr4_recnmp", "upmem")
 
 

@@ -13,7 +13,7 @@ from pimsim.sim.trace import ENERGY_COLUMNS, KernelRecord, Trace
 def _toy() -> Trace:
     return Trace([
         KernelRecord(name="a", op="gemm", placement="host", unit="host", start_ns=0,
-                     end_ns=100, n_rd=10, external_bytes=640, flops=1000, rdwr_pj=5.0,
+                     end_ns=100, n_rd=10, external_bytes=640, flops=1000, read_pj=5.0,
                      host_pj=7.0),
         KernelRecord(name="b", op="gemm", placement="pim", unit="pim:bank_simd:ch0-7",
                      start_ns=50, end_ns=250, n_act=2, internal_bytes=4096, flops=2000,
