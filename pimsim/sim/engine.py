@@ -31,7 +31,7 @@ from pimsim.errors import PimsimError
 from pimsim.cost.host import host_kernel_cost
 from pimsim.cost.memory import KernelCost
 from pimsim.cost.layout import Layout
-from pimsim.cost.pim import check_supported, pim_kernel_cost, unsupported_reason
+from pimsim.cost.pim import KINDS, PimKinds, check_supported, pim_kernel_cost, unsupported_reason
 from pimsim.hw.schema import Profile
 from pimsim.standards import base_command
 from pimsim.sim.trace import ENERGY_COLUMNS, IDLE_OP, KernelRecord, Trace
@@ -44,14 +44,15 @@ IDLE_RECORD_NAME = "(idle memory)"
 
 def kernel_costs(workload: Workload, profile: Profile, *, seed: int = 0,
                  replicate_hot_rows: int | Mapping[str, int] = 0,
-                 cache: dict[tuple[Any, ...], KernelCost] | None = None
-                 ) -> dict[str, KernelCost]:
+                 cache: dict[tuple[Any, ...], KernelCost] | None = None,
+                 kinds: PimKinds = KINDS) -> dict[str, KernelCost]:
     """Cost of every kernel of ``workload`` on ``profile`` (placement, fallback applied).
 
     ``replicate_hot_rows``: hot rows replicated for every PIM embedding kernel, or per
     kernel name (absent names: 0). ``cache``: a dict kept by the caller to reuse costs
     across calls (key: kernel signature, placement, seed and what else changes the cost);
-    use one dict per profile.
+    use one dict per profile. ``kinds``: the registry of PIM kinds the profile's ``pim.kind``
+    is looked up in (a caller's own kinds beside the built-in ones).
     """
     layout = Layout(profile)
     llc_share = max(1, sum(1 for k in workload.kernels
@@ -70,9 +71,9 @@ def kernel_costs(workload: Workload, profile: Profile, *, seed: int = 0,
                         "no pim section; use a PIM profile or fallback_to_host: true"
                     )
                 placement, fallback = "host", True
-            elif unsupported_reason(profile, k) is not None:
+            elif unsupported_reason(profile, k, kinds=kinds) is not None:
                 if not workload.fallback_to_host:
-                    check_supported(profile, k)  # raises, naming kind and kernel
+                    check_supported(profile, k, kinds=kinds)  # raises, naming kind and kernel
                 placement, fallback = "host", True
         sig = k.signature()
         replicate = (replicate_hot_rows.get(name, 0) if isinstance(replicate_hot_rows, Mapping)
@@ -90,7 +91,8 @@ def kernel_costs(workload: Workload, profile: Profile, *, seed: int = 0,
             c = host_kernel_cost(profile, k, layout, rng, llc_share=llc_share,
                                  fallback=fallback)
         else:
-            c = pim_kernel_cost(profile, k, layout, rng, replicate_hot_rows=replicate)
+            c = pim_kernel_cost(profile, k, layout, rng, replicate_hot_rows=replicate,
+                                kinds=kinds)
         cache[key] = c
         costs[name] = c
     return costs
@@ -98,11 +100,12 @@ def kernel_costs(workload: Workload, profile: Profile, *, seed: int = 0,
 
 def simulate(workload: Workload, profile: Profile, *, seed: int = 0,
              replicate_hot_rows: int | Mapping[str, int] = 0,
-             cache: dict[tuple[Any, ...], KernelCost] | None = None) -> Trace:
+             cache: dict[tuple[Any, ...], KernelCost] | None = None,
+             kinds: PimKinds = KINDS) -> Trace:
     """Simulate ``workload`` on ``profile``; returns the per-kernel :class:`Trace`
-    (``replicate_hot_rows`` and ``cache``: see :func:`kernel_costs`)."""
+    (``replicate_hot_rows``, ``cache`` and ``kinds``: see :func:`kernel_costs`)."""
     costs = kernel_costs(workload, profile, seed=seed, replicate_hot_rows=replicate_hot_rows,
-                         cache=cache)
+                         cache=cache, kinds=kinds)
     env = simpy.Environment()
     units: dict[str, simpy.Resource] = {}
     channels = [simpy.Resource(env, capacity=1) for _ in range(profile.dram.channels)]

@@ -21,7 +21,8 @@ from pimsim.dram import FLAG_INTERNAL
 from pimsim.errors import PimsimError, ProfileError
 from pimsim.hw.pim import PimSectionBase
 from pimsim.hw.load import load_profile, profile_from_dict
-from pimsim.workload import Elementwise, Gemm, Interaction
+from pimsim.sim.engine import simulate
+from pimsim.workload import Elementwise, Gemm, Interaction, Workload
 
 
 def test_capabilities_follow_the_profile() -> None:
@@ -114,6 +115,11 @@ def test_a_new_kind_is_a_class_and_a_profile() -> None:
     dot = Interaction(name="d", batch=2, tokens=3, dim=4, placement="pim")
     with pytest.raises(PimsimError, match=r"kind 'stream_alu'.*op 'interaction'"):
         pim_kernel_cost(prof, dot, Layout(prof), np.random.default_rng(0), kinds=kinds)
+    # the whole simulator runs the new kind, with no engine code of its own
+    trace = simulate(Workload(kernels=[k]), prof, kinds=kinds)
+    (rec,) = [r for r in trace.records if r.name == "r"]
+    assert rec.placement == "pim" and rec.pim_alu_pj == pytest.approx(c.energy.pim_alu_pj)
+    assert rec.end_ns - rec.start_ns == pytest.approx(c.time_ns)
 
 
 @pytest.mark.parametrize("name, gbps", [
