@@ -7,14 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pimsim.address import AddressMapper
+from pimsim.dram.address import AddressMapper
 from pimsim.errors import PimsimError, ProfileError
-from pimsim.profile import load_profile
-
-
-@pytest.fixture(scope="module")
-def hbm2():
-    return load_profile("hbm2")
 
 
 def test_hbm2_rorabgbachco_layout(hbm2):

@@ -7,22 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pimsim.address import AddressMapper
 from pimsim.dram import FLAG_ALL_BANK, FLAG_INTERNAL, run_requests
+from pimsim.dram.address import AddressMapper
 from pimsim.errors import PimsimError
-from pimsim.profile import load_profile
 from pimsim.replay import replay
 from pimsim.stdtraces import rand_trace, seq_trace
-
-
-@pytest.fixture(scope="module")
-def hbm2():
-    return load_profile("hbm2")
-
-
-@pytest.fixture(scope="module")
-def ddr4():
-    return load_profile("ddr4_3200")
 
 
 def _run(profile, addr, wr=None, arr=None, flags=None):
@@ -50,6 +39,14 @@ def _enc(profile, **kw):
     return AddressMapper(profile).encode(**{k: np.asarray(v) for k, v in kw.items()})
 
 
+def _random_rows_log(profile, seed: int, n: int) -> pd.DataFrame:
+    """Command log of ``n`` reads to random rows of random banks of rank 0, channel 0."""
+    rng = np.random.default_rng(seed)
+    addr = _enc(profile, bankgroup=rng.integers(0, 4, n), bank=rng.integers(0, 4, n),
+                row=rng.integers(0, 1000, n))
+    return _run(profile, addr).command_log
+
+
 # ---------------------------------------------------------------- constraint families
 def test_act_to_act_same_bank_respects_trc(hbm2):
     rows = np.arange(40) * 3
@@ -59,11 +56,7 @@ def test_act_to_act_same_bank_respects_trc(hbm2):
 
 
 def test_fifth_act_in_a_rank_waits_tfaw(hbm2):
-    rng = np.random.default_rng(1)
-    n = 400
-    addr = _enc(hbm2, bankgroup=rng.integers(0, 4, n), bank=rng.integers(0, 4, n),
-                row=rng.integers(0, 1000, n))
-    log = _run(hbm2, addr).command_log
+    log = _random_rows_log(hbm2, seed=1, n=400)
     acts = np.sort(log.loc[log.command == "ACT", "cycle"].to_numpy())
     assert acts.size > 100
     span = acts[4:] - acts[:-4]
@@ -85,11 +78,7 @@ def test_rd_waits_trcd_after_act_and_wr_waits_trcd_wr(hbm2):
 
 
 def test_trrd_short_and_long(ddr4):
-    rng = np.random.default_rng(3)
-    n = 300
-    addr = _enc(ddr4, bankgroup=rng.integers(0, 4, n), bank=rng.integers(0, 4, n),
-                row=rng.integers(0, 1000, n))
-    log = _run(ddr4, addr).command_log
+    log = _random_rows_log(ddr4, seed=3, n=300)
     g_s = _gaps(log, {"ACT"}, {"ACT"}, ["channel", "rank"])
     g_l = _gaps(log, {"ACT"}, {"ACT"}, ["channel", "rank", "bankgroup"])
     assert g_s.min() >= ddr4.timing.tRRD_S and g_l.min() >= ddr4.timing.tRRD_L

@@ -3,10 +3,14 @@
 Same configuration (the profile imported from DRAMsim3's .ini), same traces (pimsim's
 stdtraces), requests admitted in order as fast as the 32-entry transaction queues accept:
 bandwidth of seq, rand and gemv and the idle average read latency within +-10 %.
+
+The reference folder is ``shared/reference`` beside the repository, or the folder named
+by the environment variable ``PIMREC_SHARED`` (a worktree elsewhere).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +19,8 @@ from pimsim.profile import import_dramsim3, load_profile
 from pimsim.replay import replay
 from pimsim.stdtraces import standard_trace
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+REPO = Path(__file__).resolve().parents[3]
+REFERENCE = Path(os.environ.get("PIMREC_SHARED", REPO.parent / "shared")) / "reference"
 INI = REFERENCE / "dramsim3" / "HBM2_8Gb_x128.ini"
 
 pytestmark = pytest.mark.skipif(not INI.exists(), reason="shared/reference/ not present")

@@ -1,5 +1,6 @@
-"""Property tests: random request streams on every standard and page policy, every command
-checked by the independent validator in ``cmdlog_validator``."""
+"""Property tests: random request streams on every standard, page policy, queue structure
+and scheduler, every command checked by the independent validator in
+``tests.helpers.cmdlog_validator``."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pimsim.address import AddressMapper
 from pimsim.dram import FLAG_ALL_BANK, FLAG_INTERNAL, run_requests
+from pimsim.dram.address import AddressMapper
 from pimsim.profile import load_profile
 from tests.helpers.cmdlog_validator import validate_command_log
 
@@ -73,34 +74,27 @@ def _check(profile, stream) -> None:
     assert len(served) + res.merged_reads + res.merged_writes == len(addr)
 
 
-_SETTINGS = settings(max_examples=30, deadline=None,
-                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+def _check_random_streams(profile, max_examples: int, with_flags: bool = False) -> None:
+    """Run :func:`_check` on ``max_examples`` random streams for ``profile``."""
+
+    @settings(max_examples=max_examples, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(stream=streams(profile.dram.ranks, with_flags=with_flags))
+    def run(stream):
+        _check(profile, stream)
+
+    run()
 
 
 @pytest.mark.parametrize("policy", ["open", "close"])
 @pytest.mark.parametrize("std", ["DDR4", "HBM2", "GDDR6"])
 def test_random_streams_are_legal(std, policy):
-    profile = profile_for(std, policy)
-
-    @_SETTINGS
-    @given(stream=streams(profile.dram.ranks))
-    def run(stream):
-        _check(profile, stream)
-
-    run()
+    _check_random_streams(profile_for(std, policy), max_examples=30)
 
 
 @pytest.mark.parametrize("std", ["HBM2", "DDR4"])
 def test_random_pim_streams_are_legal(std):
-    profile = profile_for(std, "open")
-
-    @settings(max_examples=20, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(stream=streams(profile.dram.ranks, with_flags=True))
-    def run(stream):
-        _check(profile, stream)
-
-    run()
+    _check_random_streams(profile_for(std, "open"), max_examples=20, with_flags=True)
 
 
 def test_validator_catches_violations():
@@ -135,11 +129,4 @@ def test_queue_structures_and_schedulers_are_legal(structure, scheduler):
     base = profile_for("DDR4", "open").model_copy(deep=True)
     base.controller.queue_structure = structure
     base.controller.scheduler = scheduler
-
-    @settings(max_examples=15, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(stream=streams(base.dram.ranks, with_flags=True))
-    def run(stream):
-        _check(base, stream)
-
-    run()
+    _check_random_streams(base, max_examples=15, with_flags=True)

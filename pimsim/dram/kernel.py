@@ -1,0 +1,257 @@
+"""The compiled main loop: admission, one step per due channel, the jump to the next
+cycle at which anything can happen.
+
+Each cycle, per channel: (1) refresh (:mod:`pimsim.dram.refresh`); (2) one command
+from the command queues, round robin over the queues, each queue's pick by the scheduler
+(:mod:`pimsim.dram.scheduler`); a standard with a dual command bus (HBM2) may issue a
+second command of the other bus (row / column) in the same cycle; (3) one transaction
+from the transaction queue to its command queue (:mod:`pimsim.dram.frontend`).
+
+The loop jumps over idle time: each channel keeps the next cycle at which it can act,
+each queue a lower bound on when its first command can be ready. Timing only moves
+forward, so a bound stays valid until its queue or its banks change, and a queue is only
+skipped when none of its commands can be ready: the bounds change speed, never results.
+With no request outstanding the loop still steps through each refresh until the next
+arrival (a sparse stream pays per tREFI, not per cycle).
+
+``scheduler``, ``row_policy``, ``refresh_kind``, ``record`` (the command log) and
+``pim`` (some request carries a flag) are compile-time literals: each combination is its
+own machine code, in which the branches they decide are folded away.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
+
+from pimsim.dram.cmdlog import record_command
+from pimsim.dram.codes import (
+    BUS_COLUMN, BUS_ROW, INF, MASK_MAX_QUEUES, REFRESH_ALL_BANK, ROLE_PRE, ROLE_RD, ROLE_WR,
+    S_END, S_STATUS, S_STEPS, STATUS_STALLED,
+)
+from pimsim.dram.frontend import admit_arrived, move_transaction
+from pimsim.dram.issue import issue_queue_command
+from pimsim.dram.refresh import any_waiting, new_refresh, next_refresh_due, refresh_step
+from pimsim.dram.scheduler import (
+    bounds_after_issue, bounds_after_precharge, mark_rank_dirty, pick_command,
+)
+from pimsim.dram.state import (
+    NO_REFCOUNT, new_banks, new_channels, new_cmd_queues, new_command_log, new_outcome,
+    new_trans_queues,
+)
+
+
+@njit(inline="always")
+def candidate_mask(q, geo, c, t):  # noqa: ANN001, ANN201
+    """Channel ``c``'s queues that may issue at ``t`` (non-empty, bound reached) as bits
+    of an int64; all bits set when the channel has more queues than the mask holds."""
+    if geo.nq_ch > MASK_MAX_QUEUES:
+        return np.int64(-1)
+    cand = np.int64(0)
+    base = c * geo.nq_ch
+    # slices: indices from range() are non-negative, so the loop reads contiguous memory
+    # (no negative-index fix-up, no gathers) and vectorises
+    qlen_c = q.length[base:base + geo.nq_ch]
+    qlb_c = q.lb[base:base + geo.nq_ch]
+    for qi in range(geo.nq_ch):
+        ok = np.int64(qlen_c[qi] > 0) & np.int64(qlb_c[qi] <= t)
+        cand |= ok << qi
+    return cand
+
+
+@njit(inline="always")
+def command_bus(role):  # noqa: ANN001, ANN201
+    return BUS_COLUMN if role == ROLE_RD or role == ROLE_WR else BUS_ROW
+
+
+@njit(inline="always")
+def schedule_channel(req, q, tq, banks, tm, geo, chans, ref, out, log, c, t, issued,  # noqa: ANN001, ANN201
+                     first_bus, scheduler, row_policy, record, pim):
+    """Step (2) for channel ``c``: ``issued`` commands (refresh's) so far this cycle.
+    Returns (requests served, whether the channel must come back at ``t + 1``)."""
+    served = 0
+    wake = False
+    attempts = 2 if geo.dual_bus else 1
+    nq = geo.nq_ch
+    cand = candidate_mask(q, geo, c, t)
+    while issued < attempts and cand != 0:
+        did_issue = False
+        start = chans.rr[c] + 1
+        if start >= nq:
+            start -= nq
+        # the candidates in round-robin order (queue start, start + 1, ...): the mask
+        # rotated so that bit i is queue start + i, walked set bit by set bit
+        rot = np.int64(0)
+        if nq <= MASK_MAX_QUEUES:
+            rot = ((cand >> start) | (cand << (nq - start))) & ((np.int64(1) << nq) - 1)
+        pos = -1
+        while True:
+            if nq <= MASK_MAX_QUEUES:
+                if rot == 0:
+                    break
+                pos = trailing_zeros(rot)
+                rot &= rot - 1
+            else:
+                pos += 1
+                if pos >= nq:
+                    break
+            qi = start + pos
+            if qi >= nq:
+                qi -= nq
+            Q = c * nq + qi
+            if q.length[Q] == 0 or q.lb[Q] > t:
+                continue
+            RKq = c * geo.n_rk + geo.q_rank[qi]
+            if ref.pending[RKq]:
+                continue
+            k, cmd, ab = pick_command(q, banks, tm, geo, c, Q, RKq, t, scheduler, row_policy,
+                                      pim, out.stats)
+            if k < 0:
+                continue
+            bus = command_bus(tm.role[cmd])
+            chans.rr[c] = qi
+            if issued == 1 and bus == first_bus:
+                break
+            j = q.req[Q, k]
+            B = req.bank[j]
+            G = req.bankgroup[j]
+            RK = c * geo.n_rk + req.rank[j]
+            if issue_queue_command(req, q, tq, banks, tm, geo, out, c, Q, k, j, RK, B, G, cmd,
+                                   ab, t, row_policy):
+                served += 1
+            if pim:
+                q.lb[Q] = t + 1
+                q.dirty[Q] = True
+                wake = True
+            elif tm.role[cmd] == ROLE_PRE and geo.per_bank:
+                bounds_after_precharge(q, banks, tm, c, Q, RK, B, G, t)
+            elif q.length[Q] > 0:
+                bounds_after_issue(q, banks, tm, geo, c, Q, t, scheduler, row_policy)
+            else:
+                q.lb[Q] = t + 1
+                q.dirty[Q] = True
+            if ab:
+                mark_rank_dirty(q, geo, c, req.rank[j], t)
+            if record:
+                record_command(log, out.stats, t, cmd, ab, c, req.rank[j], B, req.row[j],
+                               req.column[j], j)
+            if issued == 0:
+                first_bus = bus
+            issued += 1
+            did_issue = True
+            break
+        if not did_issue:
+            break
+    return served, wake
+
+
+@njit(inline="always")
+def channel_wake(q, ref, geo, c, t, soonest):  # noqa: ANN001, ANN201
+    """Next cycle at which channel ``c`` can act, given refresh's ``soonest``."""
+    nwk = next_refresh_due(ref, geo, c, soonest)
+    base = c * geo.nq_ch
+    if not any_waiting(ref, geo, c):
+        qlen_c = q.length[base:base + geo.nq_ch]
+        qlb_c = q.lb[base:base + geo.nq_ch]
+        for qi in range(geo.nq_ch):  # branch-free minimum (contiguous, see candidate_mask)
+            v = qlb_c[qi] if qlen_c[qi] > 0 else INF
+            nwk = min(nwk, v)
+    else:
+        for qi in range(geo.nq_ch):
+            Q = base + qi
+            if q.length[Q] == 0 or ref.pending[c * geo.n_rk + geo.q_rank[qi]]:
+                continue
+            if q.lb[Q] < nwk:
+                nwk = q.lb[Q]
+    if nwk <= t:
+        nwk = t + 1
+    return nwk
+
+
+@njit(cache=True, **NO_REFCOUNT)
+def replay_loop(req, geo, tm, banks, tq, q, chans, ref, out, log, scheduler, row_policy,  # noqa: ANN001
+                refresh_kind, record, pim, stall_limit):
+    """Run the cycles until every request is served (or the stall limit is hit)."""
+    n = req.channel.shape[0]
+    fe = 0
+    outstanding = 0
+    t = np.int64(0)
+    last_progress = np.int64(0)
+    while True:
+        fe, outstanding, last_progress = admit_arrived(req, tq, q, geo, chans, out, fe, t,
+                                                       outstanding, last_progress)
+        # the channels due now, as a list: the loop below then reads its channel index
+        # from memory, so the compiler does not keep one induction variable per
+        # channel-indexed array alive over every channel
+        n_due = 0
+        for c in range(geo.n_ch):
+            if chans.next_wake[c] <= t:
+                chans.due[n_due] = c
+                n_due += 1
+        for di in range(n_due):
+            c = chans.due[di]
+            ref_issued = 0
+            first_bus = -1
+            soonest = INF
+            if refresh_kind == REFRESH_ALL_BANK:
+                ref_issued, soonest = refresh_step(ref, banks, q, tm, geo, out, log, c, t,
+                                                   record)
+                if ref_issued:
+                    first_bus = BUS_ROW
+            served, wake = schedule_channel(req, q, tq, banks, tm, geo, chans, ref, out, log,
+                                            c, t, ref_issued, first_bus, scheduler,
+                                            row_policy, record, pim)
+            if served:
+                outstanding -= served
+                last_progress = t
+            moved = move_transaction(req, tq, q, banks, tm, geo, c, t, scheduler, row_policy)
+            if wake or moved or ref_issued:
+                chans.next_wake[c] = t + 1
+            else:
+                chans.next_wake[c] = channel_wake(q, ref, geo, c, t, soonest)
+        if fe >= n and outstanding == 0:
+            break
+        tn = INF
+        for c in range(geo.n_ch):
+            if chans.next_wake[c] < tn:
+                tn = chans.next_wake[c]
+        if fe < n and tq.length[req.channel[fe]] < geo.tq_size:
+            a = req.arrival[fe]
+            if a < t + 1:
+                a = t + 1
+            if a < tn:
+                tn = a
+        if tn <= t:
+            tn = t + 1
+        out.stats[S_STEPS] += 1
+        if outstanding > 0 and tn - last_progress > stall_limit:
+            out.stats[S_STATUS] = STATUS_STALLED
+            break
+        t = tn
+
+
+@njit(cache=True)
+def simulate(req, geo, tm, scheduler, row_policy, refresh_kind, record, pim, log_cap,  # noqa: ANN001, ANN201
+             stall_limit):
+    """Replay ``req`` (:class:`pimsim.dram.state.Requests`). Returns the
+    :class:`~pimsim.dram.state.Outcome` and the :class:`~pimsim.dram.state.CommandLog`
+    (``log_cap`` entries when ``record``; the count is ``stats[S_NLOG]``). Stops with
+    ``stats[S_STATUS] = STATUS_STALLED`` when requests are outstanding and nothing
+    progressed for ``stall_limit`` cycles."""
+    n = req.channel.shape[0]
+    out = new_outcome(n, tm.role.shape[0])
+    log = new_command_log(log_cap if record else 1)
+    replay_loop(req, geo, tm, new_banks(geo, tm), new_trans_queues(geo), new_cmd_queues(geo),
+                new_channels(geo), new_refresh(geo, tm), out, log, scheduler, row_policy,
+                refresh_kind, record, pim, stall_limit)
+    end_cycle = np.int64(0)
+    for j in range(n):
+        if out.leader[j] >= 0:
+            out.complete[j] = out.complete[out.leader[j]]
+            if out.complete[j] < out.admit[j] + 1:
+                out.complete[j] = out.admit[j] + 1
+        if out.complete[j] > end_cycle:
+            end_cycle = out.complete[j]
+    out.stats[S_END] = end_cycle
+    return out, log

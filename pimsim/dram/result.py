@@ -1,0 +1,125 @@
+"""DramResult: what one replay produced, built from the kernel's arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pimsim.dram.codes import (
+    FLAG_ALL_BANK, FLAG_INTERNAL, ROLE_ACT, ROLE_PRE, ROLE_PREA, ROLE_RD, ROLE_REF, ROLE_WR,
+    S_CONFLICTS, S_END, S_HITS, S_MERGED_RD, S_MERGED_WR, S_MISSES, S_STEPS,
+)
+from pimsim.standards import CompiledTiming
+
+#: suffix of an all-bank command's name in command_counts and the command log
+ALL_BANK_SUFFIX = "_AB"
+
+
+@dataclass
+class DramResult:
+    """What one replay produced. Cycles are memory-clock cycles."""
+
+    admit_cycle: np.ndarray
+    complete_cycle: np.ndarray
+    total_cycles: int
+    command_counts: dict[str, int]
+    row_hits: int
+    row_misses: int
+    row_conflicts: int
+    reads: int
+    writes: int
+    bytes_read: int
+    bytes_written: int
+    internal_bytes: int = 0
+    bank_ops: dict[str, int] = field(default_factory=dict)
+    command_log: pd.DataFrame | None = None
+    #: requests served without a command of their own (a pending read or write to the
+    #: same address served them); their bytes are not in bytes_read / bytes_written
+    merged_reads: int = 0
+    merged_writes: int = 0
+    #: event-loop iterations (a speed diagnostic)
+    sim_steps: int = 0
+
+    @property
+    def bank_ops_total(self) -> int:
+        return int(sum(self.bank_ops.values()))
+
+    @property
+    def row_hit_rate(self) -> float:
+        n = self.row_hits + self.row_misses
+        return self.row_hits / n if n else 0.0
+
+
+def _command_counts(ct: CompiledTiming, counts: np.ndarray, bank_ops: np.ndarray
+                    ) -> tuple[dict[str, int], dict[str, int]]:
+    """Commands by name (all-bank ACT/PRE/column commands as NAME_AB; PREA and REF always
+    act on a whole rank, so they keep their name) and bank operations by base command."""
+    cmd_counts: dict[str, int] = {}
+    ops: dict[str, int] = {}
+    for i, name in enumerate(ct.names):
+        if counts[i, 0]:
+            cmd_counts[name] = int(counts[i, 0])
+        if counts[i, 1] and ct.role[i] not in (ROLE_PREA, ROLE_REF):
+            cmd_counts[name + ALL_BANK_SUFFIX] = int(counts[i, 1])
+        elif counts[i, 1]:
+            cmd_counts[name] = cmd_counts.get(name, 0) + int(counts[i, 1])
+        if bank_ops[i]:
+            ops[name] = int(bank_ops[i])
+    return cmd_counts, ops
+
+
+def command_log_frame(ct: CompiledTiming, log, n: int, nb_rank: int, banks_per_group: int
+                      ) -> pd.DataFrame:  # noqa: ANN001 - pimsim.dram.state.CommandLog
+    """The first ``n`` entries of the kernel's command log as a table; bank group and
+    bank are -1 for commands to a whole rank."""
+    lg = type(log)(*(a[:n] for a in log))
+    names = np.array(ct.names, dtype=object)
+    cmd_names = names[lg.cmd]
+    ab_mask = (lg.all_bank == 1) & np.isin(ct.role[lg.cmd], [ROLE_ACT, ROLE_PRE, ROLE_RD,
+                                                               ROLE_WR])
+    cmd_names = np.where(ab_mask, cmd_names + ALL_BANK_SUFFIX, cmd_names)
+    in_rank = np.where(lg.bank >= 0, lg.bank % nb_rank, -1)
+    single = (lg.bank >= 0) & ~ab_mask
+    return pd.DataFrame({
+        "cycle": lg.cycle,
+        "command": cmd_names,
+        "channel": lg.channel,
+        "rank": lg.rank,
+        "bankgroup": np.where(single, in_rank // banks_per_group, -1),
+        "bank": np.where(single, in_rank % banks_per_group, -1),
+        "row": lg.row,
+        "column": lg.column,
+        "request": lg.request,
+    })
+
+
+def dram_result(out, ct: CompiledTiming, wr: np.ndarray, fl: np.ndarray,  # noqa: ANN001
+                transaction_bytes: int, nb_rank: int, log: pd.DataFrame | None) -> DramResult:
+    """The DramResult of the kernel's :class:`~pimsim.dram.state.Outcome` ``out``."""
+    stats = out.stats
+    cmd_counts, ops = _command_counts(ct, out.counts, out.bank_ops)
+    tb = int(transaction_bytes)
+    internal = (fl & FLAG_INTERNAL) != 0
+    ext = ~internal
+    n_banks = np.where((fl & FLAG_ALL_BANK) != 0, nb_rank, 1)
+    return DramResult(
+        admit_cycle=out.admit,
+        complete_cycle=out.complete,
+        total_cycles=int(stats[S_END]),
+        command_counts=cmd_counts,
+        row_hits=int(stats[S_HITS]),
+        row_misses=int(stats[S_MISSES]),
+        row_conflicts=int(stats[S_CONFLICTS]),
+        reads=int((wr == 0).sum()),
+        writes=int((wr == 1).sum()),
+        bytes_read=(int(((wr == 0) & ext).sum()) - int(stats[S_MERGED_RD])) * tb,
+        bytes_written=(int(((wr == 1) & ext).sum()) - int(stats[S_MERGED_WR])) * tb,
+        merged_reads=int(stats[S_MERGED_RD]),
+        merged_writes=int(stats[S_MERGED_WR]),
+        sim_steps=int(stats[S_STEPS]),
+        internal_bytes=int((n_banks[internal]).sum()) * tb,
+        bank_ops=ops,
+        command_log=log,
+    )
