@@ -1,4 +1,4 @@
-"""Overhead of the co-search machinery itself (codesign.search / codesign.executor).
+"""Overhead of the co-search machinery itself (codesign.search / pimsim.util.executors).
 
 Prints: the wall time of a paper-budget regularized evolution (2048 proposals) on the cheap
 example problem of codesign.search.toy, in memory and with the fsync'd journal +

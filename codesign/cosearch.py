@@ -9,11 +9,11 @@
 - ``evaluate``: the supernet's log loss and AUC of the subnet after fine-tuning its final
   layer (:func:`codesign.train.estimate_subnet`), cached by the spec hash (in memory and,
   with ``cache_dir``, on disk, so co-search genomes that share a subnet train its head
-  once); the subnet's FLOPs (:mod:`codesign.flops`); and, with ``simulate``, latency and
+  once); the subnet's FLOPs (:mod:`codesign.nas.flops`); and, with ``simulate``, latency and
   energy of one batch on the profile with the plan's knobs
   (:func:`codesign.hw.evaluate.simulate_subnet`).
   Kernel costs are cached across evaluations by kernel signature through the engine's
-  ``cache`` argument (:func:`pimsim.engine.kernel_costs`), one cache per profile variant,
+  ``cache`` argument (:func:`pimsim.sim.engine.kernel_costs`), one cache per profile variant,
   so a kernel repeated across candidates is simulated once per process.
 
 :func:`codesign.hw.greedy.greedy_plan` places each table and dense kernel of a subnet, for
@@ -80,8 +80,8 @@ _PROCESS_MEMO: dict[tuple[Any, ...], Any] = {}
 
 
 def shrink_moves(spec: SubnetSpec, schema: Any = "criteo", space: str | None = None) -> list[SubnetSpec]:
-    """The single-field changes of ``spec`` (:func:`codesign.space.shrink_candidates`) that
-    strictly lower its FLOPs on ``schema`` (as :func:`codesign.flops.count_flops` takes it),
+    """The single-field changes of ``spec`` (:func:`codesign.nas.moves.shrink_candidates`) that
+    strictly lower its FLOPs on ``schema`` (as :func:`codesign.nas.flops.count_flops` takes it),
     in that function's order."""
     flops = count_flops(spec, schema).total_flops
     return [s for s in shrink_candidates(spec, space) if count_flops(s, schema).total_flops < flops]
@@ -290,7 +290,7 @@ class CoSearchProblem:
     # ---- evaluation ---------------------------------------------------------------------
     def accuracy(self, spec: SubnetSpec) -> dict[str, float]:
         """Supernet log loss / AUC of ``spec`` after head fine-tuning (cached by
-        :func:`codesign.space.functional_hash`)."""
+        :func:`codesign.nas.space.functional_hash`)."""
         h = functional_hash(spec)
         if h in self._acc:
             return self._acc[h]

@@ -35,7 +35,7 @@ def add_threads(parser: argparse.ArgumentParser) -> None:
 
 
 def add_executor(parser: argparse.ArgumentParser) -> None:
-    """``--scheduler`` and ``--workers``: where evaluations run (codesign.executor)."""
+    """``--scheduler`` and ``--workers``: where evaluations run (pimsim.util.executors)."""
     parser.add_argument("--scheduler", default=DEFAULT_SCHEDULER,
                         help="serial | pool (local process pool) | local (Dask LocalCluster) | "
                         "tcp://HOST:PORT (default: %(default)s)")

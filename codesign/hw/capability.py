@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 class PimKernel(Protocol):
-    """What a capability check reads of a dense kernel (a :class:`codesign.mapping.MappedKernel`)."""
+    """What a capability check reads of a dense kernel (a :class:`codesign.hw.mapping.MappedKernel`)."""
 
     @property
     def name(self) -> str: ...

@@ -40,7 +40,7 @@ def simulate_subnet(spec: SubnetSpec, schema: Any, plan: PimPlan | None, profile
 
 def hardware_metrics(trace: Trace) -> dict[str, float]:
     """Latency (makespan) and energy of a trace, with energy by component
-    (``energy_<component>``), from :meth:`pimsim.trace.Trace.totals`."""
+    (``energy_<component>``), from :meth:`pimsim.sim.trace.Trace.totals`."""
     totals = trace.totals()
     out = {"latency_ns": totals["makespan_ns"], "energy_pj": totals["energy_pj"]}
     for c in ENERGY_COLUMNS:

@@ -53,7 +53,7 @@ def knobs_variant(knobs: Mapping[str, Any]) -> str:
 
 def cached_kernel_cost(cache: dict[tuple[Any, ...], Any] | None = None,
                        seed: int = 0) -> KernelCostFn:
-    """A :data:`KernelCostFn` over :func:`pimsim.engine.kernel_costs` with ``cache`` (the
+    """A :data:`KernelCostFn` over :func:`pimsim.sim.engine.kernel_costs` with ``cache`` (the
     kernel-cost cache of one profile variant, as :func:`simulate_subnet` takes it)."""
     store: dict[tuple[Any, ...], Any] = {} if cache is None else cache
 
@@ -101,7 +101,7 @@ def greedy_plan(spec: SubnetSpec, schema: Any, profile: Profile, knobs: Mapping[
     on the host, everything the PIM kind can run on PIM, and (for kinds whose embedding
     cost depends on it) the tables on PIM with ``hot_rows`` replicated; with a shared cache
     each kernel signature is simulated at most once per placement. ``batch`` / ``pooling``:
-    as :func:`codesign.mapping.map_subnet`. Ties go to the host.
+    as :func:`codesign.hw.mapping.map_subnet`. Ties go to the host.
     The standalone comparison ignores overlap between host and PIM kernels. Raises
     :class:`~codesign.errors.SpecError` for knobs the profile does not accept.
     """

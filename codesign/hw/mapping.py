@@ -133,7 +133,7 @@ class SubnetGraph:
 
 
 class KernelPlacement(Protocol):
-    """What :func:`map_subnet` needs of a PIM plan (``codesign.plan.PimPlan``)."""
+    """What :func:`map_subnet` needs of a PIM plan (``codesign.hw.placement.PimPlan``)."""
 
     def check_against(self, graph: SubnetGraph, profile: Any = None) -> None: ...
 

@@ -5,7 +5,7 @@ A plan has three parts:
 - ``tables``: per embedding table (sparse field name) ``placement`` host | pim and
   ``replicate_hot`` (replicate the ``hot_rows`` most frequent rows over the PIM units, which
   balances skewed lookups on ``buffer_nmp`` / ``dpu``);
-- ``dense``: per dense kernel, by its stable name from :mod:`codesign.mapping`
+- ``dense``: per dense kernel, by its stable name from :mod:`codesign.hw.mapping`
   (``b3.fc.linear``, ``final.logit``, ...), host | pim; kernels not named run on the host;
 - ``knobs``: values of the PIM knobs that the profile's ``pim.searchable`` declares
   (``units_per_channel``, ``channels_used``, ``dtype``), each one of the listed values.
@@ -139,7 +139,7 @@ class PimPlan(_Frozen):
 
 class KernelGraph(Protocol):
     """What a plan is checked against: the tables and dense kernels of a subnet (a
-    :class:`codesign.mapping.SubnetGraph`)."""
+    :class:`codesign.hw.mapping.SubnetGraph`)."""
 
     @property
     def tables(self) -> tuple[str, ...]: ...

@@ -1,6 +1,6 @@
 """Report helpers: Markdown tables, Pareto and per-kernel breakdown plots, files written atomically.
 
-Every file goes through :mod:`pimsim.fileio` (a temporary file beside the destination, then a
+Every file goes through :mod:`pimsim.util.fileio` (a temporary file beside the destination, then a
 rename), so a reader never sees a half-written file. The plots use matplotlib's object API
 (``Figure`` with the Agg canvas): this module never imports pyplot and never changes the
 global backend, so it works headless and in worker processes.

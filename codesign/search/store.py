@@ -3,7 +3,7 @@
 - ``journal.jsonl``: a header line (the config), then one line per finished evaluation,
   written and fsync'd as each evaluation arrives (in completion order). A kill can tear
   only the last line; reading cuts it off.
-- ``checkpoint.json``: written atomically (:mod:`pimsim.fileio`) after every generation:
+- ``checkpoint.json``: written atomically (:mod:`pimsim.util.fileio`) after every generation:
   config, generation, the numpy ``bit_generator.state``, population keys, every history
   record and the counters.
 

@@ -4,7 +4,7 @@ warm-up and single-path sampling, checkpoints and resume, and loading a trained 
 
 Each step either trains the WHOLE supernet (``spec=None``, with a probability falling
 linearly from 1 to 0 over the first ``supernet_warmup_fraction`` of the steps) or one subnet
-drawn by single-operator any-connection sampling (:func:`codesign.space.sample`). The
+drawn by single-operator any-connection sampling (:func:`codesign.nas.moves.sample`). The
 sampler is a numpy Generator from ``default_rng([seed, 2])`` whose state is checkpointed;
 weights come from ``Supernet(seed=...)``'s private ``torch.Generator``.
 """

@@ -4,5 +4,5 @@
 types every unit shares); ``layout`` places tables, weights and buffers in the address
 space; ``llc`` models the host's row cache; ``host`` is the host roofline; ``pim`` holds
 one class per PIM kind behind a small interface, registered by kind name. The SimPy layer
-(``pimsim.engine``) schedules the :class:`pimsim.cost.memory.KernelCost` values they return.
+(``pimsim.sim.engine``) schedules the :class:`pimsim.cost.memory.KernelCost` values they return.
 """

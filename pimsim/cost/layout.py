@@ -8,7 +8,7 @@ Two placements:
   a PIM kind uses): the channel field of every address is folded into that subset.
 - **pinned** (bank-level PIM kinds): a matrix is split evenly over the banks of each PIM
   channel; its address stream is built field by field (channel, rank, row, column) with
-  :meth:`pimsim.address.AddressMapper.encode`, so that all-bank commands sweep rows in
+  :meth:`pimsim.dram.address.AddressMapper.encode`, so that all-bank commands sweep rows in
   order.
 
 Regions that exceed the memory's capacity wrap around (the access pattern is kept, the
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pimsim.address import AddressMapper
+from pimsim.dram.address import AddressMapper
 from pimsim.hw.schema import Profile
 
 

@@ -39,7 +39,7 @@ class DecodedAddresses:
 class AddressMapper:
     """Vectorised address mapper for one profile."""
 
-    def __init__(self, profile) -> None:  # noqa: ANN001 - pimsim.profile.Profile
+    def __init__(self, profile) -> None:  # noqa: ANN001 - pimsim.hw.schema.Profile
         d = profile.dram
         mapping = str(profile.controller.address_mapping)
         tokens = [mapping[i : i + 2] for i in range(0, len(mapping), 2)]

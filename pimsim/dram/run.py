@@ -19,7 +19,7 @@ from pimsim.dram.kernel import simulate
 from pimsim.dram.result import DramResult, command_log_frame, dram_result
 from pimsim.dram.state import Geometry, Requests, Timing
 from pimsim.errors import PimsimError
-from pimsim.profile import Profile
+from pimsim.hw.schema import Profile
 from pimsim.standards import CompiledTiming, compile_timing, get_standard
 
 #: cycles without progress (no admission, no request served) while requests are

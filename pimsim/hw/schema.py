@@ -217,7 +217,7 @@ class Controller(StrictModel):
 
 class Profile(StrictModel):
     """A whole hardware profile; ``host`` and ``pim`` are the sections of
-    :mod:`pimsim.profile_sections`."""
+    :mod:`pimsim.hw.pim`."""
 
     name: str = Field(min_length=1)
     description: str = ""

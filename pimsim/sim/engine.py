@@ -1,8 +1,8 @@
 """SimPy layer: kernels as processes on the host and on PIM unit groups, channels shared.
 
 Two levels (DESIGN.md): each kernel's cost - its DRAM command stream through the Numba
-engine, its compute / ALU time, its energy - is computed once by :mod:`pimsim.host` or
-:mod:`pimsim.pim` (:func:`kernel_costs`, cached by kernel signature within a run: identical
+engine, its compute / ALU time, its energy - is computed once by :mod:`pimsim.cost.host` or
+:mod:`pimsim.cost.pim` (:func:`kernel_costs`, cached by kernel signature within a run: identical
 kernels are simulated once). SimPy then schedules kernels, never single DRAM requests:
 
 - a kernel process waits for all its dependencies, then acquires its compute resource

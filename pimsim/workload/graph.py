@@ -52,7 +52,7 @@ class Workload(WorkloadModel):
     deps: dict[str, list[str]] = Field(default_factory=dict)
     fallback_to_host: bool = False
     #: Check the shape rule along deps. Off for workloads whose edges carry reshapes or
-    #: transposes (codesign.mapping: token-axis maps read tokens as (batch x emb, tokens)).
+    #: transposes (codesign.hw.mapping: token-axis maps read tokens as (batch x emb, tokens)).
     check_shapes: bool = True
 
     @model_validator(mode="after")

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from pimsim.address import AddressMapper
+from pimsim.dram.address import AddressMapper
 from pimsim.cost.layout import Layout, interleave_streams
 from pimsim.cost.memory import KernelCost, MemCost, mem_energy, replay_stream
 from pimsim.dram import FLAG_INTERNAL

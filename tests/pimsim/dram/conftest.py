@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pimsim.profile import load_profile
+from pimsim.hw.load import load_profile
 
 
 def _profile_fixture(fixture_name: str, profile_name: str):  # noqa: ANN202

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from pimsim.profile import import_dramsim3, load_profile
-from pimsim.replay import replay
-from pimsim.stdtraces import standard_trace
+from pimsim.hw.dramsim3 import import_dramsim3
+from pimsim.hw.load import load_profile
+from pimsim.requests.replay import replay
+from pimsim.requests.traces import standard_trace
 
 REPO = Path(__file__).resolve().parents[3]
 REFERENCE = Path(os.environ.get("PIMREC_SHARED", REPO.parent / "shared")) / "reference"

@@ -10,8 +10,8 @@ import pytest
 from pimsim.dram import FLAG_ALL_BANK, FLAG_INTERNAL, run_requests
 from pimsim.dram.address import AddressMapper
 from pimsim.errors import PimsimError
-from pimsim.replay import replay
-from pimsim.stdtraces import rand_trace, seq_trace
+from pimsim.requests.replay import replay
+from pimsim.requests.traces import rand_trace, seq_trace
 
 
 def _run(profile, addr, wr=None, arr=None, flags=None):

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from pimsim.dram import run_requests
-from pimsim.profile import load_profile
-from pimsim.stdtraces import standard_trace
+from pimsim.hw.load import load_profile
+from pimsim.requests.traces import standard_trace
 
 N = 20_000
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pimsim.dram import FLAG_ALL_BANK, FLAG_INTERNAL, run_requests
 from pimsim.dram.address import AddressMapper
-from pimsim.profile import load_profile
+from pimsim.hw.load import load_profile
 from tests.helpers.cmdlog_validator import validate_command_log
 
 PROFILES = {"DDR4": "ddr4_3200", "HBM2": "hbm2", "GDDR6": "gddr6"}

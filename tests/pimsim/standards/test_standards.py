@@ -11,7 +11,7 @@ import pytest
 
 import pimsim.standards.ddr4
 from tests.helpers.cmdlog_validator import validate_command_log
-from pimsim.address import AddressMapper
+from pimsim.dram.address import AddressMapper
 from pimsim.dram import run_requests
 from pimsim.errors import PimsimError, ProfileError
 from pimsim.hw.load import load_profile, profile_from_dict
