@@ -1,4 +1,4 @@
-"""Speed and figures of the DRAM engine on the standard traces (issue 2, item 8).
+"""Speed and figures of the DRAM engine on the standard traces.
 
     python benchmarks/sim_speed.py [--repeat N] [--profiles hbm2,ddr4_3200,gddr6]
 
