@@ -306,8 +306,19 @@ def run_plan(plan: ExecutionPlan, dense: Tensor | None, tokens: Tensor | None,
     if tokens is not None:
         outs["sparse"][0] = tokens
 
-    def run(i: int, c: OpCall) -> Tensor:
-        xs = [_cat([outs[PORT_SIDE[port]][j] for j in srcs], 1) for port, srcs in c.inputs]
+    def run(i: int, c: OpCall, shared: dict[tuple[str, tuple[int, ...]], Tensor] | None = None
+            ) -> Tensor:
+        xs = []
+        for port, srcs in c.inputs:
+            side = PORT_SIDE[port]
+            key = (side, tuple(srcs))
+            if shared is not None and key in shared:
+                xs.append(shared[key])
+                continue
+            x = _cat([outs[side][j] for j in srcs], 1)
+            if shared is not None:
+                shared[key] = x
+            xs.append(x)
         return call(i, c, *xs)
 
     for bp in plan.blocks:
@@ -315,7 +326,12 @@ def run_plan(plan: ExecutionPlan, dense: Tensor | None, tokens: Tensor | None,
             continue
         i = bp.index
         d = _sum([run(i, c) for c in bp.dense_ops]) if bp.dense_ops else None
-        s = _sum([run(i, c) for c in bp.sparse_ops]) if bp.sparse_ops else None
+        # The sparse operators of a block share one concatenation of their common sources;
+        # the dense operators each concatenate their own. That fixes the autograd graph, and
+        # with it the float rounding of accumulated gradients, so training runs repeat
+        # bit for bit across versions of this code.
+        shared: dict[tuple[str, tuple[int, ...]], Tensor] = {}
+        s = _sum([run(i, c, shared) for c in bp.sparse_ops]) if bp.sparse_ops else None
         if bp.need_sparse:
             assert s is not None
             if bp.merge is not None:
