@@ -12,15 +12,32 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.core.compiler import Flags
+from numba.core.cpu import CPUTargetOptions
 
 from pimsim.dram.codes import INF, N_CLASSES, N_STATS, NEG, PEND_BUCKETS
 
+#: Numba's private option that compiles a function without reference counting
+NRT_OPTION = "_nrt"
+
+
+def no_refcount_options() -> dict[str, bool]:
+    """``{NRT_OPTION: False}`` when this Numba accepts it, else ``{}`` (same results,
+    slower): the option is private, so a Numba release may rename or drop it."""
+    try:
+        CPUTargetOptions.parse_as_flags(Flags(), {NRT_OPTION: False})
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return {}
+    return {NRT_OPTION: False}
+
+
 #: Compile options of the main loop and of the out-of-line pieces it calls: no reference
-#: counting (Numba's ``_nrt=False``). They allocate nothing, and the state's arrays live
-#: as long as the kernel that allocated them. With counting on, each inlined piece that
-#: takes a state tuple increments and decrements the count of every array in the tuple
-#: at every call, which LLVM does not remove in a loop this size (50x slower).
-NO_REFCOUNT = {"_nrt": False}
+#: counting. They allocate nothing, and the state's arrays live as long as the kernel
+#: that allocated them. With counting on, each inlined piece that takes a state tuple
+#: increments and decrements the count of every array in the tuple at every call, which
+#: LLVM does not remove in a loop this size (50x slower). No public Numba option turns
+#: counting off for one function, hence the private one, guarded by no_refcount_options.
+NO_REFCOUNT = no_refcount_options()
 
 
 class Requests(NamedTuple):
