@@ -37,8 +37,8 @@ from pimsim.dram.scheduler import (
     bounds_after_issue, bounds_after_precharge, mark_rank_dirty, pick_command,
 )
 from pimsim.dram.state import (
-    NO_REFCOUNT, new_banks, new_channels, new_cmd_queues, new_command_log, new_outcome,
-    new_trans_queues,
+    NO_REFCOUNT, cmd_queues, new_banks, new_channels, new_cmd_queues, new_command_log,
+    new_outcome, new_trans_queues,
 )
 
 
@@ -170,9 +170,10 @@ def channel_wake(q, ref, geo, c, t, soonest):  # noqa: ANN001, ANN201
 
 
 @njit(cache=True, **NO_REFCOUNT)
-def replay_loop(req, geo, tm, banks, tq, q, chans, ref, out, log, scheduler, row_policy,  # noqa: ANN001
-                refresh_kind, record, pim, stall_limit):
+def replay_loop(req, geo, tm, banks, tq, q_store, chans, ref, out, log, scheduler,  # noqa: ANN001
+                row_policy, refresh_kind, record, pim, stall_limit):
     """Run the cycles until every request is served (or the stall limit is hit)."""
+    q = cmd_queues(q_store)
     n = req.channel.shape[0]
     fe = 0
     outstanding = 0

@@ -219,21 +219,45 @@ def new_trans_queues(geo):  # noqa: ANN001, ANN201
                        np.zeros(PEND_BUCKETS, dtype=np.int64))
 
 
+class CmdQueueStore(NamedTuple):
+    """The arrays behind :class:`CmdQueues`: the per-entry fields as the rows of one
+    ``[field, Q, entry]`` array (one shape for all, so the compiled loop computes an entry's
+    offset once for every field) and the three scan memos as the rows of one array."""
+
+    entries: np.ndarray       #: [CmdQueues' first N_ENTRY_FIELDS fields, Q, entry]
+    length: np.ndarray
+    lb: np.ndarray
+    dirty: np.ndarray
+    lbc: np.ndarray
+    cmdc: np.ndarray
+    memo: np.ndarray          #: [memo_bank / memo_cmd / memo_th, slot]
+
+
+#: per-entry fields of CmdQueues (req ... flags), the rows of CmdQueueStore.entries
+N_ENTRY_FIELDS = 8
+#: scan memos of CmdQueues (memo_bank, memo_cmd, memo_th), the rows of CmdQueueStore.memo
+N_MEMO_FIELDS = 3
+
+
 @njit(cache=True)
 def new_cmd_queues(geo):  # noqa: ANN001, ANN201
     nq = geo.n_ch * geo.nq_ch
-    shape = (nq, geo.cq_size)
     # a scan looks at cq_size entries at most and memoises one threshold per entry
     memo = geo.cq_size
-    return CmdQueues(np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64),
-                     np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64),
-                     np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64),
-                     np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64),
-                     np.zeros(nq, dtype=np.int64), np.zeros(nq, dtype=np.int64),
-                     np.ones(nq, dtype=np.bool_), np.full((nq, N_CLASSES), INF, dtype=np.int64),
-                     np.full((nq, N_CLASSES), -1, dtype=np.int64),
-                     np.zeros(memo, dtype=np.int64), np.zeros(memo, dtype=np.int64),
-                     np.zeros(memo, dtype=np.int64))
+    return CmdQueueStore(np.zeros((N_ENTRY_FIELDS, nq, geo.cq_size), dtype=np.int64),
+                         np.zeros(nq, dtype=np.int64), np.zeros(nq, dtype=np.int64),
+                         np.ones(nq, dtype=np.bool_),
+                         np.full((nq, N_CLASSES), INF, dtype=np.int64),
+                         np.full((nq, N_CLASSES), -1, dtype=np.int64),
+                         np.zeros((N_MEMO_FIELDS, memo), dtype=np.int64))
+
+
+@njit(inline="always")
+def cmd_queues(st):  # noqa: ANN001, ANN201
+    """The :class:`CmdQueues` view of a :class:`CmdQueueStore` (no copy)."""
+    e = st.entries
+    return CmdQueues(e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], st.length, st.lb,
+                     st.dirty, st.lbc, st.cmdc, st.memo[0], st.memo[1], st.memo[2])
 
 
 @njit(cache=True)
