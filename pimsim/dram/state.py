@@ -201,8 +201,9 @@ def new_banks(geo, tm):  # noqa: ANN001, ANN201
     ring = 1
     for w in range(nw):
         ring = max(ring, tm.win_count[w])
-    return Banks(np.full(n_banks, -1, dtype=np.int64), np.zeros(n_banks, dtype=np.int64),
-                 np.zeros((n_banks, nc), dtype=np.int64),
+    row_state = np.zeros((2, n_banks), dtype=np.int64)  # rows: open_row, hit_cnt
+    row_state[0, :] = -1
+    return Banks(row_state[0], row_state[1], np.zeros((n_banks, nc), dtype=np.int64),
                  np.zeros((n_ranks * geo.n_bg, nc), dtype=np.int64),
                  np.zeros((n_ranks, nc), dtype=np.int64),
                  np.zeros((geo.n_ch, nc), dtype=np.int64),
@@ -210,13 +211,33 @@ def new_banks(geo, tm):  # noqa: ANN001, ANN201
                  np.zeros((nw, n_ranks), dtype=np.int64))
 
 
+class TransQueueStore(NamedTuple):
+    """The arrays behind :class:`TransQueues`, the per-entry fields as the rows of one
+    ``[field, channel, entry]`` array (see :class:`CmdQueueStore`)."""
+
+    entries: np.ndarray       #: [req / addr / queue, channel, entry]
+    length: np.ndarray
+    blocked: np.ndarray
+    pending: np.ndarray
+
+
+#: per-entry fields of TransQueues (req, addr, queue), the rows of TransQueueStore.entries
+N_TRANS_FIELDS = 3
+
+
 @njit(cache=True)
 def new_trans_queues(geo):  # noqa: ANN001, ANN201
-    shape = (geo.n_ch, geo.tq_size)
-    return TransQueues(np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64),
-                       np.zeros(shape, dtype=np.int64), np.zeros(geo.n_ch, dtype=np.int64),
-                       np.zeros(geo.n_ch, dtype=np.bool_),
-                       np.zeros(PEND_BUCKETS, dtype=np.int64))
+    return TransQueueStore(np.zeros((N_TRANS_FIELDS, geo.n_ch, geo.tq_size), dtype=np.int64),
+                           np.zeros(geo.n_ch, dtype=np.int64),
+                           np.zeros(geo.n_ch, dtype=np.bool_),
+                           np.zeros(PEND_BUCKETS, dtype=np.int64))
+
+
+@njit(inline="always")
+def trans_queues(st):  # noqa: ANN001, ANN201
+    """The :class:`TransQueues` view of a :class:`TransQueueStore` (no copy)."""
+    e = st.entries
+    return TransQueues(e[0], e[1], e[2], st.length, st.blocked, st.pending)
 
 
 class CmdQueueStore(NamedTuple):
@@ -260,10 +281,22 @@ def cmd_queues(st):  # noqa: ANN001, ANN201
                      st.dirty, st.lbc, st.cmdc, st.memo[0], st.memo[1], st.memo[2])
 
 
+#: fields of Channels, the rows of the array new_channels returns
+N_CHANNEL_FIELDS = 3
+
+
 @njit(cache=True)
 def new_channels(geo):  # noqa: ANN001, ANN201
-    return Channels(np.zeros(geo.n_ch, dtype=np.int64), np.zeros(geo.n_ch, dtype=np.int64),
-                    np.full(geo.n_ch, geo.nq_ch - 1, dtype=np.int64))
+    """The :class:`Channels` fields as the rows of one ``[field, channel]`` array."""
+    st = np.zeros((N_CHANNEL_FIELDS, geo.n_ch), dtype=np.int64)
+    st[2, :] = geo.nq_ch - 1  # rr: round robin starts at queue 0
+    return st
+
+
+@njit(inline="always")
+def channels(st):  # noqa: ANN001, ANN201
+    """The :class:`Channels` view of ``new_channels``' array (no copy)."""
+    return Channels(st[0], st[1], st[2])
 
 
 @njit(cache=True)
