@@ -32,17 +32,20 @@ PIM hooks, per request ``flags``:
   so energy can be charged per bank. A non-internal all-bank write is a broadcast of one
   bus burst; its external bytes are one transaction.
 
-Numba's on-disk cache keys each compiled function on its own source file only: after
-editing a module of this package, clear ``pimsim/dram/__pycache__`` (the kernel would
-otherwise keep the machine code of the old pieces).
+Numba's on-disk cache keys each compiled function on its own source file only; on import
+:mod:`~pimsim.dram.jitcache` drops the package's cached machine code when any of its
+sources changed, so the kernel never runs the code of an old piece.
 """
 
 from pimsim.dram.address import AddressMapper, DecodedAddresses
 from pimsim.dram.codes import FLAG_ALL_BANK, FLAG_INTERNAL
+from pimsim.dram.jitcache import PACKAGE_DIR, cache_dir, purge_if_stale, sources_hash
 from pimsim.dram.result import DramResult
 from pimsim.dram.run import (
     DEFAULT_STALL_LIMIT_CYCLES, compiled_timing_for, run_requests, validate_requests,
 )
+
+purge_if_stale(cache_dir(), sources_hash(PACKAGE_DIR))
 
 __all__ = [
     "DEFAULT_STALL_LIMIT_CYCLES",

@@ -37,8 +37,8 @@ from pimsim.dram.scheduler import (
     bounds_after_issue, bounds_after_precharge, mark_rank_dirty, pick_command,
 )
 from pimsim.dram.state import (
-    NO_REFCOUNT, new_banks, new_channels, new_cmd_queues, new_command_log, new_outcome,
-    new_trans_queues,
+    NO_REFCOUNT, channels, cmd_queues, new_banks, new_channels, new_cmd_queues, new_command_log,
+    new_outcome, new_trans_queues, trans_queues,
 )
 
 
@@ -170,9 +170,14 @@ def channel_wake(q, ref, geo, c, t, soonest):  # noqa: ANN001, ANN201
 
 
 @njit(cache=True, **NO_REFCOUNT)
-def replay_loop(req, geo, tm, banks, tq, q, chans, ref, out, log, scheduler, row_policy,  # noqa: ANN001
-                refresh_kind, record, pim, stall_limit):
-    """Run the cycles until every request is served (or the stall limit is hit)."""
+def replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, log,  # noqa: ANN001
+                scheduler, row_policy, refresh_kind, record, pim, stall_limit):
+    """Run the cycles until every request is served (or the stall limit is hit). The
+    queues and channels arrive as their stores (state.py): their views are built here, so
+    the compiled loop sees one shape per store instead of one per field."""
+    q = cmd_queues(q_store)
+    tq = trans_queues(tq_store)
+    chans = channels(chan_store)
     n = req.channel.shape[0]
     fe = 0
     outstanding = 0

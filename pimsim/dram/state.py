@@ -12,15 +12,32 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.core.compiler import Flags
+from numba.core.cpu import CPUTargetOptions
 
 from pimsim.dram.codes import INF, N_CLASSES, N_STATS, NEG, PEND_BUCKETS
 
+#: Numba's private option that compiles a function without reference counting
+NRT_OPTION = "_nrt"
+
+
+def no_refcount_options() -> dict[str, bool]:
+    """``{NRT_OPTION: False}`` when this Numba accepts it, else ``{}`` (same results,
+    slower): the option is private, so a Numba release may rename or drop it."""
+    try:
+        CPUTargetOptions.parse_as_flags(Flags(), {NRT_OPTION: False})
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return {}
+    return {NRT_OPTION: False}
+
+
 #: Compile options of the main loop and of the out-of-line pieces it calls: no reference
-#: counting (Numba's ``_nrt=False``). They allocate nothing, and the state's arrays live
-#: as long as the kernel that allocated them. With counting on, each inlined piece that
-#: takes a state tuple increments and decrements the count of every array in the tuple
-#: at every call, which LLVM does not remove in a loop this size (50x slower).
-NO_REFCOUNT = {"_nrt": False}
+#: counting. They allocate nothing, and the state's arrays live as long as the kernel
+#: that allocated them. With counting on, each inlined piece that takes a state tuple
+#: increments and decrements the count of every array in the tuple at every call, which
+#: LLVM does not remove in a loop this size (50x slower). No public Numba option turns
+#: counting off for one function, hence the private one, guarded by no_refcount_options.
+NO_REFCOUNT = no_refcount_options()
 
 
 class Requests(NamedTuple):
@@ -184,8 +201,9 @@ def new_banks(geo, tm):  # noqa: ANN001, ANN201
     ring = 1
     for w in range(nw):
         ring = max(ring, tm.win_count[w])
-    return Banks(np.full(n_banks, -1, dtype=np.int64), np.zeros(n_banks, dtype=np.int64),
-                 np.zeros((n_banks, nc), dtype=np.int64),
+    row_state = np.zeros((2, n_banks), dtype=np.int64)  # rows: open_row, hit_cnt
+    row_state[0, :] = -1
+    return Banks(row_state[0], row_state[1], np.zeros((n_banks, nc), dtype=np.int64),
                  np.zeros((n_ranks * geo.n_bg, nc), dtype=np.int64),
                  np.zeros((n_ranks, nc), dtype=np.int64),
                  np.zeros((geo.n_ch, nc), dtype=np.int64),
@@ -193,36 +211,92 @@ def new_banks(geo, tm):  # noqa: ANN001, ANN201
                  np.zeros((nw, n_ranks), dtype=np.int64))
 
 
+class TransQueueStore(NamedTuple):
+    """The arrays behind :class:`TransQueues`, the per-entry fields as the rows of one
+    ``[field, channel, entry]`` array (see :class:`CmdQueueStore`)."""
+
+    entries: np.ndarray       #: [req / addr / queue, channel, entry]
+    length: np.ndarray
+    blocked: np.ndarray
+    pending: np.ndarray
+
+
+#: per-entry fields of TransQueues (req, addr, queue), the rows of TransQueueStore.entries
+N_TRANS_FIELDS = 3
+
+
 @njit(cache=True)
 def new_trans_queues(geo):  # noqa: ANN001, ANN201
-    shape = (geo.n_ch, geo.tq_size)
-    return TransQueues(np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64),
-                       np.zeros(shape, dtype=np.int64), np.zeros(geo.n_ch, dtype=np.int64),
-                       np.zeros(geo.n_ch, dtype=np.bool_),
-                       np.zeros(PEND_BUCKETS, dtype=np.int64))
+    return TransQueueStore(np.zeros((N_TRANS_FIELDS, geo.n_ch, geo.tq_size), dtype=np.int64),
+                           np.zeros(geo.n_ch, dtype=np.int64),
+                           np.zeros(geo.n_ch, dtype=np.bool_),
+                           np.zeros(PEND_BUCKETS, dtype=np.int64))
+
+
+@njit(inline="always")
+def trans_queues(st):  # noqa: ANN001, ANN201
+    """The :class:`TransQueues` view of a :class:`TransQueueStore` (no copy)."""
+    e = st.entries
+    return TransQueues(e[0], e[1], e[2], st.length, st.blocked, st.pending)
+
+
+class CmdQueueStore(NamedTuple):
+    """The arrays behind :class:`CmdQueues`: the per-entry fields as the rows of one
+    ``[field, Q, entry]`` array (one shape for all, so the compiled loop computes an entry's
+    offset once for every field) and the three scan memos as the rows of one array."""
+
+    entries: np.ndarray       #: [CmdQueues' first N_ENTRY_FIELDS fields, Q, entry]
+    length: np.ndarray
+    lb: np.ndarray
+    dirty: np.ndarray
+    lbc: np.ndarray
+    cmdc: np.ndarray
+    memo: np.ndarray          #: [memo_bank / memo_cmd / memo_th, slot]
+
+
+#: per-entry fields of CmdQueues (req ... flags), the rows of CmdQueueStore.entries
+N_ENTRY_FIELDS = 8
+#: scan memos of CmdQueues (memo_bank, memo_cmd, memo_th), the rows of CmdQueueStore.memo
+N_MEMO_FIELDS = 3
 
 
 @njit(cache=True)
 def new_cmd_queues(geo):  # noqa: ANN001, ANN201
     nq = geo.n_ch * geo.nq_ch
-    shape = (nq, geo.cq_size)
     # a scan looks at cq_size entries at most and memoises one threshold per entry
     memo = geo.cq_size
-    return CmdQueues(np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64),
-                     np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64),
-                     np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64),
-                     np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64),
-                     np.zeros(nq, dtype=np.int64), np.zeros(nq, dtype=np.int64),
-                     np.ones(nq, dtype=np.bool_), np.full((nq, N_CLASSES), INF, dtype=np.int64),
-                     np.full((nq, N_CLASSES), -1, dtype=np.int64),
-                     np.zeros(memo, dtype=np.int64), np.zeros(memo, dtype=np.int64),
-                     np.zeros(memo, dtype=np.int64))
+    return CmdQueueStore(np.zeros((N_ENTRY_FIELDS, nq, geo.cq_size), dtype=np.int64),
+                         np.zeros(nq, dtype=np.int64), np.zeros(nq, dtype=np.int64),
+                         np.ones(nq, dtype=np.bool_),
+                         np.full((nq, N_CLASSES), INF, dtype=np.int64),
+                         np.full((nq, N_CLASSES), -1, dtype=np.int64),
+                         np.zeros((N_MEMO_FIELDS, memo), dtype=np.int64))
+
+
+@njit(inline="always")
+def cmd_queues(st):  # noqa: ANN001, ANN201
+    """The :class:`CmdQueues` view of a :class:`CmdQueueStore` (no copy)."""
+    e = st.entries
+    return CmdQueues(e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], st.length, st.lb,
+                     st.dirty, st.lbc, st.cmdc, st.memo[0], st.memo[1], st.memo[2])
+
+
+#: fields of Channels, the rows of the array new_channels returns
+N_CHANNEL_FIELDS = 3
 
 
 @njit(cache=True)
 def new_channels(geo):  # noqa: ANN001, ANN201
-    return Channels(np.zeros(geo.n_ch, dtype=np.int64), np.zeros(geo.n_ch, dtype=np.int64),
-                    np.full(geo.n_ch, geo.nq_ch - 1, dtype=np.int64))
+    """The :class:`Channels` fields as the rows of one ``[field, channel]`` array."""
+    st = np.zeros((N_CHANNEL_FIELDS, geo.n_ch), dtype=np.int64)
+    st[2, :] = geo.nq_ch - 1  # rr: round robin starts at queue 0
+    return st
+
+
+@njit(inline="always")
+def channels(st):  # noqa: ANN001, ANN201
+    """The :class:`Channels` view of ``new_channels``' array (no copy)."""
+    return Channels(st[0], st[1], st[2])
 
 
 @njit(cache=True)
