@@ -114,7 +114,7 @@ def _run_search(args: argparse.Namespace) -> int:
                          quiet=args.quiet)
     write_csv(res.history, args.out / "history.csv")
     write_csv(res.front, args.out / "front.csv")
-    write_text(args.out / "best.json", json.dumps(to_jsonable(res.best or {}), indent=1, default=str) + "\n")
+    write_text(args.out / "best.json", json.dumps(to_jsonable(res.best or {}), indent=1, default=str, allow_nan=False) + "\n")
     if res.best is not None:
         print(f"best ({args.mode}): logloss {res.best.get('logloss'):.5f}  latency "
               f"{res.best.get('latency_ns', float('nan')) / 1e3:.4g} us  energy "

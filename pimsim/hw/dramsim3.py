@@ -19,7 +19,7 @@ from pimsim.errors import ProfileError
 from pimsim.hw.load import profile_from_dict
 from pimsim.hw.schema import Profile
 from pimsim.standards import STANDARDS, Standard, eval_latency
-from pimsim.util.validation import read_text
+from pimsim.util.fileio import read_text
 
 #: DRAMsim3 protocol name -> standard, from the registry.
 DRAMSIM3_PROTOCOLS: dict[str, Standard] = STANDARDS.by_dramsim3_protocol()
@@ -96,7 +96,7 @@ class _Ini:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.values: dict[tuple[str, str], tuple[str, int]] = {}
-        text = read_text(path, ProfileError, "DRAMsim3 file")
+        text = read_text(path, ProfileError, "the DRAMsim3 file")
         section: str | None = None
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.split(";", 1)[0].strip()

@@ -101,9 +101,13 @@ def print_columns(head: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 def to_jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars and arrays made plain Python (for ``json.dumps``)."""
+    """``value`` with numpy scalars and arrays made plain Python and non-finite floats made
+    ``None``, so that ``json.dumps(..., allow_nan=False)`` writes strict JSON (``NaN`` is
+    not JSON, and strict readers refuse it)."""
     if hasattr(value, "tolist") and callable(value.tolist):  # numpy scalars and arrays
-        return value.tolist()
+        return to_jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

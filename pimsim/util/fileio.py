@@ -33,6 +33,25 @@ def _temp_beside(path: Path) -> tuple[int, str]:
     return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
 
 
+def _read_umask() -> int:
+    # POSIX has no call that only reads the umask: set it, then put it back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: The process's umask, read once at import (reading it later, while other threads create
+#: files, could hand them the temporary value).
+_UMASK = _read_umask()
+
+
+def _publish(tmp: str, target: Path) -> None:
+    """Give the temporary file the permissions a plain ``open`` would (0666 less the
+    umask; ``mkstemp`` makes it 0600), then rename it over ``target``."""
+    os.chmod(tmp, 0o666 & ~_UMASK)
+    os.replace(tmp, target)
+
+
 @contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "w", *,
                 newline: str | None = None) -> Iterator[IO[Any]]:
@@ -51,7 +70,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", *,
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        _publish(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -91,7 +110,7 @@ def atomic_write(path: str | os.PathLike[str], write_fn: Callable[[str], Any]) -
         write_fn(tmp)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        _publish(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

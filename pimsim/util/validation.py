@@ -8,8 +8,8 @@ raises :class:`KeyProblems`: each :class:`KeyProblem` names the key path (relati
 where the validator runs), the value, the problem and what is accepted. :class:`StrictModel`
 is the base of input models: unknown keys are errors and a boolean is never a number.
 
-This module is the bottom of pimsim: it imports nothing from pimsim, so callers pass their
-own exception class (``ProfileError``, ``WorkloadError``, ...).
+This module sits at the bottom of pimsim (it imports only :mod:`pimsim.util.fileio`), so
+callers pass their own exception class (``ProfileError``, ``WorkloadError``, ...).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from pimsim.util.fileio import read_text
 
 KeyPath = tuple[str | int, ...]
 
@@ -79,14 +81,6 @@ class StrictModel(BaseModel):
         return data
 
 
-def read_text(path: Path, error: type[Exception], what: str) -> str:
-    """The UTF-8 text of ``path``; an unreadable file raises ``error`` naming ``what``."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot read the {what}: {exc}") from None
-
-
 def load_yaml_with_lines(
     text: str, source: str, error: type[Exception]
 ) -> tuple[Any, dict[KeyPath, int]]:
@@ -135,7 +129,7 @@ def load_yaml_with_lines(
 
 def load_yaml_file(path: Path, error: type[Exception], what: str) -> tuple[Any, dict[KeyPath, int]]:
     """Read and parse the YAML file ``path`` (see :func:`load_yaml_with_lines`)."""
-    return load_yaml_with_lines(read_text(path, error, what), str(path), error)
+    return load_yaml_with_lines(read_text(path, error, f"the {what}"), str(path), error)
 
 
 def model_at(root: type[BaseModel], loc: KeyPath) -> type[BaseModel] | None:

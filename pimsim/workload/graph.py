@@ -24,12 +24,11 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from pimsim.errors import WorkloadError
-from pimsim.util.fileio import atomic_write_text
+from pimsim.util.fileio import atomic_write_text, read_text
 from pimsim.util.validation import (
     KeyPath,
     format_validation_error,
     load_yaml_with_lines,
-    read_text,
 )
 from pimsim.workload.kernels import (
     Elementwise,
@@ -185,7 +184,7 @@ def load_workload(path: str | os.PathLike[str]) -> Workload:
     p = Path(path)
     if not p.is_file():
         raise WorkloadError(f"workload file {str(p)!r} not found")
-    text = read_text(p, WorkloadError, "workload")
+    text = read_text(p, WorkloadError, "the workload")
     lines: dict[KeyPath, int] = {}
     if p.suffix == ".json":
         try:

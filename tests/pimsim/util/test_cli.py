@@ -34,3 +34,10 @@ def test_flatten_and_format() -> None:
 def test_print_columns_pads_each_column(capsys: pytest.CaptureFixture[str]) -> None:
     print_columns(("name", "v"), [("a", "10"), ("long", "2")])
     assert capsys.readouterr().out.splitlines() == ["name  v ", "a     10", "long  2 "]
+
+
+def test_non_finite_floats_become_json_null() -> None:
+    """NaN and infinities are not JSON: strict JSON (``allow_nan=False``) gets ``null``."""
+    value = {"parent": float("nan"), "x": np.float64("inf"), "xs": np.array([1.0, -np.inf])}
+    text = json.dumps(to_jsonable(value), allow_nan=False)
+    assert json.loads(text) == {"parent": None, "x": None, "xs": [1.0, None]}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,16 @@ def test_read_text_names_the_file_in_the_callers_error(tmp_path: Path) -> None:
     for name in ("absent.trace", "bad.trace"):
         with pytest.raises(TraceFormatError, match=rf"{name}: cannot read the trace: "):
             read_text(tmp_path / name, TraceFormatError, "the trace")
+
+
+def test_written_files_get_the_permissions_of_a_plain_open(tmp_path: Path) -> None:
+    """0666 less the umask, as ``open(path, "w")`` gives (a temporary file alone is 0600)."""
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    expected = stat.S_IMODE(os.stat(plain).st_mode)
+    for name, write in [("t.txt", lambda p: atomic_write_text(p, "x")),
+                        ("b.bin", lambda p: atomic_write_bytes(p, b"x")),
+                        ("j.json", lambda p: atomic_write_json(p, {"a": 1})),
+                        ("w.bin", lambda p: atomic_write(p, lambda tmp: Path(tmp).write_bytes(b"x")))]:
+        write(tmp_path / name)
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == expected, name
