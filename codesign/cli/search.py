@@ -11,7 +11,7 @@ from codesign.cli.options import add_executor, add_quiet, command, field_default
 from codesign.cosearch import CoSearchProblem, Genome
 from codesign.data.schema import DATASET_NAMES
 from codesign.errors import CodesignError
-from pimsim.util.executors import make_executor
+from pimsim.util.executors import SERIAL, make_executor
 from codesign.pipeline.protocol import DEFAULT_BUDGET
 from codesign.pipeline.report import write_csv, write_text
 from codesign.hw.placement import PimPlan
@@ -104,7 +104,7 @@ def _run_search(args: argparse.Namespace) -> int:
         finetune_steps=args.finetune_steps, eval_rows=args.eval_rows, seed=args.seed,
         simulate=True, cache_dir=str(args.out / "cache"),
         # worker processes share the cores: one torch thread each
-        num_threads=1 if args.scheduler != "serial" else None,
+        num_threads=1 if args.scheduler != SERIAL else None,
     )
     seeds = tuple(problem.to_json(_initial_genome(problem, path)) for path in args.initial)
     cfg = SearchConfig(budget=args.budget, seed=args.seed, mode=args.mode, limits=limits,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pimsim.util.executors import DEFAULT_EXECUTOR
 from pimsim.util.fileio import atomic_write_json
 
 #: Published ratios of the reproduced work (FLOPs, energy, latency of B over C).
@@ -61,10 +62,9 @@ REPRO_BUDGETS: dict[str, ReproBudget] = {
 #: Budget and profile of a run that names none.
 DEFAULT_BUDGET = "tiny"
 DEFAULT_PROFILE = "hbm2_pim"
-#: Executor of every codesign command that names none (``codesign search`` and
-#: ``reproduce``): in-process. Results do not depend on the executor; a pool or Dask is
-#: asked for explicitly.
-DEFAULT_SCHEDULER = "serial"
+#: Executor of ``codesign search`` and ``reproduce`` when they name none: pimsim's one
+#: default (in-process).
+DEFAULT_SCHEDULER = DEFAULT_EXECUTOR
 
 
 def write_json(path: Path, data: Any) -> None:

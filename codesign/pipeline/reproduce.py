@@ -47,7 +47,7 @@ from codesign.data.prepare import prepare
 from codesign.data.schema import DATASET_NAMES
 from codesign.data.synthetic import make_synthetic_cache
 from codesign.errors import CodesignError
-from pimsim.util.executors import make_executor
+from pimsim.util.executors import SERIAL, make_executor
 from codesign.nas.flops import count_flops
 from codesign.pipeline.protocol import (
     DEFAULT_BUDGET,
@@ -159,7 +159,7 @@ def _problem(run: _Run, co_design: bool) -> CoSearchProblem:
         eval_rows=run.bud.eval_rows, seed=run.seed,
         simulate=co_design, cache_dir=str(run.out / "cache"),
         # worker processes share the cores: one torch thread each
-        num_threads=1 if run.scheduler not in (None, "serial") else run.threads,
+        num_threads=1 if run.scheduler not in (None, SERIAL) else run.threads,
     )
 
 

@@ -10,7 +10,7 @@ from pimsim.cli.spec import add_source_arguments, workload_or_builder
 from pimsim.hw.load import load_profile
 from pimsim.sweep import parse_set, run_sweep
 from pimsim.util.cli import positive_int
-from pimsim.util.executors import make_executor
+from pimsim.util.executors import DEFAULT_EXECUTOR, make_executor
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sp.add_argument("--set", dest="sets", action="append", required=True, metavar="KEY=V,..",
                     help="a swept parameter and its values; repeat for a grid")
     sp.add_argument("--out", required=True, help="output folder")
-    sp.add_argument("--scheduler", default="serial",
+    sp.add_argument("--scheduler", default=DEFAULT_EXECUTOR,
                     help="serial (default) | pool | local (Dask LocalCluster) | tcp://HOST:PORT")
     sp.add_argument("--workers", type=positive_int, default=None,
                     help="processes of the pool or the Dask LocalCluster (default: CPU cores)")

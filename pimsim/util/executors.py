@@ -45,6 +45,8 @@ from pimsim.errors import PimsimError
 R = TypeVar("R")
 
 __all__ = [
+    "DEFAULT_EXECUTOR",
+    "SERIAL",
     "DaskExecutor",
     "Executor",
     "ExecutorError",
@@ -304,9 +306,15 @@ class DaskExecutor(Executor):
         return f"DaskExecutor(scheduler={self.scheduler!r}, workers={self.workers})"
 
 
+#: The executor every command uses when it names none: in-process (deterministic, no
+#: process start-up); results do not depend on the executor.
+SERIAL = "serial"
+DEFAULT_EXECUTOR = SERIAL
+
+
 def make_executor(spec: str | None = None, workers: int | None = None) -> Executor:
     """Build an executor from a command-line value (see the table in the module docstring)."""
-    if spec is None or spec == "serial":
+    if spec is None or spec == SERIAL:
         if workers not in (None, 0):
             raise ExecutorError(
                 f"executor 'serial': got workers={workers!r}; accepted: none or 0"
