@@ -13,6 +13,7 @@ import hashlib
 from pathlib import Path
 
 from pimsim.dram.kernel import simulate
+from pimsim.util.fileio import atomic_write_text
 
 #: the file, in the cache directory, that records the sources' hash of the cached code
 STAMP_NAME = "dram_sources.sha256"
@@ -47,7 +48,7 @@ def purge_if_stale(cache_dir: Path, digest: str) -> bool:
             if path.suffix in CACHE_SUFFIXES:
                 path.unlink(missing_ok=True)
                 removed = True
-        stamp.write_text(digest)
+        atomic_write_text(stamp, digest)
     except OSError:  # no cache directory yet, or not writable
         pass
     return removed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pimsim
+from pimsim.requests.replay import replay
 from pimsim.sim.engine import kernel_costs, simulate
 from pimsim.sim.trace import ENERGY_COLUMNS, Trace
 from pimsim.workload.graph import Workload
@@ -16,8 +17,7 @@ def test_every_listed_name_exists_and_is_in_the_docstring() -> None:
 
 
 def test_names_are_the_home_modules_objects() -> None:
-    # pimsim.replay: see tests/pimsim/requests/test_replay.py (the re-export module
-    # pimsim/replay.py, imported by other tests, rebinds the name in this process)
     assert (pimsim.simulate, pimsim.kernel_costs) == (simulate, kernel_costs)
+    assert pimsim.replay is replay  # the function, not the module pimsim.requests.replay
     assert (pimsim.Trace, pimsim.Workload, pimsim.ENERGY_COLUMNS) == (Trace, Workload,
                                                                       ENERGY_COLUMNS)

@@ -16,7 +16,7 @@ def test_base_command_by_hand() -> None:
 
 
 def test_pimsim_replay_is_the_function_after_the_cli_loads() -> None:
-    # a fresh interpreter: other tests import the re-export module pimsim/replay.py
+    # a fresh interpreter, so that only the command line's own imports run before the check
     code = ("import pimsim, pimsim.cli, pimsim.requests.replay as r\n"
             "from pimsim.cli.main import COMMAND_MODULES\n"
             "from pimsim.util.cli import build_parser\n"
