@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pimsim import Profile, simulate
-from pimsim import ENERGY_COLUMNS, Trace
+from pimsim import ENERGY_COLUMNS, Profile, Trace, simulate
 
 from codesign.data.schema import get_schema
 from codesign.hw.placement import PimPlan

@@ -12,10 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pimsim import Profile
-from pimsim import background_energy_pj
-from pimsim import kernel_costs
-from pimsim import ENERGY_COLUMNS
+from pimsim import Profile, background_energy_pj, kernel_costs
 
 from codesign.errors import CodesignError
 from codesign.hw.capability import (
@@ -75,9 +72,9 @@ def kernel_cost_value(cost: Any, objective: str, profile: Profile | None = None)
         raise CodesignError(f"greedy objective: {objective!r}; accepted: "
                             f"{', '.join(GREEDY_OBJECTIVES)}")
     latency = float(cost.time_ns)
-    energy = float(sum(cost.energy_pj.get(c, 0.0) for c in ENERGY_COLUMNS))
+    energy = float(cost.energy.total_pj)
     if profile is not None:
-        own = float(cost.energy_pj.get("background_pj", 0.0))
+        own = float(cost.energy.background_pj)
         whole = background_energy_pj(profile, int(round(latency / profile.timing.tCK_ns)))
         energy += max(0.0, whole - own)
     if objective == "latency":

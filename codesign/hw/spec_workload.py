@@ -15,8 +15,7 @@ from codesign.nas.nasrec_json import load_spec
 from codesign.nas.space import SubnetSpec, from_dict, to_dict
 from codesign.hw.placement import PimPlan, load_plan
 from codesign.hw.plans import apply_knobs
-from pimsim import WorkloadError
-from pimsim import Workload
+from pimsim import Workload, WorkloadError
 
 
 @dataclass(frozen=True)
