@@ -58,6 +58,7 @@ def _copy_tree(dest: Path) -> Path:
         ("pimsim/errors.py", "import codesign.errors", "codesign sits on pimsim"),
         ("pimsim/util/fileio.py", "import pimsim.sim", "pimsim layers"),
         ("codesign/data/schema.py", "import codesign.pipeline", "codesign layers"),
+        ("codesign/data/schema.py", "import codesign.data.cache", "codesign.data layers"),
         ("codesign/nas/space.py", "import pimsim.dram", "codesign uses pimsim's public API"),
     ],
 )
