@@ -31,7 +31,7 @@ def bag_indices(k: EmbeddingBag, rows: int,
         idx = np.fromiter((i for b in k.indices for i in b), dtype=np.int64,
                           count=int(lens.sum()))
     elif k.distribution == "file":
-        lens, idx = _read_indices_file(k)
+        lens, idx = read_indices_file(k)
     else:
         assert k.pooling is not None
         n = k.batch * k.pooling
@@ -56,7 +56,8 @@ def zipf_rows(rng: np.random.Generator, rows: int, s: float, n: int) -> np.ndarr
     return scatter_ranks(zipf_ranks(rng, rows, s, n) - 1, rows)
 
 
-def _read_indices_file(k: EmbeddingBag) -> tuple[np.ndarray, np.ndarray]:
+def read_indices_file(k: EmbeddingBag) -> tuple[np.ndarray, np.ndarray]:
+    """(bag lengths, row ids) of the ``indices_file`` of ``k``, checked against its batch."""
     assert k.indices_file is not None
     path = Path(k.indices_file)
     if not path.is_file():
