@@ -2,7 +2,8 @@
 
 ``pimsim profile import-dramsim3 FILE.ini -o FILE.yaml``
 ``pimsim profile check FILE.yaml|NAME [--json]``
-``pimsim profile list`` (also ``pimsim profiles``): every profile on the search path, loaded
+``pimsim profile list`` (also ``pimsim profiles``): every profile on the search path (by the
+name ``check``, ``simulate`` and ``replay`` look it up by: its file name), loaded
 and validated, with its standard, peak and PIM bandwidth; exit 2 if any is invalid.
 
 Both ``check`` and ``list`` judge a profile by one rule, :func:`pimsim.hw.load.load_profile`
@@ -49,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     imp.add_argument("-o", "--output", type=Path, default=None,
                      help="YAML file to write (default: print to standard output)")
     imp.add_argument("--name", type=_profile_name, default=None,
-                     help="profile name (default: the file's stem)")
+                     help="profile name (default: the name of the -o file, else of the .ini file)")
     imp.set_defaults(func=_cmd_import_dramsim3)
 
     check = profile_sub.add_parser("check", help="validate a profile and print a summary")
@@ -79,8 +80,10 @@ def _profile_name(text: str) -> str:
 def _cmd_import_dramsim3(args: argparse.Namespace) -> int:
     check_outputs(args, {"output": False}, PimsimError)
     profile, comments = import_dramsim3_with_comments(args.ini)
-    if args.name:
-        profile = profile.model_copy(update={"name": args.name})
+    # the name the profile is looked up by: the YAML file's name when one is written
+    name = args.name or (args.output.stem if args.output is not None else None)
+    if name:
+        profile = profile.model_copy(update={"name": name})
     header = (
         f"Imported by 'pimsim profile import-dramsim3' from {args.ini.name} (DRAMsim3",
         "configuration). Each comment names the .ini line a value came from, or how it was",
@@ -125,7 +128,7 @@ def cmd_profile_list(args: argparse.Namespace) -> int:
                 kind = p.pim.kind
             else:
                 internal, ratio, kind = "-", "-", "-"
-            rows.append((p.name, p.dram.standard, f"{p.peak_bandwidth_gbps:.1f}", host, kind,
+            rows.append((path.stem, p.dram.standard, f"{p.peak_bandwidth_gbps:.1f}", host, kind,
                          internal, ratio, "ok", str(path)))
         except PimsimError as exc:
             bad.append(str(exc))
