@@ -80,9 +80,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         workload = source(profile)
         if source.replicate_hot_rows:
             if args.replicate_hot_rows is not None:
+                plan = f" --plan {args.plan}" if args.plan else ""
                 raise PimsimError(
-                    f"--replicate-hot-rows {args.replicate_hot_rows}: the plan {args.plan} "
-                    "already sets hot-row replication; accepted: one of the two")
+                    f"--replicate-hot-rows {args.replicate_hot_rows}: the --spec workload"
+                    f"{plan} already sets hot-row replication; accepted: one of the two")
             replicate = source.replicate_hot_rows
     if args.replicate_hot_rows:
         _check_replication(args.replicate_hot_rows, workload, profile)

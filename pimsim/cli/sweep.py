@@ -12,6 +12,7 @@ from pimsim.hw.load import load_profile
 from pimsim.sweep import parse_set, run_sweep
 from pimsim.util.cli import check_outputs, non_negative_int, positive_int
 from pimsim.util.executors import DEFAULT_EXECUTOR, make_executor
+from pimsim.workload.graph import Workload
 
 #: Schedulers whose processes ``--workers`` sizes (a remote Dask cluster has its own).
 SIZED_SCHEDULERS: tuple[str, ...] = ("pool", "local")
@@ -28,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--resume skips the points already in OUT/points.jsonl (and refuses a folder written "
         "for another grid, profile, workload or seed).",
     )
-    add_source_arguments(sp, "with --spec: PimPlan JSON (its knobs are ignored: the sweep "
-                         "sets the hardware)")
+    add_source_arguments(sp, "with --spec: PimPlan JSON (its knobs set the base profile; a "
+                         "--set of the same key overrides)")
     sp.add_argument("--set", dest="sets", action="append", required=True, metavar="KEY=V,..",
                     help="a swept parameter and its values; repeat for a grid")
     sp.add_argument("--out", required=True, help="output folder")
@@ -52,6 +53,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             f"; accepted: --workers with --scheduler {' or '.join(SIZED_SCHEDULERS)}")
     profile = load_profile(args.profile)
     workload = workload_or_builder(args)
+    if not isinstance(workload, Workload):  # a --spec builder: its plan's knobs, then --set
+        profile = workload.profile_for(profile)
     sets = [parse_set(s) for s in args.sets]
 
     def progress(done: int, total: int) -> None:
