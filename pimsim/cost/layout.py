@@ -25,9 +25,8 @@ units can serve them locally and balance their load (RecNMP's hot-entry profilin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 

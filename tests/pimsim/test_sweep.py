@@ -114,8 +114,8 @@ def test_resume_with_other_inputs_is_refused_and_leaves_the_folder_as_it_was(
     edited.write_text(shipped.replace("clock_mhz: 300 ", "clock_mhz: 250 "))
     others = [
         (base + ["--set", "pim.units_per_channel=4,8", "--resume"],
-         "--set grid differs", "there: --set pim.units_per_channel=8,16; here: --set "
-         "pim.units_per_channel=4,8"),
+         "--set grid differs",
+         "there: --set pim.units_per_channel=8,16; here: --set pim.units_per_channel=4,8"),
         (base + grid_a + ["--set", "pim.channels_used=4", "--resume"], "--set grid differs",
          "here: --set pim.units_per_channel=8,16 --set pim.channels_used=4"),
         (base + grid_a + ["--seed", "1", "--resume"], "--seed differs", "there: 0; here: 1"),

@@ -68,8 +68,8 @@ def test_options_that_do_not_apply_are_refused(workload_file: str, tmp_path: Pat
         (sweep + ["--workers", "2"], "--workers 2: --scheduler serial does not start"),
         (sweep + ["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
          "--workers 2: --scheduler tcp://127.0.0.1:1 does not start processes"),
-        (sim + ["--out", str(tmp_path / "t.txt")], "unknown trace format .txt; accepted: a "
-         "path ending in .parquet or .csv"),
+        (sim + ["--out", str(tmp_path / "t.txt")],
+         "unknown trace format .txt; accepted: a path ending in .parquet or .csv"),
         (sim + ["--out", str(tmp_path / "t.csv"), "--timeline", str(tmp_path / "t.csv")],
          "--out writes the same file"),
         (["profile", "import-dramsim3", "x.ini", "--name", " "],

@@ -13,7 +13,7 @@ from pimsim.cli import main
 from pimsim.hw.load import load_profile
 from pimsim.sim.engine import simulate
 from pimsim.sim.export import timeline_figure
-from pimsim.sim.trace import IDLE_OP
+from pimsim.sim.trace import IDLE_OP, Trace
 from pimsim.workload.examples import EXAMPLE_DIR
 from pimsim.workload.graph import load_workload
 
@@ -40,11 +40,11 @@ def ancestors_by_hand() -> dict[str, set[str]]:
 
 
 @pytest.fixture(scope="module")
-def trace():  # noqa: ANN201
+def trace() -> Trace:
     return simulate(load_workload(EXAMPLE), load_profile(PROFILE))
 
 
-def test_independent_kernels_of_the_example_overlap(trace) -> None:  # noqa: ANN001
+def test_independent_kernels_of_the_example_overlap(trace: Trace) -> None:
     anc = ancestors_by_hand()
     recs = [r for r in trace.records if r.op != IDLE_OP]
     overlapping = [(a.name, b.name) for i, a in enumerate(recs) for b in recs[i + 1:]
@@ -56,7 +56,7 @@ def test_independent_kernels_of_the_example_overlap(trace) -> None:  # noqa: ANN
     assert ("b0.interact", "b1.emb0") in overlapping or ("b1.emb0", "b0.interact") in overlapping
 
 
-def test_start_and_end_are_printed_in_one_format(capsys) -> None:
+def test_start_and_end_are_printed_in_one_format(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--profile", PROFILE, "--workload", str(EXAMPLE)]) == 0
     lines = capsys.readouterr().out.splitlines()
     head = lines[1].split()
@@ -68,7 +68,7 @@ def test_start_and_end_are_printed_in_one_format(capsys) -> None:
         assert all(TIME.match(r[i]) for r in rows), [r[i] for r in rows]
 
 
-def test_timeline_names_every_kernel_and_its_legend_covers_what_is_drawn(trace) -> None:  # noqa: ANN001
+def test_timeline_names_each_kernel_and_its_legend_lists_what_is_drawn(trace: Trace) -> None:
     fig = timeline_figure(trace)
     ax = fig.axes[0]
     names = {r.name for r in trace.records if r.op != IDLE_OP}
