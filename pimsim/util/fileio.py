@@ -7,7 +7,8 @@ killed) never sees a half-written file. Forms: :func:`atomic_open` (a handle),
 :func:`atomic_write` for writers that want a file name (``torch.save``, pyarrow,
 ``Figure.savefig``). :func:`check_writable` tells, before a command starts its work,
 whether an output path can be written; :func:`read_text` is the one reader of input text
-files (UTF-8). It imports nothing from the project: callers pass their own error class.
+files (UTF-8), :func:`decode_text` its decoder for readers that take a file in pieces. It
+imports nothing from the project: callers pass their own error class.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_text",
     "check_writable",
+    "decode_text",
     "read_text",
 ]
 
@@ -120,26 +122,32 @@ def atomic_write(path: str | os.PathLike[str], write_fn: Callable[[str], Any]) -
     return target
 
 
-def read_text(path: str | os.PathLike[str], error: type[Exception], what: str) -> str:
-    """The UTF-8 text of ``path`` (newlines read as ``\\n``); a file that cannot be read, or
-    that is not UTF-8 text, raises ``error`` naming the path, ``what`` it should have been
-    ("the trace", "the profile") and, for bad text, the byte offset of the first bad byte."""
-    target = Path(path)
-    try:
-        return target.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        pass  # the offset in the error is within one chunk of the text reader: find it below
-    except OSError as exc:
-        raise error(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
-    data = target.read_bytes()
+def decode_text(data: bytes, path: str | os.PathLike[str], error: type[Exception], what: str,
+                *, start: int = 0, line: int = 1) -> str:
+    """``data`` as UTF-8 text (newlines read as ``\\n``); ``data`` is the part of ``path``
+    from byte ``start`` (on line ``line``), for readers that decode a file in pieces. Bad
+    text raises ``error`` naming the path, ``what`` it should have been and the byte offset
+    in the file (and its line) of the first bad byte."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        at_line = line + data.count(b"\n", 0, exc.start)
         raise error(
-            f"{path}: cannot read {what}: not UTF-8 text: byte {exc.start} (line {line}) is "
-            f"0x{data[exc.start]:02x}; accepted: a UTF-8 text file") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")  # the file changed meanwhile
+            f"{path}: cannot read {what}: not UTF-8 text: byte {start + exc.start} (line "
+            f"{at_line}) is 0x{data[exc.start]:02x}; accepted: a UTF-8 text file") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_text(path: str | os.PathLike[str], error: type[Exception], what: str) -> str:
+    """The UTF-8 text of ``path`` (newlines read as ``\\n``); a file that cannot be read, or
+    that is not UTF-8 text, raises ``error`` naming the path, ``what`` it should have been
+    ("the trace", "the profile") and, for bad text, the byte offset of the first bad byte
+    (:func:`decode_text`)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise error(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    return decode_text(data, path, error, what)
 
 
 def _nearest_existing(path: Path) -> Path:

@@ -16,6 +16,7 @@ from pimsim.util.fileio import (
     atomic_write_json,
     atomic_write_text,
     check_writable,
+    decode_text,
     read_text,
 )
 
@@ -73,6 +74,14 @@ def test_read_text_gives_the_byte_offset_of_bad_utf8_in_a_large_file(tmp_path: P
     msg = str(info.value)
     assert f"{tmp_path / 'w.yaml'}: cannot read the workload: not UTF-8 text: " in msg
     assert "byte 24009 (line 4001) is 0xe9" in msg and "\n" not in msg
+
+
+def test_decode_text_counts_from_where_a_piece_starts() -> None:
+    """A reader that decodes a file in pieces gives the offset and line in the whole file."""
+    with pytest.raises(TraceFormatError, match=r"t.trace: cannot read the trace: not UTF-8 "
+                       r"text: byte 1003 \(line 12\) is 0xff"):
+        decode_text(b"ok\nab\xff", "t.trace", TraceFormatError, "the trace", start=1000,
+                    line=11)
 
 
 def test_read_text_reads_newlines_as_a_text_file_does(tmp_path: Path) -> None:
