@@ -79,7 +79,7 @@ def test_read_text_gives_the_byte_offset_of_bad_utf8_in_a_large_file(tmp_path: P
 def test_decode_text_counts_from_where_a_piece_starts() -> None:
     """A reader that decodes a file in pieces gives the offset and line in the whole file."""
     with pytest.raises(TraceFormatError, match=r"t.trace: cannot read the trace: not UTF-8 "
-                       r"text: byte 1003 \(line 12\) is 0xff"):
+                       r"text: byte 1005 \(line 12\) is 0xff"):  # 1000 + len(b"ok\nab")
         decode_text(b"ok\nab\xff", "t.trace", TraceFormatError, "the trace", start=1000,
                     line=11)
 
