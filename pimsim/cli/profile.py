@@ -32,7 +32,7 @@ from pimsim.util.cli import (
 )
 
 #: What ``check`` and ``list`` say of a profile without a host section.
-NO_HOST = "none: replay only; simulate runs no host kernels on it"
+NO_HOST = "replay only; simulate runs no host kernels on it"
 
 #: Commands whose energy ``profile check`` prints.
 CHECKED_COMMANDS: tuple[str, ...] = ("ACT", "RD", "WR", "REF")
@@ -105,7 +105,7 @@ def _cmd_profile_check(args: argparse.Namespace) -> int:
     for command in CHECKED_COMMANDS:
         summary[f"energy_{command}_pj"] = energies[command]
     summary["background_mw_per_rank"] = background_power_mw(profile)
-    summary["host"] = "yes" if profile.host is not None else NO_HOST
+    summary["host"] = "yes" if profile.host is not None else f"none: {NO_HOST}"
     summary["pim_kind"] = profile.pim.kind if profile.pim is not None else "none"
     if args.json:
         print(json.dumps(to_jsonable(summary), indent=2))
