@@ -125,12 +125,17 @@ def plans_markdown(plans: pd.DataFrame) -> str:
 
 
 def kernels_markdown(kernels: pd.DataFrame) -> str:
-    """One row per kernel, one column per batch: the best placement and the host/PIM
-    latency / energy ratios (``host only`` where the PIM kind does not run the kernel)."""
+    """One row per kernel the PIM kind runs, one column per batch: the best placement and
+    the host/PIM latency / energy ratios; then one line listing the kernels that stay on
+    the host because the kind does not run them."""
     batches = sorted(int(b) for b in kernels["batch"].unique())
-    head = ["kernel", "op", *[f"b{b}" for b in batches]]
-    rows = []
+    head = ["kernel", "op", f"shape at b{batches[-1]}", *[f"b{b}" for b in batches]]
+    rows: list[list[Any]] = []
+    host_only: dict[str, list[str]] = {}
     for name, g in kernels.groupby("kernel", sort=False):
+        if (g["pim_status"] != "ok").all():
+            host_only.setdefault(str(g["op"].iloc[0]), []).append(str(name))
+            continue
         by = {int(r["batch"]): r for _, r in g.iterrows()}
         cells = []
         for b in batches:
@@ -142,5 +147,11 @@ def kernels_markdown(kernels: pd.DataFrame) -> str:
             else:
                 cells.append(f"{r['best']} {ratio_text(r['latency_ratio'])} / "
                              f"{ratio_text(r['energy_ratio'])}")
-        rows.append([name, g["op"].iloc[0], *cells])
-    return markdown(head, rows, [False, False, *[True] * len(batches)])
+        rows.append([name, g["op"].iloc[0], by[batches[-1]]["shape"], *cells])
+    text = markdown(head, rows, [False, False, False, *[True] * len(batches)])
+    if host_only:
+        groups = [f"{op}: {', '.join(names) if len(names) <= 4 else names[0] + ' .. ' + names[-1]}"
+                  f" ({len(names)})" for op, names in host_only.items()]
+        text += ("\n\nOn the host at every batch (the PIM kind does not run them): "
+                 + "; ".join(groups) + ".")
+    return text

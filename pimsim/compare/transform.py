@@ -75,12 +75,12 @@ def _rebuilt(workload: Workload, kernels: list[Any], name: str, *,
 
 
 def with_batch(workload: Workload, batch: int) -> Workload:
-    """``workload`` at batch ``batch`` (see the module docstring)."""
+    """``workload`` at batch ``batch`` (see the module docstring), under its own name."""
     b0 = base_batch(workload)
     if batch == b0:
         return workload
     kernels = [_rebatched(k, b0, batch) for k in workload.kernels]
-    return _rebuilt(workload, kernels, f"{workload.name}@b{batch}")
+    return _rebuilt(workload, kernels, workload.name)
 
 
 def with_dtype(workload: Workload, dtype: str) -> Workload:
