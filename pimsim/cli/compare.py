@@ -146,8 +146,9 @@ def _model(args: argparse.Namespace, profile: Any, dtypes: tuple[str, ...] | Non
         def build(batch: int) -> Any:
             return spec_workload(args.spec, args.dataset, None, batch)(profile)
 
+    name = workload.name if args.workload else Path(args.spec).stem
     mc = compare_model(build, profile, batches, dtype=dtype, objective=args.objective,
-                       seed=args.seed, progress=_progress(args.quiet, "batches"))
+                       seed=args.seed, name=name, progress=_progress(args.quiet, "batches"))
     text, paths = write_model(mc, out)
     print(text)
     print(f"files in {out}: " + ", ".join(p.name for p in paths))

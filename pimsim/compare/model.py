@@ -123,9 +123,11 @@ def _kernel_rows(batch: int, wl: Workload, profile: Profile, host: dict[str, Ker
 
 def compare_model(build: Callable[[int], Workload], profile: Profile, batches: Sequence[int],
                   *, dtype: str | None = None, objective: str = "latency", seed: int = 0,
+                  name: str | None = None,
                   progress: Callable[[int, int], None] | None = None) -> ModelComparison:
     """The model view of the workload ``build(B)`` for every ``B`` of ``batches`` (see the
-    module docstring); ``dtype`` (None: as built) is given to every table and kernel."""
+    module docstring); ``dtype`` (None: as built) is given to every table and kernel;
+    ``name`` names the model in titles (default: the name of the first workload built)."""
     require_pim(profile)
     if objective not in OBJECTIVES:
         raise PimsimError(f"--objective {objective!r}; accepted: {', '.join(OBJECTIVES)}")
@@ -133,8 +135,9 @@ def compare_model(build: Callable[[int], Workload], profile: Profile, batches: S
     kernel_rows: list[dict[str, Any]] = []
     plan_rows: list[dict[str, Any]] = []
     traces: dict[int, Trace] = {}
-    name = ""
     ordered = sorted(set(int(b) for b in batches))
+    if not ordered:
+        raise PimsimError("--batch: no batch size; accepted: one or more whole numbers >= 1")
     for i, batch in enumerate(ordered):
         wl = build(batch)
         wl = with_dtype(wl, dtype) if dtype else wl
@@ -166,7 +169,7 @@ def compare_model(build: Callable[[int], Workload], profile: Profile, batches: S
                               "best_from": best_from if plan == BEST else plan})
         if progress:
             progress(i + 1, len(ordered))
-    return ModelComparison(workload=name, profile=profile.name, dtype=dtype,
+    return ModelComparison(workload=name or "", profile=profile.name, dtype=dtype,
                            objective=objective,
                            kernels=pd.DataFrame(kernel_rows, columns=list(KERNEL_COLUMNS)),
                            plans=pd.DataFrame(plan_rows, columns=list(PLAN_COLUMNS)),

@@ -104,12 +104,14 @@ def run_point(item: tuple[Profile, Point, int]) -> dict[str, Any]:
     on_pim = point_workload(point, "pim")
     reason = unsupported_reason(profile, on_pim.kernels[0])
     if reason is None:
-        pim = simulate(on_pim, profile, seed=seed).totals()
-        row["pim_latency_ns"] = pim["makespan_ns"]
-        row["pim_energy_pj"] = pim["energy_pj"]
-        row["pim_status"] = OK
-    else:
-        row["pim_status"] = reason
+        try:
+            pim = simulate(on_pim, profile, seed=seed).totals()
+        except PimsimError as exc:  # a limit of the kind beyond op and data type
+            reason = str(exc)
+        else:
+            row["pim_latency_ns"] = pim["makespan_ns"]
+            row["pim_energy_pj"] = pim["energy_pj"]
+    row["pim_status"] = OK if reason is None else reason
     row["latency_ratio"] = ratio(row["host_latency_ns"], row["pim_latency_ns"])
     row["energy_ratio"] = ratio(row["host_energy_pj"], row["pim_energy_pj"])
     return row
