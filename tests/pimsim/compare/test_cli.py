@@ -12,6 +12,7 @@ from pimsim.compare.tables import read_points_csv, write_csv
 from pimsim.hw.load import load_profile
 from pimsim.workload.examples import criteo_dlrm
 from pimsim.workload.graph import save_workload
+from tests.helpers.shared import NASREC_REFERENCE
 
 
 def test_map_writes_tables_and_heatmaps_and_the_csv_reads_back(tmp_path, capsys) -> None:
@@ -78,3 +79,19 @@ def test_bad_options_exit_2_naming_the_option(argv, words, capsys) -> None:
     assert "Traceback" not in err
     for w in words:
         assert w in err, (w, err)
+
+
+def test_model_view_of_a_nasrec_subnet_through_the_spec_hook(tmp_path, capsys) -> None:
+    spec = NASREC_REFERENCE / "criteo_small_best.json"
+    if not spec.is_file():
+        pytest.skip(f"{spec} is absent (NASRec's published subnets, ../shared/reference)")
+    out = tmp_path / "spec"
+    assert main(["compare", "--profile", "gddr6_aim", "--quiet", "--spec", str(spec),
+                 "--dataset", "criteo", "--batch", "1", "--out", str(out)]) == 0
+    assert "criteo_small_best on gddr6_aim" in capsys.readouterr().out
+    plans = pd.read_csv(out / "model_plans.csv").set_index("plan")
+    assert plans.loc["best", "latency_ns"] <= plans.loc[["host-only", "naive"],
+                                                        "latency_ns"].min()
+    kernels = pd.read_csv(out / "model_kernels.csv")
+    assert (kernels["op"] == "embedding_bag").sum() == 26  # Criteo's 26 sparse features
+    assert set(kernels.loc[kernels["op"] == "embedding_bag", "best"]) == {"host"}  # AiM: no gather

@@ -95,3 +95,14 @@ def test_with_dtype_sets_host_and_pim_alike() -> None:
     wl = with_dtype(criteo_dlrm(ROWS, batch=2, dtype="fp32"), "bf16")
     assert {t.dtype for t in wl.tables.values()} == {"bf16"}
     assert {k.dtype for k in wl.kernels if not isinstance(k, EmbeddingBag)} == {"bf16"}
+
+
+def test_best_plan_by_energy_spends_no_more_than_host_only_or_naive() -> None:
+    p = load_profile("gddr6_aim")
+    mc = compare_model(lambda b: criteo_dlrm(ROWS, batch=b), p, (4,), dtype="bf16",
+                       objective="energy")
+    wl = with_dtype(criteo_dlrm(ROWS, batch=4), "bf16")
+    runs = [k.name for k in wl.kernels if unsupported_reason(p, k) is None]
+    energies = [simulate(placed(wl, on), p).totals()["energy_pj"] for on in ((), runs)]
+    best = mc.plans.query("plan == 'best'").iloc[0]
+    assert best["energy_pj"] <= min(energies) * (1 + 1e-12)
