@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-import pimsim.cli.demo_pim
 from pimsim.cli import main
 from pimsim.workload.graph import Workload, save_workload
 from tests.helpers.shared import DRAMSIM3_REFERENCE
@@ -45,7 +44,7 @@ def test_simulate_checks_each_output_before_the_work(option: str, blocker: Path,
     assert "is a file, not a folder" in line and NO_PROFILE not in line
 
 
-def test_sweep_replay_import_and_demo_check_their_outputs_first(blocker: Path, tmp_path: Path,
+def test_sweep_replay_import_and_compare_check_their_outputs_first(blocker: Path, tmp_path: Path,
                                                                 capsys) -> None:
     runs = [
         (["sweep", "--profile", NO_PROFILE, "--workload", "w.yaml", "--set",
@@ -61,9 +60,10 @@ def test_sweep_replay_import_and_demo_check_their_outputs_first(blocker: Path, t
         assert main(argv) == 2, argv
         line = one_error_line(capsys)
         assert f"{option} " in line and why in line and NO_PROFILE not in line, line
-    assert pimsim.cli.demo_pim.main([str(blocker / "demo")]) == 2
+    assert main(["compare", "--profile", NO_PROFILE, "--out", str(blocker / "map")]) == 2
     line = one_error_line(capsys)
-    assert f"output folder {blocker / 'demo'}" in line and "is a file, not a folder" in line
+    assert f"--out {blocker / 'map'}" in line and "is a file, not a folder" in line
+    assert NO_PROFILE not in line
 
 
 def test_input_files_that_are_not_utf8_name_the_file_and_the_byte(
