@@ -38,6 +38,17 @@ _DERIVED_TIMING: dict[str, tuple[str, str]] = {
 }
 
 #: DRAMsim3's defaults for absent keys (configuration.cc, Init*Params), per section.
+#: Buffered writes above which DRAMsim3 starts a drain once its command queues are empty
+#: (src/controller.cc ScheduleTransaction: ``write_buffer_.size() > 8``).
+DRAMSIM3_WRITE_DRAIN_THRESHOLD = 8
+
+#: With one bank group (bankgroup_enable = false folds the banks into one) DRAMsim3 applies
+#: the other-group spacing where the same-group one would apply (src/timing.cc, "bankgroups
+#: == 1": "the value of tXXX_S should be used instead of tXXX_L"): the _L name takes the
+#: _S value.
+_SINGLE_GROUP_SHORT: dict[str, str] = {"tCCD_L": "tCCD_S", "tWTR_L": "tWTR_S",
+                                       "tRRD_L": "tRRD_S"}
+
 _DRAMSIM3_DEFAULTS: dict[tuple[str, str], float | int | str] = {
     ("dram_structure", "bankgroups"): 2,
     ("dram_structure", "banks_per_group"): 2,
@@ -67,6 +78,7 @@ _DRAMSIM3_DEFAULTS: dict[tuple[str, str], float | int | str] = {
     ("timing", "tRCDRD"): 24,
     ("timing", "tRCDWR"): 20,
     ("timing", "tPPD"): 0,
+    ("timing", "t32AW"): 330,
     ("power", "VDD"): 1.2,
     ("power", "IDD0"): 48,
     ("power", "IDD2P"): 25,
@@ -293,9 +305,9 @@ def _organisation(ini: _Ini, std: Standard, raw: str, note: Any) -> dict[str, An
     }
 
 
-def _timing(ini: _Ini, std: Standard, note: Any) -> dict[str, Any]:
+def _timing(ini: _Ini, std: Standard, bankgroups: int, note: Any) -> dict[str, Any]:
     """The ``timing`` section, one value per timing name of ``std`` (configuration.cc
-    InitTimingParams, timing.cc)."""
+    InitTimingParams, timing.cc); ``bankgroups`` as DRAMsim3 counts them."""
     dialect = std.dramsim3
     assert dialect is not None
     al = ini.integer("timing", "AL")
@@ -321,6 +333,13 @@ def _timing(ini: _Ini, std: Standard, note: Any) -> dict[str, Any]:
         else:
             values[name] = eval_latency(expr, values)
             note(f"timing.{name}", f"{expr} (absent from the file; {why})")
+    if bankgroups == 1:
+        for same, other in _SINGLE_GROUP_SHORT.items():
+            if same in values and other in values and values[same] != values[other]:
+                values[same] = values[other]
+                note(f"timing.{same}", f"{other} = {values[other]}, "
+                     f"{ini.where('timing', other)}: one bank group, DRAMsim3 applies the _S "
+                     f"spacing (timing.cc; the file's {same} is not used)")
     if not ini.has("timing", "tRTP") and (ini.has("timing", "tRTP_L")
                                           or ini.has("timing", "tRTP_S")):
         note("timing.tRTP", "DRAMsim3 ignores tRTP_L/tRTP_S and uses its default tRTP = 5")
@@ -353,6 +372,9 @@ def _controller(ini: _Ini, note: Any) -> dict[str, Any]:
         "trans_queue_size": ini.integer("system", "trans_queue_size"),
         "cmd_queue_size": ini.integer("system", "cmd_queue_size"),
         "scheduler": "frfcfs",
+        "write_queue": "unified" if ini.boolean("system", "unified_queue", False)
+        else "buffered",
+        "write_drain_threshold": DRAMSIM3_WRITE_DRAIN_THRESHOLD,
     }
     for key, ini_key in (("address_mapping", "address_mapping"),
                          ("page_policy", "row_buf_policy"),
@@ -361,6 +383,13 @@ def _controller(ini: _Ini, note: Any) -> dict[str, Any]:
                          ("cmd_queue_size", "cmd_queue_size")):
         note(f"controller.{key}", ini.where("system", ini_key))
     note("controller.scheduler", "DRAMsim3's command queues schedule FR-FCFS")
+    note("controller.write_queue", ini.where("system", "unified_queue")
+         + " (unified_queue; DRAMsim3's default false: a write buffer beside the read queue)")
+    note("controller.write_buffer_size",
+         "absent: trans_queue_size entries (DRAMsim3 controller.cc sizes its write buffer so)")
+    note("controller.write_drain_threshold",
+         "DRAMsim3 controller.cc: a drain starts above 8 buffered writes with empty command "
+         "queues (a constant there, not a key)")
     return controller
 
 
@@ -381,7 +410,7 @@ def import_dramsim3_with_comments(
                        f"({raw}, {dram['channels']} channel(s), {dram['ranks']} "
                        "rank(s)/channel)",
         "dram": dram,
-        "timing": _timing(ini, std, note),
+        "timing": _timing(ini, std, dram["bankgroups"], note),
         "power": _power(ini, std, note),
         "controller": _controller(ini, note),
     }
