@@ -41,7 +41,7 @@ from pimsim.dram.state import (
     NO_REFCOUNT, channels, cmd_queues, new_banks, new_channels, new_cmd_queues, new_command_log,
     new_outcome, new_trans_queues, trans_queues,
 )
-from pimsim.dram.writebuf import move_next, new_write_buffers
+from pimsim.dram.writebuf import move_next, new_write_buffers, write_buffers
 
 
 @njit(inline="always")
@@ -172,7 +172,7 @@ def channel_wake(q, ref, geo, c, t, soonest):  # noqa: ANN001, ANN201
 
 
 @njit(cache=True, **NO_REFCOUNT)
-def replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, log, wb,  # noqa: ANN001
+def replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, log, wb_store,  # noqa: ANN001
                 scheduler, row_policy, refresh_kind, record, pim, stall_limit):
     """Run the cycles until every request is served (or the stall limit is hit). The
     queues and channels arrive as their stores (state.py): their views are built here, so
@@ -180,6 +180,7 @@ def replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, lo
     q = cmd_queues(q_store)
     tq = trans_queues(tq_store)
     chans = channels(chan_store)
+    wb = write_buffers(wb_store)
     n = req.channel.shape[0]
     fe = 0
     outstanding = 0

@@ -26,6 +26,7 @@ from numba import njit
 
 from pimsim.dram.frontend import enqueue, move_transaction
 from pimsim.dram.issue import address_bucket
+from pimsim.dram.state import NO_REFCOUNT
 
 
 class WriteBuffers(NamedTuple):
@@ -38,12 +39,28 @@ class WriteBuffers(NamedTuple):
     draining: np.ndarray      #: [channel] writes the current drain still moves (0: none)
 
 
+class WriteBufferStore(NamedTuple):
+    """The arrays behind :class:`WriteBuffers`: the per-entry fields as the rows of one
+    ``[field, channel, entry]`` array and the per-channel counts as the rows of one
+    ``[length / draining, channel]`` array (one shape each for the compiled loop, as
+    :class:`pimsim.dram.state.CmdQueueStore`)."""
+
+    entries: np.ndarray
+    counts: np.ndarray
+
+
 @njit(cache=True)
 def new_write_buffers(geo):  # noqa: ANN001, ANN201
     size = max(1, geo.wb_size)
-    entries = np.zeros((3, geo.n_ch, size), dtype=np.int64)
-    return WriteBuffers(entries[0], entries[1], entries[2], np.zeros(geo.n_ch, dtype=np.int64),
-                        np.zeros(geo.n_ch, dtype=np.int64))
+    return WriteBufferStore(np.zeros((3, geo.n_ch, size), dtype=np.int64),
+                            np.zeros((2, geo.n_ch), dtype=np.int64))
+
+
+@njit(inline="always")
+def write_buffers(st):  # noqa: ANN001, ANN201
+    """The :class:`WriteBuffers` view of a :class:`WriteBufferStore` (no copy)."""
+    e = st.entries
+    return WriteBuffers(e[0], e[1], e[2], st.counts[0], st.counts[1])
 
 
 @njit(inline="always")
@@ -103,18 +120,31 @@ def drain_one(req, tq, wb, q, banks, tm, geo, c, t, scheduler, row_policy):  # n
     return False, False
 
 
+@njit(cache=True, **NO_REFCOUNT)
+def drain_step(req, tq, wb, q, banks, tm, geo, c, t, scheduler, row_policy, stream_done):  # noqa: ANN001, ANN201
+    """The buffer's part of channel ``c``'s move at ``t`` (its buffer holds writes):
+    start a drain if one is due, move a write if one runs. Returns (moved, whether the
+    move is done: no read moves this cycle). A call, not inlined: the hot loop of a
+    stream without buffered writes stays as small as without a buffer."""
+    if wb.draining[c] == 0 and drain_due(tq, wb, q, geo, c, stream_done):
+        wb.draining[c] = wb.length[c]
+    if wb.draining[c] > 0:
+        moved, stopped = drain_one(req, tq, wb, q, banks, tm, geo, c, t, scheduler,
+                                   row_policy)
+        if not stopped:
+            return moved, True
+        wb.draining[c] = 0
+    return False, False
+
+
 @njit(inline="always")
 def move_next(req, tq, wb, q, banks, tm, geo, c, t, scheduler, row_policy, stream_done):  # noqa: ANN001, ANN201
     """Channel ``c``'s one transaction move of cycle ``t``: a buffered write while a drain
     runs, else a read (:func:`pimsim.dram.frontend.move_transaction`). Returns whether one
     moved."""
-    if geo.wb_size > 0 and wb.length[c] > 0:
-        if wb.draining[c] == 0 and drain_due(tq, wb, q, geo, c, stream_done):
-            wb.draining[c] = wb.length[c]
-        if wb.draining[c] > 0:
-            moved, stopped = drain_one(req, tq, wb, q, banks, tm, geo, c, t, scheduler,
-                                       row_policy)
-            if not stopped:
-                return moved
-            wb.draining[c] = 0
+    if wb.length[c] > 0:
+        moved, done = drain_step(req, tq, wb, q, banks, tm, geo, c, t, scheduler, row_policy,
+                                 stream_done)
+        if done:
+            return moved
     return move_transaction(req, tq, q, banks, tm, geo, c, t, scheduler, row_policy)
