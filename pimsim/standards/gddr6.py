@@ -2,7 +2,7 @@
 
 What GDDR6 adds to the JEDEC rows of :mod:`pimsim.standards.jedec`:
 
-- ``t32AW``, the 32-activation window: at most 32 ACTs to a channel's banks in any
+- ``t32AW``, the 32-activation window: at most 32 ACTs to a rank's banks in any
   ``t32AW``, on top of tFAW's four (JESD250 lists tFAW and t32AW; DRAMsim3
   src/channel_state.cc ActivationWindowOk checks both for GDDR, with a ring of the last 32
   ACTs per rank, which is this window's semantics). Random streams are bound by it:
