@@ -20,16 +20,21 @@ DRAMsim3's statistics files go to a temporary folder.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pimsim.hw.dramsim3 import import_dramsim3
-from pimsim.requests.replay import replay
-from pimsim.requests.traces import standard_trace
-from tests.helpers.dramsim3_peer import (
+# the repository root first on the path: run as ``python benchmarks/vs_dramsim3.py``,
+# sys.path[0] is benchmarks/, and the peer helper lives in tests/helpers
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pimsim.hw.dramsim3 import import_dramsim3  # noqa: E402
+from pimsim.requests.replay import replay  # noqa: E402
+from pimsim.requests.traces import standard_trace  # noqa: E402
+from tests.helpers.dramsim3_peer import (  # noqa: E402
     CONFIG_OF_STANDARD, CONFIGS, DEFAULT_CACHE, LINE_BYTES, Stream, build_peer, mixed_stream,
     peer_missing, run_peer,
 )
