@@ -5,15 +5,15 @@ memory system and returns a :class:`DramResult` (per-request admission and compl
 cycles, command counts, row hits, bytes). The engine follows DRAMsim3's controller
 (src/controller.cc and command_queue.cc, read as a spec), made of small compiled pieces:
 :mod:`~pimsim.dram.frontend` (admission, transaction queues), :mod:`~pimsim.dram.scheduler`
-(FR-FCFS / FCFS), :mod:`~pimsim.dram.refresh` (all-bank refresh),
-:mod:`~pimsim.dram.rowpolicy` (open / close page), :mod:`~pimsim.dram.timing` (constraint
-bookkeeping), :mod:`~pimsim.dram.issue`, :mod:`~pimsim.dram.cmdlog` and the main loop in
-:mod:`~pimsim.dram.kernel`.
+(FR-FCFS / FCFS), :mod:`~pimsim.dram.writebuf` (the write buffer and its drain policy),
+:mod:`~pimsim.dram.refresh` (all-bank refresh), :mod:`~pimsim.dram.rowpolicy` (open / close
+page), :mod:`~pimsim.dram.timing` (constraint bookkeeping), :mod:`~pimsim.dram.issue`,
+:mod:`~pimsim.dram.cmdlog` and the main loop in :mod:`~pimsim.dram.kernel`.
 
-Differences from DRAMsim3, on purpose: reads and writes share the queues (DRAMsim3 keeps
-a write buffer, drained in batches, and acknowledges a write one cycle after admission);
-a write completes when its data is written; refresh closes the rank with one PREA
-(DRAMsim3 precharges bank by bank).
+Differences from DRAMsim3, on purpose: a write completes when its data is written
+(DRAMsim3 acknowledges it one cycle after admission) and the end of a stream drains the
+write buffers; refresh closes the rank with one PREA (DRAMsim3 precharges bank by bank).
+Writes with PIM flags stay in order with the PIM work around them (no write buffer).
 
 PIM hooks, per request ``flags``:
 

@@ -5,7 +5,8 @@ Each cycle, per channel: (1) refresh (:mod:`pimsim.dram.refresh`); (2) one comma
 from the command queues, round robin over the queues, each queue's pick by the scheduler
 (:mod:`pimsim.dram.scheduler`); a standard with a dual command bus (HBM2) may issue a
 second command of the other bus (row / column) in the same cycle; (3) one transaction
-from the transaction queue to its command queue (:mod:`pimsim.dram.frontend`).
+from the transaction queue, or while a drain runs from the write buffer, to its command
+queue (:mod:`pimsim.dram.frontend`, :mod:`pimsim.dram.writebuf`).
 
 The loop jumps over idle time: each channel keeps the next cycle at which it can act,
 each queue a lower bound on when its first command can be ready. Timing only moves
@@ -30,7 +31,7 @@ from pimsim.dram.codes import (
     BUS_COLUMN, BUS_ROW, INF, MASK_MAX_QUEUES, REFRESH_ALL_BANK, ROLE_PRE, ROLE_RD, ROLE_WR,
     S_END, S_STATUS, S_STEPS, STATUS_STALLED,
 )
-from pimsim.dram.frontend import admit_arrived, move_transaction
+from pimsim.dram.frontend import admit_arrived, has_room
 from pimsim.dram.issue import issue_queue_command
 from pimsim.dram.refresh import any_waiting, new_refresh, next_refresh_due, refresh_step
 from pimsim.dram.scheduler import (
@@ -40,6 +41,7 @@ from pimsim.dram.state import (
     NO_REFCOUNT, channels, cmd_queues, new_banks, new_channels, new_cmd_queues, new_command_log,
     new_outcome, new_trans_queues, trans_queues,
 )
+from pimsim.dram.writebuf import move_next, new_write_buffers, write_buffers
 
 
 @njit(inline="always")
@@ -170,7 +172,7 @@ def channel_wake(q, ref, geo, c, t, soonest):  # noqa: ANN001, ANN201
 
 
 @njit(cache=True, **NO_REFCOUNT)
-def replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, log,  # noqa: ANN001
+def replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, log, wb_store,  # noqa: ANN001
                 scheduler, row_policy, refresh_kind, record, pim, stall_limit):
     """Run the cycles until every request is served (or the stall limit is hit). The
     queues and channels arrive as their stores (state.py): their views are built here, so
@@ -178,13 +180,14 @@ def replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, lo
     q = cmd_queues(q_store)
     tq = trans_queues(tq_store)
     chans = channels(chan_store)
+    wb = write_buffers(wb_store)
     n = req.channel.shape[0]
     fe = 0
     outstanding = 0
     t = np.int64(0)
     last_progress = np.int64(0)
     while True:
-        fe, outstanding, last_progress = admit_arrived(req, tq, q, geo, chans, out, fe, t,
+        fe, outstanding, last_progress = admit_arrived(req, tq, wb, q, geo, chans, out, fe, t,
                                                        outstanding, last_progress)
         # the channels due now, as a list: the loop below then reads its channel index
         # from memory, so the compiler does not keep one induction variable per
@@ -210,7 +213,8 @@ def replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, lo
             if served:
                 outstanding -= served
                 last_progress = t
-            moved = move_transaction(req, tq, q, banks, tm, geo, c, t, scheduler, row_policy)
+            moved = move_next(req, tq, wb, q, banks, tm, geo, c, t, scheduler, row_policy,
+                              fe >= n)
             if wake or moved or ref_issued:
                 chans.next_wake[c] = t + 1
             else:
@@ -221,7 +225,7 @@ def replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, lo
         for c in range(geo.n_ch):
             if chans.next_wake[c] < tn:
                 tn = chans.next_wake[c]
-        if fe < n and tq.length[req.channel[fe]] < geo.tq_size:
+        if fe < n and has_room(req, tq, wb, geo, fe):
             a = req.arrival[fe]
             if a < t + 1:
                 a = t + 1
@@ -248,7 +252,8 @@ def simulate(req, geo, tm, scheduler, row_policy, refresh_kind, record, pim, log
     out = new_outcome(n, tm.role.shape[0])
     log = new_command_log(log_cap if record else 1)
     replay_loop(req, geo, tm, new_banks(geo, tm), new_trans_queues(geo), new_cmd_queues(geo),
-                new_channels(geo), new_refresh(geo, tm), out, log, scheduler, row_policy,
+                new_channels(geo), new_refresh(geo, tm), out, log, new_write_buffers(geo),
+                scheduler, row_policy,
                 refresh_kind, record, pim, stall_limit)
     end_cycle = np.int64(0)
     for j in range(n):

@@ -83,10 +83,12 @@ def geometry(profile: Profile) -> Geometry:
     q_rank = np.arange(nq_ch, dtype=np.int64) // (nb_rank if per_bank else 1)
     bg_of = np.arange(nb_rank, dtype=np.int64) // d.banks_per_group
     std = get_standard(d.standard)
+    ctl = profile.controller
     return Geometry(int(d.channels), int(d.ranks), int(d.bankgroups), int(d.banks_per_group),
-                    int(nb_rank), int(nq_ch), int(profile.controller.trans_queue_size),
-                    int(profile.controller.cmd_queue_size), bool(per_bank),
-                    bool(std.dual_command_bus), q_rank, bg_of)
+                    int(nb_rank), int(nq_ch), int(ctl.trans_queue_size),
+                    int(ctl.cmd_queue_size), bool(per_bank),
+                    bool(std.dual_command_bus), q_rank, bg_of, int(ctl.write_buffer_entries),
+                    int(ctl.write_drain_threshold))
 
 
 def decoded_requests(profile: Profile, geo: Geometry, addr: np.ndarray, wr: np.ndarray,

@@ -71,6 +71,8 @@ class Geometry(NamedTuple):
     dual_bus: bool            #: a row and a column command may issue in one cycle
     q_rank: np.ndarray        #: rank of each queue of a channel
     bg_of: np.ndarray         #: bank group of each bank index within a rank
+    wb_size: int              #: write-buffer entries per channel (0: writes in the trans queue)
+    wb_drain: int             #: writes above which idle command queues start a drain
 
 
 class Timing(NamedTuple):

@@ -8,18 +8,16 @@ conventions, come from each standard's :class:`~pimsim.standards.spec.Dramsim3Di
 
 from __future__ import annotations
 
-import math
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pimsim.errors import ProfileError
+from pimsim.hw.dramsim3_ini import DramsimIni
 from pimsim.hw.load import profile_from_dict
 from pimsim.hw.schema import Profile
 from pimsim.standards import STANDARDS, Standard, eval_latency
-from pimsim.util.fileio import read_text
 
 #: DRAMsim3 protocol name -> standard, from the registry.
 DRAMSIM3_PROTOCOLS: dict[str, Standard] = STANDARDS.by_dramsim3_protocol()
@@ -37,155 +35,19 @@ _DERIVED_TIMING: dict[str, tuple[str, str]] = {
     "tRPab": ("tRP", "DRAMsim3 has no tRPab: it precharges all banks in tRP"),
 }
 
-#: DRAMsim3's defaults for absent keys (configuration.cc, Init*Params), per section.
-_DRAMSIM3_DEFAULTS: dict[tuple[str, str], float | int | str] = {
-    ("dram_structure", "bankgroups"): 2,
-    ("dram_structure", "banks_per_group"): 2,
-    ("dram_structure", "rows"): 1 << 16,
-    ("dram_structure", "columns"): 1 << 10,
-    ("dram_structure", "device_width"): 8,
-    ("dram_structure", "BL"): 8,
-    ("timing", "tCK"): 1.0,
-    ("timing", "AL"): 0,
-    ("timing", "CL"): 12,
-    ("timing", "CWL"): 12,
-    ("timing", "tCCD_L"): 6,
-    ("timing", "tCCD_S"): 4,
-    ("timing", "tRTRS"): 2,
-    ("timing", "tRTP"): 5,
-    ("timing", "tWTR_L"): 5,
-    ("timing", "tWTR_S"): 5,
-    ("timing", "tWR"): 10,
-    ("timing", "tRP"): 10,
-    ("timing", "tRRD_L"): 4,
-    ("timing", "tRRD_S"): 4,
-    ("timing", "tRAS"): 24,
-    ("timing", "tRCD"): 10,
-    ("timing", "tRFC"): 74,
-    ("timing", "tREFI"): 7800,
-    ("timing", "tFAW"): 50,
-    ("timing", "tRCDRD"): 24,
-    ("timing", "tRCDWR"): 20,
-    ("timing", "tPPD"): 0,
-    ("power", "VDD"): 1.2,
-    ("power", "IDD0"): 48,
-    ("power", "IDD2P"): 25,
-    ("power", "IDD2N"): 34,
-    ("power", "IDD3N"): 43,
-    ("power", "IDD4W"): 123,
-    ("power", "IDD4R"): 135,
-    ("power", "IDD5AB"): 250,
-    ("power", "IDD6x"): 31,
-    ("system", "channel_size"): 1024,
-    ("system", "channels"): 1,
-    ("system", "bus_width"): 64,
-    ("system", "address_mapping"): "chrobabgraco",
-    ("system", "queue_structure"): "PER_BANK",
-    ("system", "row_buf_policy"): "OPEN_PAGE",
-    ("system", "cmd_queue_size"): 16,
-    ("system", "trans_queue_size"): 32,
-}
+#: Buffered writes above which DRAMsim3 starts a drain once its command queues are empty
+#: (src/controller.cc ScheduleTransaction: ``write_buffer_.size() > 8``).
+DRAMSIM3_WRITE_DRAIN_THRESHOLD = 8
 
-_INI_SECTION = re.compile(r"^\[\s*([^\]]+?)\s*\]$")
-_INI_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_.\-]*)\s*[=:]\s*(.*)$")
+#: With one bank group (bankgroup_enable = false folds the banks into one) DRAMsim3 applies
+#: the other-group spacing where the same-group one would apply (src/timing.cc, "bankgroups
+#: == 1": "the value of tXXX_S should be used instead of tXXX_L"): the _L name takes the
+#: _S value.
+_SINGLE_GROUP_SHORT: dict[str, str] = {"tCCD_L": "tCCD_S", "tWTR_L": "tWTR_S",
+                                       "tRRD_L": "tRRD_S"}
 
 
-class _Ini:
-    """A parsed .ini file: (section, key) -> (raw value, line)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.values: dict[tuple[str, str], tuple[str, int]] = {}
-        text = read_text(path, ProfileError, "the DRAMsim3 file")
-        section: str | None = None
-        for number, raw in enumerate(text.splitlines(), start=1):
-            line = raw.split(";", 1)[0].strip()
-            if not line or line.startswith("#"):
-                continue
-            match = _INI_SECTION.match(line)
-            if match:
-                section = match.group(1)
-                continue
-            match = _INI_KEY.match(line)
-            if match is None:
-                raise ProfileError(
-                    f"{path}:{number}: malformed line {raw.strip()!r}; accepted: "
-                    "'[section]', 'key = value', blank lines and ';' or '#' comments"
-                )
-            if section is None:
-                raise ProfileError(
-                    f"{path}:{number}: {raw.strip()!r} comes before any [section]; accepted: "
-                    "'key = value' lines inside a [section]"
-                )
-            key, value = match.group(1), match.group(2).strip()
-            if (section, key) in self.values:
-                first = self.values[(section, key)][1]
-                raise ProfileError(
-                    f"{path}:{number}: [{section}] {key} given twice (first at line {first}); "
-                    "accepted: each key once"
-                )
-            self.values[(section, key)] = (value, number)
-
-    def has(self, section: str, key: str) -> bool:
-        return (section, key) in self.values
-
-    def where(self, section: str, key: str) -> str:
-        if (section, key) in self.values:
-            return f"{self.path.name}:{self.values[(section, key)][1]}"
-        return "DRAMsim3 default (absent from the file)"
-
-    def _raw(self, section: str, key: str) -> tuple[str, str]:
-        if (section, key) in self.values:
-            value, line = self.values[(section, key)]
-            return value, f"{self.path}:{line}"
-        if (section, key) in _DRAMSIM3_DEFAULTS:
-            return str(_DRAMSIM3_DEFAULTS[(section, key)]), f"{self.path}"
-        raise ProfileError(
-            f"{self.path}: [{section}] {key}: missing key; accepted: a '{key} = ...' line in "
-            f"[{section}]"
-        )
-
-    def integer(self, section: str, key: str) -> int:
-        value, where = self._raw(section, key)
-        try:
-            return int(value, 0)
-        except ValueError:
-            raise ProfileError(
-                f"{where}: [{section}] {key} = {value!r}: not an integer; accepted: an integer"
-            ) from None
-
-    def real(self, section: str, key: str) -> float:
-        value, where = self._raw(section, key)
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        if not math.isfinite(number):
-            raise ProfileError(
-                f"{where}: [{section}] {key} = {value!r}: not a number; accepted: a finite "
-                "number"
-            )
-        return number
-
-    def text(self, section: str, key: str) -> str:
-        return self._raw(section, key)[0]
-
-    def boolean(self, section: str, key: str, default: bool) -> bool:
-        if (section, key) not in self.values:
-            return default
-        value, line = self.values[(section, key)]
-        lowered = value.lower()
-        if lowered in {"true", "yes", "on", "1"}:
-            return True
-        if lowered in {"false", "no", "off", "0"}:
-            return False
-        raise ProfileError(
-            f"{self.path}:{line}: [{section}] {key} = {value!r}: not a boolean; accepted: "
-            "true/false, yes/no, on/off, 1/0"
-        )
-
-
-def _dramsim3_choice(ini: _Ini, key: str, choices: Mapping[str, str]) -> str:
+def _dramsim3_choice(ini: DramsimIni, key: str, choices: Mapping[str, str]) -> str:
     value = ini.text("system", key)
     if value.upper() not in choices:
         raise ProfileError(
@@ -195,7 +57,7 @@ def _dramsim3_choice(ini: _Ini, key: str, choices: Mapping[str, str]) -> str:
     return choices[value.upper()]
 
 
-def _standard_of(ini: _Ini) -> tuple[Standard, str]:
+def _standard_of(ini: DramsimIni) -> tuple[Standard, str]:
     path = ini.path
     accepted = ", ".join(DRAMSIM3_PROTOCOLS)
     if not ini.has("dram_structure", "protocol"):
@@ -210,7 +72,7 @@ def _standard_of(ini: _Ini) -> tuple[Standard, str]:
     return DRAMSIM3_PROTOCOLS[raw], raw
 
 
-def _require_positive(ini: _Ini, section: str, values: Mapping[str, int]) -> None:
+def _require_positive(ini: DramsimIni, section: str, values: Mapping[str, int]) -> None:
     for key, value in values.items():
         if value < 1:
             raise ProfileError(
@@ -219,7 +81,7 @@ def _require_positive(ini: _Ini, section: str, values: Mapping[str, int]) -> Non
             )
 
 
-def _ranks(ini: _Ini, megs_per_rank: int) -> tuple[int, str]:
+def _ranks(ini: DramsimIni, megs_per_rank: int) -> tuple[int, str]:
     """Ranks per channel as DRAMsim3's CalculateSize derives them, and the note saying so."""
     channel_size_mb = ini.integer("system", "channel_size")
     if megs_per_rank < 1:
@@ -235,7 +97,7 @@ def _ranks(ini: _Ini, megs_per_rank: int) -> tuple[int, str]:
         f"({ini.where('system', 'channel_size')}; DRAMsim3 CalculateSize)")
 
 
-def _organisation(ini: _Ini, std: Standard, raw: str, note: Any) -> dict[str, Any]:
+def _organisation(ini: DramsimIni, std: Standard, raw: str, note: Any) -> dict[str, Any]:
     """The ``dram`` section (configuration.cc InitDRAMParams / CalculateSize)."""
     dialect = std.dramsim3
     assert dialect is not None  # the protocol map holds only standards with a dialect
@@ -293,9 +155,9 @@ def _organisation(ini: _Ini, std: Standard, raw: str, note: Any) -> dict[str, An
     }
 
 
-def _timing(ini: _Ini, std: Standard, note: Any) -> dict[str, Any]:
+def _timing(ini: DramsimIni, std: Standard, bankgroups: int, note: Any) -> dict[str, Any]:
     """The ``timing`` section, one value per timing name of ``std`` (configuration.cc
-    InitTimingParams, timing.cc)."""
+    InitTimingParams, timing.cc); ``bankgroups`` as DRAMsim3 counts them."""
     dialect = std.dramsim3
     assert dialect is not None
     al = ini.integer("timing", "AL")
@@ -321,6 +183,13 @@ def _timing(ini: _Ini, std: Standard, note: Any) -> dict[str, Any]:
         else:
             values[name] = eval_latency(expr, values)
             note(f"timing.{name}", f"{expr} (absent from the file; {why})")
+    if bankgroups == 1:
+        for same, other in _SINGLE_GROUP_SHORT.items():
+            if same in values and other in values and values[same] != values[other]:
+                values[same] = values[other]
+                note(f"timing.{same}", f"{other} = {values[other]}, "
+                     f"{ini.where('timing', other)}: one bank group, DRAMsim3 applies the _S "
+                     f"spacing (timing.cc; the file's {same} is not used)")
     if not ini.has("timing", "tRTP") and (ini.has("timing", "tRTP_L")
                                           or ini.has("timing", "tRTP_S")):
         note("timing.tRTP", "DRAMsim3 ignores tRTP_L/tRTP_S and uses its default tRTP = 5")
@@ -328,7 +197,7 @@ def _timing(ini: _Ini, std: Standard, note: Any) -> dict[str, Any]:
     return {"tCK_ns": ini.real("timing", "tCK"), **{n: values[n] for n in std.timing_names}}
 
 
-def _power(ini: _Ini, std: Standard, note: Any) -> dict[str, Any]:
+def _power(ini: DramsimIni, std: Standard, note: Any) -> dict[str, Any]:
     power: dict[str, Any] = {}
     for key in ("VDD", "IDD0", "IDD2N", "IDD3N", "IDD4R", "IDD4W", "IDD5AB"):
         power[key] = ini.real("power", key)
@@ -344,7 +213,7 @@ def _power(ini: _Ini, std: Standard, note: Any) -> dict[str, Any]:
     return power
 
 
-def _controller(ini: _Ini, note: Any) -> dict[str, Any]:
+def _controller(ini: DramsimIni, note: Any) -> dict[str, Any]:
     controller: dict[str, Any] = {
         "address_mapping": ini.text("system", "address_mapping"),
         "page_policy": _dramsim3_choice(
@@ -353,6 +222,9 @@ def _controller(ini: _Ini, note: Any) -> dict[str, Any]:
         "trans_queue_size": ini.integer("system", "trans_queue_size"),
         "cmd_queue_size": ini.integer("system", "cmd_queue_size"),
         "scheduler": "frfcfs",
+        "write_queue": "unified" if ini.boolean("system", "unified_queue", False)
+        else "buffered",
+        "write_drain_threshold": DRAMSIM3_WRITE_DRAIN_THRESHOLD,
     }
     for key, ini_key in (("address_mapping", "address_mapping"),
                          ("page_policy", "row_buf_policy"),
@@ -361,6 +233,13 @@ def _controller(ini: _Ini, note: Any) -> dict[str, Any]:
                          ("cmd_queue_size", "cmd_queue_size")):
         note(f"controller.{key}", ini.where("system", ini_key))
     note("controller.scheduler", "DRAMsim3's command queues schedule FR-FCFS")
+    note("controller.write_queue", ini.where("system", "unified_queue")
+         + " (unified_queue; DRAMsim3's default false: a write buffer beside the read queue)")
+    note("controller.write_buffer_size",
+         "absent: trans_queue_size entries (DRAMsim3 controller.cc sizes its write buffer so)")
+    note("controller.write_drain_threshold",
+         "DRAMsim3 controller.cc: a drain starts above 8 buffered writes with empty command "
+         "queues (a constant there, not a key)")
     return controller
 
 
@@ -369,7 +248,7 @@ def import_dramsim3_with_comments(
 ) -> tuple[Profile, dict[str, str]]:
     """Import a DRAMsim3 .ini; also return a provenance comment per ``section.key``."""
     path = Path(ini_path)
-    ini = _Ini(path)
+    ini = DramsimIni(path)
     notes: dict[str, str] = {}
     note = notes.__setitem__
     std, raw = _standard_of(ini)
@@ -381,7 +260,7 @@ def import_dramsim3_with_comments(
                        f"({raw}, {dram['channels']} channel(s), {dram['ranks']} "
                        "rank(s)/channel)",
         "dram": dram,
-        "timing": _timing(ini, std, note),
+        "timing": _timing(ini, std, dram["bankgroups"], note),
         "power": _power(ini, std, note),
         "controller": _controller(ini, note),
     }

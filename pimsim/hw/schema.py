@@ -192,7 +192,16 @@ class Power(StrictModel):
 
 
 class Controller(StrictModel):
-    """Memory controller: address mapping, page policy, queues, scheduler."""
+    """Memory controller: address mapping, page policy, queues, scheduler, write buffer.
+
+    ``write_queue``: ``buffered`` keeps writes in a per-channel write buffer beside the
+    read (transaction) queue and drains them in batches; ``unified`` sends them through
+    the transaction queue in order with the reads. The defaults are DRAMsim3's
+    (src/controller.cc and configuration.cc): a buffer as large as the transaction queue
+    (``write_buffer_size`` absent), ``unified_queue = false``, and a drain that starts when
+    the buffer is full or holds more than 8 writes while the command queues are empty (a
+    threshold at or above the buffer's size: only a full buffer drains).
+    """
 
     address_mapping: str = Field(description="DRAMsim3 field string, e.g. rorabgbachco")
     page_policy: Literal["open", "close"] = "open"
@@ -200,6 +209,21 @@ class Controller(StrictModel):
     trans_queue_size: int = Field(default=32, ge=1, le=4096)
     cmd_queue_size: int = Field(default=8, ge=1, le=4096)
     scheduler: Literal["frfcfs", "fcfs"] = "frfcfs"
+    write_queue: Literal["buffered", "unified"] = "buffered"
+    write_buffer_size: int | None = Field(
+        default=None, ge=1, le=4096, description="write-buffer entries per channel "
+        "(absent: trans_queue_size, as DRAMsim3)")
+    write_drain_threshold: int = Field(
+        default=8, ge=0, le=4096, description="writes above which an idle command queue "
+        "starts a drain (DRAMsim3 controller.cc: 8)")
+
+    @property
+    def write_buffer_entries(self) -> int:
+        """Write-buffer entries per channel; 0 when writes share the transaction queue."""
+        if self.write_queue == "unified":
+            return 0
+        return self.write_buffer_size if self.write_buffer_size is not None \
+            else self.trans_queue_size
 
     @model_validator(mode="after")
     def _consistent(self) -> Controller:

@@ -142,6 +142,13 @@ RULES_BANKGROUPS: tuple[TimingRule, ...] = (
     TimingRule("tWTR_L", ">=", "tWTR_S"),
 )
 
+#: Precharge to precharge between banks of a rank (LPDDR4 JESD209-4, GDDR6 JESD250;
+#: DRAMsim3 src/timing.cc applies it, for LPDDR4 and GDDR, to the other banks of the rank).
+TIMING_PPD: tuple[TimingParam, ...] = (
+    TimingParam("tPPD", "PRE to PRE, other bank of the rank", minimum=0),
+)
+PPD_ROWS: tuple[TimingConstraint, ...] = (TC("rank", ("PRE",), ("PRE",), "tPPD"),)
+
 #: Refresh must leave time between refreshes.
 RULES_REFRESH: tuple[TimingRule, ...] = (TimingRule("tREFI", ">", "tRFC"),)
 

@@ -31,13 +31,11 @@ from pimsim.standards import jedec
 from pimsim.standards.pim import with_pim_commands
 from pimsim.standards.spec import Dramsim3Dialect, TimingConstraint, TimingParam, TimingRule
 
-TIMING_LPDDR4: tuple[TimingParam, ...] = (
-    TimingParam("tPPD", "PRE to PRE, other bank of the rank", minimum=0),
+TIMING_LPDDR4: tuple[TimingParam, ...] = jedec.TIMING_PPD + (
     TimingParam("tRPab", "all-bank precharge (PREA) to ACT or REF"),
 )
 
-ROWS_LPDDR4: tuple[TimingConstraint, ...] = (
-    TimingConstraint("rank", ("PRE",), ("PRE",), "tPPD"),
+ROWS_LPDDR4: tuple[TimingConstraint, ...] = jedec.PPD_ROWS + (
     TimingConstraint("rank", ("PREA",), ("ACT", "REF"), "tRPab"),
 )
 

@@ -9,8 +9,10 @@ record_commands=True).command_log``) against the JEDEC-style rules:
 - per bank: ACT->ACT >= tRC, ACT->RD >= tRCD_RD, ACT->WR >= tRCD_WR, ACT->PRE >= tRAS,
   PRE->ACT >= tRP, RD->PRE >= tRTP, WR->PRE >= CWL + burst + tWR, RDA/WRA->ACT likewise
   plus tRP;
-- per rank / bank group: ACT->ACT >= tRRD_S / tRRD_L, at most 4 ACTs in any tFAW window,
-  RD->RD and WR->WR >= tCCD_S / tCCD_L, WR->RD >= CWL + burst + tWTR_S / tWTR_L;
+- per rank / bank group: ACT->ACT >= tRRD_S / tRRD_L, at most 4 ACTs in any tFAW window
+  (and at most 32 in any t32AW window where the profile gives t32AW, GDDR6), PRE->PRE >=
+  tPPD where the profile gives it (LPDDR4, GDDR6), RD->RD and WR->WR >= tCCD_S / tCCD_L,
+  WR->RD >= CWL + burst + tWTR_S / tWTR_L;
 - refresh: nothing to a rank within tRFC after its REF, the k-th REF k x tREFI after the
   first (within a slack);
 - channel: command-bus slots (one command per cycle; HBM2: one row and one column command),
@@ -19,12 +21,21 @@ record_commands=True).command_log``) against the JEDEC-style rules:
 Column commands ending in ``I`` (RDI, WRI, RDAI, WRAI) are internal: bank timing, no data
 bus. Commands ending in ``_AB`` act on every bank of the rank (all-bank broadcast); an
 all-bank ACT counts as one activation for tRRD and tFAW.
+
+:func:`validate_write_buffer` checks a replay's writes against the write buffer's contract
+(the profile's ``controller`` section, read here, not the engine's tables): per address,
+column commands keep admission order (a write never passes an older read of its address);
+a read admitted while a write to its address waits is forwarded (no RD, done one cycle
+later); and a write goes ahead of waiting reads only as part of a drain, so between its
+admission and its WR more than ``write_drain_threshold`` writes were waiting at some cycle,
+or the buffer was full, or the stream had ended.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
 import pandas as pd
 
 
@@ -49,6 +60,8 @@ def validate_command_log(profile, log: pd.DataFrame, *, refresh_slack_cycles: in
     tCCD_S, tCCD_L, tRRD_S, tRRD_L, tFAW = tm.tCCD_S, tm.tCCD_L, tm.tRRD_S, tm.tRRD_L, tm.tFAW
     tWR, tWTR_S, tWTR_L, tRTP, tRTRS = tm.tWR, tm.tWTR_S, tm.tWTR_L, tm.tRTP, tm.tRTRS
     tRFC, tREFI = tm.tRFC, tm.tREFI
+    t32AW = getattr(tm, "t32AW", None)
+    tPPD = getattr(tm, "tPPD", None)
     wr_to_pre = CWL + burst + tWR
     dual = d.standard == "HBM2"
     nbg, nba = d.bankgroups, d.banks_per_group
@@ -65,6 +78,7 @@ def validate_command_log(profile, log: pd.DataFrame, *, refresh_slack_cycles: in
     open_row: dict[tuple, int] = {}
     last: dict[tuple, int] = {}  # (kind, ch, ra, bg, ba) -> cycle of last command of kind
     acts_rank: dict[tuple, list[int]] = defaultdict(list)
+    last_pre_rank: dict[tuple, int] = {}
     last_act_bg: dict[tuple, int] = {}
     last_col: dict[tuple, int] = {}  # ("RD"/"WR", ch, ra[, bg]) -> cycle
     last_ref: dict[tuple, int] = {}
@@ -115,6 +129,8 @@ def validate_command_log(profile, log: pd.DataFrame, *, refresh_slack_cycles: in
                 err(i, row, f"ACT->ACT same rank: {t - acts[-1]} < tRRD_S = {tRRD_S}")
             if len(acts) >= 4 and t - acts[-4] < tFAW:
                 err(i, row, f"5th ACT within tFAW: {t - acts[-4]} < {tFAW}")
+            if t32AW is not None and len(acts) >= 32 and t - acts[-32] < t32AW:
+                err(i, row, f"33rd ACT within t32AW: {t - acts[-32]} < {t32AW}")
             acts.append(t)
             for g in {g for g, _ in banks}:
                 lb = last_act_bg.get((ch, ra, g))
@@ -122,6 +138,11 @@ def validate_command_log(profile, log: pd.DataFrame, *, refresh_slack_cycles: in
                     err(i, row, f"ACT->ACT same bank group: {t - lb} < tRRD_L = {tRRD_L}")
                 last_act_bg[(ch, ra, g)] = t
         elif kind in ("PRE", "PREA"):
+            lp = last_pre_rank.get((ch, ra))
+            if kind == "PRE" and tPPD is not None and lp is not None and t - lp < tPPD:
+                err(i, row, f"PRE->PRE same rank: {t - lp} < tPPD = {tPPD}")
+            if kind == "PRE":
+                last_pre_rank[(ch, ra)] = t
             for g, b in banks:
                 key = (ch, ra, g, b)
                 if open_row.get(key, -1) < 0:
@@ -206,3 +227,59 @@ def validate_command_log(profile, log: pd.DataFrame, *, refresh_slack_cycles: in
             elif k0 != k1 and s1 - e0 < (tRTRS if k0 == "RD" else 0):
                 errors.append(f"channel {ch}: read->write turnaround between #{i0} and #{i1}")
     return errors
+
+
+def validate_write_buffer(profile, addresses, is_write, result) -> list[str]:  # noqa: ANN001
+    """Every breach of the write buffer's contract (module docstring) in ``result`` (a
+    ``run_requests(..., record_commands=True)`` result of plain, flag-free requests)."""
+    ctl = profile.controller
+    buffered = ctl.write_queue == "buffered"
+    threshold = ctl.write_drain_threshold
+    size = ctl.write_buffer_size if ctl.write_buffer_size is not None else ctl.trans_queue_size
+    addr = np.asarray(addresses, dtype=np.int64)
+    wr = np.asarray(is_write).astype(bool)
+    admit, done = result.admit_cycle, result.complete_cycle
+    log = result.command_log
+    col = log[log["command"].isin(["RD", "WR", "RDA", "WRA"])]
+    issue = np.full(addr.shape[0], -1, dtype=np.int64)
+    issue[col["request"].to_numpy()] = col["cycle"].to_numpy()
+    chan = np.full(addr.shape[0], -1, dtype=np.int64)  # the channel of each column command
+    chan[col["request"].to_numpy()] = col["channel"].to_numpy()
+    errors: list[str] = []
+    # per address: column commands in admission order; reads behind a waiting write forwarded
+    frame = pd.DataFrame({"addr": addr, "admit": admit, "issue": issue, "wr": wr,
+                          "done": done}).reset_index(names="request")
+    for a, grp in frame.groupby("addr", sort=False):
+        if grp["wr"].sum() == 0 or len(grp) < 2:
+            continue
+        served = grp[grp["issue"] >= 0].sort_values(["admit", "request"])
+        if (np.diff(served["issue"].to_numpy()) < 0).any():
+            errors.append(f"address {a:#x}: column commands out of admission order "
+                          f"(requests {served['request'].tolist()})")
+        for w in grp[grp["wr"] & (grp["issue"] >= 0)].itertuples():
+            behind = grp[~grp["wr"] & (grp["admit"] > w.admit) & (grp["admit"] < w.issue)]
+            bad = behind[(behind["issue"] >= 0) | (behind["done"] != behind["admit"] + 1)]
+            if len(bad):
+                errors.append(f"address {a:#x}: reads {bad['request'].tolist()} admitted "
+                              f"while write {w.request} waited were not forwarded")
+    if not buffered or not wr.any():
+        return errors[:50]
+    # writes waiting (admitted, WR not yet issued) over time, per channel
+    stream_end = int(admit.max())
+    for c in np.unique(chan[wr & (issue >= 0)]):
+        w_idx = np.flatnonzero(wr & (chan == c) & (issue >= 0))
+        times = np.concatenate([admit[w_idx], issue[w_idx] + 1])
+        steps = np.concatenate([np.ones(w_idx.size), -np.ones(w_idx.size)])
+        order = np.argsort(times, kind="stable")
+        times, waiting = times[order], np.cumsum(steps[order])
+        for j in w_idx:
+            lo = np.searchsorted(times, admit[j], side="left")
+            hi = np.searchsorted(times, issue[j], side="right")
+            peak = waiting[lo:hi].max() if hi > lo else 0
+            if peak <= threshold and peak < size and issue[j] < stream_end:
+                errors.append(f"write {j} (channel {c}) issued at {issue[j]} with at most "
+                              f"{int(peak)} writes waiting since its admission at "
+                              f"{admit[j]} (drain threshold {threshold}, buffer {size})")
+                if len(errors) >= 50:
+                    break
+    return errors[:50]

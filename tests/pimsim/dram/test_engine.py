@@ -98,10 +98,14 @@ def test_tccd_short_and_long(ddr4):
 
 
 def test_twtr_after_write(ddr4):
+    # writes through the transaction queue, in order with the reads, so that every group
+    # of four writes is followed by reads (a write buffer would hold them back)
+    p = ddr4.model_copy(deep=True)
+    p.controller.write_queue = "unified"
     n = 64
-    addr = _enc(ddr4, bankgroup=np.arange(n) % 2, column=np.arange(n) % 128)
+    addr = _enc(p, bankgroup=np.arange(n) % 2, column=np.arange(n) % 128)
     wr = (np.arange(n) // 4) % 2 == 0
-    log = _run(ddr4, addr, wr).command_log
+    log = _run(p, addr, wr).command_log
     t = ddr4.timing
     cwl_b = t.CWL + ddr4.burst_cycles
     g_s = _gaps(log, {"WR"}, {"RD"}, ["channel", "rank"])

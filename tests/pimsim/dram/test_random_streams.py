@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pimsim.dram import FLAG_ALL_BANK, FLAG_INTERNAL, run_requests
 from pimsim.dram.address import AddressMapper
 from pimsim.hw.load import load_profile
-from tests.helpers.cmdlog_validator import validate_command_log
+from tests.helpers.cmdlog_validator import validate_command_log, validate_write_buffer
 
 PROFILES = {"DDR4": "ddr4_3200", "HBM2": "hbm2", "GDDR6": "gddr6"}
 
@@ -64,6 +64,9 @@ def _check(profile, stream) -> None:
     res = run_requests(profile, addr, wr, arr, flags=fl, record_commands=True)
     errors = validate_command_log(profile, res.command_log)
     assert errors == [], "\n".join(errors[:10])
+    if flags is None:
+        errors = validate_write_buffer(profile, addr, wr, res)
+        assert errors == [], "\n".join(errors[:10])
     # every request completes, after its admission, which is not before its arrival
     assert (res.admit_cycle >= arr).all()
     assert (res.complete_cycle > res.admit_cycle).all()

@@ -67,6 +67,38 @@ def test_import_gddr6() -> None:
     assert profile.transaction_bytes == 256
     assert (t.tRCD_RD, t.tRCD_WR, t.tRTP, t.tRC) == (24, 20, 5, 78)
     assert profile.capacity_bytes == 8192 * 2**20
+    assert (t.t32AW, t.tPPD) == (420, 2)  # GDDR6_8Gb_x16.ini lines 38, 37
+
+
+@needs_reference
+def test_one_bank_group_takes_the_short_spacings() -> None:
+    """bankgroup_enable = false: DRAMsim3's timing.cc applies tCCD_S, tWTR_S and tRRD_S
+    where a same-group spacing would apply; the file's _L values (tCCD_L = 4) are unused."""
+    profile, notes = import_dramsim3_with_comments(DRAMSIM3 / "GDDR6_8Gb_x16.ini")
+    t = profile.timing
+    assert (t.tCCD_L, t.tCCD_S) == (3, 3)  # the file: tCCD_S = 3, tCCD_L = 4
+    assert (t.tWTR_L, t.tRRD_L) == (t.tWTR_S, t.tRRD_S)
+    assert "one bank group" in notes["timing.tCCD_L"]
+    hbm2 = import_dramsim3(DRAMSIM3 / "HBM2_8Gb_x128.ini")  # bank groups on: _L kept
+    assert (hbm2.timing.tCCD_S, hbm2.timing.tCCD_L) == (1, 2)
+
+
+@needs_reference
+def test_write_buffer_follows_dramsim3() -> None:
+    """DRAMsim3 (controller.cc) keeps a write buffer as large as its transaction queue
+    beside the read queue unless unified_queue = true, and drains above 8 writes."""
+    profile, notes = import_dramsim3_with_comments(DRAMSIM3 / "DDR4_8Gb_x8_3200.ini")
+    ctl = profile.controller
+    assert (ctl.write_queue, ctl.write_buffer_entries, ctl.write_drain_threshold) == (
+        "buffered", 32, 8)
+    assert "controller.cc" in notes["controller.write_drain_threshold"]
+
+
+def test_unified_queue_is_imported(tmp_path: Path) -> None:
+    path = tmp_path / "unified.ini"
+    path.write_text(_GOOD_INI + "unified_queue = true\n")
+    assert import_dramsim3(path).controller.write_queue == "unified"
+    assert import_dramsim3(path).controller.write_buffer_entries == 0
 
 
 @needs_reference

@@ -2,18 +2,15 @@
 
 The peer (``../shared/peers/dramsim3``, next to the repository) is built once by its
 ``build.sh`` into ``$XDG_CACHE_HOME/pimrec-peers/dramsim3`` (``~/.cache/...``), or found
-there. Both simulators replay the same standard traces (cut short to keep the test quick)
-with requests admitted in order as fast as the transaction queues accept; bandwidth
+there (``tests.helpers.dramsim3_peer``). Both simulators replay the same standard traces
+(cut short to keep the test quick) with requests admitted in order as fast as the
+transaction queues accept; bandwidth
 (requests x 64 B over the time to the last return) and the unloaded read latency of the
 idle trace must agree within +-10 %.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,52 +19,32 @@ from pimsim.hw.dramsim3 import import_dramsim3
 from pimsim.hw.load import load_profile
 from pimsim.requests.replay import replay
 from pimsim.requests.traces import REQUEST_BYTES, standard_trace
-from pimsim.requests.tracefile import write_trace
-from tests.helpers.shared import DRAMSIM3_PEER
+from tests.helpers.dramsim3_peer import CONFIGS, DEFAULT_CACHE, build_peer, peer_missing, run_peer
 
-PEER = DRAMSIM3_PEER
-INI = PEER / "configs" / "LPDDR4_8Gb_x16_2400.ini"
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pimrec-peers" / "dramsim3"
-BINARY = CACHE / "bin" / "dramsim3_replay"
+INI = CONFIGS / "LPDDR4_8Gb_x16_2400.ini"
 
 #: Requests kept of each standard trace: enough for the queues to reach steady state and
 #: for ~ 20 refresh intervals (tREFI = 8,660 cycles), small enough for a quick test.
 TRACE_REQUESTS = {"seq": 20_000, "rand": 20_000, "embed": 20_000, "gemv": 16_384, "idle": 400}
 TOLERANCE = 0.10
 
-pytestmark = pytest.mark.skipif(
-    not INI.is_file(), reason=f"{PEER} absent (the DRAMsim3 peer next to the repository)"
-)
+pytestmark = pytest.mark.skipif(peer_missing() is not None, reason=str(peer_missing()))
 
 
 @pytest.fixture(scope="module")
 def peer_binary() -> Path:
-    if BINARY.is_file() and os.access(BINARY, os.X_OK):
-        return BINARY
-    missing = [tool for tool in ("cmake", "g++") if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"DRAMsim3 is not built in {CACHE} and {', '.join(missing)} is absent")
-    done = subprocess.run([str(PEER / "build.sh"), str(CACHE)], capture_output=True, text=True,
-                          check=False)
-    assert done.returncode == 0, f"DRAMsim3 build failed: {done.stderr[-2000:]}"
-    return Path(done.stdout.strip().splitlines()[-1])
+    return build_peer(DEFAULT_CACHE)
 
 
 @pytest.fixture(scope="module")
-def figures(peer_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+def figures(peer_binary: Path) -> dict[str, dict]:
     """Per trace: (ours, DRAMsim3) bandwidth in GB/s and average read latency in ns."""
-    folder = tmp_path_factory.mktemp("lpddr4")
     profile = load_profile("lpddr4_2400")
     out: dict[str, dict] = {}
     for name, n in TRACE_REQUESTS.items():
         tr = standard_trace(name, seed=0)
         addr, wr, cyc = tr.addresses[:n], tr.is_write[:n], tr.arrival_cycles[:n]
-        trace = write_trace(folder / f"{name}.trace", addr, wr, cyc)
-        run = subprocess.run(
-            [str(peer_binary), str(INI), str(trace), "--width", "0", "--out", str(folder)],
-            capture_output=True, text=True, check=True,
-        )
-        ds3 = json.loads(run.stdout.strip().splitlines()[-1])
+        ds3 = run_peer(peer_binary, INI, addr, wr, cyc)
         ours = replay(profile, addr, wr, cyc).summary()
         moved = n * REQUEST_BYTES
         out[name] = {
