@@ -4,12 +4,11 @@ saving a spec in either format (ours is :func:`codesign.nas.space.to_dict`)."""
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from codesign.errors import SpecError
+from codesign.errors import SpecError, read_json_file
 from codesign.nas.space import (
     EMB_DIM,
     SPACE_BY_NASREC_CONFIG,
@@ -40,12 +39,7 @@ def _load_json(path_or_dict: str | Path | Mapping[str, Any]) -> tuple[Mapping[st
     if isinstance(path_or_dict, Mapping):
         return path_or_dict, ""
     path = Path(path_or_dict)
-    try:
-        return json.loads(path.read_text(encoding="utf-8")), f"{path}: "
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    return read_json_file(path, SpecError, "a subnet spec JSON file"), f"{path}: "
 
 
 def from_nasrec_json(path_or_dict: str | Path | Mapping[str, Any]) -> SubnetSpec:

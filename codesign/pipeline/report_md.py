@@ -149,8 +149,8 @@ def write_report(out: Path, dataset: str, profile: str, budget: str) -> Path:
         "PIM where the kind can pool, dense kernels on the host). C: the co-search front point "
         "with the lowest energy x latency whose supernet log loss is at most B's + "
         f"{LOGLOSS_TOLERANCE}. B_host: B with every kernel on the host. Latency and energy: one "
-        f"inference batch of {SIM_BATCH} simulated by pimsim; FLOPs per sample (NASRec "
-        "convention).",
+        f"inference batch of {SIM_BATCH} simulated by pimsim; `mflops`: MFLOPs/sample, 2 per "
+        "multiply-add (what is counted follows NASRec).",
         "",
         *_choice_lines(b, c),
         "## Models", "", _models_md(df), "",
