@@ -6,9 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from codesign.cli.options import command
+from codesign.cli.options import check_writable, command
 from codesign.data.schema import DATASET_NAMES
-from codesign.errors import SpecError
 from codesign.nas.flops import FLOPS_CONVENTION, FlopsReport, count_flops
 from codesign.nas.nasrec_json import from_nasrec_json, load_spec, save_spec
 from codesign.nas.space import SubnetSpec
@@ -64,16 +63,15 @@ def cmd_import_nasrec(args: argparse.Namespace) -> int:
     Small), print its blocks, operators, widths and MFLOPs, and optionally write it as a
     pimrec spec JSON.
     """
+    if args.output is not None:
+        check_writable(args.output, "-o", "file")
     spec = from_nasrec_json(args.file)
     report = count_flops(spec, args.dataset)
     print(f"{args.file}: NASRec subnet ({args.dataset} features)")
     print("\n".join(summary_lines(spec, report)))
     if args.output is not None:
-        out: Path = args.output
-        if not out.parent.exists():
-            raise SpecError(f"{out}: folder {out.parent} does not exist; accepted: a file in an existing folder")
-        save_spec(spec, out)
-        print(f"wrote {out}")
+        save_spec(spec, args.output)
+        print(f"wrote {args.output}")
     return 0
 
 

@@ -199,4 +199,4 @@ def load_plan(path: str | os.PathLike[str]) -> PimPlan:
 
 def save_plan(plan: PimPlan, path: str | os.PathLike[str]) -> Path:
     """Write ``plan`` as JSON to ``path`` atomically; returns the path."""
-    return atomic_write_json(path, plan.to_dict(), indent=1)
+    return atomic_write_json(path, plan.to_dict(), indent=1, allow_nan=False)

@@ -24,6 +24,7 @@ from codesign.nas.space import (
     to_dict,
     validate,
 )
+from pimsim.util.cli import to_jsonable
 from pimsim.util.fileio import atomic_write_json
 
 _NASREC_ARCH_KEYS = ("micro", "macro", "num_blocks", "use_layernorm", "config")
@@ -195,5 +196,5 @@ def save_spec(spec: SubnetSpec, path: str | Path, nasrec: bool = False) -> None:
     """Write ``spec`` as JSON (ours, or NASRec's with ``nasrec=True``), atomically."""
     path = Path(path)
     d = to_nasrec_json(spec) if nasrec else to_dict(spec)
-    atomic_write_json(path, d, indent=1)
+    atomic_write_json(path, to_jsonable(d), indent=1, allow_nan=False)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pimsim.util.cli import to_jsonable
 from pimsim.util.executors import DEFAULT_EXECUTOR
 from pimsim.util.fileio import atomic_write_json
 
@@ -68,8 +69,9 @@ DEFAULT_SCHEDULER = DEFAULT_EXECUTOR
 
 
 def write_json(path: Path, data: Any) -> None:
-    """One of the run folder's JSON files, written atomically (numpy numbers as floats)."""
-    atomic_write_json(path, data, indent=1, default=float)
+    """One of the run folder's JSON files, written atomically as strict JSON (numpy numbers
+    as plain ones, a value that is not finite as ``null``)."""
+    atomic_write_json(path, to_jsonable(data), indent=1, allow_nan=False)
 
 
 def read_json(path: Path) -> Any:

@@ -73,6 +73,10 @@ def _choice_lines(b: dict[str, Any], c: dict[str, Any]) -> list[str]:
     if not c.get("met_tolerance", True):
         lines += ["**No front point met the log-loss tolerance; C is the front's lowest log "
                   "loss point.**", ""]
+    if c.get("same_subnet_as_b"):
+        lines += ["**C = B's subnet** (" + ("and B's plan" if c.get("is_b_genome") else
+                  "with another PIM plan") + "): B's training from scratch is C's, not run "
+                  "twice.", ""]
     if c.get("seeded"):
         what = ("C is B's own genome (no front point within the tolerance has a lower energy x "
                 "latency)" if c.get("is_b_genome") else
