@@ -6,12 +6,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from codesign.cli.options import add_quiet, check_writable, command, non_negative_int
+from codesign.cli.options import add_quiet, check_writable, command, int_at_least, non_negative_int
 from codesign.data.cache import SPLIT_SEED
 from codesign.data.prepare import DEFAULT_CHUNK_ROWS, prepare
 from codesign.data.schema import DATASET_NAMES, DEFAULT_SEARCH_CAP
 from codesign.data.synthetic import write_synthetic
 from pimsim.util.cli import positive_int
+
+#: Smallest bucket cap: a field needs its missing row and at least one value row.
+MIN_CAP = 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                       help="cache folder to create (replaced atomically)")
     prep.add_argument("--strict", action="store_true", help="stop at the first malformed line")
     prep.add_argument(
-        "--cap", type=positive_int, default=None,
+        "--cap", type=int_at_least(MIN_CAP), default=None,
         help=f"limit every field to N embedding rows (default: none; the search uses {DEFAULT_SEARCH_CAP})",
     )
     prep.add_argument("--seed", type=non_negative_int, default=SPLIT_SEED,

@@ -54,15 +54,24 @@ def field_default(cls: Any, name: str) -> Any:
     return cls.__dataclass_fields__[name].default
 
 
-def non_negative_int(text: str) -> int:
-    """argparse type: a whole number >= 0 (seeds, step counts)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is not a non-negative integer")
-    return value
+def int_at_least(low: int) -> Callable[[str], int]:
+    """argparse type: a whole number >= ``low``, refused in the user's terms otherwise."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            what = "a non-negative integer" if low == 0 else f"an integer >= {low}"
+            raise argparse.ArgumentTypeError(f"{value} is not {what}")
+        return value
+
+    parse.__name__ = "non-negative integer" if low == 0 else f"integer >= {low}"
+    return parse
+
+
+#: argparse type: a whole number >= 0 (seeds, step counts).
+non_negative_int = int_at_least(0)
 
 
 def positive_number(text: str) -> float:

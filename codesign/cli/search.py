@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 
 from codesign.cli.options import (
@@ -124,6 +125,11 @@ def _run_search(args: argparse.Namespace) -> int:
     cfg = SearchConfig(budget=args.budget, seed=args.seed, mode=args.mode, limits=limits,
                        initial_genomes=seeds)
     created = not args.out.exists()
+    if not args.quiet:
+        print(f"search[{args.mode}]: {cfg.total_evaluations} evaluations (population "
+              f"{cfg.population}, then {cfg.generations} generations of {cfg.children} "
+              f"children) into {args.out}; the first also loads the data and the supernet, "
+              "so the ETA settles after a few", file=sys.stderr, flush=True)
     try:
         with make_executor(args.scheduler, args.workers) as ex:
             res = run_search(problem, cfg, out_dir=args.out, resume=args.resume, executor=ex,

@@ -345,7 +345,7 @@ class CtrData:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise DataFormatError(f"batch_size: {batch_size!r}; accepted: a positive integer")
         if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise DataFormatError(f"limit: {limit!r}; accepted: a non-negative integer or None")
+            raise DataFormatError(f"limit: {limit!r}; accepted: a non-negative integer, or no limit")
         idx = self.indices(split)
         if shuffle:
             if rng is None:

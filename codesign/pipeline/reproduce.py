@@ -305,7 +305,8 @@ def reproduce(
     if (raw is None) == (synthetic_rows is None):
         raise CodesignError("reproduce: give exactly one of --raw PATH and --synthetic-rows N")
     if synthetic_rows is not None and synthetic_rows < MIN_SYNTHETIC_ROWS:
-        raise CodesignError(f"--synthetic-rows: {synthetic_rows}; accepted: >= {MIN_SYNTHETIC_ROWS}")
+        raise CodesignError(f"--synthetic-rows: {synthetic_rows}; accepted: an integer >= "
+                            f"{MIN_SYNTHETIC_ROWS}")
     if raw is not None and not Path(raw).exists():
         raise CodesignError(f"--raw {raw}: no such file or folder; accepted: the raw {dataset} "
                             "data (a file, or KDD's folder)")

@@ -86,6 +86,8 @@ def test_option_values_are_checked_in_the_users_terms(
                   "-1"], "-1 is not a non-negative integer"),
         "split seed": (["data", "prepare", "--dataset", "criteo", "--raw", "x", "--out", "y",
                         "--seed", "-3"], "non-negative integer"),
+        "cap": (["data", "prepare", "--dataset", "criteo", "--raw", "x", "--out", "y", "--cap",
+                 "1"], "1 is not an integer >= 2"),
         "limit": ([*search, "--mode", "constrained", "--limit", "latency_ns=-5"],
                   "not a finite number > 0"),
         "limit nan": ([*search, "--mode", "constrained", "--limit", "energy_pj=nan"],
