@@ -60,7 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sp.add_argument("--resume", action="store_true", help="continue the search in OUT")
     add_executor(sp)
     sp.add_argument("--limit", type=_limit, action="append", default=[],
-                    help=f"constrained mode: KEY=V ({', '.join(LIMIT_KEYS)}); repeatable")
+                    help=f"constrained mode: KEY=V ({', '.join(LIMIT_KEYS)}; latency of one "
+                    "batch in ns, its energy in pJ, FLOPs per sample at 2 per multiply-add); "
+                    "repeatable")
     sp.add_argument("--dataset", choices=DATASET_NAMES, default=None,
                     help="simulate with this data set's published table sizes (default: the "
                     "cache's own schema)")

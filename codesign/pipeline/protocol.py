@@ -3,11 +3,11 @@ batch, the published ratios it is compared with, and the run folder's small JSON
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codesign.errors import CodesignError, read_json_file
 from pimsim.util.cli import to_jsonable
 from pimsim.util.executors import DEFAULT_EXECUTOR
 from pimsim.util.fileio import atomic_write_json
@@ -75,7 +75,8 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
+    """One of the run folder's JSON files (a damaged one is an error naming it)."""
+    return read_json_file(path, CodesignError, "a JSON file of the run folder")
 
 
 def read_timings(out: Path) -> dict[str, float]:
