@@ -17,6 +17,7 @@ from codesign.train.finetune import estimate_subnet
 from codesign.train.supernet import load_supernet
 
 
+@pytest.mark.slow
 def test_eval_prints_its_stages_and_the_librarys_estimate(
         run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = from_dict(json.loads((run_dir / "B.json").read_text())["spec"])

@@ -33,19 +33,35 @@ def _perturbed_supernet(run_dir: Path, folder: Path) -> Path:
 def _args(run_dir: Path, out: Path, supernet: Path, data: Path) -> list[str]:
     return ["search", "--data", str(data), "--supernet", str(supernet), "--profile",
             "hbm2_pim", "--mode", "accuracy", "--budget", "tiny", "--out", str(out),
-            "--finetune-steps", "1", "--eval-rows", "200", "--quiet"]
+            "--finetune-steps", "0", "--eval-rows", "100", "--quiet"]
 
 
-def test_resume_refuses_other_inputs_naming_them(run_dir: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.slow
+def test_a_stored_search_is_tied_to_its_inputs(run_dir: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
     supernet = tmp_path / "supernet"
     shutil.copytree(run_dir / "supernet", supernet)
     data = run_dir / "data" / "cache"
     out = tmp_path / "search"
+    out.mkdir()  # the user's folder: kept, and left empty by a failed command
     args = _args(run_dir, out, supernet, data)
+    # a failed command leaves nothing that blocks the corrected one
+    typo = [("no_such_profile" if a == "hbm2_pim" else a) for a in args]
+    assert codesign_main(typo) == 2
+    assert "no_such_profile" in capsys.readouterr().err
+    assert list(out.iterdir()) == []
+    # a journal holding only its header (a run that died before its first result) is no
+    # search: the command runs without --resume
+    (out / JOURNAL_NAME).write_text(json.dumps({"type": "header", "config": {}}) + "\n")
     assert codesign_main(args) == 0
     journal = (out / JOURNAL_NAME).read_text()
     best = (out / "best.json").read_text()
+    # every file is strict JSON with the usual permissions
+    _strict_json(out / "best.json")
+    for line in journal.splitlines():
+        _strict_json(line)
+    _strict_json(out / "checkpoint.json")
+    assert all(p.stat().st_mode & 0o777 == 0o644 for p in out.rglob("*") if p.is_file())
     capsys.readouterr()
     # a retrained supernet at the same path: its content differs
     other = _perturbed_supernet(run_dir, tmp_path / "other_supernet")
@@ -58,7 +74,7 @@ def test_resume_refuses_other_inputs_naming_them(run_dir: Path, tmp_path: Path,
     make_synthetic_cache("criteo", 3000, other_data, seed=7, cap=2**10)
     for change, named in ((["--profile", "hbm2"], "another profile"),
                           (["--data", str(other_data)], "another data"),
-                          (["--finetune-steps", "2"], "another finetune_steps"),
+                          (["--finetune-steps", "1"], "another finetune_steps"),
                           (["--eval-rows", "300"], "another eval_rows")):
         assert codesign_main(args + ["--resume"] + change) == 2, change
         err = capsys.readouterr().err.strip()
@@ -73,7 +89,7 @@ def test_accuracy_cache_is_keyed_by_the_supernet(run_dir: Path, tmp_path: Path) 
     spec = from_dict(json.loads((run_dir / "B.json").read_text())["spec"])
     other = _perturbed_supernet(run_dir, tmp_path / "other")
     common = dict(data_dir=str(run_dir / "data" / "cache"), profile="hbm2_pim",
-                  co_design=False, finetune_steps=1, eval_rows=200, simulate=False)
+                  co_design=False, finetune_steps=0, eval_rows=200, simulate=False)
     cache = str(tmp_path / "cache")
     first = CoSearchProblem(supernet=str(run_dir / "supernet"), cache_dir=cache, **common)
     second = CoSearchProblem(supernet=str(other), cache_dir=cache, **common)
@@ -95,26 +111,6 @@ def test_dataset_must_be_the_caches(run_dir: Path, tmp_path: Path,
     assert len(err.splitlines()) == 1
     assert "--dataset avazu" in err and "'criteo'" in err
     assert not out.exists()  # refused before anything was created
-
-
-def test_a_failed_search_leaves_nothing_that_blocks_the_corrected_command(
-        run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "s"
-    out.mkdir()  # the user's folder: kept, and left empty
-    args = _args(run_dir, out, run_dir / "supernet", run_dir / "data" / "cache")
-    typo = [("no_such_profile" if a == "hbm2_pim" else a) for a in args]
-    assert codesign_main(typo) == 2
-    assert "no_such_profile" in capsys.readouterr().err
-    assert list(out.iterdir()) == []
-    # a journal holding only its header (a run that died before its first result) is no
-    # search: the command runs without --resume
-    (out / JOURNAL_NAME).write_text(json.dumps({"type": "header", "config": {}}) + "\n")
-    assert codesign_main(args) == 0
-    _strict_json(out / "best.json")
-    for line in (out / JOURNAL_NAME).read_text().splitlines():
-        _strict_json(line)
-    _strict_json(out / "checkpoint.json")
-    assert all(p.stat().st_mode & 0o777 == 0o644 for p in out.rglob("*") if p.is_file())
 
 
 def _refuse(name: str) -> None:
