@@ -22,13 +22,17 @@ venv: $(STAMP)
 # Synthetic Criteo-format rows of the demo's reproduction (`codesign reproduce --budget tiny`).
 DEMO_ROWS ?= 50000
 
-# The standard DRAM traces on the three plain profiles, then a Criteo-sized inference
-# batch on hbm2_pim with its trace (Parquet, Chrome JSON) and timeline picture in demo_out/,
-# then the co-design reproduction at budget tiny in demo_out/reproduce (its finished stages
-# are skipped when the demo runs again); prints the B/C tables and where report.md is.
+# The standard DRAM traces on the three plain profiles; then where PIM pays off on hbm2_pim:
+# its advantage map (GEMM shapes x batch sizes, host vs PIM) and the Criteo DLRM example
+# kernel by kernel with its host-only, naive and best plans at batch 1..256, printed and
+# written (tables, heatmaps, timelines) in demo_out/compare/; then the co-design
+# reproduction at budget tiny in demo_out/reproduce (its finished stages are skipped when
+# the demo runs again); prints the B/C tables and where report.md is.
 demo: $(STAMP)
 	$(VENV)/bin/python -m pimsim.cli.demo
-	$(VENV)/bin/python -m pimsim.cli.demo_pim demo_out
+	$(VENV)/bin/pimsim compare --profile hbm2_pim --quiet --out demo_out/compare/hbm2_pim
+	$(VENV)/bin/pimsim compare --profile hbm2_pim --quiet --workload examples/criteo_dlrm_b256.yaml \
+		--out demo_out/compare/criteo_dlrm_hbm2_pim
 	$(VENV)/bin/codesign reproduce --dataset criteo --synthetic-rows $(DEMO_ROWS) \
 		--profile hbm2_pim --budget tiny --out demo_out/reproduce
 

@@ -48,7 +48,7 @@ from pimsim.hw.schema import Profile
 from pimsim.sim.engine import simulate
 from pimsim.sim.trace import ENERGY_COLUMNS
 from pimsim.util.executors import Executor, LocalExecutor
-from pimsim.util.fileio import atomic_write_bytes
+from pimsim.util.fileio import atomic_write_bytes, read_text
 from pimsim.workload.graph import Workload
 
 __all__ = [
@@ -188,19 +188,59 @@ def _workload_id(workload: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _header(profile: Profile, workload: Any, sets: Sequence[tuple[str, Sequence[Any]]],
+            seed: int) -> dict[str, Any]:
+    """What every stored point depends on: the resume check compares all of it."""
+    profile_text = json.dumps(profile.model_dump(mode="json"), sort_keys=True)
+    return {"profile": profile.name,
+            "profile_digest": hashlib.sha256(profile_text.encode()).hexdigest()[:16],
+            "workload": _workload_id(workload), "sets": [[k, list(v)] for k, v in sets],
+            "seed": seed}
+
+
+def _set_options(sets: Any) -> str:
+    return " ".join(f"--set {k}={','.join(map(str, v))}" for k, v in sets or []) or "(none)"
+
+
+#: Each input of the header, the option that gives it, and how its values are shown.
+_RESUMED_INPUTS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("sets", "--set grid", _set_options),
+    ("profile", "--profile", repr),
+    ("profile_digest", "--profile (its contents)", str),
+    ("workload", "--workload/--spec (the workload's digest)", str),
+    ("seed", "--seed", str),
+)
+
+
+def _check_same_sweep(hpath: Path, header: dict[str, Any]) -> None:
+    """Refuse to resume the sweep of ``hpath`` with other inputs (one line naming the
+    first input that differs); the folder is left untouched."""
+    try:
+        old = json.loads(read_text(hpath, PimsimError, "the sweep header (JSON)"))
+    except json.JSONDecodeError as exc:
+        raise PimsimError(f"{hpath}:{exc.lineno}: not valid JSON ({exc.msg}); accepted: the "
+                          "sweep.json a sweep wrote, or another --out") from None
+    for key, option, show in _RESUMED_INPUTS:
+        if not isinstance(old, dict) or old.get(key) != header[key]:
+            was = show(old.get(key)) if isinstance(old, dict) and key in old else "(not recorded)"
+            raise PimsimError(
+                f"--resume: {option} differs from the sweep in {hpath.parent} (there: {was}; "
+                f"here: {show(header[key])}); accepted: the same inputs to resume, or another "
+                "--out")
+
+
 def _read_points(path: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     if not path.is_file():
         return rows
-    with path.open() as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                break  # a torn last line from a kill: that point runs again
+    for line in read_text(path, PimsimError, "the sweep's points (JSON lines)").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # a torn last line from a kill: that point runs again
     return rows
 
 
@@ -225,24 +265,18 @@ def run_sweep(
     ex = executor if executor is not None else LocalExecutor(0)
     out = Path(out_dir) if out_dir is not None else None
     done: dict[str, dict[str, Any]] = {}
-    header = {"profile": profile.name, "workload": _workload_id(workload),
-              "sets": [[k, list(v)] for k, v in sets], "seed": seed}
-    header = json.loads(json.dumps(header, default=str))
+    header = json.loads(json.dumps(_header(profile, workload, sets, seed), default=str))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         hpath, ppath = out / HEADER_NAME, out / POINTS_NAME
         if hpath.is_file() and resume:
-            old = json.loads(hpath.read_text())
-            if old.get("profile") != header["profile"] or old.get("workload") != header[
-                    "workload"] or old.get("seed") != header["seed"]:
-                raise PimsimError(
-                    f"{hpath}: the sweep there used profile {old.get('profile')!r}, workload "
-                    f"{old.get('workload')}, seed {old.get('seed')}; accepted: the same "
-                    "profile, workload and seed to resume, or another --out"
-                )
+            _check_same_sweep(hpath, header)
             done = {r["point"]: r for r in _read_points(ppath)}
-        elif (hpath.is_file() or ppath.is_file()) and not resume:
+        elif ppath.is_file() and not hpath.is_file():
+            raise PimsimError(f"{out}: holds {POINTS_NAME} without {HEADER_NAME}, so what its "
+                              "points were run with is unknown; accepted: another --out")
+        elif hpath.is_file() or ppath.is_file():
             raise PimsimError(f"{out}: holds a sweep already; accepted: --resume or another --out")
+        out.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(hpath, json.dumps(header, indent=1).encode())
     todo = [p for p in points if _point_key(p) not in done]
     skipped = len(points) - len(todo)

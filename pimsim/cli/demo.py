@@ -17,6 +17,7 @@ from pimsim.errors import PimsimError
 from pimsim.hw.load import load_profile
 from pimsim.requests.replay import replay
 from pimsim.requests.traces import TRACE_NAMES, standard_trace
+from pimsim.util.cli import non_negative_int
 
 PROFILES: tuple[str, ...] = ("ddr4_3200", "hbm2", "gddr6")
 
@@ -49,7 +50,8 @@ def demo_table(profiles: tuple[str, ...] = PROFILES, traces: tuple[str, ...] = T
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pimsim.cli.demo",
                                  description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=0, help="seed of the random traces")
+    ap.add_argument("--seed", type=non_negative_int, default=0,
+                    help="seed of the random traces (a whole number >= 0)")
     args = ap.parse_args(argv)
     try:
         t0 = time.perf_counter()

@@ -1,8 +1,8 @@
 """The ``pimsim`` entry point: one module per command group.
 
 ``pimsim profile ...`` / ``pimsim profiles`` (:mod:`pimsim.cli.profile`), ``pimsim replay``
-(:mod:`pimsim.cli.replay`), ``pimsim simulate`` (:mod:`pimsim.cli.simulate`) and ``pimsim
-sweep`` (:mod:`pimsim.cli.sweep`). Errors of the PimsimError family are printed as one line
+(:mod:`pimsim.cli.replay`), ``pimsim simulate`` (:mod:`pimsim.cli.simulate`), ``pimsim
+sweep`` (:mod:`pimsim.cli.sweep`) and ``pimsim compare`` (:mod:`pimsim.cli.compare`). Errors of the PimsimError family are printed as one line
 and the process exits with status 2.
 """
 
@@ -16,7 +16,7 @@ from pimsim.util.cli import run_command_line
 DESCRIPTION = "Cycle-approximate simulator of banked DRAM with PIM units."
 #: Modules that contribute subcommands, in the order they appear in ``--help``.
 COMMAND_MODULES: tuple[str, ...] = tuple(
-    f"pimsim.cli.{group}" for group in ("profile", "replay", "simulate", "sweep"))
+    f"pimsim.cli.{group}" for group in ("profile", "replay", "simulate", "sweep", "compare"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,8 +2,13 @@
 
 ``pimsim profile import-dramsim3 FILE.ini -o FILE.yaml``
 ``pimsim profile check FILE.yaml|NAME [--json]``
-``pimsim profile list`` (also ``pimsim profiles``): every profile on the search path, loaded
+``pimsim profile list`` (also ``pimsim profiles``): every profile on the search path (by the
+name ``check``, ``simulate`` and ``replay`` look it up by: its file name), loaded
 and validated, with its standard, peak and PIM bandwidth; exit 2 if any is invalid.
+
+Both ``check`` and ``list`` judge a profile by one rule, :func:`pimsim.hw.load.load_profile`
+(the schema): a profile without a ``host`` section is valid (``replay`` needs the memory
+only) and both say that it runs no host kernels.
 """
 
 from __future__ import annotations
@@ -18,7 +23,16 @@ from pimsim.errors import PimsimError
 from pimsim.cost.pim import bandwidth_ratio, internal_bandwidth_gbps
 from pimsim.hw.dramsim3 import import_dramsim3_with_comments
 from pimsim.hw.load import list_profiles, load_profile, profile_to_yaml, save_profile
-from pimsim.util.cli import EXIT_BAD_INPUT, print_columns, print_table, to_jsonable
+from pimsim.util.cli import (
+    EXIT_BAD_INPUT,
+    check_outputs,
+    print_columns,
+    print_table,
+    to_jsonable,
+)
+
+#: What ``check`` and ``list`` say of a profile without a host section.
+NO_HOST = "replay only; simulate runs no host kernels on it"
 
 #: Commands whose energy ``profile check`` prints.
 CHECKED_COMMANDS: tuple[str, ...] = ("ACT", "RD", "WR", "REF")
@@ -35,7 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     imp.add_argument("ini", type=Path, help="DRAMsim3 configuration file (.ini)")
     imp.add_argument("-o", "--output", type=Path, default=None,
                      help="YAML file to write (default: print to standard output)")
-    imp.add_argument("--name", default=None, help="profile name (default: the file's stem)")
+    imp.add_argument("--name", type=_profile_name, default=None,
+                     help="profile name (default: the name of the -o file, else of the .ini file)")
     imp.set_defaults(func=_cmd_import_dramsim3)
 
     check = profile_sub.add_parser("check", help="validate a profile and print a summary")
@@ -55,10 +70,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     prof.set_defaults(func=cmd_profile_list)
 
 
+def _profile_name(text: str) -> str:
+    """argparse type: a non-empty profile name."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty name; accepted: a non-empty profile name")
+    return text
+
+
 def _cmd_import_dramsim3(args: argparse.Namespace) -> int:
+    check_outputs(args, {"output": False}, PimsimError)
     profile, comments = import_dramsim3_with_comments(args.ini)
-    if args.name:
-        profile = profile.model_copy(update={"name": args.name})
+    # the name the profile is looked up by: the YAML file's name when one is written
+    name = args.name or (args.output.stem if args.output is not None else None)
+    if name:
+        profile = profile.model_copy(update={"name": name})
     header = (
         f"Imported by 'pimsim profile import-dramsim3' from {args.ini.name} (DRAMsim3",
         "configuration). Each comment names the .ini line a value came from, or how it was",
@@ -80,6 +105,8 @@ def _cmd_profile_check(args: argparse.Namespace) -> int:
     for command in CHECKED_COMMANDS:
         summary[f"energy_{command}_pj"] = energies[command]
     summary["background_mw_per_rank"] = background_power_mw(profile)
+    summary["host"] = "yes" if profile.host is not None else f"none: {NO_HOST}"
+    summary["pim_kind"] = profile.pim.kind if profile.pim is not None else "none"
     if args.json:
         print(json.dumps(to_jsonable(summary), indent=2))
     else:
@@ -94,24 +121,25 @@ def cmd_profile_list(args: argparse.Namespace) -> int:
     for path in list_profiles():
         try:
             p = load_profile(path)
-            if p.host is None:
-                raise PimsimError(f"{path}: no host section; every profile needs one")
+            host = "yes" if p.host is not None else "none"
             if p.pim is not None:
                 internal = f"{internal_bandwidth_gbps(p):.1f}"
                 ratio = f"{bandwidth_ratio(p):.2f}"
                 kind = p.pim.kind
             else:
                 internal, ratio, kind = "-", "-", "-"
-            rows.append((p.name, p.dram.standard, f"{p.peak_bandwidth_gbps:.1f}", kind, internal,
-                         ratio, "ok", str(path)))
+            rows.append((path.stem, p.dram.standard, f"{p.peak_bandwidth_gbps:.1f}", host, kind,
+                         internal, ratio, "ok", str(path)))
         except PimsimError as exc:
             bad.append(str(exc))
-            rows.append((path.stem, "?", "?", "?", "?", "?", "INVALID", str(path)))
+            rows.append((path.stem, "?", "?", "?", "?", "?", "?", "INVALID", str(path)))
     if not rows:
         print("no profiles found")
         return 0
-    print_columns(("profile", "standard", "peak GB/s", "pim kind", "internal GB/s", "int/ext",
-                   "status", "path"), rows)
+    print_columns(("profile", "standard", "peak GB/s", "host", "pim kind", "internal GB/s",
+                   "int/ext", "status", "path"), rows)
+    if any(r[3] == "none" for r in rows):
+        print(f"host none: {NO_HOST}")
     for msg in bad:
         print(f"pimsim: error: {msg}")
     return EXIT_BAD_INPUT if bad else 0

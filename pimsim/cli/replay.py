@@ -13,7 +13,7 @@ from pimsim.errors import PimsimError
 from pimsim.hw.load import load_profile
 from pimsim.requests.replay import replay as run_replay
 from pimsim.requests.tracefile import read_trace
-from pimsim.util.cli import flatten, print_table, to_jsonable
+from pimsim.util.cli import check_outputs, flatten, print_table, to_jsonable
 from pimsim.util.fileio import atomic_open
 
 
@@ -39,6 +39,7 @@ def _write_csv_row(path: Path, row: dict[str, Any]) -> None:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    check_outputs(args, {"out": False}, PimsimError)
     profile = load_profile(args.profile)
     trace = read_trace(args.trace)
     if len(trace) == 0:

@@ -24,12 +24,18 @@ from typing import Any
 
 from pimsim.errors import PimsimError, WorkloadError
 from pimsim.util.cli import positive_int
+from pimsim.util.fileio import read_text
 from pimsim.workload.graph import Workload, load_workload
 
 #: Entry-point group of the workload builders.
 BUILDER_GROUP = "pimsim.workload_builders"
 #: Name of the builder ``--spec`` uses: a codesign subnet spec with a PIM plan.
 SPEC_BUILDER = "subnet"
+#: Batch of a ``--spec`` workload when ``--batch`` is not given.
+DEFAULT_BATCH = 256
+#: The options that only ``--spec`` reads (attribute of the parsed arguments, flag).
+SPEC_ONLY_OPTIONS: tuple[tuple[str, str], ...] = (("dataset", "--dataset"), ("plan", "--plan"),
+                                                  ("batch", "--batch"))
 
 
 def find_builder(name: str) -> Any:
@@ -58,11 +64,16 @@ def _own_error(builder: Any, exc: BaseException) -> bool:
 
 
 def spec_workload(spec: str, dataset: str | None, plan: str | None = None,
-                  batch: int = 256, *, name: str | None = None) -> Any:
+                  batch: int = DEFAULT_BATCH, *, name: str | None = None) -> Any:
     """The builder of ``spec`` (``builder(profile) -> Workload``), from the files given, by
     the builder registered as ``name`` (default :data:`SPEC_BUILDER`)."""
     if not dataset:
         raise PimsimError("--spec needs --dataset (criteo, avazu or kdd) for the table sizes")
+    # The files must be UTF-8 text: read here, so that a bad file is one line in pimsim's
+    # terms whatever the builder's own reader does with it.
+    read_text(spec, PimsimError, "the --spec subnet (JSON)")
+    if plan is not None:
+        read_text(plan, PimsimError, "the --plan PIM plan (JSON)")
     builder = find_builder(name or SPEC_BUILDER)
     try:
         return builder.from_files(spec, dataset, plan, batch)
@@ -80,14 +91,21 @@ def add_source_arguments(parser: argparse.ArgumentParser, plan_help: str) -> Non
     src.add_argument("--spec", help="codesign subnet JSON (ours or NASRec's); needs --dataset")
     parser.add_argument("--dataset", help="with --spec: criteo, avazu or kdd (table sizes)")
     parser.add_argument("--plan", help=plan_help)
-    parser.add_argument("--batch", type=positive_int, default=256,
-                        help="with --spec: batch size")
+    parser.add_argument("--batch", type=positive_int, default=None,
+                        help=f"with --spec: batch size (default {DEFAULT_BATCH}; a workload "
+                        "file gives its own)")
 
 
 def workload_or_builder(args: argparse.Namespace) -> Workload | Any:
-    """The workload file of ``--workload``, or the builder of ``--spec``."""
+    """The workload file of ``--workload``, or the builder of ``--spec``; options that only
+    ``--spec`` reads are refused with ``--workload``."""
     if args.workload:
-        if args.plan or args.dataset:
-            raise PimsimError("--plan and --dataset go with --spec, not --workload")
+        given = [flag for attr, flag in SPEC_ONLY_OPTIONS if getattr(args, attr) is not None]
+        if given:
+            raise PimsimError(
+                f"{' and '.join(given)}: only --spec reads {'them' if len(given) > 1 else 'it'}"
+                f"; --workload {args.workload} gives its own tables, placement and batch; "
+                "accepted: --workload FILE alone, or --spec FILE with these")
         return load_workload(args.workload)
-    return spec_workload(args.spec, args.dataset, args.plan, args.batch)
+    batch = DEFAULT_BATCH if args.batch is None else args.batch
+    return spec_workload(args.spec, args.dataset, args.plan, batch)

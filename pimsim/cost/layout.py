@@ -11,8 +11,10 @@ Two placements:
   :meth:`pimsim.dram.address.AddressMapper.encode`, so that all-bank commands sweep rows in
   order.
 
-Regions that exceed the memory's capacity wrap around (the access pattern is kept, the
-addresses alias); ``Layout.aliased`` says when that happened.
+Data never wraps around the memory: a region that would end beyond the capacity (channels
+x ranks x banks x rows x columns x bus width) raises :class:`~pimsim.errors.WorkloadError`
+naming the regions placed, their bytes and the capacity, and :meth:`Layout.check_fits`
+does the same for a whole workload's tables and weights before anything is simulated.
 
 Hot-row replication (:func:`hot_rows`, :func:`assign_hot_to_units`): the most frequent
 rows of a batch can be replicated in every rank / bank, so that rank- or bank-level PIM
@@ -23,12 +25,18 @@ units can serve them locally and balance their load (RecNMP's hot-entry profilin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from pimsim.dram.address import AddressMapper
+from pimsim.errors import WorkloadError
 from pimsim.hw.schema import Profile
+from pimsim.workload import Gemm, Workload
+
+#: Regions a capacity error names one by one (the largest first); the rest are counted.
+NAMED_REGIONS = 8
 
 
 @dataclass(frozen=True)
@@ -55,22 +63,47 @@ class Layout:
         self.channels = channels
         self.regions: dict[str, Region] = {}
         self._next = 0
-        self.aliased = False
 
     # --- interleaved regions -----------------------------------------------------------
     def region(self, name: str, nbytes: int) -> Region:
         r = self.regions.get(name)
         if r is None or r.nbytes < nbytes:
             base = self._next
-            self._next = base + -(-max(nbytes, 1) // self.align) * self.align
-            if self._next > self.capacity_bytes:
-                self.aliased = True
+            if base + self._span(nbytes) > self.capacity_bytes:
+                placed = {n: reg.nbytes for n, reg in self.regions.items()}
+                raise WorkloadError(self._no_room({**placed, name: int(nbytes)}))
+            self._next = base + self._span(nbytes)
             r = Region(name, base, int(nbytes))
             self.regions[name] = r
         return r
 
+    def _span(self, nbytes: int) -> int:
+        """Bytes of address space a region of ``nbytes`` takes (whole alignment units)."""
+        return -(-max(int(nbytes), 1) // self.align) * self.align
+
+    def check_fits(self, workload: Workload) -> None:
+        """Raise :class:`~pimsim.errors.WorkloadError` when the tables and weights of
+        ``workload`` (weights shared by id counted once) do not fit the memory."""
+        data = {f"table:{name}": t.bytes for name, t in workload.tables.items()}
+        for k in workload.kernels:
+            if isinstance(k, Gemm):
+                data.setdefault(f"weight:{k.weight or k.name}", k.resident_bytes())
+        if sum(self._span(b) for b in data.values()) > self.capacity_bytes:
+            raise WorkloadError(self._no_room(data))
+
+    def _no_room(self, data: Mapping[str, int]) -> str:
+        d = self.profile.dram
+        big = sorted(data.items(), key=lambda kv: -kv[1])
+        named = ", ".join(f"{n.replace(':', ' ', 1)} {b:,} bytes" for n, b in big[:NAMED_REGIONS])
+        rest = f" and {len(big) - NAMED_REGIONS} smaller" if len(big) > NAMED_REGIONS else ""
+        return (f"the workload's data does not fit the memory of profile "
+                f"{self.profile.name!r}: {named}{rest} (total {sum(data.values()):,} bytes); "
+                f"capacity {self.capacity_bytes:,} bytes ({self.capacity_bytes / 2**30:g} "
+                f"GiB = {d.channels} channels x {d.ranks} ranks x {self.profile.banks_per_rank} "
+                f"banks x {d.rows} rows x {d.columns} columns x {d.bus_width}-bit bus); "
+                "accepted: tables and weights that fit, or a profile with more memory")
+
     def _finish(self, addr: np.ndarray, channels: tuple[int, ...] | None) -> np.ndarray:
-        addr = addr % self.capacity_bytes
         chans = channels if channels is not None else self.channels
         if chans is not None and len(chans) < self.profile.dram.channels:
             pos, width = self.mapper.positions["ch"], self.mapper.widths["ch"]

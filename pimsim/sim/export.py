@@ -16,12 +16,20 @@ from pimsim.util.fileio import atomic_write, atomic_write_text
 if TYPE_CHECKING:  # for annotations only: trace.py imports this module
     from pimsim.sim.trace import Trace
 
-#: Colour of each kernel kind in the timeline (others: red).
+#: Colour of each kernel kind in the timeline (others: :data:`OTHER_COLOR`).
 OP_COLORS: dict[str, str] = {"embedding_bag": "tab:blue", "gemm": "tab:orange",
                              "interaction": "tab:green", "elementwise": "tab:purple",
                              "transfer": "tab:gray"}
-#: Resolution of the timeline picture (dots per inch).
+OTHER_COLOR = "tab:red"
+#: Hatching of the bars of kernels that ran on PIM.
+PIM_HATCH = "///"
+#: Resolution of the timeline picture (dots per inch), height of one kernel's row and the
+#: largest picture height (inches).
 TIMELINE_DPI = 110
+TIMELINE_ROW_IN = 0.22
+TIMELINE_MAX_HEIGHT_IN = 60.0
+#: Height (inches) of the band at the bottom of the picture that holds the legend.
+LEGEND_BAND_IN = 0.35
 
 
 def _lanes(units: set[str]) -> list[str]:
@@ -71,28 +79,53 @@ def to_chrome_json(trace: Trace, path: str | os.PathLike[str]) -> Path:
     return atomic_write_text(path, json.dumps(chrome_events(trace)))
 
 
-def timeline_png(trace: Trace, path: str | os.PathLike[str], title: str | None = None) -> Path:
-    """One horizontal lane per unit, one bar per kernel coloured by its kind."""
+def timeline_figure(trace: Trace, title: str | None = None) -> Any:
+    """The timeline as a matplotlib ``Figure``: one row per kernel, named on the left and
+    grouped by the lane it ran on (host first, lane names on the right), one bar per
+    kernel from its start to its end, coloured by its kind and hatched when it ran on PIM.
+    The legend sits in a band below the axes, so it hides no bar, and lists exactly the
+    kinds (and the hatching) drawn."""
     # lazy: matplotlib takes 0.19 s to import (python -X importtime); only commands that
     # draw pay it
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
+    from matplotlib.patches import Patch
 
     recs = [r for r in trace.records if r.placement != "memory"]
     lanes = _lanes({r.unit for r in recs})
-    fig = Figure(figsize=(11, 1.2 + 0.6 * len(lanes)))
+    rows = sorted(recs, key=lambda r: (lanes.index(r.unit), r.start_ns, r.name))
+    fig = Figure(figsize=(11, min(TIMELINE_MAX_HEIGHT_IN, 2.0 + TIMELINE_ROW_IN * len(rows))))
     FigureCanvasAgg(fig)
     ax = fig.subplots()
-    for r in recs:
-        y = lanes.index(r.unit)
-        ax.barh(y, r.duration_ns / 1e3, left=r.start_ns / 1e3, height=0.6,
-                color=OP_COLORS.get(r.op, "tab:red"), edgecolor="black", linewidth=0.3)
-    ax.set_yticks(range(len(lanes)), lanes)
+    for y, r in enumerate(rows):
+        ax.barh(y, r.duration_ns / 1e3, left=r.start_ns / 1e3, height=0.7,
+                color=OP_COLORS.get(r.op, OTHER_COLOR), edgecolor="black", linewidth=0.3,
+                hatch=PIM_HATCH if r.placement == "pim" else None)
+    font = max(4.0, min(8.0, 400.0 / max(1, len(rows))))
+    ax.set_yticks(range(len(rows)), [r.name for r in rows], fontsize=font)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    for lane in lanes:
+        ys = [y for y, r in enumerate(rows) if r.unit == lane]
+        if ys[0] > 0:
+            ax.axhline(ys[0] - 0.5, color="gray", linewidth=0.6)
+        ax.text(1.005, (ys[0] + ys[-1]) / 2, lane, transform=ax.get_yaxis_transform(),
+                va="center", ha="left", fontsize=7, rotation=-90 if len(ys) > 3 else 0)
     ax.set_xlabel("time (us)")
-    ax.invert_yaxis()
-    handles = [Rectangle((0, 0), 1, 1, color=c) for c in OP_COLORS.values()]
-    ax.legend(handles, list(OP_COLORS), loc="upper right", fontsize=7, ncol=5)
+    ax.grid(True, axis="x", alpha=0.3)
+    drawn = list(dict.fromkeys(r.op for r in rows))
+    handles = [Patch(facecolor=OP_COLORS.get(op, OTHER_COLOR), edgecolor="black", label=op)
+               for op in drawn]
+    if any(r.placement == "pim" for r in rows):
+        handles.append(Patch(facecolor="white", edgecolor="black", hatch=PIM_HATCH,
+                             label="on PIM (hatched)"))
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=7,
+               frameon=False)
     ax.set_title(title or f"{trace.meta.get('workload', '')} on {trace.meta.get('profile', '')}")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0.0, LEGEND_BAND_IN / fig.get_figheight(), 1.0, 1.0))
+    return fig
+
+
+def timeline_png(trace: Trace, path: str | os.PathLike[str], title: str | None = None) -> Path:
+    """Write :func:`timeline_figure` as a PNG."""
+    fig = timeline_figure(trace, title)
     return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=TIMELINE_DPI, format="png"))

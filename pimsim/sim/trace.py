@@ -123,7 +123,8 @@ class Trace:
         df = self.df
         show = df[["name", "op", "placement", "unit", "start_ns", "end_ns", "duration_ns",
                    "dram_commands", "external_bytes", "internal_bytes", "flops", "energy_pj"]]
-        lines = [show.to_string(index=False, float_format=lambda v: f"{v:.4g}")]
+        times = {c: "{:,.1f}".format for c in ("start_ns", "end_ns", "duration_ns")}  # one format
+        lines = [show.to_string(index=False, float_format=lambda v: f"{v:.4g}", formatters=times)]
         t = self.totals()
         lines.append("")
         lines.append(

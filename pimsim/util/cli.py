@@ -3,6 +3,7 @@
 Each group of subcommands lives in its own module with a ``register(subparsers)`` function
 that adds its parsers and sets ``func`` on each. :func:`run_command_line` prints errors of
 the given exception families as one line and exits with status 2, never with a traceback.
+:func:`check_outputs` checks a command's output paths before it starts its work.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ import math
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+from pimsim.util.fileio import check_writable
 
 __all__ = [
     "build_parser",
+    "check_outputs",
     "flatten",
     "format_value",
+    "non_negative_int",
     "positive_int",
     "print_columns",
     "print_table",
@@ -34,15 +40,49 @@ EXIT_INTERRUPTED = 130
 EXIT_BAD_INPUT = 2
 
 
+def _whole_number(text: str, accepted: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; accepted: "
+                                         f"{accepted}") from None
+
+
 def positive_int(text: str) -> int:
     """argparse type: a whole number >= 1, with a clear message otherwise."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    value = _whole_number(text, "a positive integer")
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer; accepted: a "
+                                         "positive integer (1, 2, ...)")
     return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0 (a seed, a count that may be zero)."""
+    value = _whole_number(text, "a whole number >= 0")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; accepted: a whole number "
+                                         ">= 0 (0, 1, 2, ...)")
+    return value
+
+
+def check_outputs(args: argparse.Namespace, options: Mapping[str, bool],
+                  error: type[Exception]) -> None:
+    """Raise ``error`` (one line) unless every output option given in ``args`` can be
+    written, before any work starts. ``options`` maps an attribute of ``args`` (``"out"``,
+    ``"chrome"``) to whether its value is a folder (True) or a file (False); options left
+    at None are skipped. Two options naming one file are refused too."""
+    seen: dict[Path, str] = {}
+    for name, folder in options.items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        path = check_writable(value, error, flag, folder=folder).absolute()
+        if path in seen:
+            raise error(f"{flag} {value}: {seen[path]} writes the same file; accepted: a "
+                        "different path for each output")
+        seen[path] = flag
 
 
 def build_parser(prog: str, description: str,

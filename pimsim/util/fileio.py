@@ -5,7 +5,10 @@ disk, then renamed over the destination (``os.replace``), so a reader (or a run 
 killed) never sees a half-written file. Forms: :func:`atomic_open` (a handle),
 :func:`atomic_write_text`, :func:`atomic_write_bytes`, :func:`atomic_write_json`, and
 :func:`atomic_write` for writers that want a file name (``torch.save``, pyarrow,
-``Figure.savefig``). It imports nothing from the project.
+``Figure.savefig``). :func:`check_writable` tells, before a command starts its work,
+whether an output path can be written; :func:`read_text` is the one reader of input text
+files (UTF-8), :func:`decode_text` its decoder for readers that take a file in pieces. It
+imports nothing from the project: callers pass their own error class.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "check_writable",
+    "decode_text",
     "read_text",
 ]
 
@@ -117,10 +122,60 @@ def atomic_write(path: str | os.PathLike[str], write_fn: Callable[[str], Any]) -
     return target
 
 
-def read_text(path: str | os.PathLike[str], error: type[Exception], what: str) -> str:
-    """The UTF-8 text of ``path``; an unreadable file raises ``error`` naming the path and
-    ``what`` it should have been ("the trace", "the profile")."""
+def decode_text(data: bytes, path: str | os.PathLike[str], error: type[Exception], what: str,
+                *, start: int = 0, line: int = 1) -> str:
+    """``data`` as UTF-8 text (newlines read as ``\\n``); ``data`` is the part of ``path``
+    from byte ``start`` (on line ``line``), for readers that decode a file in pieces. Bad
+    text raises ``error`` naming the path, ``what`` it should have been and the byte offset
+    in the file (and its line) of the first bad byte."""
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot read {what}: {exc}") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at_line = line + data.count(b"\n", 0, exc.start)
+        raise error(
+            f"{path}: cannot read {what}: not UTF-8 text: byte {start + exc.start} (line "
+            f"{at_line}) is 0x{data[exc.start]:02x}; accepted: a UTF-8 text file") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_text(path: str | os.PathLike[str], error: type[Exception], what: str) -> str:
+    """The UTF-8 text of ``path`` (newlines read as ``\\n``); a file that cannot be read, or
+    that is not UTF-8 text, raises ``error`` naming the path, ``what`` it should have been
+    ("the trace", "the profile") and, for bad text, the byte offset of the first bad byte
+    (:func:`decode_text`)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise error(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    return decode_text(data, path, error, what)
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_writable(path: str | os.PathLike[str], error: type[Exception], what: str, *,
+                   folder: bool = False) -> Path:
+    """Raise ``error`` (one line naming ``what``, e.g. ``"--chrome"``, and the path) unless
+    ``path`` can be written: a file path (``folder=False``) that is not a folder, in a
+    folder that exists or can be created; or a folder (``folder=True``) that exists or can
+    be created. Creates nothing; returns the path."""
+    target = Path(path)
+    try:
+        if target.is_dir() and not folder:
+            raise error(f"{what} {path}: is a folder; accepted: a file path")
+        if target.exists() and not target.is_dir() and folder:
+            raise error(f"{what} {path}: is a file; accepted: a folder (existing or new)")
+        base = _nearest_existing((target if folder else target.parent).absolute())
+        if not base.is_dir():
+            raise error(f"{what} {path}: {base} is a file, not a folder; accepted: a path "
+                        "whose folders exist or can be created")
+        if not os.access(base, os.W_OK | os.X_OK):
+            raise error(f"{what} {path}: folder {base} is not writable; accepted: a path in "
+                        "a folder you can write to")
+    except OSError as exc:
+        raise error(f"{what} {path}: cannot be written: {exc.strerror or exc}; accepted: a "
+                    "path in a folder you can write to") from None
+    return target

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pimsim.errors import WorkloadError
+from pimsim.util.fileio import read_text
 from pimsim.util.rng import scatter_ranks, zipf_ranks
 
 if TYPE_CHECKING:  # the kernel type, for annotations only: kernels.py imports this module
@@ -30,7 +31,7 @@ def bag_indices(k: EmbeddingBag, rows: int,
         idx = np.fromiter((i for b in k.indices for i in b), dtype=np.int64,
                           count=int(lens.sum()))
     elif k.distribution == "file":
-        lens, idx = _read_indices_file(k)
+        lens, idx = read_indices_file(k)
     else:
         assert k.pooling is not None
         n = k.batch * k.pooling
@@ -55,13 +56,18 @@ def zipf_rows(rng: np.random.Generator, rows: int, s: float, n: int) -> np.ndarr
     return scatter_ranks(zipf_ranks(rng, rows, s, n) - 1, rows)
 
 
-def _read_indices_file(k: EmbeddingBag) -> tuple[np.ndarray, np.ndarray]:
+def read_indices_file(k: EmbeddingBag) -> tuple[np.ndarray, np.ndarray]:
+    """(bag lengths, row ids) of the ``indices_file`` of ``k``, checked against its batch."""
     assert k.indices_file is not None
     path = Path(k.indices_file)
     if not path.is_file():
         raise WorkloadError(f"kernel {k.name!r}: indices_file {str(path)!r} not found")
     if path.suffix == ".npy":
-        arr = np.load(path)
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise WorkloadError(f"kernel {k.name!r}: indices_file {str(path)!r}: not a NumPy "
+                                f"array file ({exc}); accepted: a .npy array of row ids") from None
         if arr.ndim != 2 or arr.shape[0] != k.batch:
             raise WorkloadError(
                 f"kernel {k.name!r}: indices_file {str(path)!r} has shape {arr.shape}; "
@@ -70,20 +76,20 @@ def _read_indices_file(k: EmbeddingBag) -> tuple[np.ndarray, np.ndarray]:
         return np.full(k.batch, arr.shape[1], dtype=np.int64), arr.astype(np.int64).ravel()
     lens: list[int] = []
     vals: list[int] = []
-    with path.open() as fh:
-        for lineno, line in enumerate(fh, 1):
-            text = line.strip()
-            if not text:
-                continue
-            try:
-                bag = [int(t) for t in text.replace(",", " ").split()]
-            except ValueError:
-                raise WorkloadError(
-                    f"{path}:{lineno}: kernel {k.name!r}: {text[:60]!r} is not a list of "
-                    "integers; accepted: row ids separated by spaces or commas"
-                ) from None
-            lens.append(len(bag))
-            vals.extend(bag)
+    what = f"the indices of kernel {k.name!r} (one bag per line)"
+    for lineno, line in enumerate(read_text(path, WorkloadError, what).splitlines(), 1):
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            bag = [int(t) for t in text.replace(",", " ").split()]
+        except ValueError:
+            raise WorkloadError(
+                f"{path}:{lineno}: kernel {k.name!r}: {text[:60]!r} is not a list of "
+                "integers; accepted: row ids separated by spaces or commas"
+            ) from None
+        lens.append(len(bag))
+        vals.extend(bag)
     if len(lens) != k.batch:
         raise WorkloadError(
             f"{path}: kernel {k.name!r}: {len(lens)} bags; accepted: batch = {k.batch}"

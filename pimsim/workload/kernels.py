@@ -28,7 +28,7 @@ from pimsim.errors import WorkloadError
 from pimsim.hw.dtypes import DTYPE_BYTES, DType
 from pimsim.util.rng import DEFAULT_ZIPF_S
 from pimsim.util.validation import StrictModel
-from pimsim.workload.indices import bag_indices
+from pimsim.workload.indices import bag_indices, read_indices_file
 
 Placement = Literal["host", "pim"]
 
@@ -119,6 +119,8 @@ class EmbeddingBag(_KernelBase):
 
     # shapes are resolved against the workload's table (Workload.bind)
     _table: Table | None = None
+    # lookups of an indices_file, counted when first asked for
+    _file_lookups: int | None = None
 
     def bind(self, table: Table) -> None:
         self._table = table
@@ -137,9 +139,14 @@ class EmbeddingBag(_KernelBase):
     def lookups(self) -> int:
         if self.indices is not None:
             return sum(len(b) for b in self.indices)
+        if self.indices_file is not None:
+            if self._file_lookups is None:
+                self._file_lookups = int(read_indices_file(self)[0].sum())
+            return self._file_lookups
         if self.pooling is not None:
             return self.batch * self.pooling
-        raise WorkloadError(f"kernel {self.name!r}: lookups unknown before the file is read")
+        raise WorkloadError(f"kernel {self.name!r}: no pooling, indices or indices_file; "
+                            "accepted: one of them")
 
     def flops(self) -> int:  # one add per element of every pooled row beyond the first
         return max(0, self.lookups() - self.batch) * self.tbl.dim

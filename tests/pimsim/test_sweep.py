@@ -8,12 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pimsim.cli import main as pimsim_main
 from pimsim.errors import PimsimError, ProfileError
-from pimsim.hw.load import load_profile
+from pimsim.hw.load import BUILTIN_PROFILE_DIR, load_profile
 from pimsim.sim.trace import ENERGY_COLUMNS
 from pimsim.sweep import grid, parse_set, run_sweep, set_params
 from pimsim.util.executors import make_executor
-from pimsim.workload.graph import Workload
+from pimsim.workload.graph import Workload, save_workload
 
 SETS = [("pim.units_per_channel", [8, 16]), ("pim.channels_used", [4, 8])]
 
@@ -90,3 +91,59 @@ def test_local_pool_and_dask_local_cluster_give_the_serial_results(
     with make_executor(scheduler, workers=2) as ex:
         other = run_sweep(prof, small_workload, SETS, None, executor=ex, chunk=chunk).rows
     pd.testing.assert_frame_equal(serial, other)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_resume_with_other_inputs_is_refused_and_leaves_the_folder_as_it_was(
+        tmp_path: Path, small_workload: Workload, capsys) -> None:
+    w = save_workload(small_workload, tmp_path / "w.yaml")
+    out = tmp_path / "sw"
+    base = ["sweep", "--profile", "hbm2_pim", "--workload", str(w), "--out", str(out),
+            "--quiet"]
+    grid_a = ["--set", "pim.units_per_channel=8,16"]
+    assert pimsim_main(base + grid_a) == 0
+    capsys.readouterr()
+    before = _snapshot(out)
+    edited = tmp_path / "edited" / "hbm2_pim.yaml"  # same name, another PIM clock
+    edited.parent.mkdir()
+    shipped = (BUILTIN_PROFILE_DIR / "hbm2_pim.yaml").read_text()
+    assert "clock_mhz: 300 " in shipped
+    edited.write_text(shipped.replace("clock_mhz: 300 ", "clock_mhz: 250 "))
+    others = [
+        (base + ["--set", "pim.units_per_channel=4,8", "--resume"],
+         "--set grid differs",
+         "there: --set pim.units_per_channel=8,16; here: --set pim.units_per_channel=4,8"),
+        (base + grid_a + ["--set", "pim.channels_used=4", "--resume"], "--set grid differs",
+         "here: --set pim.units_per_channel=8,16 --set pim.channels_used=4"),
+        (base + grid_a + ["--seed", "1", "--resume"], "--seed differs", "there: 0; here: 1"),
+        ([a if a != "hbm2_pim" else str(edited) for a in base] + grid_a + ["--resume"],
+         "--profile (its contents) differs", "there: "),
+        (base + grid_a + ["--resume", "--workload", str(save_workload(
+            small_workload.model_copy(update={"name": "other"}), tmp_path / "w2.yaml"))],
+         "--workload/--spec (the workload's digest) differs", "there: "),
+    ]
+    for argv, what, values in others:
+        assert pimsim_main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"--resume: {what} from the sweep in {out}" in err[0], err
+        assert values in err[0], err
+        assert _snapshot(out) == before  # nothing rewritten, appended or removed
+    # the same inputs resume: nothing runs again and every file is byte for byte the same
+    assert pimsim_main(base + grid_a + ["--resume"]) == 0
+    assert "0 points simulated, 2 skipped" in capsys.readouterr().out
+    assert _snapshot(out) == before
+
+
+def test_points_without_their_header_are_not_resumed(tmp_path: Path,
+                                                     small_workload: Workload) -> None:
+    out = tmp_path / "sw"
+    prof = load_profile("hbm2_pim")
+    run_sweep(prof, small_workload, SETS[:1], out, plots=False)
+    (out / "sweep.json").unlink()
+    points = (out / "points.jsonl").read_bytes()
+    with pytest.raises(PimsimError, match="points.jsonl without sweep.json"):
+        run_sweep(prof, small_workload, SETS[:1], out, resume=True, plots=False)
+    assert (out / "points.jsonl").read_bytes() == points

@@ -1,28 +1,17 @@
-"""``pimsim simulate`` and ``pimsim profiles``, run in-process; the PIM demo."""
+"""``pimsim simulate`` and ``pimsim profiles``, run in-process."""
 
 from __future__ import annotations
-
-import json
 
 import pandas as pd
 import pytest
 
 from pimsim.cli import main
-from pimsim.cli.demo_pim import run_pim_demo
 from pimsim.hw.load import load_profile
 from pimsim.sim.engine import simulate
 from pimsim.workload.examples import criteo_dlrm, example_table_rows
 from pimsim.workload.graph import save_workload
 
 ROWS = example_table_rows()
-
-
-def test_demo_writes_trace_and_picture(tmp_path) -> None:
-    paths = run_pim_demo(tmp_path, quiet=True)
-    df = pd.read_parquet(paths["parquet"])
-    assert (df["placement"] == "pim").sum() == 7 and (df["op"] == "embedding_bag").sum() == 26
-    assert json.loads(paths["chrome"].read_text())["traceEvents"]
-    assert paths["timeline"].stat().st_size > 1000
 
 
 def test_cli_simulate_and_profiles(tmp_path, capsys) -> None:

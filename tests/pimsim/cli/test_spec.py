@@ -14,6 +14,8 @@ from codesign.hw.spec_workload import SpecWorkload
 from pimsim.cli import main as pimsim_main
 from pimsim.cli.spec import BUILDER_GROUP, SPEC_BUILDER, find_builder, spec_workload
 from pimsim.errors import PimsimError, WorkloadError
+from pimsim.hw.load import load_profile
+from pimsim.sweep import run_sweep, set_params
 from pimsim.workload.graph import Workload, save_workload
 from tests.helpers.shared import NASREC_REFERENCE
 
@@ -149,3 +151,29 @@ def test_cli_simulate_spec_with_plan(tmp_path: Path,
     rc = pimsim_main(["simulate", "-p", "hbm2_pim", "--spec", spec, "--dataset", "criteo",
                       "--plan", str(plan)])
     assert rc == 2 and "plan: dense.final.logit = " in capsys.readouterr().err
+
+
+def test_sweep_starts_from_the_plans_knobs_and_simulate_refuses_two_replications(
+        fake_builder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        small_workload: Workload, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(pimsim.cli.spec, "SPEC_BUILDER", FAKE)
+    knobs = {"pim.channels_used": 4}  # what a plan's knobs set, through profile_for
+    monkeypatch.setattr(FakeBuilder, "profile_for", lambda self, p: set_params(p, knobs))
+    rc = pimsim_main(["sweep", "-p", "hbm2_pim", "--spec", str(fake_builder), "--dataset",
+                      "any", "--set", "pim.units_per_channel=8", "--out", str(tmp_path / "sw"),
+                      "--quiet"])
+    assert rc == 0
+    got = pd.read_csv(tmp_path / "sw" / "results.csv")["latency_ns"].iloc[0]
+    base = load_profile("hbm2_pim")
+    want = {c: run_sweep(set_params(base, k), small_workload,
+                         [("pim.units_per_channel", [8])], plots=False).rows["latency_ns"].iloc[0]
+            for c, k in (("knobs", knobs), ("shipped", {}))}
+    assert want["knobs"] != want["shipped"]  # the knob matters for this workload
+    assert got == pytest.approx(want["knobs"])
+    monkeypatch.setattr(FakeBuilder, "replicate_hot_rows", {"emb": 4})
+    rc = pimsim_main(["simulate", "-p", "hbm2_pim", "--spec", str(fake_builder), "--dataset",
+                      "any", "--replicate-hot-rows", "2"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "None" not in err
+    assert "--replicate-hot-rows 2: the --spec workload already sets hot-row replication; " \
+        "accepted: one of the two" in err

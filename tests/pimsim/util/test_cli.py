@@ -8,7 +8,16 @@ import json
 import numpy as np
 import pytest
 
-from pimsim.util.cli import flatten, format_value, positive_int, print_columns, to_jsonable
+from pimsim.errors import PimsimError
+from pimsim.util.cli import (
+    check_outputs,
+    flatten,
+    format_value,
+    non_negative_int,
+    positive_int,
+    print_columns,
+    to_jsonable,
+)
 
 
 def test_positive_int() -> None:
@@ -41,3 +50,29 @@ def test_non_finite_floats_become_json_null() -> None:
     value = {"parent": float("nan"), "x": np.float64("inf"), "xs": np.array([1.0, -np.inf])}
     text = json.dumps(to_jsonable(value), allow_nan=False)
     assert json.loads(text) == {"parent": None, "x": None, "xs": [1.0, None]}
+
+
+def test_counts_say_what_is_accepted_in_words() -> None:
+    assert non_negative_int("0") == 0 and non_negative_int("7") == 7
+    cases = [(positive_int, "0", "accepted: a positive integer"),
+             (positive_int, "-3", "accepted: a positive integer"),
+             (positive_int, "2.5", "accepted: a positive integer"),
+             (non_negative_int, "-1", "accepted: a whole number >= 0"),
+             (non_negative_int, "x", "accepted: a whole number >= 0")]
+    for parse, text, accepted in cases:
+        with pytest.raises(argparse.ArgumentTypeError, match=accepted) as info:
+            parse(text)
+        assert "None" not in str(info.value)
+
+
+def test_check_outputs_checks_each_given_option_and_refuses_one_file_twice(tmp_path) -> None:
+    (tmp_path / "f").write_text("x")
+    given = argparse.Namespace(out=str(tmp_path / "t.csv"), chrome=None,
+                               timeline=str(tmp_path / "f" / "t.png"))
+    with pytest.raises(PimsimError, match=r"^--timeline .*f is a file, not a folder"):
+        check_outputs(given, {"out": False, "chrome": False, "timeline": False}, PimsimError)
+    same = argparse.Namespace(out=str(tmp_path / "t.json"), chrome=str(tmp_path / "t.json"))
+    with pytest.raises(PimsimError, match="--chrome .*: --out writes the same file"):
+        check_outputs(same, {"out": False, "chrome": False}, PimsimError)
+    check_outputs(argparse.Namespace(out=str(tmp_path / "new" / "d")), {"out": True},
+                  PimsimError)
