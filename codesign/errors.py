@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
+
+from pimsim.util.fileio import read_text
 
 
 class CodesignError(Exception):
@@ -28,20 +29,11 @@ class SpecError(CodesignError):
 def read_json_file(path: str | os.PathLike[str], error: type[CodesignError] = CodesignError,
                    what: str = "a JSON file") -> Any:
     """The parsed JSON of the UTF-8 file ``path``; an unreadable file, bytes that are not
-    UTF-8 (with their offset) or malformed JSON (with its line and column) raise ``error``
-    with one line naming the file."""
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise error(f"{p}: cannot read: {exc.strerror or exc}; accepted: {what}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise error(f"{p}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-                    f"accepted: {what} in UTF-8") from None
+    UTF-8 (with their offset, :func:`pimsim.util.fileio.read_text`) or malformed JSON (with
+    its line and column) raise ``error`` with one line naming the file."""
+    text = read_text(path, error, what)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise error(f"{p}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}; accepted: "
+        raise error(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}; accepted: "
                     f"{what}") from None

@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from codesign.cli.options import add_quiet, check_writable, command, int_at_least, non_negative_int
+from codesign.cli.options import add_quiet, check_writable, command, int_at_least
 from codesign.data.cache import SPLIT_SEED
 from codesign.data.prepare import DEFAULT_CHUNK_ROWS, prepare
 from codesign.data.schema import DATASET_NAMES, DEFAULT_SEARCH_CAP
 from codesign.data.synthetic import write_synthetic
-from pimsim.util.cli import positive_int
+from pimsim.util.cli import non_negative_int, positive_int
 
 #: Smallest bucket cap: a field needs its missing row and at least one value row.
 MIN_CAP = 2

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from codesign.cli.options import add_quiet, add_threads, command, non_negative_int
+from codesign.cli.options import add_quiet, add_threads, command
 from codesign.data.cache import CtrData
 from codesign.nas.nasrec_json import load_spec
 from codesign.nas.space import spec_hash
@@ -19,6 +19,7 @@ from codesign.train.config import TrainError
 from codesign.train.finetune import FINETUNE_ROWS, FINETUNE_STEPS, finetune_head
 from codesign.train.metrics import evaluate
 from codesign.train.supernet import load_supernet
+from pimsim.util.cli import non_negative_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse
 import inspect
 import math
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from codesign.errors import CodesignError
 from codesign.pipeline.protocol import DEFAULT_SCHEDULER
+from pimsim.util import fileio
 from pimsim.util.cli import positive_int
 
 Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
@@ -60,18 +60,14 @@ def int_at_least(low: int) -> Callable[[str], int]:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer; accepted: an "
+                                             f"integer >= {low}") from None
         if value < low:
-            what = "a non-negative integer" if low == 0 else f"an integer >= {low}"
-            raise argparse.ArgumentTypeError(f"{value} is not {what}")
+            raise argparse.ArgumentTypeError(f"{value} is not an integer >= {low}")
         return value
 
-    parse.__name__ = "non-negative integer" if low == 0 else f"integer >= {low}"
+    parse.__name__ = f"integer >= {low}"
     return parse
-
-
-#: argparse type: a whole number >= 0 (seeds, step counts).
-non_negative_int = int_at_least(0)
 
 
 def positive_number(text: str) -> float:
@@ -86,25 +82,9 @@ def positive_number(text: str) -> float:
 
 
 def check_writable(path: Path, option: str, kind: Literal["file", "folder"]) -> None:
-    """Refuse, before any work starts, an output ``path`` that cannot be written: a folder
-    given where a file goes (or the other way round), or a path whose nearest existing
-    folder is not writable (missing folders below it are created by the writers)."""
-    def refuse(why: str) -> CodesignError:
-        return CodesignError(f"{option} {path}: cannot be written ({why}); accepted: a {kind} "
-                             "path in a writable folder")
-
-    if path.exists():
-        if kind == "folder" and not path.is_dir():
-            raise refuse("it is a file")
-        if kind == "file" and path.is_dir():
-            raise refuse("it is a folder")
-    home = path if kind == "folder" and path.is_dir() else path.parent
-    while not home.exists() and home != home.parent:
-        home = home.parent
-    if not home.is_dir():
-        raise refuse(f"{home} is a file, not a folder")
-    if not os.access(home, os.W_OK | os.X_OK):
-        raise refuse(f"{home} is not writable")
+    """Refuse, before any work starts, an output ``path`` that cannot be written (one line
+    naming ``option``; :func:`pimsim.util.fileio.check_writable`)."""
+    fileio.check_writable(path, CodesignError, option, folder=kind == "folder")
 
 
 def refuse_unused(args: argparse.Namespace, mode: str, unused: dict[str, Any]) -> None:

@@ -13,13 +13,12 @@ from codesign.cli.options import (
     check_executor,
     check_writable,
     command,
-    non_negative_int,
 )
 from codesign.data.schema import DATASET_NAMES
 from codesign.pipeline.protocol import DEFAULT_BUDGET, DEFAULT_PROFILE, REPRO_BUDGETS, STAGES
 from codesign.pipeline.report_md import summary_text
 from codesign.pipeline.reproduce import reproduce
-from pimsim.util.cli import positive_int
+from pimsim.util.cli import non_negative_int, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

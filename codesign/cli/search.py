@@ -16,7 +16,6 @@ from codesign.cli.options import (
     check_writable,
     command,
     field_default,
-    non_negative_int,
     positive_number,
 )
 from codesign.cosearch import CoSearchProblem, Genome
@@ -30,7 +29,7 @@ from codesign.hw.placement import PimPlan
 from codesign.hw.plans import validate_plan
 from codesign.search import BUDGETS, FITNESS_MODES, SearchConfig, run_search
 from codesign.nas.space import from_dict
-from pimsim.util.cli import positive_int
+from pimsim.util.cli import non_negative_int, positive_int
 from pimsim.util.cli import to_jsonable
 
 #: Objectives a ``--limit`` may bound: the hardware figures CoSearchProblem.evaluate returns.

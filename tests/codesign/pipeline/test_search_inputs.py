@@ -88,8 +88,8 @@ def test_a_stored_search_is_tied_to_its_inputs(run_dir: Path, tmp_path: Path,
 def test_accuracy_cache_is_keyed_by_the_supernet(run_dir: Path, tmp_path: Path) -> None:
     spec = from_dict(json.loads((run_dir / "B.json").read_text())["spec"])
     other = _perturbed_supernet(run_dir, tmp_path / "other")
-    common = dict(data_dir=str(run_dir / "data" / "cache"), profile="hbm2_pim",
-                  co_design=False, finetune_steps=0, eval_rows=200, simulate=False)
+    common = {"data_dir": str(run_dir / "data" / "cache"), "profile": "hbm2_pim",
+              "co_design": False, "finetune_steps": 0, "eval_rows": 200, "simulate": False}
     cache = str(tmp_path / "cache")
     first = CoSearchProblem(supernet=str(run_dir / "supernet"), cache_dir=cache, **common)
     second = CoSearchProblem(supernet=str(other), cache_dir=cache, **common)
