@@ -63,8 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     "batch in ns, its energy in pJ, FLOPs per sample at 2 per multiply-add); "
                     "repeatable")
     sp.add_argument("--dataset", choices=DATASET_NAMES, default=None,
-                    help="simulate with this data set's published table sizes (default: the "
-                    "cache's own schema)")
+                    help="simulate with the published table sizes of the cache's data set, "
+                    "named again here (another data set is refused; default: the cache's own, "
+                    "possibly capped, table sizes)")
     sp.add_argument("--finetune-steps", type=non_negative_int, default=field_default(CoSearchProblem, "finetune_steps"),
                     help="head refit iterations per estimate (default: %(default)s)")
     sp.add_argument("--eval-rows", type=positive_int, default=field_default(CoSearchProblem, "eval_rows"),

@@ -257,7 +257,6 @@ class SearchStore:
                     )
         self._created = header is None
         self._journal = open(journal, "a", encoding="utf-8")
-        os.chmod(journal, 0o644)
         if header is None:
             self.append({"type": "header", "format": STORE_FORMAT, "config": self.config,
                          "inputs": self.inputs})
