@@ -118,8 +118,8 @@ def read_checkpoint(path: Path, config: Mapping[str, Any],
     diff = _config_diff(data.get("config", {}), config)
     if diff:
         raise SearchError(
-            f"{where}: config differs from this search's in keys {diff}; accepted: resume "
-            "with the same config, or overwrite=True"
+            f"{where}: config differs from this search's in keys {diff}; accepted: the same "
+            "config to resume, or another output folder"
         )
     try:
         state = data["rng_state"]
@@ -232,8 +232,8 @@ class SearchStore:
             if self.holds_search() and not overwrite:
                 raise SearchError(
                     f"{self.out_dir}: holds a search already ({CHECKPOINT_NAME} / "
-                    f"{JOURNAL_NAME}); accepted: resume=True (--resume) to continue it or "
-                    "overwrite=True to start again"
+                    f"{JOURNAL_NAME}); accepted: --resume (resume=True) to continue it, or "
+                    "another output folder (overwrite=True starts it again)"
                 )
             for p in (ckpt_path, journal):
                 p.unlink(missing_ok=True)
@@ -252,8 +252,8 @@ class SearchStore:
                 if diff:
                     raise SearchError(
                         f"{journal}:1: the journal was written by a search with a different "
-                        f"config (keys {diff}); accepted: resume with the same config, or "
-                        "overwrite=True"
+                        f"config (keys {diff}); accepted: the same config to resume, or "
+                        "another output folder"
                     )
         self._created = header is None
         self._journal = open(journal, "a", encoding="utf-8")
