@@ -66,7 +66,7 @@ def main() -> None:
             wl = map_subnet(spec, schema, batch=256)
             ref = count_flops(spec, schema)
             print(f"  {name}: {len(wl.kernels)} kernels, workload MACs / 256 = "
-                  f"{workload_macs(wl) / 256 / 1e6:.3f} M, codesign.nas.flops = {ref.mflops:.3f} M")
+                  f"{workload_macs(wl) / 256 / 1e6:.3f} M, codesign.nas.flops multiply-adds = {ref.total_macs / 1e6:.3f} M")
 
 
 if __name__ == "__main__":

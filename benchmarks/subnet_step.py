@@ -65,7 +65,7 @@ def main() -> None:
         times.append(best * 1e3)
         cpus.append(best_cpu * 1e3)
         flops.append(mf)
-        print(f"subnet {k:2d}: {mf:7.3f} MFLOPs/sample  forward+backward {best * 1e3:7.1f} ms wall, "
+        print(f"subnet {k:2d}: {mf:7.3f} MFLOPs/sample (2 per multiply-add)  forward+backward {best * 1e3:7.1f} ms wall, "
               f"{best_cpu * 1e3:7.1f} ms CPU (all threads)")
     print(f"median forward+backward at batch {b}: {statistics.median(times):.1f} ms "
           f"(min {min(times):.1f}, max {max(times):.1f}); median CPU time {statistics.median(cpus):.1f} ms; "

@@ -8,8 +8,9 @@
   coin per mutation); after a subnet change the plan is reconciled with the new kernels.
 - ``evaluate``: the supernet's log loss and AUC of the subnet after fine-tuning its final
   layer (:func:`codesign.train.estimate_subnet`), cached by the spec hash (in memory and,
-  with ``cache_dir``, on disk, so co-search genomes that share a subnet train its head
-  once); the subnet's FLOPs (:mod:`codesign.nas.flops`); and, with ``simulate``, latency and
+  with ``cache_dir``, on disk under a folder named by the hash of the supernet's and the
+  data's identity and the estimate's settings, so co-search genomes that share a subnet
+  train its head once and a score is never reused for another supernet or data); the subnet's FLOPs (:mod:`codesign.nas.flops`); and, with ``simulate``, latency and
   energy of one batch on the profile with the plan's knobs
   (:func:`codesign.hw.evaluate.simulate_subnet`).
   Kernel costs are cached across evaluations by kernel signature through the engine's
@@ -24,6 +25,11 @@ with a "re-place" move (probability ``p_replace``: the child's plan becomes the 
 of its subnet and knobs); with probability ``p_shrink`` its subnet change is a "shrink"
 (one FLOPs-lowering change, :func:`shrink_moves`) instead of a random
 mutation; ``seed_genomes`` puts the greedy plans after the first genome.
+
+``identity`` (what a search stores and compares on resume) holds the content hash of the
+supernet checkpoint and of the loaded profile, the data cache's fingerprint, the simulated
+data set and every setting of an estimate; a ``dataset`` other than the data cache's own is
+refused.
 
 The problem pickles without its loaded state: each worker process loads the data, the
 supernet and the profile once (a per-process memo keyed by the paths, which only avoids
@@ -44,6 +50,7 @@ import numpy as np
 import torch
 
 from pimsim import Profile, load_profile
+from pimsim.util.cli import to_jsonable
 from pimsim.util.fileio import atomic_write_json
 
 from codesign.data.cache import CtrData
@@ -62,6 +69,7 @@ from codesign.hw.placement import PimPlan
 from codesign.hw.plans import mutate_plan, naive_plan, reconcile_plan, sample_plan
 from codesign.nas.moves import functional_hash, mutate, sample, shrink_candidates
 from codesign.nas.space import SubnetSpec, from_dict, to_dict
+from codesign.train.checkpoint import CHECKPOINT_NAME
 from codesign.train.finetune import estimate_subnet
 from codesign.train.supernet import load_supernet
 
@@ -77,6 +85,33 @@ class Genome:
 #: Per-process memo of loaded inputs (data, supernet, profile) and caches; see the module
 #: docstring. Keyed by the problem's paths; never pickled.
 _PROCESS_MEMO: dict[tuple[Any, ...], Any] = {}
+
+#: Settings of the problem that its results depend on (part of :meth:`CoSearchProblem.identity`).
+IDENTITY_SETTINGS = ("space", "co_design", "batch", "finetune_steps", "finetune_lr",
+                     "finetune_batch", "eval_rows", "seed", "simulate", "p_naive", "p_greedy",
+                     "p_pim", "p_replace", "p_shrink")
+#: The identity keys a supernet estimate depends on (the accuracy cache's key).
+ACCURACY_INPUTS = ("supernet", "data", "space", "finetune_steps", "finetune_lr",
+                   "finetune_batch", "eval_rows", "seed")
+
+
+def checkpoint_digest(path: str | Path) -> str:
+    """``sha256:<hex>`` of a supernet checkpoint's bytes (a file, or a folder holding
+    ``supernet.pt``): its identity, wherever it is stored."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / CHECKPOINT_NAME
+    try:
+        with open(p, "rb") as fh:
+            return "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError as exc:
+        raise CodesignError(f"--supernet {p}: cannot read ({exc.strerror or exc}); accepted: "
+                            "a checkpoint file or folder written by `codesign train-supernet`") from None
+
+
+def profile_digest(profile: Profile) -> str:
+    """``sha256:<hex>`` of a loaded profile's content (after ``extends:``)."""
+    return "sha256:" + hashlib.sha256(profile.model_dump_json().encode()).hexdigest()
 
 
 def shrink_moves(spec: SubnetSpec, schema: Any = "criteo", space: str | None = None) -> list[SubnetSpec]:
@@ -126,6 +161,9 @@ class CoSearchProblem:
     p_shrink: float = 0.25
     num_threads: int | None = None
     _acc: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
+    #: :meth:`identity`, computed once and pickled with the problem (workers do not hash
+    #: the checkpoint again).
+    _inputs: dict[str, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("p_naive", "p_greedy", "p_pim", "p_replace", "p_shrink"):
@@ -157,7 +195,7 @@ class CoSearchProblem:
         elif what == "profile":
             val = load_profile(self.profile)
         elif what == "schema":
-            val = self._schema_from_data() if self.dataset is None else sim_schema(self.dataset)
+            val = self._memo("data").schema if self.dataset is None else sim_schema(self.dataset)
         elif what == "sim_caches":
             val = {}
         else:  # pragma: no cover
@@ -165,11 +203,30 @@ class CoSearchProblem:
         _PROCESS_MEMO[key] = val
         return val
 
-    def _schema_from_data(self) -> Any:
-        meta = Path(self.data_dir) / "meta.json"
-        if meta.is_file():
-            return CtrData.open(self.data_dir).schema
-        raise CodesignError(f"{self.data_dir}: no prepared data (meta.json missing)")
+    def identity(self) -> dict[str, Any]:
+        """Everything a result depends on besides the genome (see the module docstring);
+        loads the data and the profile, so bad inputs fail here, before a search starts."""
+        if self._inputs is None:
+            data = self._memo("data")
+            if self.dataset is not None and self.dataset != data.schema.name:
+                raise CodesignError(
+                    f"--dataset {self.dataset}: the data cache {self.data_dir} holds "
+                    f"{data.schema.name!r}; accepted: {data.schema.name} (or no --dataset)")
+            self._inputs = {
+                "supernet": checkpoint_digest(self.supernet),
+                "data": data.fingerprint,
+                "profile": profile_digest(self.hw_profile),
+                "dataset": self.schema.name,
+                **{name: getattr(self, name) for name in IDENTITY_SETTINGS},
+            }
+        return dict(self._inputs)
+
+    def _accuracy_dir(self) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        inputs = self.identity()
+        text = json.dumps({k: inputs[k] for k in ACCURACY_INPUTS}, sort_keys=True)
+        return Path(self.cache_dir) / "accuracy" / hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
     def schema(self) -> Any:
@@ -294,13 +351,15 @@ class CoSearchProblem:
         h = functional_hash(spec)
         if h in self._acc:
             return self._acc[h]
-        path = Path(self.cache_dir) / "accuracy" / f"{h}.json" if self.cache_dir else None
+        folder = self._accuracy_dir()
+        path = None if folder is None else folder / f"{h}.json"
         if path is not None and path.is_file():
             try:
-                res = json.loads(path.read_text())
+                stored = json.loads(path.read_text())
+                res = {k: math.nan if v is None else float(v) for k, v in stored.items()}
                 self._acc[h] = res
                 return res
-            except (OSError, json.JSONDecodeError):
+            except (OSError, AttributeError, TypeError, ValueError):
                 pass  # a damaged cache entry is recomputed and rewritten
         if self.num_threads is not None:
             torch.set_num_threads(self.num_threads)
@@ -312,7 +371,7 @@ class CoSearchProblem:
         res = {"logloss": float(r.logloss), "auc": float(r.auc)}
         self._acc[h] = res
         if path is not None:
-            atomic_write_json(path, res)
+            atomic_write_json(path, to_jsonable(res), allow_nan=False)
         return res
 
     def hardware(self, spec: SubnetSpec, plan: PimPlan) -> dict[str, float]:

@@ -12,6 +12,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "codesign.cli.data",
     "codesign.cli.space",
     "codesign.cli.train",
+    "codesign.cli.evaluate",
     "codesign.cli.search",
     "codesign.cli.reproduce",
 )

@@ -6,12 +6,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from codesign.cli.options import add_executor, add_quiet, add_threads, command
+from codesign.cli.options import (
+    add_executor,
+    add_quiet,
+    add_threads,
+    check_executor,
+    check_writable,
+    command,
+)
 from codesign.data.schema import DATASET_NAMES
 from codesign.pipeline.protocol import DEFAULT_BUDGET, DEFAULT_PROFILE, REPRO_BUDGETS, STAGES
 from codesign.pipeline.report_md import summary_text
 from codesign.pipeline.reproduce import reproduce
-from pimsim.util.cli import positive_int
+from pimsim.util.cli import non_negative_int, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     rp.add_argument("--budget", choices=tuple(REPRO_BUDGETS), default=DEFAULT_BUDGET,
                     help="training, search and evaluation sizes (default: %(default)s)")
     rp.add_argument("--out", type=Path, required=True)
-    rp.add_argument("--seed", type=int, default=0)
+    rp.add_argument("--seed", type=non_negative_int, default=0)
     add_executor(rp)
     add_threads(rp)
     add_quiet(rp)
@@ -43,6 +50,8 @@ def _run_reproduce(args: argparse.Namespace) -> int:
     traces of B and C. Each stage is skipped when its artefact exists, so running the same
     command again continues an interrupted run.
     """
+    check_executor(args)
+    check_writable(args.out, "--out", "folder")
     report = reproduce(
         args.dataset, args.out, profile=args.profile, budget=args.budget,
         raw=args.raw, synthetic_rows=args.synthetic_rows, seed=args.seed,

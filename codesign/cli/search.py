@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import sys
 from pathlib import Path
 
-from codesign.cli.options import add_executor, add_quiet, command, field_default
+from codesign.cli.options import (
+    add_executor,
+    add_quiet,
+    check_executor,
+    check_writable,
+    command,
+    field_default,
+    positive_number,
+)
 from codesign.cosearch import CoSearchProblem, Genome
 from codesign.data.schema import DATASET_NAMES
-from codesign.errors import CodesignError
+from codesign.errors import CodesignError, read_json_file
+from codesign.search.store import SearchStore
 from pimsim.util.executors import SERIAL, make_executor
 from codesign.pipeline.protocol import DEFAULT_BUDGET
 from codesign.pipeline.report import write_csv, write_text
@@ -18,7 +29,7 @@ from codesign.hw.placement import PimPlan
 from codesign.hw.plans import validate_plan
 from codesign.search import BUDGETS, FITNESS_MODES, SearchConfig, run_search
 from codesign.nas.space import from_dict
-from pimsim.util.cli import positive_int
+from pimsim.util.cli import non_negative_int, positive_int
 from pimsim.util.cli import to_jsonable
 
 #: Objectives a ``--limit`` may bound: the hardware figures CoSearchProblem.evaluate returns.
@@ -32,10 +43,7 @@ def _limit(text: str) -> tuple[str, float]:
     if not sep or key not in LIMIT_KEYS:
         raise argparse.ArgumentTypeError(
             f"{text!r}; accepted: KEY=V with KEY one of {', '.join(LIMIT_KEYS)}")
-    try:
-        return key, float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    return key, positive_number(value)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -51,15 +59,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sp.add_argument("--resume", action="store_true", help="continue the search in OUT")
     add_executor(sp)
     sp.add_argument("--limit", type=_limit, action="append", default=[],
-                    help=f"constrained mode: KEY=V ({', '.join(LIMIT_KEYS)}); repeatable")
+                    help=f"constrained mode: KEY=V ({', '.join(LIMIT_KEYS)}; latency of one "
+                    "batch in ns, its energy in pJ, FLOPs per sample at 2 per multiply-add); "
+                    "repeatable")
     sp.add_argument("--dataset", choices=DATASET_NAMES, default=None,
-                    help="simulate with this data set's published table sizes (default: the "
-                    "cache's own schema)")
-    sp.add_argument("--finetune-steps", type=int, default=field_default(CoSearchProblem, "finetune_steps"),
+                    help="simulate with the published table sizes of the cache's data set, "
+                    "named again here (another data set is refused; default: the cache's own, "
+                    "possibly capped, table sizes)")
+    sp.add_argument("--finetune-steps", type=non_negative_int, default=field_default(CoSearchProblem, "finetune_steps"),
                     help="head refit iterations per estimate (default: %(default)s)")
     sp.add_argument("--eval-rows", type=positive_int, default=field_default(CoSearchProblem, "eval_rows"),
                     help="validation rows per estimate (default: %(default)s)")
-    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--seed", type=non_negative_int, default=0)
     sp.add_argument("--initial", type=Path, action="append", default=[],
                     help="JSON file of a genome put first into the initial population (counted "
                     "in the budget): {'spec': ..., 'plan': ...} such as reproduce's B.json, or "
@@ -71,9 +82,9 @@ def _initial_genome(problem: CoSearchProblem, path: Path) -> Genome:
     """The genome in ``path``: {'spec', 'plan'} (a plan is dropped in mode accuracy, which
     keeps the naive plan), or a spec alone with the profile's naive plan."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise CodesignError(f"--initial {path}: unreadable ({exc}); accepted: a JSON file") from exc
+        data = read_json_file(path, CodesignError, "a genome or subnet spec JSON file")
+    except CodesignError as exc:
+        raise CodesignError(f"--initial {exc}") from None
     if not isinstance(data, dict):
         raise CodesignError(f"--initial {path}: got {type(data).__name__}; accepted: a JSON "
                             "object with 'spec' (and 'plan'), or a subnet spec")
@@ -98,6 +109,11 @@ def _run_search(args: argparse.Namespace) -> int:
     limits = dict(args.limit)
     if args.mode == "constrained" and not limits:
         raise CodesignError("--mode constrained: give at least one --limit KEY=V")
+    if limits and args.mode != "constrained":
+        raise CodesignError(f"--limit: does not apply to --mode {args.mode}; accepted: --limit "
+                            "with --mode constrained")
+    check_executor(args)
+    check_writable(args.out, "--out", "folder")
     problem = CoSearchProblem(
         data_dir=str(args.data), supernet=str(args.supernet), profile=str(args.profile),
         co_design=args.mode != "accuracy", dataset=args.dataset,
@@ -106,15 +122,29 @@ def _run_search(args: argparse.Namespace) -> int:
         # worker processes share the cores: one torch thread each
         num_threads=1 if args.scheduler != SERIAL else None,
     )
+    problem.identity()  # reads the data, the profile and the checkpoint: errors come first
     seeds = tuple(problem.to_json(_initial_genome(problem, path)) for path in args.initial)
     cfg = SearchConfig(budget=args.budget, seed=args.seed, mode=args.mode, limits=limits,
                        initial_genomes=seeds)
-    with make_executor(args.scheduler, args.workers) as ex:
-        res = run_search(problem, cfg, out_dir=args.out, resume=args.resume, executor=ex,
-                         quiet=args.quiet)
+    created = not args.out.exists()
+    if not args.quiet:
+        print(f"search[{args.mode}]: {cfg.total_evaluations} evaluations (population "
+              f"{cfg.population}, then {cfg.generations} generations of {cfg.children} "
+              f"children) into {args.out}; the first also loads the data and the supernet, "
+              "so the ETA settles after a few", file=sys.stderr, flush=True)
+    try:
+        with make_executor(args.scheduler, args.workers) as ex:
+            res = run_search(problem, cfg, out_dir=args.out, resume=args.resume, executor=ex,
+                             quiet=args.quiet)
+    except BaseException:
+        # a folder this run made and that holds no result is not left behind
+        if created and not SearchStore(args.out, {}).holds_search():
+            shutil.rmtree(args.out, ignore_errors=True)
+        raise
     write_csv(res.history, args.out / "history.csv")
     write_csv(res.front, args.out / "front.csv")
-    write_text(args.out / "best.json", json.dumps(to_jsonable(res.best or {}), indent=1, default=str, allow_nan=False) + "\n")
+    best = to_jsonable(res.best or {})
+    write_text(args.out / "best.json", json.dumps(best, indent=1, allow_nan=False) + "\n")
     if res.best is not None:
         print(f"best ({args.mode}): logloss {res.best.get('logloss'):.5f}  latency "
               f"{res.best.get('latency_ns', float('nan')) / 1e3:.4g} us  energy "

@@ -6,10 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from codesign.cli.options import command
+from codesign.cli.options import check_writable, command
 from codesign.data.schema import DATASET_NAMES
-from codesign.errors import SpecError
-from codesign.nas.flops import FlopsReport, count_flops
+from codesign.nas.flops import FLOPS_CONVENTION, FlopsReport, count_flops
 from codesign.nas.nasrec_json import from_nasrec_json, load_spec, save_spec
 from codesign.nas.space import SubnetSpec
 
@@ -49,8 +48,10 @@ def summary_lines(spec: SubnetSpec, report: FlopsReport) -> list[str]:
         )
     lines.append(f"final layer: {per_block.get(-1, 0) / 1e6:.4f} MFLOPs")
     lines.append(
-        f"total: {report.mflops:.4f} MFLOPs per sample; parameters: "
-        f"{report.params_dense:,} dense + {report.params_embedding:,} embedding"
+        f"total: {report.mflops:.4f} MFLOPs/sample, {FLOPS_CONVENTION} "
+        f"({report.total_macs / 1e6:.4f} M multiply-adds, what NASRec's published MFLOPs "
+        f"count); parameters: {report.params_dense:,} dense + {report.params_embedding:,} "
+        "embedding"
     )
     return lines
 
@@ -62,24 +63,24 @@ def cmd_import_nasrec(args: argparse.Namespace) -> int:
     Small), print its blocks, operators, widths and MFLOPs, and optionally write it as a
     pimrec spec JSON.
     """
+    if args.output is not None:
+        check_writable(args.output, "-o", "file")
     spec = from_nasrec_json(args.file)
     report = count_flops(spec, args.dataset)
     print(f"{args.file}: NASRec subnet ({args.dataset} features)")
     print("\n".join(summary_lines(spec, report)))
     if args.output is not None:
-        out: Path = args.output
-        if not out.parent.exists():
-            raise SpecError(f"{out}: folder {out.parent} does not exist; accepted: a file in an existing folder")
-        save_spec(spec, out)
-        print(f"wrote {out}")
+        save_spec(spec, args.output)
+        print(f"wrote {args.output}")
     return 0
 
 
 def cmd_flops(args: argparse.Namespace) -> int:
-    """FLOPs (NASRec convention) and parameters of a subnet spec.
+    """FLOPs per sample (2 per multiply-add) and parameters of a subnet spec.
 
-    Analytic FLOPs per sample (one multiply-add = one FLOP; lookups and element-wise work
-    not counted; operators that do not reach the logit not counted).
+    Analytic FLOPs per sample: 2 FLOPs per multiply-add (the multiply-adds are printed too:
+    NASRec's published MFLOPs count one per multiply-add); lookups, element-wise work and
+    operators that do not reach the logit are not counted, as in NASRec.
     """
     spec = load_spec(args.spec)
     report = count_flops(spec, args.dataset)

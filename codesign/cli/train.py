@@ -1,5 +1,5 @@
-"""``codesign train-supernet``, ``codesign train`` (a subnet from scratch) and ``codesign eval``
-(a subnet as estimated by a trained supernet, after head fine-tuning)."""
+"""``codesign train-supernet`` and ``codesign train`` (a subnet from scratch); ``codesign
+eval`` is in :mod:`codesign.cli.evaluate`."""
 
 from __future__ import annotations
 
@@ -12,15 +12,13 @@ import torch
 
 from codesign.cli.options import add_quiet, add_threads, command
 from codesign.data.cache import CtrData
-from codesign.errors import CodesignError
 from codesign.nas.nasrec_json import load_spec
 from codesign.nas.space import SPACES, spec_hash
 from codesign.train.checkpoint import save_torch
 from codesign.train.config import TrainConfig, TrainError, default
-from codesign.train.finetune import FINETUNE_STEPS, estimate_subnet
-from codesign.train.metrics import base_rate_logloss, evaluate
+from codesign.train.metrics import base_rate_logloss
 from codesign.train.scratch import train_from_scratch_run
-from codesign.train.supernet import load_supernet, train_supernet
+from codesign.train.supernet import train_supernet
 from pimsim.util.cli import positive_int
 from pimsim.util.fileio import atomic_write_json
 
@@ -66,16 +64,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     tr.add_argument("--spec", type=Path, required=True, help="spec JSON (ours or NASRec's)")
     _add_common(tr)
     tr.add_argument("--out", type=Path, default=None, help="folder for model.pt and metrics.json")
-
-    ev = command(subparsers, "eval", cmd_eval)
-    ev.add_argument("--spec", type=Path, required=True)
-    ev.add_argument("--supernet", type=Path, required=True, help="checkpoint file or folder")
-    ev.add_argument("--data", type=Path, required=True)
-    ev.add_argument("--finetune-steps", type=int, default=FINETUNE_STEPS,
-                    help="L-BFGS iterations of the head fit (default: %(default)s)")
-    ev.add_argument("--split", choices=("val", "test"), default="val")
-    ev.add_argument("--seed", type=int, default=0)
-    add_threads(ev)
 
 
 def _config(args: argparse.Namespace, **extra: Any) -> TrainConfig:
@@ -152,30 +140,4 @@ def cmd_train(args: argparse.Namespace) -> int:
             sort_keys=True,
         )
         print(f"wrote {args.out / 'model.pt'} and {args.out / 'metrics.json'}")
-    return 0
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    """Estimate a subnet with a trained supernet (head fine-tuning, then val).
-
-    Extract SPEC from the supernet checkpoint, refit its final layer on training rows
-    (--finetune-steps L-BFGS iterations) and report log loss and AUC.
-    """
-    if args.finetune_steps < 0:
-        raise CodesignError(f"--finetune-steps: {args.finetune_steps}; accepted: an integer >= 0")
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    spec = load_spec(args.spec)
-    data = CtrData.open(args.data)
-    net, ckpt = load_supernet(args.supernet, data.schema)
-    if spec.space != ckpt["space"]:
-        raise TrainError(
-            f"--spec {args.spec}: space {spec.space!r}; the supernet {ckpt['path']} was trained "
-            f"on space {ckpt['space']!r}; accepted: a spec of that space"
-        )
-    before = evaluate(net, data, args.split, spec)
-    after = estimate_subnet(net, spec, data, args.finetune_steps, split=args.split, seed=args.seed)
-    print(f"subnet {spec_hash(spec)[:12]} in supernet {ckpt['path']} (step {ckpt['step']}/{ckpt['total_steps']})")
-    print(f"{args.split} without fine-tuning: {before}")
-    print(f"{args.split} after {args.finetune_steps} head fine-tuning steps: {after}")
     return 0

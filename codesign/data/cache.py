@@ -6,7 +6,8 @@ A cache is one folder::
     sparse.i32  [N, n_sparse] int32,   C order, headerless (0 = missing, 1..C-1 = hashed)
     label.f32   [N]           float32  (0.0 / 1.0)
     split.u8    [N]           uint8    (0 train, 1 val, 2 test)
-    meta.json   schema, rows, split counts, source, skipped-line report, format version
+    meta.json   schema, rows, split counts, source, skipped-line report, format version and
+                the fingerprint: sha256 of the four columns' bytes, as written
 
 ``CacheWriter`` builds a cache in a temporary sibling folder, appending chunks as they are
 parsed (bounded memory), computes the stratified split from ``label.f32`` in a second pass
@@ -16,6 +17,7 @@ and renames the folder into place, so a reader never sees a half-written cache.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -134,6 +136,7 @@ class CacheWriter:
         }
         self.n_rows = 0
         self._closed = False
+        self._digest = hashlib.sha256()
 
     def __enter__(self) -> CacheWriter:
         return self
@@ -150,9 +153,11 @@ class CacheWriter:
                 f"{label.shape}; accepted: ({n}, {self.schema.n_dense}), ({n}, "
                 f"{self.schema.n_sparse}), ({n},)"
             )
-        self._handles["dense"].write(np.ascontiguousarray(dense, dtype=np.float32).tobytes())
-        self._handles["sparse"].write(np.ascontiguousarray(sparse, dtype=np.int32).tobytes())
-        self._handles["label"].write(np.ascontiguousarray(label, dtype=np.float32).tobytes())
+        for key, values, dtype in (("dense", dense, np.float32), ("sparse", sparse, np.int32),
+                                   ("label", label, np.float32)):
+            data = np.ascontiguousarray(values, dtype=dtype).tobytes()
+            self._handles[key].write(data)
+            self._digest.update(data)
         self.n_rows += int(n)
 
     def finish(
@@ -175,6 +180,7 @@ class CacheWriter:
         label = np.memmap(self.tmp_dir / "label.f32", dtype=np.float32, mode="r", shape=(self.n_rows,))
         split = stratified_split(label, seed=seed, fractions=fractions)
         split.tofile(self.tmp_dir / "split.u8")
+        self._digest.update(split.tobytes())
         counts: dict[str, dict[str, int]] = {}
         pos = np.asarray(label) > 0.5
         for name, code in SPLIT_CODES.items():
@@ -193,6 +199,7 @@ class CacheWriter:
             "preprocessing": {"dense": DENSE_DESCRIPTION, "sparse": HASH_DESCRIPTION},
             "source": source or {},
             "skipped": (skipped or SkipReport()).to_dict(),
+            "fingerprint": "sha256:" + self._digest.hexdigest(),
         }
         if extra:
             meta.update(extra)
@@ -338,7 +345,7 @@ class CtrData:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise DataFormatError(f"batch_size: {batch_size!r}; accepted: a positive integer")
         if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise DataFormatError(f"limit: {limit!r}; accepted: a non-negative integer or None")
+            raise DataFormatError(f"limit: {limit!r}; accepted: a non-negative integer, or no limit")
         idx = self.indices(split)
         if shuffle:
             if rng is None:
@@ -365,6 +372,16 @@ class CtrData:
         if idx.shape[0] == 0:
             return float("nan")
         return float(np.asarray(self.label[idx], dtype=np.float64).mean())
+
+    @property
+    def fingerprint(self) -> str:
+        """The cache's identity: the sha256 of its columns stored in meta.json (a cache
+        without one: the sha256 of its meta.json content)."""
+        stored = self.meta.get("fingerprint")
+        if isinstance(stored, str):
+            return stored
+        text = json.dumps(self.meta, sort_keys=True)
+        return "sha256-meta:" + hashlib.sha256(text.encode()).hexdigest()
 
     @property
     def skipped(self) -> dict[str, Any]:

@@ -1,8 +1,11 @@
-"""Convert a raw CTR file once into the memory-mapped cache (see ``codesign.data.cache``)."""
+"""Convert a raw CTR file once into the memory-mapped cache (see ``codesign.data.cache``),
+and remove what a killed run left beside its output (:func:`remove_stale_temporaries`)."""
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -18,6 +21,32 @@ from codesign.errors import DataFormatError
 
 #: The data sets read by the one reader; KDD (a join of two files) has its own.
 _SINGLE_FILE: dict[str, RawFormat] = {"criteo": CRITEO, "avazu": AVAZU}
+
+
+#: What a killed run writing the cache ``<folder>/<name>`` leaves there, after ``.<name>.``:
+#: the cache being built (``tmp-``) and an old cache moved aside (``old-``).
+CACHE_TEMPORARIES = ("tmp-", "old-")
+
+
+def remove_stale_temporaries(target: str | os.PathLike[str],
+                             prefixes: tuple[str, ...] = ()) -> list[Path]:
+    """Remove the hidden temporaries a killed run writing ``target`` left beside it: named
+    ``.<name>.<prefix>...`` for one of ``prefixes``, or ``.<name>.<...>.tmp`` (an atomic
+    write's file); returns them. Two runs writing the same output at the same time are not
+    supported: each would clean the other's temporaries."""
+    path = Path(target)
+    if not path.parent.is_dir():
+        return []
+    removed = []
+    for p in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        rest = p.name[len(path.name) + 2:]
+        if rest.startswith(prefixes) or rest.endswith(".tmp"):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
 
 
 def _read(dataset: str, raw: Path, schema: DatasetSchema, opts: ReadOptions) -> Iterator[Columns]:
@@ -67,6 +96,11 @@ def prepare(
     raw = Path(raw_path)
     if not raw.exists():
         raise DataFormatError(f"{raw}: no such file or folder; accepted: the raw {dataset} data")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise DataFormatError(f"{out}: exists and is not a folder; accepted: a folder path for "
+                              "the cache")
+    remove_stale_temporaries(out, CACHE_TEMPORARIES)
     skipped = SkipReport()
     opts = ReadOptions(skipped=skipped, strict=strict, chunk_rows=chunk_rows, quiet=quiet)
     with CacheWriter(out_dir, schema) as writer:

@@ -29,7 +29,7 @@ from codesign.data.cache import CtrData
 from codesign.data.formats import AVAZU, AVAZU_HEX_FIELDS, CRITEO, KDD_PROFILE, KDD_TRAINING
 from codesign.data.hashing import GOLDEN_GAMMA, splitmix64
 from codesign.data.kdd import PROFILE_NAME, TRAINING_NAME
-from codesign.data.prepare import prepare
+from codesign.data.prepare import prepare, remove_stale_temporaries
 from codesign.data.schema import BASE_RATES, DATASET_NAMES, get_schema
 from codesign.data.synth_draws import (
     AVAZU_C20_MISSING,
@@ -60,6 +60,8 @@ _DISPLAY_URL_SALT = np.uint64(0xD15)
 #: close to 2**32 / golden ratio) made coprime with n, which scatters consecutive ranks over 1..n.
 _ID_OFFSET_PRIME = 7919
 _ID_MULTIPLIER = 2654435761
+#: Prefix (after ``.<cache name>.``) of the folder holding a synthetic cache's raw rows.
+RAW_TEMPORARY = "raw-"
 
 
 def _id_token(rank: np.ndarray, n_values: int, field: int) -> np.ndarray:
@@ -163,6 +165,9 @@ def write_synthetic(
         raise DataFormatError(f"chunk_rows: {chunk_rows!r}; accepted: a positive integer")
     out = Path(out_path)
     target = _target(schema_name, out)
+    remove_stale_temporaries(target)
+    if schema_name == "kdd":
+        remove_stale_temporaries(out / PROFILE_NAME)
     schema = get_schema(schema_name)
     seed0 = WORLD_SEEDS[schema_name]
     # Avazu's one dense input is the hour of day (the cache's dense column stays zero).
@@ -218,7 +223,8 @@ def make_synthetic_cache(
     """
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{out.name}.raw-", dir=out.parent) as tmp:
+    remove_stale_temporaries(out, (RAW_TEMPORARY,))
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.{RAW_TEMPORARY}", dir=out.parent) as tmp:
         raw = Path(tmp) / ("kdd" if schema_name == "kdd" else "raw.txt")
         write_synthetic(schema_name, rows, raw, seed=seed, quiet=quiet)
         return prepare(schema_name, raw, out, cap=cap, quiet=quiet)

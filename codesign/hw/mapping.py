@@ -8,7 +8,7 @@ plan it reads).
 Kernels and shapes are each operator's own steps (:meth:`codesign.nas.ops.base.Op.steps`)
 over the subnet's execution plan (:func:`codesign.nas.plan.make_plan`), each step naming
 what it reads: nothing is re-derived here and no operator is named, so the multiply-adds of
-the workload equal ``batch x count_flops(spec).total_flops`` by construction
+the workload equal ``batch x count_flops(spec).total_macs`` by construction
 (:func:`workload_macs`; a test checks it on the NASRec reference subnets and random specs).
 
 Mapping of one matrix product (per sample: ``batch`` products of ``m x k`` by ``k x n``):
@@ -126,7 +126,7 @@ class SubnetGraph:
     cardinalities: tuple[int, ...]
     emb_dim: int
     uses_embeddings: bool
-    total_flops: int  # codesign.nas.flops per sample
+    total_macs: int  # codesign.nas.flops multiply-adds per sample
 
     def by_name(self) -> dict[str, MappedKernel]:
         return {k.name: k for k in self.kernels}
@@ -223,7 +223,7 @@ def subnet_graph(spec: SubnetSpec, schema: Any) -> SubnetGraph:
     nd, ns, names, cards = _schema_parts(schema)
     e = spec.emb_dim
     plan = make_plan(spec, nd, ns, emb_dim=e)
-    total_flops = sum(k.flops for k in plan_products(plan)[0])
+    total_macs = sum(k.macs for k in plan_products(plan)[0])
     b = _Builder()
     # producers of each source's dense / sparse output, and its width (dense: features,
     # sparse: tokens)
@@ -270,13 +270,13 @@ def subnet_graph(spec: SubnetSpec, schema: Any) -> SubnetGraph:
          {"dense": (prods["dense"][last], 0), "sparse": (prods["sparse"][last], 0)})
     graph = SubnetGraph(
         spec=spec, kernels=tuple(b.out), tables=names, cardinalities=cards, emb_dim=e,
-        uses_embeddings=plan.need_raw_sparse, total_flops=total_flops,
+        uses_embeddings=plan.need_raw_sparse, total_macs=total_macs,
     )
     got = sum(k.macs_per_sample for k in graph.kernels)
-    if got != total_flops:  # every product of the plan, each mapped once
+    if got != total_macs:  # every product of the plan, each mapped once
         raise CodesignError(
             f"mapping: {got} multiply-adds per sample mapped but the plan's products count "
-            f"{total_flops}"
+            f"{total_macs}"
         )
     return graph
 

@@ -33,7 +33,7 @@ from pimsim import Profile
 from pimsim.util.fileio import atomic_write_json
 from pimsim.util.validation import format_validation_error
 
-from codesign.errors import SpecError
+from codesign.errors import SpecError, read_json_file
 from codesign.hw.capability import (PimKernel, has_pim, kernel_capable, knob_options,
                                     profile_pim, table_capable)
 
@@ -193,15 +193,10 @@ def _check(plan: PimPlan, graph: KernelGraph, profile: Profile | None) -> None:
 def load_plan(path: str | os.PathLike[str]) -> PimPlan:
     """The plan in the JSON file ``path`` (as :func:`save_plan` writes it)."""
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError(f"{p}: cannot read: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"{p}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    data = read_json_file(p, SpecError, "a PIM plan JSON file")
     return PimPlan.from_dict(data, where=f"{p}: plan")
 
 
 def save_plan(plan: PimPlan, path: str | os.PathLike[str]) -> Path:
     """Write ``plan`` as JSON to ``path`` atomically; returns the path."""
-    return atomic_write_json(path, plan.to_dict(), indent=1)
+    return atomic_write_json(path, plan.to_dict(), indent=1, allow_nan=False)

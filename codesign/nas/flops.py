@@ -1,16 +1,20 @@
-"""Analytic FLOPs, parameter counts and matrix-product shapes of a subnet (NASRec convention).
+"""Analytic FLOPs, parameter counts and matrix-product shapes of a subnet.
 
-Convention (NASRec README): one multiply-add counts as one FLOP; embedding lookups and
-element-wise work (activations, layer norms, sums, the FM square terms, softmax) are not
-counted; operators whose output never reaches the final logit are not counted; attention's
-matrix products (scores and weighted sum) are counted. Numbers are per sample.
+Convention (the one of every FLOPs figure pimrec prints, :data:`FLOPS_CONVENTION`): a
+multiply-add counts as 2 FLOPs, as pimsim's kernels and torch's FLOP counter count them;
+what is counted follows NASRec: embedding lookups and element-wise work (activations, layer
+norms, sums, the FM square terms, softmax) are not counted, operators whose output never
+reaches the final logit are not counted, attention's matrix products (scores and weighted
+sum) are. Numbers are per sample (pimsim's simulate totals are per batch). NASRec's own
+README counts one FLOP per multiply-add, so its published MFLOPs compare with
+:attr:`FlopsReport.total_macs`.
 
 The products are each operator's own :meth:`~codesign.nas.ops.base.Op.products` over the
 subnet's execution plan (:func:`codesign.nas.plan.make_plan`), and its parameters are the
 sizes of the weights it slices (:meth:`~codesign.nas.ops.base.Op.param_count`, on a
 meta-device copy of the operator: shapes only, no memory). NASRec's released Criteo
-subnets count 1.448 MFLOPs (Full; published 1.45) and 2.208 MFLOPs (Small; published 2.20):
-``tests/codesign/nas/test_flops.py``.
+subnets count 1.448 M multiply-adds (Full; published 1.45 MFLOPs) and 2.208 M (Small;
+published 2.20): ``tests/codesign/nas/test_flops.py``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ from codesign.nas.space import SubnetSpec
 _META_OPS = 512
 #: Operator counts kept: one per operator kind, geometry and dimensions.
 _OP_COUNTS = 65536
+#: FLOPs of one multiply-add.
+FLOPS_PER_MAC = 2
+#: How every FLOPs figure is counted, as outputs name it.
+FLOPS_CONVENTION = "2 FLOPs per multiply-add"
 
 
 @dataclass(frozen=True)
@@ -48,8 +56,13 @@ class MatMul:
         return self.product.name
 
     @property
-    def flops(self) -> int:
+    def macs(self) -> int:
+        # Product.flops counts multiply-adds
         return self.product.flops
+
+    @property
+    def flops(self) -> int:
+        return FLOPS_PER_MAC * self.macs
 
     def __getattr__(self, attr: str) -> Any:
         # m, n, k, batch, weight_elems: those of the product
@@ -64,15 +77,20 @@ class OpCount:
 
     block: int
     op: str
-    flops: int
+    macs: int
     params: int
+
+    @property
+    def flops(self) -> int:
+        return FLOPS_PER_MAC * self.macs
 
 
 @dataclass(frozen=True)
 class FlopsReport:
-    """FLOPs (multiply-adds) per sample and parameters of one subnet on one data set."""
+    """Multiply-adds and FLOPs (:data:`FLOPS_CONVENTION`) per sample and parameters of one
+    subnet on one data set."""
 
-    total_flops: int
+    total_macs: int
     params_dense: int
     params_embedding: int
     ops: tuple[OpCount, ...]
@@ -81,6 +99,10 @@ class FlopsReport:
     n_dense: int
     n_sparse: int
     blocks_reached: tuple[bool, ...] = field(default=())
+
+    @property
+    def total_flops(self) -> int:
+        return FLOPS_PER_MAC * self.total_macs
 
     @property
     def mflops(self) -> float:
@@ -105,8 +127,10 @@ class FlopsReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "convention": f"FLOPs per sample, {FLOPS_CONVENTION}",
             "mflops": self.mflops,
             "total_flops": self.total_flops,
+            "total_macs": self.total_macs,
             "params_dense": self.params_dense,
             "params_embedding": self.params_embedding,
             "per_block": {str(k): v for k, v in sorted(self.per_block().items())},
@@ -114,7 +138,7 @@ class FlopsReport:
             "blocks_reached": list(self.blocks_reached),
             "kernels": [
                 {"block": k.block, "op": k.op, "name": k.name, "m": k.m, "n": k.n, "k": k.k,
-                 "batch": k.batch, "flops": k.flops}
+                 "batch": k.batch, "macs": k.macs, "flops": k.flops}
                 for k in self.kernels
             ],
         }
@@ -174,12 +198,12 @@ def plan_products(plan: ExecutionPlan) -> tuple[list[MatMul], list[OpCount]]:
     for block, c, sizes in plan_calls(plan):
         products, params = op_counts(c.op, sizes, c.dims)
         kernels += [MatMul(block, c.name, p) for p in products]
-        ops.append(OpCount(block, c.name, sum(p.flops for p in products), params))
+        ops.append(OpCount(block, c.name, sum(p.flops for p in products), params))  # MACs
     return kernels, ops
 
 
 def count_flops(spec: SubnetSpec, schema_or_counts: Any = "criteo") -> FlopsReport:
-    """FLOPs per sample, parameters and matrix-product shapes of ``spec`` on a data set
+    """Multiply-adds and FLOPs per sample, parameters and matrix-product shapes of ``spec`` on a data set
     (a DatasetSchema, a ``(n_dense, n_sparse)`` pair, or a data set name)."""
     nd, ns, cards = feature_counts(schema_or_counts)
     plan = make_plan(spec, nd, ns, emb_dim=spec.emb_dim)
@@ -188,7 +212,7 @@ def count_flops(spec: SubnetSpec, schema_or_counts: Any = "criteo") -> FlopsRepo
     if cards is not None and plan.need_raw_sparse:
         emb_params = int(sum(cards)) * spec.emb_dim
     return FlopsReport(
-        total_flops=sum(o.flops for o in ops),
+        total_macs=sum(o.macs for o in ops),
         params_dense=sum(o.params for o in ops),
         params_embedding=emb_params,
         ops=tuple(ops),

@@ -4,12 +4,11 @@ saving a spec in either format (ours is :func:`codesign.nas.space.to_dict`)."""
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from codesign.errors import SpecError
+from codesign.errors import SpecError, read_json_file
 from codesign.nas.space import (
     EMB_DIM,
     SPACE_BY_NASREC_CONFIG,
@@ -25,6 +24,7 @@ from codesign.nas.space import (
     to_dict,
     validate,
 )
+from pimsim.util.cli import to_jsonable
 from pimsim.util.fileio import atomic_write_json
 
 _NASREC_ARCH_KEYS = ("micro", "macro", "num_blocks", "use_layernorm", "config")
@@ -40,12 +40,7 @@ def _load_json(path_or_dict: str | Path | Mapping[str, Any]) -> tuple[Mapping[st
     if isinstance(path_or_dict, Mapping):
         return path_or_dict, ""
     path = Path(path_or_dict)
-    try:
-        return json.loads(path.read_text(encoding="utf-8")), f"{path}: "
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    return read_json_file(path, SpecError, "a subnet spec JSON file"), f"{path}: "
 
 
 def from_nasrec_json(path_or_dict: str | Path | Mapping[str, Any]) -> SubnetSpec:
@@ -201,5 +196,5 @@ def save_spec(spec: SubnetSpec, path: str | Path, nasrec: bool = False) -> None:
     """Write ``spec`` as JSON (ours, or NASRec's with ``nasrec=True``), atomically."""
     path = Path(path)
     d = to_nasrec_json(spec) if nasrec else to_dict(spec)
-    atomic_write_json(path, d, indent=1)
+    atomic_write_json(path, to_jsonable(d), indent=1, allow_nan=False)
 

@@ -3,11 +3,12 @@ batch, the published ratios it is compared with, and the run folder's small JSON
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codesign.errors import CodesignError, read_json_file
+from pimsim.util.cli import to_jsonable
 from pimsim.util.executors import DEFAULT_EXECUTOR
 from pimsim.util.fileio import atomic_write_json
 
@@ -68,12 +69,14 @@ DEFAULT_SCHEDULER = DEFAULT_EXECUTOR
 
 
 def write_json(path: Path, data: Any) -> None:
-    """One of the run folder's JSON files, written atomically (numpy numbers as floats)."""
-    atomic_write_json(path, data, indent=1, default=float)
+    """One of the run folder's JSON files, written atomically as strict JSON (numpy numbers
+    as plain ones, a value that is not finite as ``null``)."""
+    atomic_write_json(path, to_jsonable(data), indent=1, allow_nan=False)
 
 
 def read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
+    """One of the run folder's JSON files (a damaged one is an error naming it)."""
+    return read_json_file(path, CodesignError, "a JSON file of the run folder")
 
 
 def read_timings(out: Path) -> dict[str, float]:

@@ -11,7 +11,8 @@ from typing import Any
 import pandas as pd
 
 from codesign.pipeline.protocol import PUBLISHED, SIM_BATCH, TIMINGS_NAME, read_json, read_timings
-from codesign.pipeline.report import kernel_breakdown_plot, markdown_table, pareto_plot, write_csv, write_text
+from codesign.pipeline.plots import kernel_breakdown_plot, pareto_plot
+from codesign.pipeline.report import markdown_table, write_csv, write_text
 from codesign.pipeline.selection import LOGLOSS_TOLERANCE, RULE_FALLBACK, RULE_MET
 from pimsim import ENERGY_COLUMNS, Trace
 
@@ -73,6 +74,10 @@ def _choice_lines(b: dict[str, Any], c: dict[str, Any]) -> list[str]:
     if not c.get("met_tolerance", True):
         lines += ["**No front point met the log-loss tolerance; C is the front's lowest log "
                   "loss point.**", ""]
+    if c.get("same_subnet_as_b"):
+        plan = "and B's plan" if c.get("is_b_genome") else "with another PIM plan"
+        lines += [f"**C = B's subnet** ({plan}): B's training from scratch is C's, not run twice.",
+                  ""]
     if c.get("seeded"):
         what = ("C is B's own genome (no front point within the tolerance has a lower energy x "
                 "latency)" if c.get("is_b_genome") else
@@ -117,7 +122,8 @@ def _kernels(out: Path) -> pd.DataFrame:
     for tag in ("B", "C"):
         tdf = Trace.from_parquet(out / "traces" / f"{tag}.parquet").df
         tdf = tdf[tdf["op"] != "background"]
-        k = pd.DataFrame({"model": tag, "name": tdf["name"], "latency_ns": tdf["duration_ns"]})
+        k = pd.DataFrame({"model": tag, "name": tdf["name"], "placement": tdf["placement"],
+                          "latency_ns": tdf["duration_ns"]})
         for col in ENERGY_COLUMNS:
             k[f"energy_{col[:-3]}_pj"] = tdf[col].to_numpy()
         kdfs.append(k)
@@ -149,8 +155,8 @@ def write_report(out: Path, dataset: str, profile: str, budget: str) -> Path:
         "PIM where the kind can pool, dense kernels on the host). C: the co-search front point "
         "with the lowest energy x latency whose supernet log loss is at most B's + "
         f"{LOGLOSS_TOLERANCE}. B_host: B with every kernel on the host. Latency and energy: one "
-        f"inference batch of {SIM_BATCH} simulated by pimsim; FLOPs per sample (NASRec "
-        "convention).",
+        f"inference batch of {SIM_BATCH} simulated by pimsim; `mflops`: MFLOPs/sample, 2 per "
+        "multiply-add (what is counted follows NASRec).",
         "",
         *_choice_lines(b, c),
         "## Models", "", _models_md(df), "",
@@ -164,8 +170,9 @@ def write_report(out: Path, dataset: str, profile: str, budget: str) -> Path:
         "## Artefacts", "",
         "- `results.csv`, `ratios.csv`: the tables above",
         "- `pareto.png`: log loss vs energy and vs latency of every co-search evaluation, B and "
-        "C marked",
-        "- `breakdown.png`: per-kernel latency and energy of B and C",
+        "C marked (points beyond Tukey's far-out fence are drawn at the axis edge)",
+        "- `breakdown.png`: per-kernel latency (coloured by placement: host or PIM) and energy "
+        "by component of B and C",
         "- `traces/B.chrome.json`, `traces/C.chrome.json` (Perfetto), `traces/*.parquet`",
         f"- `{TIMINGS_NAME}`: wall seconds of each stage (the report stage's own time is added "
         "after this report is written)",

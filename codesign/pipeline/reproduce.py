@@ -17,7 +17,9 @@ artefact is already there, so running the same command again continues an interr
    search's own estimates; ``select_c``'s fallback (the front's lowest log loss, flagged in
    the report) covers fronts without such a point.
 4. ``scratch_B.json``, ``scratch_C.json``: B and C trained from scratch with the same budget;
-   test log loss and AUC.
+   test log loss and AUC. A C with B's subnet (another plan at most) is not trained again:
+   training from scratch is a function of the subnet and the seed, so ``scratch_C.json`` is
+   B's result, marked ``same_subnet_as_b``.
 5. ``hardware.json`` and ``traces/``: B (naive plan), C (its plan) and B with every kernel on
    the host simulated at batch ``SIM_BATCH``; Parquet and Chrome trace-event JSON per model.
 6. ``report.md``, ``results.csv``, ``ratios.csv``, ``pareto.png``, ``breakdown.png``.
@@ -63,6 +65,7 @@ from codesign.pipeline.protocol import (
     read_timings,
     write_json,
 )
+from codesign.pipeline.report import write_csv
 from codesign.pipeline.report_md import write_report
 from codesign.pipeline.selection import RULE_FALLBACK, RULE_MET, b_elite, c_seeds, search_population, select_c
 from codesign.hw.placement import PimPlan
@@ -180,7 +183,7 @@ def _stage_search_b(run: _Run) -> None:
         "objectives": {k: res.best[k] for k in ("logloss", "auc", "flops") if k in res.best},
         "evaluations": int(len(res.history)),
     })
-    res.history.to_csv(run.out / "search_B" / "history.csv", index=False)
+    write_csv(res.history, run.out / "search_B" / "history.csv")
 
 
 def _stage_search_c(run: _Run) -> None:
@@ -205,11 +208,15 @@ def _stage_search_c(run: _Run) -> None:
         "same_subnet_as_b": to_dict(g.spec) == b["spec"],
         "b_in_search": {k: float(b_row[k]) for k in KEPT_OBJECTIVES if k in b_row},
     })
-    res.history.to_csv(run.out / "search_C" / "history.csv", index=False)
+    write_csv(res.history, run.out / "search_C" / "history.csv")
 
 
 def _stage_scratch(run: _Run, tag: str) -> None:
     spec = from_dict(read_json(run.out / f"{tag}.json")["spec"])
+    if tag == "C" and to_dict(spec) == read_json(run.out / "B.json")["spec"]:
+        write_json(run.out / "scratch_C.json",
+                   {**read_json(run.out / "scratch_B.json"), "same_subnet_as_b": True})
+        return
     cfg = TrainConfig.make(epochs=run.bud.scratch_epochs, seed=run.seed, quiet=run.quiet,
                            train_rows=run.bud.train_rows, num_threads=run.threads)
     r = train_from_scratch_run(spec, CtrData.open(run.data_dir), cfg)
@@ -250,7 +257,7 @@ def _stage_report(run: _Run) -> None:
 def _check_settings(out: Path, settings: dict[str, Any]) -> None:
     """Refuse to continue a run in ``out`` made with other settings; record them otherwise."""
     sfile = out / SETTINGS_NAME
-    if not sfile.is_file():
+    if not sfile.is_file() or not read_timings(out):  # no stage finished: nothing to keep
         write_json(sfile, settings)
         return
     old = read_json(sfile)
@@ -298,7 +305,11 @@ def reproduce(
     if (raw is None) == (synthetic_rows is None):
         raise CodesignError("reproduce: give exactly one of --raw PATH and --synthetic-rows N")
     if synthetic_rows is not None and synthetic_rows < MIN_SYNTHETIC_ROWS:
-        raise CodesignError(f"--synthetic-rows: {synthetic_rows}; accepted: >= {MIN_SYNTHETIC_ROWS}")
+        raise CodesignError(f"--synthetic-rows: {synthetic_rows}; accepted: an integer >= "
+                            f"{MIN_SYNTHETIC_ROWS}")
+    if raw is not None and not Path(raw).exists():
+        raise CodesignError(f"--raw {raw}: no such file or folder; accepted: the raw {dataset} "
+                            "data (a file, or KDD's folder)")
     run = _Run(out=Path(out_dir), dataset=dataset, profile_name=profile,
                profile=load_profile(profile),  # fail early on a bad profile
                bud=bud, seed=seed, raw=raw, synthetic_rows=synthetic_rows, scheduler=scheduler,

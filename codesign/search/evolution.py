@@ -8,7 +8,9 @@ then ages the population: the children join and the oldest as many leave, whatev
 fitness. A proposal whose key was seen, that ``is_valid`` rejects or whose creation raises
 ``SpecError`` is re-drawn, up to ``max_retries`` times; so no genome is evaluated twice.
 Results are applied in proposal order, never in completion order, so every executor and a
-resumed run give the same result as one uninterrupted run.
+resumed run give the same result as one uninterrupted run. An objective that is not a finite
+number is stored as NaN (the worst value), so a resumed run reads back exactly what an
+uninterrupted one holds.
 """
 
 from __future__ import annotations
@@ -49,11 +51,12 @@ class _Proposal:
 
 class _Search(Generic[G]):
     def __init__(self, problem: SearchProblem[G], config: SearchConfig, executor: Executor,
-                 out_dir: Path | None) -> None:
+                 out_dir: Path | None, inputs: Mapping[str, Any]) -> None:
         self.problem = problem
         self.config = config
         self.executor = executor
-        self.store = None if out_dir is None else SearchStore(out_dir, config.to_dict())
+        self.store = (None if out_dir is None
+                      else SearchStore(out_dir, config.to_dict(), inputs))
         self.rng = np.random.default_rng(config.seed)
         self.generation = -1
         self.population: list[str] = []
@@ -63,6 +66,7 @@ class _Search(Generic[G]):
         self.duplicates_accepted = 0
         self.redraws = 0
         self.evaluations_run = 0
+        self.journaled: set[str] = set()  # results read from the journal, not committed
 
     # ---- persistence ------------------------------------------------------------------------
 
@@ -73,7 +77,9 @@ class _Search(Generic[G]):
         if ckpt is not None:
             self._restore(ckpt)
         for entry in entries:
-            self.results.setdefault(entry["key"], dict(entry["objectives"]))
+            if entry["key"] not in self.results:
+                self.results[entry["key"]] = dict(entry["objectives"])
+                self.journaled.add(entry["key"])
 
     def _restore(self, ckpt: Checkpoint) -> None:
         self.rng = ckpt.rng
@@ -102,9 +108,9 @@ class _Search(Generic[G]):
                 redraws=self.redraws,
             ))
 
-    def close(self) -> None:
+    def close(self, failed: bool = False) -> None:
         if self.store is not None:
-            self.store.close()
+            self.store.close(failed=failed)
 
     # ---- proposals --------------------------------------------------------------------------
 
@@ -205,7 +211,8 @@ class _Search(Generic[G]):
         out: dict[str, float] = {}
         for name, value in raw.items():
             try:
-                out[str(name)] = float(value)
+                number = float(value)
+                out[str(name)] = number if math.isfinite(number) else math.nan
             except (TypeError, ValueError) as exc:
                 raise SearchError(
                     f"evaluate(genome {key}): objective {name!r} = {value!r}; accepted: a "
@@ -224,7 +231,9 @@ class _Search(Generic[G]):
         proposals = self._propose(gen)
         pending: dict[str, _Proposal] = {}
         for prop in proposals:
-            if prop.key in self.results:  # journaled before a kill, or a duplicate
+            if prop.key in self.journaled:  # journaled before a kill: counted at the start
+                self.journaled.discard(prop.key)
+            elif prop.key in self.results:  # a duplicate
                 bar.update(1)
             elif prop.key not in pending:
                 pending[prop.key] = prop
@@ -275,8 +284,10 @@ class _Search(Generic[G]):
         self.generation = gen
         self._checkpoint()
         best = self._best_value()
+        postfix = {"gen": f"{gen}/{self.config.generations}"}
         if best is not None:
-            bar.set_postfix({f"best_{self.config.metric}": f"{best:.6g}", "gen": gen})
+            postfix[f"best_{self.config.metric}"] = f"{best:.6g}"
+        bar.set_postfix(postfix)
 
     def _best_value(self) -> float | None:
         vals = [r["objectives"].get(self.config.metric) for r in self.history]
@@ -325,23 +336,30 @@ def run_search(
             "search resume: got resume=True without out_dir; accepted: the folder of the "
             "search to continue"
         )
+    identity = getattr(problem, "identity", None)
+    inputs = dict(identity()) if callable(identity) else {}
     own_executor = executor is None
     ex = LocalExecutor(0) if executor is None else executor
-    search = _Search(problem, config, ex, None if out_dir is None else Path(out_dir))
+    search = _Search(problem, config, ex, None if out_dir is None else Path(out_dir), inputs)
+    failed = True
     try:
         search.open_store(resume=resume, overwrite=overwrite)
-        done = len(search.history) + search.duplicates_accepted
+        # Results already on disk count as done, so the rate (and the ETA) is that of the
+        # evaluations this run makes.
+        done = len(search.history) + search.duplicates_accepted + len(search.journaled)
         with tqdm(
             total=config.total_evaluations,
             initial=min(done, config.total_evaluations),
             disable=quiet,
             desc=f"search[{config.mode}]",
             unit="eval",
+            smoothing=0.1,
         ) as bar:
             for gen in range(search.generation + 1, config.generations + 1):
                 search.run_generation(gen, bar)
+        failed = False
         return search.result()
     finally:
-        search.close()
+        search.close(failed=failed)
         if own_executor:
             ex.close()

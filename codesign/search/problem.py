@@ -24,7 +24,10 @@ class SearchProblem(Protocol[G]):
     problem (it may run in another process); it returns the objectives, such as
     ``{"logloss": ..., "latency_ns": ..., "energy_pj": ..., "flops": ...}``. A problem may also
     define ``is_valid(genome) -> bool``; invalid proposals are re-drawn, and so are those whose
-    creation raises :class:`~codesign.errors.SpecError`.
+    creation raises :class:`~codesign.errors.SpecError`. A problem may define
+    ``identity() -> Mapping[str, JSON]``: everything its results depend on besides the
+    genome (content hashes of the models and data it reads, its settings); a search stores it
+    and refuses to resume with other values, naming the differing key.
     """
 
     def sample(self, rng: np.random.Generator) -> G: ...

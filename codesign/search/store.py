@@ -1,6 +1,7 @@
 """A search's folder: the journal of finished evaluations and the per-generation checkpoint.
 
-- ``journal.jsonl``: a header line (the config), then one line per finished evaluation,
+- ``journal.jsonl``: a header line (the config and the problem's inputs), then one line per
+  finished evaluation,
   written and fsync'd as each evaluation arrives (in completion order). A kill can tear
   only the last line; reading cuts it off.
 - ``checkpoint.json``: written atomically (:mod:`pimsim.util.fileio`) after every generation:
@@ -8,12 +9,18 @@
   record and the counters.
 
 A resumed search takes its state from the checkpoint and the results of the evaluations
-journaled after it, so nothing finished is evaluated again.
+journaled after it, so nothing finished is evaluated again. It is refused when its config or
+its problem's *inputs* (:meth:`SearchProblem.identity`: what every stored result depends on
+besides the genome, such as the content hash of a model or of a data set) differ from the
+stored ones, naming the first differing key: a stored score is never reused for other inputs.
+A folder whose journal holds no evaluation and that has no checkpoint (a run that failed
+before its first result) holds no search: it is started again without ``overwrite``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +29,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from pimsim.util.cli import to_jsonable
 from pimsim.util.fileio import atomic_write_json
 
 from codesign.search.config import SearchError
@@ -55,6 +63,12 @@ class Checkpoint:
     redraws: int
 
 
+def read_objectives(objectives: Mapping[str, Any]) -> dict[str, float]:
+    """Objectives as stored (strict JSON: a value that is not finite is ``null``) back as
+    floats, ``null`` as NaN (the search's worst value)."""
+    return {str(k): math.nan if v is None else float(v) for k, v in objectives.items()}
+
+
 def malformed_checkpoint(where: str, exc: Exception) -> SearchError:
     return SearchError(
         f"{where}: malformed checkpoint ({type(exc).__name__}: {exc}); accepted: a "
@@ -66,8 +80,28 @@ def _config_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
     return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 
 
-def read_checkpoint(path: Path, config: Mapping[str, Any]) -> Checkpoint:
-    """The checkpoint at ``path``, refused unless written by a search with ``config``."""
+def _short(value: Any) -> str:
+    text = "not recorded" if value is None else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_inputs(where: str, stored: Any, inputs: Mapping[str, Any]) -> None:
+    """Refuse a stored search whose inputs differ from ``inputs``, naming the first key."""
+    stored = stored if isinstance(stored, Mapping) else {}
+    diff = _config_diff(stored, inputs)
+    if diff:
+        key = diff[0]
+        raise SearchError(
+            f"{where}: the stored search was made with another {key} ({_short(stored.get(key))}; "
+            f"this one: {_short(inputs.get(key))}); accepted: the same {key} to resume, or "
+            "another output folder"
+        )
+
+
+def read_checkpoint(path: Path, config: Mapping[str, Any],
+                    inputs: Mapping[str, Any] | None = None) -> Checkpoint:
+    """The checkpoint at ``path``, refused unless written by a search with ``config`` and
+    (when given) ``inputs``."""
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
@@ -79,11 +113,13 @@ def read_checkpoint(path: Path, config: Mapping[str, Any]) -> Checkpoint:
             f"{where}: format {data.get('format') if isinstance(data, dict) else data!r}; "
             f"accepted: a {STORE_FORMAT!r} checkpoint"
         )
+    if inputs is not None:
+        check_inputs(where, data.get("inputs"), inputs)
     diff = _config_diff(data.get("config", {}), config)
     if diff:
         raise SearchError(
-            f"{where}: config differs from this search's in keys {diff}; accepted: resume "
-            "with the same config, or overwrite=True"
+            f"{where}: config differs from this search's in keys {diff}; accepted: the same "
+            "config to resume, or another output folder"
         )
     try:
         state = data["rng_state"]
@@ -94,7 +130,8 @@ def read_checkpoint(path: Path, config: Mapping[str, Any]) -> Checkpoint:
             generation=int(data["generation"]),
             rng=np.random.Generator(bit_gen),
             population=[str(k) for k in data["population"]],
-            history=list(data["history"]),
+            history=[{**rec, "objectives": read_objectives(rec["objectives"])}
+                     for rec in data["history"]],
             duplicates_accepted=int(counters["duplicates_accepted"]),
             redraws=int(counters["redraws"]),
         )
@@ -155,17 +192,26 @@ def read_journal(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]
             if header is None:
                 header = record
         else:
+            try:
+                record["objectives"] = read_objectives(record["objectives"])
+            except (TypeError, ValueError) as exc:
+                raise SearchError(f"{path}:{lineno}: objectives {record['objectives']!r}; "
+                                  "accepted: numbers or null") from exc
             entries.append(record)
     return header, entries
 
 
 class SearchStore:
-    """The journal and checkpoint of one search in ``out_dir`` (its JSON ``config``)."""
+    """The journal and checkpoint of one search in ``out_dir`` (its JSON ``config`` and the
+    problem's JSON ``inputs``)."""
 
-    def __init__(self, out_dir: Path, config: Mapping[str, Any]) -> None:
+    def __init__(self, out_dir: Path, config: Mapping[str, Any],
+                 inputs: Mapping[str, Any] | None = None) -> None:
         self.out_dir = out_dir
         self.config = dict(config)
+        self.inputs = dict(inputs or {})
         self._journal: IO[str] | None = None
+        self._created = False
 
     @property
     def checkpoint_path(self) -> Path:
@@ -183,48 +229,68 @@ class SearchStore:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         ckpt_path, journal = self.checkpoint_path, self.journal_path
         if not resume:
-            if (ckpt_path.exists() or journal.exists()) and not overwrite:
+            if self.holds_search() and not overwrite:
                 raise SearchError(
                     f"{self.out_dir}: holds a search already ({CHECKPOINT_NAME} / "
-                    f"{JOURNAL_NAME}); accepted: resume=True (--resume) to continue it or "
-                    "overwrite=True to start again"
+                    f"{JOURNAL_NAME}); accepted: --resume (resume=True) to continue it, or "
+                    "another output folder (overwrite=True starts it again)"
                 )
             for p in (ckpt_path, journal):
                 p.unlink(missing_ok=True)
-        ckpt = read_checkpoint(ckpt_path, self.config) if ckpt_path.exists() else None
+        ckpt = (read_checkpoint(ckpt_path, self.config, self.inputs) if ckpt_path.exists()
+                else None)
         header: dict[str, Any] | None = None
         entries: list[dict[str, Any]] = []
         if journal.exists():
             header, entries = read_journal(journal)
-            if header is not None:
+            if header is not None and not entries and ckpt is None:
+                journal.unlink()  # a run that failed before its first result: no search
+                header = None
+            elif header is not None:
+                check_inputs(f"{journal}:1", header.get("inputs"), self.inputs)
                 diff = _config_diff(header.get("config", {}), self.config)
                 if diff:
                     raise SearchError(
                         f"{journal}:1: the journal was written by a search with a different "
-                        f"config (keys {diff}); accepted: resume with the same config, or "
-                        "overwrite=True"
+                        f"config (keys {diff}); accepted: the same config to resume, or "
+                        "another output folder"
                     )
+        self._created = header is None
         self._journal = open(journal, "a", encoding="utf-8")
         if header is None:
-            self.append({"type": "header", "format": STORE_FORMAT, "config": self.config})
+            self.append({"type": "header", "format": STORE_FORMAT, "config": self.config,
+                         "inputs": self.inputs})
         return ckpt, entries
+
+    def holds_search(self) -> bool:
+        """Whether the folder holds a search's results: a checkpoint, or a journal with at
+        least one evaluation."""
+        if self.checkpoint_path.exists():
+            return True
+        if not self.journal_path.exists():
+            return False
+        try:
+            return bool(read_journal(self.journal_path)[1])
+        except SearchError:
+            return True
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Append one record to the journal, on disk when this returns."""
         if self._journal is None:
             raise SearchError(f"{self.journal_path}: written before open(); accepted: "
                               "SearchStore.open() first")
-        self._journal.write(json.dumps(record, sort_keys=True) + "\n")
+        self._journal.write(json.dumps(to_jsonable(record), sort_keys=True, allow_nan=False) + "\n")
         self._journal.flush()
         os.fsync(self._journal.fileno())
 
     def write_checkpoint(self, ckpt: Checkpoint) -> None:
         atomic_write_json(
             self.checkpoint_path,
-            {
+            to_jsonable({
                 "format": STORE_FORMAT,
                 "version": STORE_VERSION,
                 "config": self.config,
+                "inputs": self.inputs,
                 "generation": ckpt.generation,
                 "rng_state": ckpt.rng.bit_generator.state,
                 "population": ckpt.population,
@@ -233,11 +299,15 @@ class SearchStore:
                     "duplicates_accepted": ckpt.duplicates_accepted,
                     "redraws": ckpt.redraws,
                 },
-            },
-            indent=None, sort_keys=True,
+            }),
+            indent=None, sort_keys=True, allow_nan=False,
         )
 
-    def close(self) -> None:
+    def close(self, failed: bool = False) -> None:
+        """Close the journal; after a ``failed`` run, remove the journal this store created
+        when it holds no evaluation (so the corrected command starts afresh)."""
         if self._journal is not None:
             self._journal.close()
             self._journal = None
+            if failed and self._created and not self.holds_search():
+                self.journal_path.unlink(missing_ok=True)

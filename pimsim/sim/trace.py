@@ -131,7 +131,8 @@ class Trace:
             f"makespan {t['makespan_ns']:.1f} ns | energy {t['energy_pj'] / 1e6:.4g} uJ "
             + "(" + ", ".join(f"{c[:-3]} {t[c] / 1e6:.3g}" for c in ENERGY_COLUMNS) + " uJ) | "
             f"external {t['external_bytes'] / 1e6:.4g} MB, internal "
-            f"{t['internal_bytes'] / 1e6:.4g} MB | {t['flops'] / 1e9:.4g} GFLOP"
+            f"{t['internal_bytes'] / 1e6:.4g} MB | {t['flops'] / 1e9:.4g} GFLOP/batch "
+            "(2 per multiply-add)"
         )
         return "\n".join(lines)
 

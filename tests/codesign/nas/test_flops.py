@@ -1,4 +1,5 @@
-"""FLOPs (NASRec convention): published figures, reachability, hand counts, CLI."""
+"""FLOPs (2 per multiply-add; what is counted follows NASRec): published figures (which count
+multiply-adds), reachability, hand counts, CLI."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ needs_ref = pytest.mark.skipif(not REF.is_dir(), reason="shared/reference/nasrec
 @pytest.mark.parametrize("name,published", [("criteo_full_best.json", 1.45), ("criteo_small_best.json", 2.20)])
 def test_reference_subnets_match_published_mflops(name: str, published: float) -> None:
     rep = count_flops(from_nasrec_json(REF / name), "criteo")
-    assert abs(rep.mflops - published) / published < 0.02
+    # NASRec's README counts one FLOP per multiply-add
+    assert abs(rep.total_macs / 1e6 - published) / published < 0.02
+    assert rep.total_flops == 2 * rep.total_macs
     assert rep.total_flops == sum(k.flops for k in rep.kernels)
     assert rep.total_flops == sum(rep.per_block().values()) == sum(rep.per_op().values())
 
@@ -34,11 +37,11 @@ def test_reference_subnets_match_published_mflops(name: str, published: float) -
 @needs_ref
 def test_reference_full_exact_figures() -> None:
     rep = count_flops(from_nasrec_json(REF / "criteo_full_best.json"), (13, 26))
-    assert rep.total_flops == 1_448_297
+    assert rep.total_macs == 1_448_297 and rep.total_flops == 2 * 1_448_297
     # blocks 3, 4, 5 never reach the logit (only block 6 feeds it; it reads 0, 1, 2, 3)
     assert rep.blocks_reached == (True, True, True, False, False, False, True)
     small = count_flops(from_nasrec_json(REF / "criteo_small_best.json"), (13, 26))
-    assert small.total_flops == 2_207_808
+    assert small.total_macs == 2_207_808
 
 
 def _fc_block(inputs: tuple[int, ...], width: int, tokens: int = 16, **kw: object) -> BlockSpec:
@@ -61,7 +64,8 @@ def test_hand_counted_chain() -> None:
     fc = 13 * 32 + 6 * 32 * 32
     efc = 16 * 26 * 16 + 6 * 16 * 16 * 16
     final = 32 + 16 * 16
-    assert rep.total_flops == fc + efc + final
+    assert rep.total_macs == fc + efc + final
+    assert rep.total_flops == 2 * (fc + efc + final)  # 2 FLOPs per multiply-add
     efc_weights = 26 * 16 + 6 * 16 * 16  # token maps: N x T weights, applied to 16 rows
     assert rep.params_dense == fc + 7 * 64 + efc_weights + 7 * 32 + final + 1
     assert rep.params_embedding == 0  # no cardinalities given
@@ -74,7 +78,7 @@ def test_operator_formulas() -> None:
                           dense_to_sparse=True, deep_fm=True)
     spec = SubnetSpec(blocks=tuple(blocks), space="full")
     rep = count_flops(spec, (13, 26))
-    ops6 = {o.op: o.flops for o in rep.ops if o.block == 6}
+    ops6 = {o.op: o.macs for o in rep.ops if o.block == 6}
     p = round(math.sqrt(2 * 128))  # 16 tokens: the 16 input tokens need no projection
     assert p == 16
     assert ops6["dot"] == 64 * 16 + (p + 1) ** 2 * 16 + (p * (p + 1) // 2) * 128
@@ -83,7 +87,7 @@ def test_operator_formulas() -> None:
     assert ops6["merge"] == 0  # width 128 = 8 x 16 tokens: no projection
     assert ops6["fm"] == 16 * 128
     final = [o for o in rep.ops if o.op == "final"][0]
-    assert final.flops == 128 + 16 * (32 + 8)
+    assert final.macs == 128 + 16 * (32 + 8) and final.flops == 2 * final.macs
 
 
 def test_unreached_blocks_are_not_counted() -> None:
@@ -94,7 +98,7 @@ def test_unreached_blocks_are_not_counted() -> None:
     cut = replace(base, blocks=tuple(blocks))
     rep = count_flops(cut, (13, 26))
     assert rep.blocks_reached == (False,) * 6 + (True,)
-    assert rep.total_flops == 13 * 32 + 16 * 26 * 16 + 32 + 16 * 16
+    assert rep.total_flops == 2 * (13 * 32 + 16 * 26 * 16 + 32 + 16 * 16)
     # changing an unreached block changes nothing
     blocks[2] = _fc_block((1, 2), 1024, tokens=64)
     assert count_flops(replace(cut, blocks=tuple(blocks)), (13, 26)).total_flops == rep.total_flops
@@ -133,7 +137,8 @@ def test_cli_import_nasrec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     rc = main(["import-nasrec", str(REF / "criteo_full_best.json"), "-o", str(out)])
     text = capsys.readouterr().out
     assert rc == 0
-    assert "total: 1.4483 MFLOPs per sample" in text
+    # 1,448,297 multiply-adds, 2 FLOPs each
+    assert "total: 2.8966 MFLOPs/sample, 2 FLOPs per multiply-add (1.4483 M multiply-adds" in text
     assert "gating" in text and "attention" in text and "(unused)" in text
     assert load_spec(out) == from_nasrec_json(REF / "criteo_full_best.json")
 
@@ -141,13 +146,14 @@ def test_cli_import_nasrec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 @needs_ref
 def test_cli_flops_both_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flops", "--spec", str(REF / "criteo_small_best.json")]) == 0
-    assert "total: 2.2078 MFLOPs" in capsys.readouterr().out
+    assert "total: 4.4156 MFLOPs/sample, 2 FLOPs per multiply-add" in capsys.readouterr().out
     ours = tmp_path / "s.json"
     main(["import-nasrec", str(REF / "criteo_small_best.json"), "-o", str(ours)])
     capsys.readouterr()
     assert main(["flops", "--spec", str(ours), "--dataset", "criteo", "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
-    assert rep["total_flops"] == 2_207_808
+    assert rep["total_flops"] == 2 * 2_207_808 and rep["total_macs"] == 2_207_808
+    assert rep["convention"] == "FLOPs per sample, 2 FLOPs per multiply-add"
     assert sum(k["flops"] for k in rep["kernels"]) == rep["total_flops"]
 
 

@@ -13,14 +13,18 @@ import pandas as pd
 import pytest
 
 from codesign.errors import CodesignError
-from codesign.pipeline.report import (
-    ReportError,
+from codesign.pipeline.plots import (
     energy_components,
     front_2d,
+    kernel_breakdown_figure,
     kernel_breakdown_plot,
     kernel_breakdown_table,
-    markdown_table,
+    pareto_figure,
     pareto_plot,
+)
+from codesign.pipeline.report import (
+    ReportError,
+    markdown_table,
     save_figure,
     write_csv,
     write_parquet,
@@ -169,7 +173,7 @@ def test_plots_never_import_pyplot(tmp_path: Path) -> None:
     # A fresh interpreter: the test process itself may have imported pyplot elsewhere.
     code = (
         "import sys, pandas as pd\n"
-        "from codesign.pipeline.report import kernel_breakdown_plot, pareto_plot\n"
+        "from codesign.pipeline.plots import kernel_breakdown_plot, pareto_plot\n"
         "df = pd.DataFrame({'logloss': [0.5, 0.4], 'energy_pj': [1.0, 2.0], 'latency_ns': [2.0, 1.0]})\n"
         f"pareto_plot(df, {str(tmp_path / 'p.png')!r})\n"
         "k = pd.DataFrame({'name': ['a'], 'latency_ns': [1.0], 'energy_dram_pj': [1.0]})\n"
@@ -179,3 +183,66 @@ def test_plots_never_import_pyplot(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert _png_size(tmp_path / "p.png")[0] > 0 and _png_size(tmp_path / "k.png")[0] > 0
+
+
+# ------------------------------------------------------------------ readable reproduction plots
+
+
+def _cluster(n: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"logloss": 0.44 + 0.01 * rng.random(n),
+                       "energy_pj": rng.uniform(1e6, 2e6, n),
+                       "latency_ns": rng.uniform(1e4, 2e4, n)})
+    df["front"] = non_dominated_sort(df[["logloss", "energy_pj", "latency_ns"]].to_numpy())
+    return df
+
+
+def _mark_texts(fig: object) -> list[list[object]]:
+    return [[t for t in ax.texts] for ax in fig.axes]  # type: ignore[attr-defined]
+
+
+def test_pareto_labels_of_b_and_c_never_overprint() -> None:
+    df = _cluster()
+    b = {"logloss": 0.441, "energy_pj": 1.05e6, "latency_ns": 1.05e4}
+    near = {"logloss": 0.441, "energy_pj": 1.051e6, "latency_ns": 1.051e4}
+    far = {"logloss": 0.449, "energy_pj": 1.95e6, "latency_ns": 1.95e4}
+    for c, expected in ((b, ["B = C"]), (near, ["B, C"]), (far, ["B", "C"])):
+        fig = pareto_figure(df, marks={"B": b, "C": c})
+        renderer = fig.canvas.get_renderer()
+        for texts in _mark_texts(fig):
+            assert sorted(t.get_text() for t in texts) == expected
+            boxes = [t.get_window_extent(renderer) for t in texts]
+            assert not any(boxes[i].overlaps(boxes[j])
+                           for i in range(len(boxes)) for j in range(i + 1, len(boxes)))
+
+
+def test_pareto_outliers_are_drawn_at_the_edge_not_squashing_the_front() -> None:
+    df = _cluster()
+    df.loc[len(df)] = {"logloss": 0.445, "energy_pj": 5e9, "latency_ns": 1.5e4, "front": 1}
+    df.loc[len(df)] = {"logloss": 5.0, "energy_pj": 1.5e6, "latency_ns": 3e7, "front": 1}
+    fig = pareto_figure(df, log_x=False)
+    for ax, x_col in zip(fig.axes, ("energy_pj", "latency_ns")):
+        x_hi, y_hi = ax.get_xlim()[1], ax.get_ylim()[1]
+        assert y_hi < 1.0  # the log loss of 5 does not stretch the axis ...
+        assert x_hi < df[x_col].max() / 100  # ... nor the 1000x energy or latency
+        # the front and the cluster stay inside; the two outliers are marked at the edge
+        cluster = df.iloc[:40]
+        assert (cluster[x_col] < x_hi).all() and (cluster["logloss"] < y_hi).all()
+        labels = ax.get_legend_handles_labels()[1] if ax is fig.axes[0] else []
+        if labels:
+            assert "beyond the axes (2), drawn at the edge" in labels
+
+
+def test_breakdown_bars_are_coloured_by_placement() -> None:
+    kernels = _kernels().assign(placement=["host", "pim", "host", "pim", "pim"])
+    fig = kernel_breakdown_figure(kernels, group="model")
+    ax_lat = fig.axes[0]
+    handles, labels = ax_lat.get_legend_handles_labels()
+    assert labels == ["host", "PIM"]
+    colour = {lab: tuple(h.patches[0].get_facecolor()) for h, lab in zip(handles, labels)}
+    assert colour["host"] != colour["PIM"]
+    # one bar per row, its colour its placement's
+    table = kernel_breakdown_table(kernels, group="model")
+    bars = sorted((p for h in handles for p in h.patches), key=lambda p: -p.get_y())
+    want = ["host" if k == "host" else "PIM" for k in table["placement"]]
+    assert [tuple(p.get_facecolor()) for p in bars] == [colour[w] for w in want]
