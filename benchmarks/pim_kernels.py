@@ -12,7 +12,12 @@ unit (``replicate_hot_rows``); the host has its LLC.
 Then the wall time of simulating one Criteo-sized inference batch (26 tables + a 7-layer
 MLP, batch 256) after warm-up, on hbm2_pim (MLP on PIM) and on hbm2 (all on the host).
 
-    .venv/bin/python benchmarks/pim_kernels.py [--quick]
+With ``--crossovers``: the GEMM crossover table of the bank-level PIM profiles instead,
+per layer shape (k x n) the largest batch of 1, 2, 4, ..., 256 at which PIM still beats
+the host on latency / on energy ("0": not even at batch 1, "all": still at 256), with the
+host at fp32 and, in brackets, at the PIM's own data type.
+
+    .venv/bin/python benchmarks/pim_kernels.py [--quick | --crossovers]
 """
 
 from __future__ import annotations
@@ -94,6 +99,43 @@ def kernel_table(quick: bool) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+CROSSOVER_SHAPES = ((13, 512), (16, 64), (256, 128), (512, 256), (1024, 512), (4096, 4096))
+CROSSOVER_BATCHES = (1, 2, 4, 8, 16, 32, 64, 256)
+
+
+def _crossover(wins: list[bool]) -> str:
+    """The largest batch at which PIM still wins, scanning batches up while it wins."""
+    last = "0"
+    for batch, win in zip(CROSSOVER_BATCHES, wins):
+        if not win:
+            return last
+        last = str(batch)
+    return "all"
+
+
+def crossover_table() -> pd.DataFrame:
+    rows = []
+    for name in ("hbm2_pim", "gddr6_aim"):
+        p = load_profile(name)
+        dt = pim_section(p).dtype
+        row: dict[str, str] = {"profile": name}
+        for k, n in CROSSOVER_SHAPES:
+            cells = []
+            for host_dt in ("fp32", dt):
+                lat, en = [], []
+                for m in CROSSOVER_BATCHES:
+                    h = simulate(Workload(name="g", kernels=[
+                        Gemm(name="g", m=m, k=k, n=n, dtype=host_dt, placement="host")]), p).totals()
+                    q = simulate(Workload(name="g", kernels=[
+                        Gemm(name="g", m=m, k=k, n=n, dtype=dt, placement="pim")]), p).totals()
+                    lat.append(q["makespan_ns"] < h["makespan_ns"])
+                    en.append(q["energy_pj"] < h["energy_pj"])
+                cells.append(f"{_crossover(lat)}/{_crossover(en)}")
+            row[f"{k}x{n}"] = f"{cells[0]} ({cells[1]})"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def criteo_wall_ms(profile_name: str, mlp: str, repeats: int = 5) -> tuple[float, float]:
     p = load_profile(profile_name)
     dt = "fp16" if profile_name == "hbm2_pim" else "fp32"
@@ -112,9 +154,16 @@ def criteo_wall_ms(profile_name: str, mlp: str, repeats: int = 5) -> tuple[float
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="skip the batch-256 GEMM rows")
+    ap.add_argument("--crossovers", action="store_true",
+                    help="print the GEMM crossover table of hbm2_pim and gddr6_aim instead")
     args = ap.parse_args()
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
+    if args.crossovers:
+        print("GEMM crossovers: largest batch PIM wins, latency/energy; host fp32 "
+              "(host at the PIM's data type)")
+        print(crossover_table().to_string(index=False))
+        return
     df = kernel_table(args.quick)
     print(df.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print()
