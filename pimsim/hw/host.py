@@ -6,8 +6,8 @@ both directions"):
 - **achieved FLOP/s by kernel shape**: a GEMM's output is computed in tiles (GPU thread
   blocks / CPU register blocks), the tiles run in waves over ``cores``; the efficiency of
   a shape is its tile quantisation (useful / padded output elements) times its wave
-  quantisation (tiles / (waves x cores)), with the best of the profile's ``tiles``, the way
-  cuBLAS picks a tile per shape (NVIDIA, "Matrix Multiplication Background User's Guide",
+  quantisation (tiles / (waves x cores)), with the best of the profile's ``tiles`` (in
+  either orientation: C = AB or its transpose), the way cuBLAS picks a tile per shape (NVIDIA, "Matrix Multiplication Background User's Guide",
   DU-09799-001, 2023, Sec. 3.1-3.2). Smaller tiles' lower data reuse is not modelled
   here: it shows as memory time, which the DRAM replay gives;
 - **peaks per data type** (``peak_gflops_by_dtype``: FP16 tensor cores, VNNI int8, ...; absent
@@ -82,7 +82,9 @@ class HostSection(StrictModel):
         """Fraction of the peak an ``m x n`` output reaches: the best tile's tile x wave
         quantisation (1 without tiles)."""
         best = 0.0 if self.tiles else 1.0
-        for tm, tn in self.tiles:
+        # C = A B and its transpose C^T = B^T A^T are the same kernel: a library may
+        # tile either orientation, so every tile is tried both ways
+        for tm, tn in {*self.tiles, *((b, a) for a, b in self.tiles)}:
             gm, gn = math.ceil(m / tm), math.ceil(n / tn)
             tile_q = (m * n) / (gm * tm * gn * tn)
             tiles = gm * gn

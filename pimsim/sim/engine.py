@@ -174,7 +174,8 @@ def _record(c: KernelCost, start: float, end: float) -> KernelRecord:
         n_act=count("ACT"), n_pre=count("PRE", "PREA"), n_rd=count("RD", "RDA"),
         n_wr=count("WR", "WRA"), n_ref=count("REF"), external_bytes=int(c.external_bytes),
         internal_bytes=int(c.internal_bytes), flops=int(c.flops),
-        **{name: e[name] for name in ENERGY_COLUMNS}, extra=dict(c.extra),
+        **{name: e[name] for name in ENERGY_COLUMNS},
+        extra={**c.extra, "launch_ns": c.launch_ns} if c.launch_ns else dict(c.extra),
     )
 
 
