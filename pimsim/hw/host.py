@@ -7,9 +7,12 @@ both directions"):
   blocks / CPU register blocks), the tiles run in waves over ``cores``; the efficiency of
   a shape is its tile quantisation (useful / padded output elements) times its wave
   quantisation (tiles / (waves x cores)), with the best of the profile's ``tiles`` (in
-  either orientation: C = AB or its transpose), the way cuBLAS picks a tile per shape (NVIDIA, "Matrix Multiplication Background User's Guide",
-  DU-09799-001, 2023, Sec. 3.1-3.2). Smaller tiles' lower data reuse is not modelled
-  here: it shows as memory time, which the DRAM replay gives;
+  either orientation: C = AB or its transpose), the way cuBLAS picks a tile per shape
+  (NVIDIA, "Matrix Multiplication Background User's Guide", DU-09799-001, 2023, Sec.
+  3.1-3.2). An output with a side shorter than every tile (a small batch, a one-output
+  layer) runs as matrix-vector kernels of ``gemv_block`` outputs per block, as BLAS
+  libraries do; their DRAM traffic is the replayed stream. The tiles' different on-chip
+  data reuse is not modelled;
 - **peaks per data type** (``peak_gflops_by_dtype``: FP16 tensor cores, VNNI int8, ...; absent
   types run at the FP32 ``peak_gflops``), so host and PIM can run the same type;
 - a **launch cost** per kernel (``launch_ns``: a GPU kernel launch, a CPU parallel region);
@@ -53,6 +56,10 @@ class HostSection(StrictModel):
     tiles: list[tuple[int, int]] = Field(
         default_factory=list,
         description="output tile shapes (rows, cols) a GEMM may use; empty: no quantisation")
+    gemv_block: int | None = Field(
+        default=None, ge=1,
+        description="outputs per block of the matrix-vector kernels that run outputs with a "
+        "side shorter than every tile (None: tiles only)")
     launch_ns: float = Field(default=0.0, ge=0, description="fixed cost of starting a kernel")
     static_w: float = Field(default=0.0, ge=0,
                             description="static power of the host share, charged over "
@@ -81,10 +88,18 @@ class HostSection(StrictModel):
     def gemm_efficiency(self, m: int, n: int) -> float:
         """Fraction of the peak an ``m x n`` output reaches: the best tile's tile x wave
         quantisation (1 without tiles)."""
-        best = 0.0 if self.tiles else 1.0
+        if not self.tiles:
+            return 1.0
+        best = 0.0
         # C = A B and its transpose C^T = B^T A^T are the same kernel: a library may
         # tile either orientation, so every tile is tried both ways
-        for tm, tn in {*self.tiles, *((b, a) for a, b in self.tiles)}:
+        shapes = {*self.tiles, *((b, a) for a, b in self.tiles)}
+        side = min(min(t) for t in self.tiles)
+        if self.gemv_block and min(m, n) < side:
+            # a skinny output runs as matrix-vector kernels: one row of the short side
+            # per block of gemv_block outputs along the long side
+            shapes.add((1, self.gemv_block) if m <= n else (self.gemv_block, 1))
+        for tm, tn in shapes:
             gm, gn = math.ceil(m / tm), math.ceil(n / tn)
             tile_q = (m * n) / (gm * tm * gn * tn)
             tiles = gm * gn
