@@ -144,10 +144,13 @@ class _BankSection(PimSectionBase):
 
     readout_lanes: int = Field(
         ge=1, description="values read out per output element (lane partial sums the host adds)")
-    column_ns: float | None = Field(
+    column_cycles: float | None = Field(
         default=None, gt=0,
-        description="interval of the units' internal column (MAC) commands where the device "
-        "runs them faster than the DRAM's tCCD_L x tCK (None: tCCD_L x tCK)")
+        description="interval of the units' internal column (MAC) commands in DRAM clock "
+        "cycles where the device runs them faster than tCCD_L (None: tCCD_L)")
+    mac_act_extra_ns: float = Field(
+        default=0.0, ge=0,
+        description="extra activate-to-MAC delay over tRCD per all-bank row opened for MACs")
 
 
 class BankSimdSection(_BankSection):

@@ -11,10 +11,10 @@ its adder tree reduces inside the unit). Each all-bank column command feeds
 ``units_per_channel x access_bytes`` bytes to the units. The two kinds differ only in
 their profile data.
 
-Where the device's MAC column interval (``column_ns``) is shorter than the DRAM's
-tCCD_L x tCK, one engine command (issued at tCCD_L) stands for ``tCCD_L x tCK /
-column_ns`` of the device's commands: it feeds that many times the bytes, so rows are
-swept, activated and refreshed at the device's rate.
+Where the device's MAC column interval (``column_cycles``) is shorter than the DRAM's
+tCCD_L, one engine command (issued at tCCD_L) stands for ``tCCD_L / column_cycles`` of
+the device's commands: it feeds that many times the bytes, so rows are swept, activated
+and refreshed at the device's rate.
 
 Energy: an internal read costs ``internal_access_energy_factor`` of an external read's
 array energy (:func:`pimsim.cost.memory.mem_energy`), charged for the bytes the units take.
@@ -71,14 +71,14 @@ class BankKind(PimKind):
 
     def channel_bandwidth_gbps(self, dtype: str) -> float:
         """``min(units x access_bytes / column interval, units x lanes x dtype bytes x
-        clock)``, the column interval being ``column_ns`` or tCCD_L x tCK."""
+        clock)``, the column interval being ``column_cycles`` (or tCCD_L) x tCK."""
         p = self.pim
         dram = p.units_per_channel * p.access_bytes / self._column_ns()
         return min(dram, self.alu_gbps(dtype))
 
     def _column_ns(self) -> float:
         t = self.profile.timing
-        return float(self.pim.column_ns or t.tCCD_L * t.tCK_ns)
+        return float(self.pim.column_cycles or t.tCCD_L) * t.tCK_ns
 
     def _bytes_per_cmd(self) -> float:
         """Bytes one engine command (at tCCD_L) feeds to the units of a channel."""
@@ -113,12 +113,15 @@ class BankKind(PimKind):
         _charge_used_banks(profile, mem, bytes_per_cmd, tx)
         _register_writes(profile, mem)
         macs = k.macs()
+        # rows opened for MACs wait mac_act_extra_ns longer before their first MAC
+        act_stall = mem.counts.get("ACT_AB", 0.0) / n_ch * pim.mac_act_extra_ns
         return PimWork(
             mem, alu_ops=macs, alu_ns=macs / pim.alu_ops_per_ns(n_ch, k.dtype, "mac"),
             col_ns=n_rd * k.m * profile.timing.tCCD_L * profile.timing.tCK_ns,
+            extra_ns=act_stall,
             internal_bytes=int(n_rd * bytes_per_cmd * n_ch * k.m),
             host_flops=k.m * k.n * (readout - 1), host_bytes=k.m * k.n * readout * db,
-            extra={"passes": k.m, "commands_per_pass": n_rd})
+            extra={"passes": k.m, "commands_per_pass": n_rd, "mac_act_stall_ns": act_stall})
 
     def elementwise(self, k: Elementwise, layout: Layout) -> PimWork:
         profile, pim = self.profile, self.pim

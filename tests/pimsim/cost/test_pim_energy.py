@@ -28,9 +28,9 @@ def test_internal_reads_and_register_writes_by_hand(name: str, dtype: str) -> No
     c = _pim(p, Gemm(name="g", m=4, n=2048, k=2048, dtype=dtype, placement="pim"))
     tx = p.transaction_bytes
     # bytes one engine command feeds: units x access bytes, times the device commands it
-    # stands for where the MAC column interval is shorter than tCCD_L x tCK (AiM: 1 ns)
+    # stands for where the MAC column interval is shorter than tCCD_L (AiM: 2 CK)
     per_cmd = pim.units_per_channel * pim.access_bytes * max(
-        1.0, t.tCCD_L * t.tCK_ns / (pim.column_ns or t.tCCD_L * t.tCK_ns))
+        1.0, t.tCCD_L / (pim.column_cycles or t.tCCD_L))
     bursts = c.counts["RDI_AB"] * per_cmd / tx
     expect_read = e["RD"] * (c.counts.get("RD", 0) + pim.internal_access_energy_factor * bursts)
     assert c.energy.read_pj == pytest.approx(expect_read, rel=1e-3)
@@ -51,12 +51,15 @@ def test_refresh_once_per_channel_and_trefi_on_multichannel_pim() -> None:
 
 
 def test_aim_runs_at_its_published_mac_column_rate() -> None:
-    """GDDR6-AiM: 32 B per bank per ns (1 GHz MAC; Lee et al., JSSC 2023). A batch-1 GEMV
-    needs at least weights / (banks x 32 GB/s) and, streaming, gets close to it."""
+    """GDDR6-AiM: 32 B per bank every 2 CK (1 GHz MAC at 16 Gb/s; Lee et al., JSSC 2023),
+    16x a device's pin rate. A batch-1 GEMV needs at least weights / (banks x 32 B / 2 CK)
+    and, streaming, gets close to it."""
     p = load_profile("gddr6_aim")
     g = Gemm(name="g", m=1, n=4096, k=4096, dtype="bf16", placement="pim")
     c = _pim(p, g)
-    floor_ns = g.resident_bytes() / (p.pim.units_per_channel * 32.0)
+    per_bank_gbps = 32.0 / (2 * p.timing.tCK_ns)
+    assert per_bank_gbps * 16 / p.peak_bandwidth_gbps * 8 == pytest.approx(16.0, rel=0.01)
+    floor_ns = g.resident_bytes() / (p.pim.units_per_channel * per_bank_gbps)
     assert c.time_ns >= floor_ns
     assert c.time_ns - p.host.launch_ns < 2.0 * floor_ns  # rows, refresh, readout on top
 
