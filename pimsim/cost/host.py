@@ -114,5 +114,5 @@ def host_kernel_cost(
         time_ns=time_ns, dram_ns=dram_ns, compute_ns=compute_ns,
         counts=mem.counts, external_bytes=mem.external_bytes,
         internal_bytes=mem.internal_bytes, flops=flops, energy=energy, fallback=fallback,
-        extra=extra, launch_ns=host.launch_ns,
+        extra=extra, launch_ns=host.launch_ns, channel_hold="memory",
     )

@@ -84,6 +84,15 @@ class MemCost:
         return MemCost(self.cycles, scale(self.counts), self.external_bytes * n_ch,
                        self.internal_bytes * n_ch, self.requests * n_ch, scale(self.ops))
 
+    def refresh_share(self, f: float) -> "MemCost":
+        """The stream with only ``f`` of the refreshes the engine issued during it (the
+        part of the ranks' time that belongs to this stream)."""
+        def scale(d: dict[str, float]) -> dict[str, float]:
+            return {k: v * (f if k in REFRESH_COMMANDS else 1.0) for k, v in d.items()}
+
+        return MemCost(self.cycles, scale(self.counts), self.external_bytes,
+                       self.internal_bytes, self.requests, scale(self.ops))
+
     def alongside(self, o: "MemCost") -> "MemCost":
         """This stream and ``o`` running at the same time on separate paths of the same
         ranks: times overlap, and the ranks' refreshes during the overlap are counted
@@ -101,8 +110,11 @@ class MemCost:
 class KernelCost:
     """What running one kernel costs, before scheduling (start/end come from the engine).
 
-    ``time_ns`` is the whole kernel; its memory channels are busy for ``dram_ns`` of it,
-    after ``launch_ns`` (host kernels: the rest is compute with the channels free)."""
+    ``time_ns`` is the whole kernel. ``channel_hold`` says when it holds its memory
+    channels: ``whole`` (its whole time: bank-level PIM), ``memory`` (``dram_ns`` after
+    ``launch_ns``; host kernels compute the rest with the channels free), ``copies`` (its
+    host->PIM and PIM->host copies, ``copy_ns``, at its start and end: DPUs work on their
+    own banks in between)."""
 
     name: str
     op: str
@@ -121,6 +133,8 @@ class KernelCost:
     extra: dict[str, Any] = field(default_factory=dict)
     #: Part of ``time_ns`` before the kernel touches memory (a host kernel's launch).
     launch_ns: float = 0.0
+    channel_hold: str = "whole"
+    copy_ns: tuple[float, float] = (0.0, 0.0)
 
     @property
     def energy_pj(self) -> dict[str, float]:

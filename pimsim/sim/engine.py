@@ -7,10 +7,12 @@ kernels are simulated once). SimPy then schedules kernels, never single DRAM req
 
 - a kernel process waits for all its dependencies, then acquires its compute resource
   (``host``, or the PIM unit group it runs on) and then every memory channel its stream
-  uses, in ascending channel order (a global order, so no deadlock). A PIM kernel holds
-  its channels for its whole time (its units sit in the memory). A host kernel starts
-  with its launch, holds the channels only for its memory time (``dram_ns``) and
-  computes the rest with them free, so PIM work can overlap with host compute;
+  uses, in ascending channel order (a global order, so no deadlock). A bank-level PIM
+  kernel holds its channels for its whole time (its units sit in the memory). A host
+  kernel starts with its launch, holds the channels only for its memory time
+  (``dram_ns``) and computes the rest with them free, so PIM work can overlap with host
+  compute. A kernel on a DPU group of its own (one table of a batch on UPMEM) holds them
+  for its copies in and out only, so the tables' DPU groups work at the same time;
 - independent kernels overlap when they use different compute resources and disjoint
   channels (for instance a host interaction while PIM channels pool embeddings).
 
@@ -127,26 +129,49 @@ def simulate(workload: Workload, profile: Profile, *, seed: int = 0,
             yield simpy.AllOf(env, [done[d] for d in deps])
         c = costs[name]
         unit = units.setdefault(c.unit, simpy.Resource(env, capacity=1))
-        held = [(unit, unit.request())]
-        yield held[0][1]
+        unit_req = unit.request()
+        yield unit_req
+        if c.channel_hold == "copies":
+            # copies in with the channels, the units on their own banks, copies out
+            start = env.now
+            yield env.timeout(c.launch_ns)
+            yield from hold_channels(c, c.copy_ns[0])
+            yield env.timeout(max(0.0, c.time_ns - c.launch_ns - sum(c.copy_ns)))
+            yield from hold_channels(c, c.copy_ns[1])
+        else:
+            held = yield from acquire_channels(c)
+            start = env.now
+            if c.channel_hold == "memory":
+                # launch, memory time with the channels, then compute with them free
+                yield env.timeout(c.launch_ns + c.dram_ns)
+                release(held)
+                yield env.timeout(max(0.0, c.time_ns - c.launch_ns - c.dram_ns))
+            else:
+                yield env.timeout(c.time_ns)
+                release(held)
+        unit.release(unit_req)
+        records[name] = _record(c, start, env.now)
+        done[name].succeed()
+
+    def acquire_channels(c: KernelCost) -> Any:
+        """Every channel of ``c`` in ascending order (a global order: no deadlock)."""
+        held = []
         for ch in sorted(c.channels):
             req = channels[ch].request()
             held.append((channels[ch], req))
             yield req
-        start = env.now
-        if c.placement == "host":
-            # launch, memory time with the channels, then compute with them free
-            yield env.timeout(c.launch_ns + c.dram_ns)
-            for res, req in held[1:]:
-                res.release(req)
-            yield env.timeout(max(0.0, c.time_ns - c.launch_ns - c.dram_ns))
-            unit.release(held[0][1])
-        else:
-            yield env.timeout(c.time_ns)
-            for res, req in held:
-                res.release(req)
-        records[name] = _record(c, start, env.now)
-        done[name].succeed()
+        return held
+
+    def release(held: list[tuple[simpy.Resource, Any]]) -> None:
+        for res, req in held:
+            res.release(req)
+
+    def hold_channels(c: KernelCost, duration_ns: float) -> Any:
+        if duration_ns <= 0.0:
+            return
+        held = yield from acquire_channels(c)
+        yield env.timeout(duration_ns)
+        release(held)
 
     for name in workload.topological_order():
         env.process(run(name))

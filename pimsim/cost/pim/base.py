@@ -85,7 +85,12 @@ class PimWork:
     ``internal_io_pj`` is I/O energy inside the memory module (RecNMP's DRAM -> buffer
     chip hop);
     ``unit_energy_pj`` is unit energy not counted per lane operation (UPMEM's DPU power
-    over its busy time).
+    over its busy time). ``unit`` names the unit group the kernel holds when it is not
+    the kind's whole group (:meth:`PimKind.unit`); ``copy_ns`` (host->PIM, PIM->host)
+    when the kernel needs the channels only for its copies (see
+    :class:`pimsim.cost.memory.KernelCost`); ``rank_share``: the part of the ranks'
+    background power that is the kernel's (its units' share, where kernels of other
+    unit groups run on the same ranks at the same time).
     """
 
     mem: MemCost
@@ -101,6 +106,9 @@ class PimWork:
     background_ns: float | None = None
     internal_io_pj: float = 0.0
     unit_energy_pj: float = 0.0
+    unit: str | None = None
+    copy_ns: tuple[float, float] | None = None
+    rank_share: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -217,6 +225,7 @@ class PimKind:
             cycles = int(round(w.background_ns / profile.timing.tCK_ns))
             background = background_energy_pj(profile, cycles,
                                               ranks=max(1, n_ch) * profile.dram.ranks)
+        background *= w.rank_share
         return dataclasses.replace(e, pim_alu_pj=alu, host_pj=host, background_pj=background,
                                    io_pj=io)
 
@@ -247,11 +256,12 @@ class PimKind:
         launch = host_section(self.profile).launch_ns if self.profile.host is not None else 0.0
         time_ns = launch + max(max(dram_ns, alu_ns) + w.extra_ns, w.min_time_ns)
         return KernelCost(
-            name=kernel.name, op=kernel.op, placement="pim", unit=self.unit(),
+            name=kernel.name, op=kernel.op, placement="pim", unit=w.unit or self.unit(),
             channels=self.chans, time_ns=time_ns,
             dram_ns=dram_ns, compute_ns=alu_ns, counts=w.mem.counts,
             external_bytes=int(w.mem.external_bytes), internal_bytes=int(w.internal_bytes),
             flops=int(kernel.flops()), energy=self.energy(w), extra=extra, launch_ns=launch,
+            channel_hold="copies" if w.copy_ns else "whole", copy_ns=w.copy_ns or (0.0, 0.0),
         )
 
 

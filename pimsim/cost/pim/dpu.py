@@ -10,10 +10,11 @@ and after the DPUs compute, so the kernel's time, and the background energy, spa
 and compute. The DPUs draw ``unit_power_mw`` each over the DPU phase (their published
 power under load), besides the per-cycle ALU energy.
 
-Embedding tables are mapped to DPU groups in whole column slices: a group of
-``row_bytes / slice_bytes`` DPUs holds every column of its rows (each DPU one slice of
-``slice_bytes``), rows are spread over the groups, and a bag returns one partial row per
-group it touches, which the host adds.
+Embedding tables are mapped to DPU groups: each table of a batch gets its own share of
+the DPUs (the tables are pooled at the same time, each kernel holding the channels only
+for its copies); within it a group of ``row_bytes / slice_bytes`` DPUs holds every column
+of its rows (each DPU one slice of ``slice_bytes``), rows are spread over the groups, and
+a bag returns one partial row per group it touches, which the host adds.
 """
 
 from __future__ import annotations
@@ -58,8 +59,14 @@ class DpuKind(PimKind):
     def _finish(self, core: MemCost, t_in: tuple[MemCost, float],
                 t_out: tuple[MemCost, float], *, dma_ns: float, alu_ns: float,
                 alu_ops: float, internal: int, op_cycles: float, host_flops: float = 0.0,
-                host_bytes: float = 0.0, extra: dict[str, Any] | None = None) -> PimWork:
-        mem = core + t_in[0] + t_out[0]
+                host_bytes: float = 0.0, extra: dict[str, Any] | None = None,
+                dpus: int | None = None, unit: str | None = None) -> PimWork:
+        """The work of a kernel on ``dpus`` DPUs (default: all), in unit group ``unit``
+        (default: the kind's; a group of its own also holds the channels for its copies
+        only, so groups of different tables overlap)."""
+        n = self._n_dpu() if dpus is None else dpus
+        share = n / self._n_dpu()
+        mem = (core + t_in[0] + t_out[0]).refresh_share(share)
         mem.cycles = core.cycles  # the copies' times are added as phases, not as cycles
         dpu_ns = max(core.cycles * self.profile.timing.tCK_ns, alu_ns, dma_ns)
         span = dpu_ns + t_in[1] + t_out[1]
@@ -67,22 +74,26 @@ class DpuKind(PimKind):
             mem, alu_ops=alu_ops, alu_ns=max(alu_ns, dma_ns), internal_bytes=internal,
             op_cycles=op_cycles, extra_ns=t_in[1] + t_out[1], host_flops=host_flops,
             host_bytes=host_bytes, background_ns=span,
-            unit_energy_pj=self._n_dpu() * self.pim.unit_power_mw * dpu_ns,
+            unit_energy_pj=n * self.pim.unit_power_mw * dpu_ns, rank_share=share,
+            unit=unit, copy_ns=(t_in[1], t_out[1]) if unit else None,
             extra={**(extra or {}), "transfer_in_ns": t_in[1], "transfer_out_ns": t_out[1],
-                   "dma_ns": dma_ns})
+                   "dma_ns": dma_ns, "dpus": n})
 
     def embedding_bag(self, k: EmbeddingBag, layout: Layout, rng: np.random.Generator,
                       replicate: int, cache_share: int = 1) -> PimWork:
-        """Rows are split over DPU groups (row mod groups); inside a group of G DPUs each DPU
-        holds ``row_bytes / G`` bytes (a column slice, >= one MRAM access) of its rows, so
-        a bag needs one partial sum per group it touches, not one per DPU."""
+        """The table gets ``1 / cache_share`` of the DPUs (the engine passes the number of
+        embedding kernels on PIM: each table its own DPUs, the tables pooled at once).
+        Its rows are split over row groups (row mod groups); inside a group of G DPUs each
+        DPU holds ``row_bytes / G`` bytes (a column slice of ``slice_bytes``) of its rows,
+        so a bag needs one partial sum per group it touches, not one per DPU."""
         pim = self.pim
-        n_dpu = self._n_dpu()
         t = k.tbl
         offsets, idx = k.bag_indices(rng)
         slice_cap = pim.slice_bytes or pim.access_bytes
-        g_size = int(min(n_dpu, max(1, -(-t.row_bytes // slice_cap))))
+        g_size = int(min(self._n_dpu(), max(1, -(-t.row_bytes // slice_cap))))
+        n_dpu = max(g_size, self._n_dpu() // max(1, cache_share))
         n_groups = max(1, n_dpu // g_size)
+        dpus = n_groups * g_size
         hot = hot_rows(idx, replicate)
         group = assign_hot_to_units(idx, idx % n_groups, hot, n_groups)
         loads = np.bincount(group, minlength=n_groups)
@@ -104,7 +115,9 @@ class DpuKind(PimKind):
                             host_bytes=partials * t.row_bytes,
                             extra={"lookups": int(idx.size), "replicated_rows": int(hot.size),
                                    "max_unit_lookups": int(loads.max()),
-                                   "partials": partials, "dpu_group_size": g_size})
+                                   "partials": partials, "dpu_group_size": g_size},
+                            dpus=dpus,
+                            unit=f"{self.unit()}:{k.table}" if cache_share > 1 else None)
 
     def gemm(self, k: Gemm, layout: Layout) -> PimWork:
         pim = self.pim
