@@ -84,7 +84,7 @@ class MemCost:
         return MemCost(self.cycles, scale(self.counts), self.external_bytes * n_ch,
                        self.internal_bytes * n_ch, self.requests * n_ch, scale(self.ops))
 
-    def refresh_share(self, f: float) -> "MemCost":
+    def refresh_share(self, f: float) -> MemCost:
         """The stream with only ``f`` of the refreshes the engine issued during it (the
         part of the ranks' time that belongs to this stream)."""
         def scale(d: dict[str, float]) -> dict[str, float]:

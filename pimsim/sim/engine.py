@@ -209,7 +209,7 @@ def refreshes_due(profile: Profile, elapsed_ns: float) -> int:
     tREFI per rank."""
     t = profile.timing
     ranks = profile.dram.channels * profile.dram.ranks
-    return int(round(ranks * elapsed_ns / (t.tREFI * t.tCK_ns)))
+    return round(ranks * elapsed_ns / (t.tREFI * t.tCK_ns))
 
 
 def _idle_record(profile: Profile, recs: list[KernelRecord],

@@ -4,8 +4,6 @@ where it does in the published band."""
 
 from __future__ import annotations
 
-import pytest
-
 from pimsim.hw.load import load_profile
 from pimsim.sim.engine import simulate
 from pimsim.workload import EmbeddingBag, Gemm, Table, Workload
