@@ -93,3 +93,18 @@ def test_cpu_host_profile() -> None:
         assert h.static_w > 0 and h.launch_ns > 0
     for name in ("hbm2", "gddr6", "lpddr4_2400"):
         assert load_profile(name).host.kind == "gpu"
+
+
+def test_cpu_server_socket_profile() -> None:
+    """ddr4_cpu: an AMD EPYC 7742 socket (64 Zen 2 cores at 2.25 GHz, two 256-bit FMA pipes
+    each: 32 FP32 FLOP/cycle; no VNNI) on eight DDR4-3200 channels (8 x 25.6 GB/s)."""
+    p = load_profile("ddr4_cpu")
+    h = p.host
+    assert h.kind == "cpu" and h.cores == 64
+    assert h.peak_gflops == pytest.approx(64 * 2.25 * 32)
+    assert h.peak_for("int8") == h.peak_gflops
+    assert p.dram.channels == 8
+    assert p.peak_bandwidth_gbps == pytest.approx(8 * 25.6, rel=0.01)
+    # the BLIS 6 x 16 micro-kernel: a 96 x 64 output is 16 x 4 = 64 blocks, one per core
+    assert h.gemm_efficiency(96, 64) == pytest.approx(1.0)
+    assert h.gemm_efficiency(96, 32) == pytest.approx(32 / 64)
