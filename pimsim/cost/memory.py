@@ -11,7 +11,7 @@ return for one kernel and what the SimPy layer schedules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -133,7 +133,7 @@ class KernelCost:
     extra: dict[str, Any] = field(default_factory=dict)
     #: Part of ``time_ns`` before the kernel touches memory (a host kernel's launch).
     launch_ns: float = 0.0
-    channel_hold: str = "whole"
+    channel_hold: Literal["whole", "memory", "copies"] = "whole"
     copy_ns: tuple[float, float] = (0.0, 0.0)
 
     @property

@@ -14,7 +14,9 @@ Embedding tables are mapped to DPU groups: each table of a batch gets its own sh
 the DPUs (the tables are pooled at the same time, each kernel holding the channels only
 for its copies); within it a group of ``row_bytes / slice_bytes`` DPUs holds every column
 of its rows (each DPU one slice of ``slice_bytes``), rows are spread over the groups, and
-a bag returns one partial row per group it touches, which the host adds.
+a bag returns one partial row per group it touches, which the host adds. (The table's
+MRAM accesses are replayed over all banks of the ranks, not only its group's: the DPU
+phase is bound by each DPU's DMA and ALU time, which are counted per DPU.)
 """
 
 from __future__ import annotations
