@@ -12,7 +12,15 @@ unit (``replicate_hot_rows``); the host has its LLC.
 Then the wall time of simulating one Criteo-sized inference batch (26 tables + a 7-layer
 MLP, batch 256) after warm-up, on hbm2_pim (MLP on PIM) and on hbm2 (all on the host).
 
-    .venv/bin/python benchmarks/pim_kernels.py [--quick]
+With ``--published``: the published PIM points beside the model's figures, like for like
+(the settings of ``tests/pimsim/cost/test_published.py``), instead.
+
+With ``--crossovers``: the GEMM crossover table of the bank-level PIM profiles instead,
+per layer shape (k x n) the largest batch of 1, 2, 4, ..., 256 at which PIM still beats
+the host on latency / on energy ("0": not even at batch 1, "all": still at 256), with the
+host at fp32 and, in brackets, at the PIM's own data type.
+
+    .venv/bin/python benchmarks/pim_kernels.py [--quick | --crossovers | --published]
 """
 
 from __future__ import annotations
@@ -94,6 +102,75 @@ def kernel_table(quick: bool) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+CROSSOVER_SHAPES = ((13, 512), (16, 64), (256, 128), (512, 256), (1024, 512), (4096, 4096))
+CROSSOVER_BATCHES = (1, 2, 4, 8, 16, 32, 64, 256)
+
+
+def _crossover(wins: list[bool]) -> str:
+    """The largest batch at which PIM still wins, scanning batches up while it wins."""
+    last = "0"
+    for batch, win in zip(CROSSOVER_BATCHES, wins):
+        if not win:
+            return last
+        last = str(batch)
+    return "all"
+
+
+def crossover_table() -> pd.DataFrame:
+    rows = []
+    for name in ("hbm2_pim", "gddr6_aim"):
+        p = load_profile(name)
+        dt = pim_section(p).dtype
+        row: dict[str, str] = {"profile": name}
+        for k, n in CROSSOVER_SHAPES:
+            cells = []
+            for host_dt in ("fp32", dt):
+                lat, en = [], []
+                for m in CROSSOVER_BATCHES:
+                    h = simulate(Workload(name="g", kernels=[
+                        Gemm(name="g", m=m, k=k, n=n, dtype=host_dt, placement="host")]), p).totals()
+                    q = simulate(Workload(name="g", kernels=[
+                        Gemm(name="g", m=m, k=k, n=n, dtype=dt, placement="pim")]), p).totals()
+                    lat.append(q["makespan_ns"] < h["makespan_ns"])
+                    en.append(q["energy_pj"] < h["energy_pj"])
+                cells.append(f"{_crossover(lat)}/{_crossover(en)}")
+            row[f"{k}x{n}"] = f"{cells[0]} ({cells[1]})"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _speedups(p, host: Workload, pim: Workload) -> tuple[float, float, float]:
+    """Host / PIM latency, energy ratio and memory-energy saving (%)."""
+    h, q = simulate(host, p).totals(), simulate(pim, p).totals()
+    mem_h, mem_q = (sum(t[c] for c in MEMORY_COLS) for t in (h, q))
+    return (h["makespan_ns"] / q["makespan_ns"], h["energy_pj"] / q["energy_pj"],
+            100.0 * (1.0 - mem_q / mem_h))
+
+
+def published_table() -> pd.DataFrame:
+    rows = []
+    for name, dt, pub in (("hbm2_pim", "fp16", "2.8-8.9x, energy -60 % or more"),
+                          ("gddr6_aim", "bf16", "7.5-10.5x")):
+        w = Workload(name="gemv", kernels=[Gemm(name="k", m=1, n=4096, k=4096, dtype=dt)])
+        s, e, _ = _speedups(load_profile(name), w, placed(w, "pim"))
+        rows.append({"profile": name, "kernel": f"GEMV 4096x4096 {dt}", "published": pub,
+                     "speedup": s, "energy ratio": e})
+    t = {"t": Table(rows=1_000_000, dim=64, dtype="fp32")}
+    w = Workload(name="sls", tables=t, kernels=[EmbeddingBag(name="e", table="t", batch=256,
+                                                             pooling=80)])
+    s, e, m = _speedups(load_profile("ddr4_recnmp"), w, placed(w, "pim"))
+    rows.append({"profile": "ddr4_recnmp", "kernel": "SLS 1Mx64 fp32 p80 b256",
+                 "published": "4.2x, -45.8 % memory energy", "speedup": s, "energy ratio": e,
+                 "mem energy saving %": m})
+    tables = {f"t{i}": Table(rows=700_000, dim=16, dtype="int32") for i in range(32)}
+    w = Workload(name="upmem", tables=tables, kernels=[
+        EmbeddingBag(name=f"e{i}", table=f"t{i}", batch=64, pooling=120) for i in range(32)])
+    s, e, _ = _speedups(load_profile("upmem"), w, placed(w, "pim"))
+    rows.append({"profile": "upmem", "kernel": "32 int32 tables 700kx16 p120 b64",
+                 "published": "0.92-126x", "speedup": s, "energy ratio": e})
+    return pd.DataFrame(rows)
+
+
 def criteo_wall_ms(profile_name: str, mlp: str, repeats: int = 5) -> tuple[float, float]:
     p = load_profile(profile_name)
     dt = "fp16" if profile_name == "hbm2_pim" else "fp32"
@@ -112,9 +189,21 @@ def criteo_wall_ms(profile_name: str, mlp: str, repeats: int = 5) -> tuple[float
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="skip the batch-256 GEMM rows")
+    ap.add_argument("--crossovers", action="store_true",
+                    help="print the GEMM crossover table of hbm2_pim and gddr6_aim instead")
+    ap.add_argument("--published", action="store_true",
+                    help="print the published PIM points beside the model's instead")
     args = ap.parse_args()
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
+    if args.published:
+        print(published_table().to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        return
+    if args.crossovers:
+        print("GEMM crossovers: largest batch PIM wins, latency/energy; host fp32 "
+              "(host at the PIM's data type)")
+        print(crossover_table().to_string(index=False))
+        return
     df = kernel_table(args.quick)
     print(df.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print()

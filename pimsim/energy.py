@@ -57,7 +57,8 @@ class EnergyBreakdown:
     ``act_pj`` (ACT+PRE pairs), ``read_pj`` / ``write_pj`` (column reads / writes inside
     the DRAM, internal PIM accesses included), ``ref_pj`` (refresh), ``background_pj``,
     ``io_pj`` (external bus), ``pim_alu_pj`` (PIM unit operations), ``host_pj`` (host cores
-    and on-chip data movement).
+    and on-chip data movement), ``host_static_pj`` (the host's static power over elapsed
+    time).
     """
 
     act_pj: float = 0.0
@@ -68,6 +69,7 @@ class EnergyBreakdown:
     io_pj: float = 0.0
     pim_alu_pj: float = 0.0
     host_pj: float = 0.0
+    host_static_pj: float = 0.0
 
     @property
     def total_pj(self) -> float:
@@ -76,7 +78,7 @@ class EnergyBreakdown:
     @property
     def dram_pj(self) -> float:
         """Energy spent in the DRAM devices (everything but PIM ALUs and the host)."""
-        return self.total_pj - self.pim_alu_pj - self.host_pj
+        return self.total_pj - self.pim_alu_pj - self.host_pj - self.host_static_pj
 
     def as_dict(self) -> dict[str, float]:
         """Components and ``total_pj``, as plain floats."""

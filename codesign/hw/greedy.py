@@ -66,8 +66,9 @@ def kernel_cost_value(cost: Any, objective: str, profile: Profile | None = None)
 
     With ``profile``, energy is the system's while the kernel runs alone: its own energy
     with its background replaced by the whole memory's background over its time (at
-    least its own), so a slow kernel pays for the memory idling around it as the engine's
-    ``(idle memory)`` record does; without, the kernel's own energy."""
+    least its own), and likewise the host's static power over its time, so a slow kernel
+    pays for the memory and the host idling around it as the engine's ``(idle memory)``
+    record does; without, the kernel's own energy."""
     if objective not in GREEDY_OBJECTIVES:
         raise CodesignError(f"greedy objective: {objective!r}; accepted: "
                             f"{', '.join(GREEDY_OBJECTIVES)}")
@@ -77,6 +78,9 @@ def kernel_cost_value(cost: Any, objective: str, profile: Profile | None = None)
         own = float(cost.energy.background_pj)
         whole = background_energy_pj(profile, int(round(latency / profile.timing.tCK_ns)))
         energy += max(0.0, whole - own)
+        if profile.host is not None:
+            static = profile.host.static_pj(latency)
+            energy += max(0.0, static - float(cost.energy.host_static_pj))
     if objective == "latency":
         return latency
     if objective == "energy":

@@ -1,15 +1,20 @@
-"""The host: a roofline (peak FLOP/s) on top of the profile's DRAM for its memory traffic.
+"""The host: a processor (see :mod:`pimsim.hw.host`) on top of the profile's DRAM.
 
-A host kernel costs ``max(compute_ns, dram_ns)``: compute is FLOPs at the host's peak,
-memory is the kernel's real address stream (from :mod:`pimsim.cost.layout`) replayed
-through the DRAM engine (:func:`pimsim.cost.memory.replay_stream`) as a saturating
-stream. An optional LLC keeps whole embedding rows, LRU by row (:mod:`pimsim.cost.llc`):
-lookups that hit never reach the DRAM. The LLC is shared equally by the workload's
-embedding kernels (each simulated with its share, cold at the start of the batch).
+A host kernel costs ``launch_ns + max(compute_ns, dram_ns)``. Compute is the kernel's
+FLOPs at the peak of its data type; a GEMM's at the efficiency of its output shape (tile
+and wave quantisation). Memory is the kernel's real address stream (from
+:mod:`pimsim.cost.layout`) replayed through the DRAM engine
+(:func:`pimsim.cost.memory.replay_stream`) as a saturating stream. An optional LLC keeps
+whole embedding rows, LRU by row (:mod:`pimsim.cost.llc`): lookups that hit never reach
+the DRAM. The LLC is shared equally by the workload's embedding kernels (each simulated
+with its share, cold at the start of the batch).
 
 What reaches the DRAM on the host: embedding rows (gather), GEMM weights (read once per
-kernel; activations of a batch stay in the caches), transfers. Interaction and
-elementwise kernels work on activations in the caches and cost compute only.
+kernel), transfers, and the activations of a GEMM, interaction or elementwise kernel
+(inputs read, output written) when they do not fit in the LLC; kernels whose activations
+fit work on them in the caches. Energy: dynamic energy per FLOP of the data type,
+per byte moved, and the host's static power over the kernel's time (``host_static_pj``;
+the schedule charges the idle rest).
 """
 
 from __future__ import annotations
@@ -22,9 +27,25 @@ import numpy as np
 from pimsim.cost.layout import Layout, interleave_streams
 from pimsim.cost.llc import lru_row_hits
 from pimsim.cost.memory import KernelCost, MemCost, mem_energy, replay_stream
-from pimsim.hw.host import host_section
+from pimsim.hw.host import HostSection, host_section
 from pimsim.hw.schema import Profile
 from pimsim.workload import EmbeddingBag, Gemm, Transfer
+
+
+def _activations_spill(host: HostSection, kernel: Any) -> bool:
+    """Whether the kernel's activations (inputs and output) exceed the LLC (weights
+    stream through it once and are not kept)."""
+    if isinstance(kernel, (EmbeddingBag, Transfer)):
+        return False
+    data = kernel.input_bytes() + kernel.output_bytes()
+    return host.llc is None or data > host.llc.capacity_bytes
+
+
+def _compute_ns(host: HostSection, kernel: Any, flops: int) -> float:
+    dtype = getattr(kernel, "dtype", None)
+    if isinstance(kernel, Gemm):
+        return host.gemm_compute_ns(kernel.m, kernel.n, flops, dtype)
+    return host.compute_ns(flops, dtype)
 
 
 def host_kernel_cost(
@@ -42,6 +63,7 @@ def host_kernel_cost(
     mem = MemCost()
     moved = 0
     extra: dict[str, Any] = {}
+    cols = layout.cols_per_row
     if isinstance(kernel, EmbeddingBag):
         _, idx = kernel.bag_indices(rng)
         rows = idx
@@ -55,25 +77,42 @@ def host_kernel_cost(
                                            kernel.tbl.bytes)
         mem = replay_stream(profile, addrs, False)
         moved = rows.size * kernel.tbl.row_bytes
-    elif isinstance(kernel, Gemm):
-        addrs = layout.weight_addresses(kernel.weight or kernel.name, kernel.resident_bytes())
-        mem = replay_stream(profile, interleave_streams(addrs, host.cores, layout.cols_per_row), False)
-        moved = kernel.resident_bytes()
     elif isinstance(kernel, Transfer):
         addrs = layout.buffer_addresses(kernel.name, kernel.bytes)
-        mem = replay_stream(profile, interleave_streams(addrs, host.cores, layout.cols_per_row),
+        mem = replay_stream(profile, interleave_streams(addrs, host.cores, cols),
                             kernel.direction == "host_to_pim")
         moved = kernel.bytes
-    compute_ns = host.compute_ns(flops)
+    else:
+        streams, writes = [], []
+        if isinstance(kernel, Gemm):
+            w = layout.weight_addresses(kernel.weight or kernel.name, kernel.resident_bytes())
+            streams.append(interleave_streams(w, host.cores, cols))
+            writes.append(np.zeros(w.size, bool))
+            moved = kernel.resident_bytes()
+        if _activations_spill(host, kernel):
+            a_in = layout.buffer_addresses(f"{kernel.name}:act_in", kernel.input_bytes())
+            a_out = layout.buffer_addresses(f"{kernel.name}:act_out", kernel.output_bytes())
+            streams += [interleave_streams(a_in, host.cores, cols),
+                        interleave_streams(a_out, host.cores, cols)]
+            writes += [np.zeros(a_in.size, bool), np.ones(a_out.size, bool)]
+            moved += kernel.input_bytes() + kernel.output_bytes()
+            extra["activation_bytes"] = kernel.input_bytes() + kernel.output_bytes()
+        if streams:
+            mem = replay_stream(profile, np.concatenate(streams), np.concatenate(writes))
+    compute_ns = _compute_ns(host, kernel, flops)
     dram_ns = mem.cycles * profile.timing.tCK_ns
+    time_ns = host.launch_ns + max(compute_ns, dram_ns)
     energy = mem_energy(profile, mem, profile.dram.channels)
-    energy = dataclasses.replace(energy, host_pj=flops * host.pj_per_flop
-                                 + moved * host.pj_per_byte)
+    energy = dataclasses.replace(
+        energy, host_pj=flops * host.pj_per_flop_for(getattr(kernel, "dtype", None))
+        + moved * host.pj_per_byte, host_static_pj=host.static_pj(time_ns))
+    if isinstance(kernel, Gemm):
+        extra["host_efficiency"] = host.gemm_efficiency(kernel.m, kernel.n)
     return KernelCost(
         name=kernel.name, op=kernel.op, placement="host", unit="host",
         channels=tuple(range(profile.dram.channels)) if mem.requests else (),
-        time_ns=max(compute_ns, dram_ns), dram_ns=dram_ns, compute_ns=compute_ns,
+        time_ns=time_ns, dram_ns=dram_ns, compute_ns=compute_ns,
         counts=mem.counts, external_bytes=mem.external_bytes,
         internal_bytes=mem.internal_bytes, flops=flops, energy=energy, fallback=fallback,
-        extra=extra,
+        extra=extra, launch_ns=host.launch_ns, channel_hold="memory",
     )

@@ -11,17 +11,27 @@ return for one kernel and what the SimPy layer schedules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from pimsim.dram import run_requests
-from pimsim.energy import ENERGY_COMPONENTS, EnergyBreakdown, dram_energy
+from pimsim.energy import (
+    COMMAND_COMPONENT,
+    ENERGY_COMPONENTS,
+    EnergyBreakdown,
+    command_energies_pj,
+    dram_energy,
+    extend_command_energies,
+)
 from pimsim.hw.schema import Profile
-from pimsim.standards import base_command, is_all_bank
+from pimsim.standards.pim import ALL_BANK_SUFFIX, EXTERNAL_OF, is_all_bank
 
 #: Rank-wide commands charged once per command, not once per bank they touch.
 _PER_COMMAND: tuple[str, ...] = ("REF", "PREA")
+#: Commands the engine's refresh manager issues (every rank of every channel of the replayed
+#: profile refreshes while a stream runs, whichever channels the stream uses).
+REFRESH_COMMANDS: tuple[str, ...] = ("REF", "PREA")
 
 
 def _add_counts(a: dict[str, float], b: dict[str, float], f: float = 1.0) -> dict[str, float]:
@@ -59,23 +69,52 @@ class MemCost:
                        int(round(self.external_bytes * f)), int(round(self.internal_bytes * f)),
                        int(round(self.requests * f)), {k: v * f for k, v in self.ops.items()})
 
-    def on_channels(self, n_ch: int) -> "MemCost":
+    def on_channels(self, n_ch: int, refreshed_channels: int) -> "MemCost":
         """A stream simulated on one channel standing for the same stream on ``n_ch``
-        channels at once: time unchanged, commands and bytes multiplied."""
-        return MemCost(self.cycles, {k: v * n_ch for k, v in self.counts.items()},
-                       self.external_bytes * n_ch, self.internal_bytes * n_ch,
-                       self.requests * n_ch, {k: v * n_ch for k, v in self.ops.items()})
+        channels at once: time unchanged, the stream's commands and bytes multiplied.
+
+        Refresh is not the stream's: the engine refreshed all ``refreshed_channels``
+        channels of the replayed profile while the stream ran, so its REF / PREA are
+        scaled to the ``n_ch`` channels the stream stands for (once per rank and tREFI)."""
+        ref = n_ch / max(1, refreshed_channels)
+
+        def scale(d: dict[str, float]) -> dict[str, float]:
+            return {k: v * (ref if k in REFRESH_COMMANDS else n_ch) for k, v in d.items()}
+
+        return MemCost(self.cycles, scale(self.counts), self.external_bytes * n_ch,
+                       self.internal_bytes * n_ch, self.requests * n_ch, scale(self.ops))
+
+    def refresh_share(self, f: float) -> MemCost:
+        """The stream with only ``f`` of the refreshes the engine issued during it (the
+        part of the ranks' time that belongs to this stream)."""
+        def scale(d: dict[str, float]) -> dict[str, float]:
+            return {k: v * (f if k in REFRESH_COMMANDS else 1.0) for k, v in d.items()}
+
+        return MemCost(self.cycles, scale(self.counts), self.external_bytes,
+                       self.internal_bytes, self.requests, scale(self.ops))
 
     def alongside(self, o: "MemCost") -> "MemCost":
-        """This stream and ``o`` running at the same time on separate paths."""
+        """This stream and ``o`` running at the same time on separate paths of the same
+        ranks: times overlap, and the ranks' refreshes during the overlap are counted
+        once (the larger count of the two replays)."""
         m = self + o
         m.cycles = max(self.cycles, o.cycles)
+        for d, a, b in ((m.counts, self.counts, o.counts), (m.ops, self.ops, o.ops)):
+            for k in REFRESH_COMMANDS:
+                if k in d:
+                    d[k] = max(a.get(k, 0.0), b.get(k, 0.0))
         return m
 
 
 @dataclass
 class KernelCost:
-    """What running one kernel costs, before scheduling (start/end come from the engine)."""
+    """What running one kernel costs, before scheduling (start/end come from the engine).
+
+    ``time_ns`` is the whole kernel. ``channel_hold`` says when it holds its memory
+    channels: ``whole`` (its whole time: bank-level PIM), ``memory`` (``dram_ns`` after
+    ``launch_ns``; host kernels compute the rest with the channels free), ``copies`` (its
+    host->PIM and PIM->host copies, ``copy_ns``, at its start and end: DPUs work on their
+    own banks in between)."""
 
     name: str
     op: str
@@ -92,6 +131,10 @@ class KernelCost:
     energy: EnergyBreakdown
     fallback: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Part of ``time_ns`` before the kernel touches memory (a host kernel's launch).
+    launch_ns: float = 0.0
+    channel_hold: Literal["whole", "memory", "copies"] = "whole"
+    copy_ns: tuple[float, float] = (0.0, 0.0)
 
     @property
     def energy_pj(self) -> dict[str, float]:
@@ -168,29 +211,47 @@ def replay_stream(
 
 
 def base_command_counts(profile: Profile, counts: dict[str, float]) -> dict[str, int]:
-    """Bank-level operation counts in the energy table's base commands.
+    """Bank-level operation counts in the energy table's commands.
 
     An all-bank command (``X_AB``, when given command counts rather than the engine's
-    ``bank_ops``) acts on every bank of the rank: it costs ``banks_per_rank`` base
-    commands. An internal column command (``RDI``, ``WRAI``, ...) costs the array energy
-    of its external form (IDD4R/IDD4W exclude the I/O, whose energy is charged per
-    external byte instead).
+    ``bank_ops``) acts on every bank of the rank: it costs ``banks_per_rank`` bank
+    commands. Internal column commands (``RDI``, ``WRAI``, ...) keep their names: they
+    have their own energy (:func:`internal_command_energies`).
     """
     out: dict[str, float] = {}
     for name, n in counts.items():
-        base = base_command(name)
+        base = name.removesuffix(ALL_BANK_SUFFIX)
         mult = profile.banks_per_rank if is_all_bank(name) else 1
         out[base] = out.get(base, 0.0) + float(n) * mult
     return {k: max(0, int(round(v))) for k, v in out.items()}
 
 
-def mem_energy(profile: Profile, mem: MemCost, channels: int) -> EnergyBreakdown:
+def internal_command_energies(profile: Profile, factor: float) -> tuple[dict[str, float],
+                                                                         dict[str, str]]:
+    """The command-energy table with the internal column commands added, each at
+    ``factor`` x the array energy of its external form, and their energy components.
+
+    An external column access's IDD4R/IDD4W increment covers the array, the die's
+    global data lines and the read/write path to the I/O (the I/O itself is charged per
+    external byte); an internal access feeds a unit beside the bank and stops short of
+    that path, hence its own, smaller energy (the factor is a profile's PIM figure)."""
+    table = command_energies_pj(profile)
+    extra = {internal: table[external] * factor for internal, external in EXTERNAL_OF.items()}
+    return (extend_command_energies(table, extra),
+            {internal: COMMAND_COMPONENT[external] for internal, external in EXTERNAL_OF.items()})
+
+
+def mem_energy(profile: Profile, mem: MemCost, channels: int, *,
+               internal_factor: float = 1.0) -> EnergyBreakdown:
     """DRAM energy of a replayed stream.
 
     Background is charged for the ranks of the ``channels`` channels the kernel occupies,
-    over the stream's cycles; commands by the engine's bank operations; I/O by external
-    bytes.
+    over the stream's cycles; commands by the engine's bank operations, internal column
+    accesses at ``internal_factor`` of their external form's array energy; I/O by
+    external bytes.
     """
     counts = base_command_counts(profile, mem.ops)
+    table, components = internal_command_energies(profile, internal_factor)
     return dram_energy(profile, counts, int(round(mem.cycles)), int(mem.external_bytes),
-                       ranks=max(1, channels) * profile.dram.ranks)
+                       ranks=max(1, channels) * profile.dram.ranks, table=table,
+                       components=components)

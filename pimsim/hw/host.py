@@ -1,4 +1,24 @@
-"""The typed ``host`` section of a hardware profile: a roofline processor and its LLC.
+"""The typed ``host`` section of a hardware profile: a processor on top of the DRAM, its LLC.
+
+The host is a roofline with the corrections a real processor needs (DESIGN.md, "honest in
+both directions"):
+
+- **achieved FLOP/s by kernel shape**: a GEMM's output is computed in tiles (GPU thread
+  blocks / CPU register blocks), the tiles run in waves over ``cores``; the efficiency of
+  a shape is its tile quantisation (useful / padded output elements) times its wave
+  quantisation (tiles / (waves x cores)), with the best of the profile's ``tiles`` (in
+  either orientation: C = AB or its transpose), the way cuBLAS picks a tile per shape
+  (NVIDIA, "Matrix Multiplication Background User's Guide", DU-09799-001, 2023, Sec.
+  3.1-3.2). An output with a side shorter than every tile (a small batch, a one-output
+  layer) runs as matrix-vector kernels of ``gemv_block`` outputs per block, as BLAS
+  libraries do; their DRAM traffic is the replayed stream. The tiles' different on-chip
+  data reuse is not modelled;
+- **peaks per data type** (``peak_gflops_by_dtype``: FP16 tensor cores, VNNI int8, ...; absent
+  types run at the FP32 ``peak_gflops``), so host and PIM can run the same type;
+- a **launch cost** per kernel (``launch_ns``: a GPU kernel launch, a CPU parallel region);
+- **static power** (``static_w``) over the whole elapsed time, idle included, beside the
+  dynamic ``pj_per_flop`` (at the FP32 peak; a faster unit does the same work per joule
+  times its speed-up: full-load power is the same whichever unit runs, an estimate).
 
 Every figure in a YAML profile carries its source in a comment and, for the numbers the
 model uses, in the ``sources`` mapping (field name -> citation or estimate reasoning), so
@@ -7,10 +27,12 @@ that the provenance travels with the data (Accelergy style).
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import Field
 
+from pimsim.hw.dtypes import DType
 from pimsim.hw.section import required_section
 from pimsim.util.validation import StrictModel
 
@@ -24,20 +46,74 @@ class LlcSection(StrictModel):
 
 
 class HostSection(StrictModel):
-    """The host processor as a roofline on top of the profile's DRAM."""
+    """The host processor on top of the profile's DRAM (see the module docstring)."""
 
+    kind: Literal["gpu", "cpu"] = Field(default="gpu", description="processor class")
     peak_gflops: float = Field(gt=0, description="peak FP32 GFLOP/s of the cores used")
-    cores: int = Field(ge=1)
+    peak_gflops_by_dtype: dict[DType, float] = Field(
+        default_factory=dict, description="peak GFLOP/s (GOP/s) for other data types")
+    cores: int = Field(ge=1, description="parallel units a GEMM's tiles are spread over")
+    tiles: list[tuple[int, int]] = Field(
+        default_factory=list,
+        description="output tile shapes (rows, cols) a GEMM may use; empty: no quantisation")
+    gemv_block: int | None = Field(
+        default=None, ge=1,
+        description="outputs per block of the matrix-vector kernels that run outputs with a "
+        "side shorter than every tile (None: tiles only)")
+    launch_ns: float = Field(default=0.0, ge=0, description="fixed cost of starting a kernel")
+    static_w: float = Field(default=0.0, ge=0,
+                            description="static power of the host share, charged over "
+                            "the whole elapsed time")
     llc: LlcSection | None = None
-    pj_per_flop: float = Field(ge=0, description="core energy per FLOP")
+    pj_per_flop: float = Field(ge=0, description="dynamic core energy per FP32 FLOP")
     pj_per_byte: float = Field(
         ge=0, description="on-chip energy per byte moved between DRAM interface and cores"
     )
     sources: dict[str, str] = Field(default_factory=dict)
 
-    def compute_ns(self, flops: float) -> float:
-        """Roofline compute time of ``flops`` at the peak rate."""
-        return float(flops) / self.peak_gflops
+    def peak_for(self, dtype: str | None) -> float:
+        """Peak GFLOP/s for ``dtype`` (FP32's where the profile lists none)."""
+        if dtype is None:
+            return self.peak_gflops
+        return float(self.peak_gflops_by_dtype.get(dtype, self.peak_gflops))  # type: ignore[call-overload]
+
+    def pj_per_flop_for(self, dtype: str | None) -> float:
+        """Dynamic energy per FLOP for ``dtype``: FP32's scaled by the peak ratio."""
+        return self.pj_per_flop * self.peak_gflops / self.peak_for(dtype)
+
+    def compute_ns(self, flops: float, dtype: str | None = None) -> float:
+        """Compute time of ``flops`` at the peak rate of ``dtype``."""
+        return float(flops) / self.peak_for(dtype)
+
+    def gemm_efficiency(self, m: int, n: int) -> float:
+        """Fraction of the peak an ``m x n`` output reaches: the best tile's tile x wave
+        quantisation (1 without tiles)."""
+        if not self.tiles:
+            return 1.0
+        best = 0.0
+        # C = A B and its transpose C^T = B^T A^T are the same kernel: a library may
+        # tile either orientation, so every tile is tried both ways
+        shapes = {*self.tiles, *((b, a) for a, b in self.tiles)}
+        side = min(min(t) for t in self.tiles)
+        if self.gemv_block and min(m, n) < side:
+            # a skinny output runs as matrix-vector kernels: one row of the short side
+            # per block of gemv_block outputs along the long side
+            shapes.add((1, self.gemv_block) if m <= n else (self.gemv_block, 1))
+        for tm, tn in shapes:
+            gm, gn = math.ceil(m / tm), math.ceil(n / tn)
+            tile_q = (m * n) / (gm * tm * gn * tn)
+            tiles = gm * gn
+            wave_q = tiles / (math.ceil(tiles / self.cores) * self.cores)
+            best = max(best, tile_q * wave_q)
+        return best
+
+    def gemm_compute_ns(self, m: int, n: int, flops: float, dtype: str | None) -> float:
+        """Compute time of a GEMM with an ``m x n`` output at its shape's efficiency."""
+        return self.compute_ns(flops, dtype) / self.gemm_efficiency(m, n)
+
+    def static_pj(self, elapsed_ns: float) -> float:
+        """Static energy over ``elapsed_ns`` (W x ns = 1000 pJ)."""
+        return self.static_w * 1e3 * float(elapsed_ns)
 
 
 def host_section(profile: Any) -> HostSection:

@@ -59,6 +59,14 @@ class PimSectionBase(StrictModel):
     dtype: DType
     alu_pj_per_op: float = Field(ge=0, description="energy of one lane operation (MAC = 1 op)")
     alu_energy_note: str = Field(min_length=1, description="where alu_pj_per_op comes from")
+    internal_access_energy_factor: float = Field(
+        default=1.0, ge=0, le=1,
+        description="energy of an internal column access (RDI/WRI) over the array energy of "
+        "its external form (IDD4R/IDD4W - IDD3N): 1 = the full column path")
+    lanes_by_dtype: dict[DType, int] = Field(
+        default_factory=dict,
+        description="lanes per data type where a narrower type packs more lanes into the "
+        "ALU's width (absent types: lanes)")
     supported_ops: list[KernelOp] = Field(min_length=1)
     elementwise_fns: list[ElementwiseFn] = Field(
         default_factory=list, description="the elementwise functions the units execute")
@@ -109,9 +117,13 @@ class PimSectionBase(StrictModel):
         kind emulates the type (see :class:`DpuSection`)."""
         return 1.0
 
+    def lanes_for(self, dtype: str) -> int:
+        """Lanes of one unit for ``dtype`` (``lanes_by_dtype``, else ``lanes``)."""
+        return int(self.lanes_by_dtype.get(dtype, self.lanes))  # type: ignore[call-overload]
+
     def unit_ops_per_ns(self, dtype: str, op: str = "mac") -> float:
         """Lane operations per ns of one unit."""
-        return self.lanes * self.clock_mhz * 1e-3 / self.op_cycles(dtype, op)
+        return self.lanes_for(dtype) * self.clock_mhz * 1e-3 / self.op_cycles(dtype, op)
 
     def alu_ops_per_ns(self, channels: int, dtype: str, op: str = "mac") -> float:
         """Lane operations per ns of every unit in ``channels`` channels."""
@@ -132,6 +144,13 @@ class _BankSection(PimSectionBase):
 
     readout_lanes: int = Field(
         ge=1, description="values read out per output element (lane partial sums the host adds)")
+    column_cycles: float | None = Field(
+        default=None, gt=0,
+        description="interval of the units' internal column (MAC) commands in DRAM clock "
+        "cycles where the device runs them faster than tCCD_L (None: tCCD_L)")
+    mac_act_extra_ns: float = Field(
+        default=0.0, ge=0,
+        description="extra activate-to-MAC delay over tRCD per all-bank row opened for MACs")
 
 
 class BankSimdSection(_BankSection):
@@ -153,7 +172,11 @@ class BufferNmpSection(PimSectionBase):
     kind: Literal["buffer_nmp"]
     nmp_inst_bytes: int = Field(ge=1, description="bytes of the instruction sent per lookup")
     unit_cache_bytes: int = Field(
-        default=0, ge=0, description="row cache per unit, LRU by row (RecNMP RankCache)")
+        default=0, ge=0, description="row cache per unit, LRU by row (RecNMP RankCache), "
+        "shared by the tables pooled on the unit")
+    internal_io_pj_per_bit: float = Field(
+        default=0.0, ge=0,
+        description="energy per bit of a rank's DRAM -> buffer-chip transfer on the DIMM")
 
 
 class DpuSection(PimSectionBase):
@@ -165,13 +188,26 @@ class DpuSection(PimSectionBase):
         description="ALU cycles per lane op, keys '<dtype>_add' / '<dtype>_mac' (emulated "
         "floats); absent keys cost 1 cycle",
     )
-    dma_bytes_per_cycle: float = Field(gt=0, description="MRAM->WRAM DMA of one DPU")
+    dma_bytes_per_cycle: float = Field(
+        gt=0, description="MRAM->WRAM DMA streaming rate of one DPU (1 / cycles per byte)")
+    dma_setup_cycles: float = Field(
+        default=0.0, ge=0, description="fixed latency of one MRAM->WRAM DMA transfer")
+    dma_max_bytes: int = Field(default=2048, ge=8, description="largest single DMA transfer")
+    slice_bytes: int | None = Field(
+        default=None, ge=1, description="bytes of an embedding row one DPU holds (a column "
+        "slice; None: access_bytes)")
+    unit_power_mw: float = Field(
+        default=0.0, ge=0, description="power of one DPU while a kernel runs (cores, WRAM, "
+        "its MRAM bank), over the kernel's DPU time")
     wram_bytes: int = Field(
         default=0, ge=0, description="working memory; half holds the input rows of a GEMM pass "
         "(0: one row per pass)")
     mram_bytes: int = Field(default=0, ge=0)
     host_link_gbps: float | None = Field(
-        default=None, gt=0, description="host<->PIM transfer rate cap per rank")
+        default=None, gt=0, description="host->PIM transfer rate cap per rank")
+    host_link_out_gbps: float | None = Field(
+        default=None, gt=0, description="PIM->host transfer rate cap per rank (None: "
+        "host_link_gbps)")
     index_bytes: int = Field(ge=1, description="bytes of one lookup index sent to a DPU")
     chips_per_rank: int = Field(ge=1, description="PIM chips of a rank written in parallel")
 
@@ -190,8 +226,15 @@ class DpuSection(PimSectionBase):
         return float(self.cycles_per_op.get(f"{dtype}_{op}", 1.0))
 
     def dma_bytes_per_ns(self) -> float:
-        """MRAM->WRAM bytes per ns of one DPU."""
+        """MRAM->WRAM streaming bytes per ns of one DPU."""
         return self.dma_bytes_per_cycle * self.clock_mhz * 1e-3
+
+    def dma_ns(self, transfers: float, nbytes: float) -> float:
+        """Time of ``transfers`` DMA transfers moving ``nbytes`` in all on one DPU:
+        ``setup + size / rate`` each (Gomez-Luna et al. 2022, Sec. 3.2: latency = alpha +
+        beta x size)."""
+        cycles = transfers * self.dma_setup_cycles + nbytes / self.dma_bytes_per_cycle
+        return cycles / (self.clock_mhz * 1e-3)
 
 
 #: The section model of each kind.

@@ -6,7 +6,8 @@ by :mod:`pimsim.sim.export`; the ``Trace`` methods of the same names call it.
 
 Energy columns (pJ, :data:`pimsim.energy.ENERGY_COMPONENTS`): ``act_pj`` (ACT+PRE),
 ``read_pj`` and ``write_pj`` (column reads and writes inside the DRAM), ``ref_pj`` (refresh), ``background_pj``, ``io_pj`` (external bus), ``pim_alu_pj``,
-``host_pj`` (host cores and on-chip data movement). ``energy_pj`` is their sum.
+``host_pj`` (host cores and on-chip data movement), ``host_static_pj`` (the host's static
+power over elapsed time). ``energy_pj`` is their sum.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class KernelRecord:
     io_pj: float = 0.0
     pim_alu_pj: float = 0.0
     host_pj: float = 0.0
+    host_static_pj: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -10,6 +10,17 @@ read out (bank_simd: each unit's lane partial sums, which the host adds; bank_ma
 its adder tree reduces inside the unit). Each all-bank column command feeds
 ``units_per_channel x access_bytes`` bytes to the units. The two kinds differ only in
 their profile data.
+
+Where the device's MAC column interval (``column_cycles``) is shorter than the DRAM's
+tCCD_L, one engine command (issued at tCCD_L) stands for ``tCCD_L / column_cycles`` of
+the device's commands: it feeds that many times the bytes, so rows are swept, activated
+and refreshed at the device's rate.
+
+Energy: an internal read costs ``internal_access_energy_factor`` of an external read's
+array energy (:func:`pimsim.cost.memory.mem_energy`), charged for the bytes the units take.
+The all-bank write of the input vector into the register files / global buffer crosses
+the bus once and fills registers beside the banks, not the arrays: it is charged as one
+write burst per command, not one per bank.
 """
 
 from __future__ import annotations
@@ -28,20 +39,29 @@ from pimsim.standards import INTERNAL_OF
 from pimsim.workload import Elementwise, Gemm
 
 
-def _charge_used_banks(profile: Profile, mem: MemCost, bytes_per_cmd: int, tx: int) -> None:
-    """An all-bank internal column command reaches every bank, but the units take data from
-    ``bytes_per_cmd`` worth of them (bank_simd: one bank of each pair per command): charge
-    the column energy of the banks actually read."""
-    frac = min(1.0, bytes_per_cmd / float(profile.banks_per_rank * tx))
+def _charge_used_banks(profile: Profile, mem: MemCost, bytes_per_cmd: float, tx: int) -> None:
+    """An all-bank internal column command reaches every bank, but the units take
+    ``bytes_per_cmd`` from them (bank_simd: one bank of each pair per command; a command
+    standing for several device commands: more than one burst per bank): charge the
+    column energy of the bursts actually read."""
+    frac = bytes_per_cmd / float(profile.banks_per_rank * tx)
     for key in INTERNAL_OF.values():
         if key in mem.ops:
             mem.ops[key] *= frac
 
 
-def _cmds_per_row(profile: Profile, layout: Layout, bytes_per_cmd: int) -> int:
+def _register_writes(profile: Profile, mem: MemCost) -> None:
+    """All-bank writes into register files / a global buffer: one write burst per
+    command (the data crosses the bus once; no array is written), not one per bank."""
+    n = mem.counts.get("WR_AB", 0.0)
+    if n and "WR" in mem.ops:
+        mem.ops["WR"] = max(0.0, mem.ops["WR"] - n * (profile.banks_per_rank - 1))
+
+
+def _cmds_per_row(profile: Profile, layout: Layout, bytes_per_cmd: float) -> int:
     """All-bank column commands that consume one row of every bank of a rank."""
     rank_row_bytes = profile.banks_per_rank * layout.row_bytes
-    return max(layout.cols_per_row, rank_row_bytes // max(1, bytes_per_cmd))
+    return max(1, int(rank_row_bytes // max(1.0, bytes_per_cmd)))
 
 
 class BankKind(PimKind):
@@ -50,13 +70,21 @@ class BankKind(PimKind):
     modelled_ops: ClassVar[tuple[str, ...]] = ("gemm", "elementwise")
 
     def channel_bandwidth_gbps(self, dtype: str) -> float:
-        """``min(units x access_bytes / tCCD_L, units x lanes x dtype bytes x clock)``."""
-        p, t = self.pim, self.profile.timing
-        dram = p.units_per_channel * p.access_bytes / (t.tCCD_L * t.tCK_ns)
+        """``min(units x access_bytes / column interval, units x lanes x dtype bytes x
+        clock)``, the column interval being ``column_cycles`` (or tCCD_L) x tCK."""
+        p = self.pim
+        dram = p.units_per_channel * p.access_bytes / self._column_ns()
         return min(dram, self.alu_gbps(dtype))
 
-    def _bytes_per_cmd(self) -> int:
-        return self.pim.units_per_channel * self.pim.access_bytes
+    def _column_ns(self) -> float:
+        t = self.profile.timing
+        return float(self.pim.column_cycles or t.tCCD_L) * t.tCK_ns
+
+    def _bytes_per_cmd(self) -> float:
+        """Bytes one engine command (at tCCD_L) feeds to the units of a channel."""
+        t = self.profile.timing
+        per_device_cmd = self.pim.units_per_channel * self.pim.access_bytes
+        return per_device_cmd * max(1.0, t.tCCD_L * t.tCK_ns / self._column_ns())
 
     def gemm(self, k: Gemm, layout: Layout) -> PimWork:
         profile, pim, chans = self.profile, self.pim, self.chans
@@ -65,7 +93,7 @@ class BankKind(PimKind):
         tx = layout.tx_bytes
         bytes_per_cmd = self._bytes_per_cmd()
         w_ch = -(-k.resident_bytes() // n_ch)
-        n_rd = -(-w_ch // bytes_per_cmd)
+        n_rd = int(np.ceil(w_ch / bytes_per_cmd))
         n_in = -(-(k.k * db) // tx)  # input vector into register files / global buffer
         readout = pim.readout_lanes
         n_out_ch = -(-k.n // n_ch)
@@ -80,35 +108,41 @@ class BankKind(PimKind):
         flags = np.concatenate([np.full(n_in, FLAG_ALL_BANK, np.uint8),
                                 np.full(n_rd, FLAG_ALL_BANK | FLAG_INTERNAL, np.uint8),
                                 np.zeros(n_out, np.uint8)])
-        mem = replay_stream(profile, addr, is_write, flags, repeat=k.m).on_channels(n_ch)
+        mem = replay_stream(profile, addr, is_write, flags, repeat=k.m).on_channels(
+            n_ch, profile.dram.channels)
         _charge_used_banks(profile, mem, bytes_per_cmd, tx)
+        _register_writes(profile, mem)
         macs = k.macs()
+        # rows opened for MACs wait mac_act_extra_ns longer before their first MAC
+        act_stall = mem.counts.get("ACT_AB", 0.0) / n_ch * pim.mac_act_extra_ns
         return PimWork(
             mem, alu_ops=macs, alu_ns=macs / pim.alu_ops_per_ns(n_ch, k.dtype, "mac"),
             col_ns=n_rd * k.m * profile.timing.tCCD_L * profile.timing.tCK_ns,
-            internal_bytes=n_rd * bytes_per_cmd * n_ch * k.m,
+            extra_ns=act_stall,
+            internal_bytes=int(n_rd * bytes_per_cmd * n_ch * k.m),
             host_flops=k.m * k.n * (readout - 1), host_bytes=k.m * k.n * readout * db,
-            extra={"passes": k.m, "commands_per_pass": n_rd})
+            extra={"passes": k.m, "commands_per_pass": n_rd, "mac_act_stall_ns": act_stall})
 
     def elementwise(self, k: Elementwise, layout: Layout) -> PimWork:
         profile, pim = self.profile, self.pim
         n_ch = len(self.chans)
         bytes_per_cmd = self._bytes_per_cmd()
         per_row = _cmds_per_row(profile, layout, bytes_per_cmd)
-        n_rd = -(-(k.input_bytes() // n_ch) // bytes_per_cmd)
-        n_wr = -(-(k.output_bytes() // n_ch) // bytes_per_cmd)
+        n_rd = int(np.ceil(k.input_bytes() / n_ch / bytes_per_cmd))
+        n_wr = int(np.ceil(k.output_bytes() / n_ch / bytes_per_cmd))
         rd = layout.pinned_row_stream(f"{k.name}:in", n_rd, per_row)
         wr = layout.pinned_row_stream(f"{k.name}:out", n_wr, per_row)
         addr = np.concatenate([rd, wr])
         is_write = np.concatenate([np.zeros(n_rd, bool), np.ones(n_wr, bool)])
         flags = np.full(addr.size, FLAG_ALL_BANK | FLAG_INTERNAL, np.uint8)
-        mem = replay_stream(profile, addr, is_write, flags).on_channels(n_ch)
+        mem = replay_stream(profile, addr, is_write, flags).on_channels(
+            n_ch, profile.dram.channels)
         _charge_used_banks(profile, mem, bytes_per_cmd, layout.tx_bytes)
         ops = max(k.flops(), k.m * k.n)
         return PimWork(
             mem, alu_ops=ops, alu_ns=ops / pim.alu_ops_per_ns(n_ch, k.dtype, "add"),
             col_ns=(n_rd + n_wr) * profile.timing.tCCD_L * profile.timing.tCK_ns,
-            internal_bytes=(n_rd + n_wr) * bytes_per_cmd * n_ch)
+            internal_bytes=int((n_rd + n_wr) * bytes_per_cmd * n_ch))
 
 
 class BankSimdKind(BankKind):

@@ -82,6 +82,15 @@ class PimWork:
     ``compute = max(alu, col_ns) + (dram - col_ns)``. The kernel's time is
     ``max(dram, compute) + extra_ns``, at least ``min_time_ns``. ``background_ns``, when
     set, is the span over which background energy is charged (default: the stream's).
+    ``internal_io_pj`` is I/O energy inside the memory module (RecNMP's DRAM -> buffer
+    chip hop);
+    ``unit_energy_pj`` is unit energy not counted per lane operation (UPMEM's DPU power
+    over its busy time). ``unit`` names the unit group the kernel holds when it is not
+    the kind's whole group (:meth:`PimKind.unit`); ``copy_ns`` (host->PIM, PIM->host)
+    when the kernel needs the channels only for its copies (see
+    :class:`pimsim.cost.memory.KernelCost`); ``rank_share``: the part of the ranks'
+    background power that is the kernel's (its units' share, where kernels of other
+    unit groups run on the same ranks at the same time).
     """
 
     mem: MemCost
@@ -95,6 +104,11 @@ class PimWork:
     host_flops: float = 0.0
     host_bytes: float = 0.0
     background_ns: float | None = None
+    internal_io_pj: float = 0.0
+    unit_energy_pj: float = 0.0
+    unit: str | None = None
+    copy_ns: tuple[float, float] | None = None
+    rank_share: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -172,8 +186,9 @@ class PimKind:
         return PimWork(mem, alu_ops=0, alu_ns=0.0, internal_bytes=0, host_bytes=k.bytes,
                        min_time_ns=t_ns)
 
-    def host_link_gbps(self) -> float | None:
-        """Cap of host<->PIM copies per rank in GB/s (None: the bus alone limits them)."""
+    def host_link_gbps(self, write: bool = True) -> float | None:
+        """Cap of host->PIM (``write``) or PIM->host copies per rank in GB/s (None: the
+        bus alone limits them)."""
         return None
 
     def host_link(self, layout: Layout, name: str, nbytes: int,
@@ -187,7 +202,7 @@ class PimKind:
         cores = host_section(profile).cores if profile.host is not None else 1
         mem = replay_stream(profile, interleave_streams(addr, cores, layout.cols_per_row), write)
         t_ns = mem.cycles * profile.timing.tCK_ns
-        link = self.host_link_gbps()
+        link = self.host_link_gbps(write)
         if link:
             t_ns = max(t_ns, nbytes / (link * len(self.chans) * profile.dram.ranks))
         return mem, t_ns
@@ -196,8 +211,11 @@ class PimKind:
     def energy(self, w: PimWork) -> EnergyBreakdown:
         """DRAM energy of the streams, ALU energy of the lane operations, host share."""
         profile, n_ch = self.profile, len(self.chans)
-        e = mem_energy(profile, w.mem, n_ch)
-        alu = e.pim_alu_pj + w.alu_ops * w.op_cycles * self.pim.alu_pj_per_op
+        e = mem_energy(profile, w.mem, n_ch,
+                       internal_factor=self.pim.internal_access_energy_factor)
+        alu = (e.pim_alu_pj + w.alu_ops * w.op_cycles * self.pim.alu_pj_per_op
+               + w.unit_energy_pj)
+        io = e.io_pj + w.internal_io_pj
         host = e.host_pj
         if w.host_flops or w.host_bytes:
             h = host_section(profile)
@@ -207,7 +225,9 @@ class PimKind:
             cycles = int(round(w.background_ns / profile.timing.tCK_ns))
             background = background_energy_pj(profile, cycles,
                                               ranks=max(1, n_ch) * profile.dram.ranks)
-        return dataclasses.replace(e, pim_alu_pj=alu, host_pj=host, background_pj=background)
+        background *= w.rank_share
+        return dataclasses.replace(e, pim_alu_pj=alu, host_pj=host, background_pj=background,
+                                   io_pj=io)
 
     def refusal(self, kernel: Any, reason: str) -> str:
         """The error message for a kernel the kind cannot run."""
@@ -232,12 +252,16 @@ class PimKind:
         if w.col_ns is not None:
             alu_ns = max(alu_ns, w.col_ns) + max(0.0, dram_ns - w.col_ns)
         extra = {"alu_ops": float(w.alu_ops), "kind": self.name, **w.extra}
+        # the host issues every PIM kernel: it pays the host's launch cost
+        launch = host_section(self.profile).launch_ns if self.profile.host is not None else 0.0
+        time_ns = launch + max(max(dram_ns, alu_ns) + w.extra_ns, w.min_time_ns)
         return KernelCost(
-            name=kernel.name, op=kernel.op, placement="pim", unit=self.unit(),
-            channels=self.chans, time_ns=max(max(dram_ns, alu_ns) + w.extra_ns, w.min_time_ns),
+            name=kernel.name, op=kernel.op, placement="pim", unit=w.unit or self.unit(),
+            channels=self.chans, time_ns=time_ns,
             dram_ns=dram_ns, compute_ns=alu_ns, counts=w.mem.counts,
             external_bytes=int(w.mem.external_bytes), internal_bytes=int(w.internal_bytes),
-            flops=int(kernel.flops()), energy=self.energy(w), extra=extra,
+            flops=int(kernel.flops()), energy=self.energy(w), extra=extra, launch_ns=launch,
+            channel_hold="copies" if w.copy_ns else "whole", copy_ns=w.copy_ns or (0.0, 0.0),
         )
 
 

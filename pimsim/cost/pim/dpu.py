@@ -1,11 +1,22 @@
 """``dpu`` (UPMEM): a 32-bit general-purpose core per MRAM bank, fed by MRAM->WRAM DMA.
 
 Embedding pooling, GEMM and elementwise kernels. Rows / output rows are partitioned over
-the DPUs; each DPU DMAs its data MRAM->WRAM at ``dma_bytes_per_cycle`` and computes with
-``cycles_per_op`` cycles per lane operation (floats are emulated). Host<->DPU copies go
-over the DDR bus (the engine) and are capped at ``host_link_gbps`` per rank; they run
-before and after the DPUs compute, so the kernel's time, and the background energy, span
-copies and compute.
+the DPUs; each DPU DMAs its data MRAM->WRAM, every transfer costing ``dma_setup_cycles +
+bytes / dma_bytes_per_cycle`` (PrIM's alpha + beta x size), in transfers of at most
+``dma_max_bytes``, and computes with ``cycles_per_op`` cycles per lane operation (floats
+are emulated). Host->DPU copies go over the DDR bus (the engine) capped at
+``host_link_gbps`` per rank, DPU->host copies at ``host_link_out_gbps``; they run before
+and after the DPUs compute, so the kernel's time, and the background energy, span copies
+and compute. The DPUs draw ``unit_power_mw`` each over the DPU phase (their published
+power under load), besides the per-cycle ALU energy.
+
+Embedding tables are mapped to DPU groups: each table of a batch gets its own share of
+the DPUs (the tables are pooled at the same time, each kernel holding the channels only
+for its copies); within it a group of ``row_bytes / slice_bytes`` DPUs holds every column
+of its rows (each DPU one slice of ``slice_bytes``), rows are spread over the groups, and
+a bag returns one partial row per group it touches, which the host adds. (The table's
+MRAM accesses are replayed over all banks of the ranks, not only its group's: the DPU
+phase is bound by each DPU's DMA and ALU time, which are counted per DPU.)
 """
 
 from __future__ import annotations
@@ -35,8 +46,12 @@ class DpuKind(PimKind):
         p = self.pim
         return p.units_per_channel * p.dma_bytes_per_cycle * p.clock_mhz * 1e-3
 
-    def host_link_gbps(self) -> float | None:
-        return self.pim.host_link_gbps
+    def host_link_gbps(self, write: bool = True) -> float | None:
+        p = self.pim
+        return p.host_link_gbps if write else (p.host_link_out_gbps or p.host_link_gbps)
+
+    def _n_dpu(self) -> int:
+        return len(self.chans) * self.pim.units_per_channel
 
     def _lane_ns(self, lane_ops: float, dtype: str, op: str) -> float:
         """Time of ``lane_ops`` operations on one DPU."""
@@ -46,28 +61,41 @@ class DpuKind(PimKind):
     def _finish(self, core: MemCost, t_in: tuple[MemCost, float],
                 t_out: tuple[MemCost, float], *, dma_ns: float, alu_ns: float,
                 alu_ops: float, internal: int, op_cycles: float, host_flops: float = 0.0,
-                host_bytes: float = 0.0, extra: dict[str, Any] | None = None) -> PimWork:
-        mem = core + t_in[0] + t_out[0]
+                host_bytes: float = 0.0, extra: dict[str, Any] | None = None,
+                dpus: int | None = None, unit: str | None = None) -> PimWork:
+        """The work of a kernel on ``dpus`` DPUs (default: all), in unit group ``unit``
+        (default: the kind's; a group of its own also holds the channels for its copies
+        only, so groups of different tables overlap)."""
+        n = self._n_dpu() if dpus is None else dpus
+        share = n / self._n_dpu()
+        mem = (core + t_in[0] + t_out[0]).refresh_share(share)
         mem.cycles = core.cycles  # the copies' times are added as phases, not as cycles
-        span = max(core.cycles * self.profile.timing.tCK_ns, alu_ns, dma_ns) + t_in[1] + t_out[1]
+        dpu_ns = max(core.cycles * self.profile.timing.tCK_ns, alu_ns, dma_ns)
+        span = dpu_ns + t_in[1] + t_out[1]
         return PimWork(
             mem, alu_ops=alu_ops, alu_ns=max(alu_ns, dma_ns), internal_bytes=internal,
             op_cycles=op_cycles, extra_ns=t_in[1] + t_out[1], host_flops=host_flops,
             host_bytes=host_bytes, background_ns=span,
+            unit_energy_pj=n * self.pim.unit_power_mw * dpu_ns, rank_share=share,
+            unit=unit, copy_ns=(t_in[1], t_out[1]) if unit else None,
             extra={**(extra or {}), "transfer_in_ns": t_in[1], "transfer_out_ns": t_out[1],
-                   "dma_ns": dma_ns})
+                   "dma_ns": dma_ns, "dpus": n})
 
     def embedding_bag(self, k: EmbeddingBag, layout: Layout, rng: np.random.Generator,
                       replicate: int, cache_share: int = 1) -> PimWork:
-        """Rows are split over DPU groups (row mod groups); inside a group of G DPUs each DPU
-        holds ``row_bytes / G`` bytes (a column slice, >= one MRAM access) of its rows, so
-        a bag needs one partial sum per group it touches, not one per DPU."""
+        """The table gets ``1 / cache_share`` of the DPUs (the engine passes the number of
+        embedding kernels on PIM: each table its own DPUs, the tables pooled at once).
+        Its rows are split over row groups (row mod groups); inside a group of G DPUs each
+        DPU holds ``row_bytes / G`` bytes (a column slice of ``slice_bytes``) of its rows,
+        so a bag needs one partial sum per group it touches, not one per DPU."""
         pim = self.pim
-        n_dpu = len(self.chans) * pim.units_per_channel
         t = k.tbl
         offsets, idx = k.bag_indices(rng)
-        g_size = int(min(n_dpu, max(1, t.row_bytes // pim.access_bytes)))
+        slice_cap = pim.slice_bytes or pim.access_bytes
+        g_size = int(min(self._n_dpu(), max(1, -(-t.row_bytes // slice_cap))))
+        n_dpu = max(g_size, self._n_dpu() // max(1, cache_share))
         n_groups = max(1, n_dpu // g_size)
+        dpus = n_groups * g_size
         hot = hot_rows(idx, replicate)
         group = assign_hot_to_units(idx, idx % n_groups, hot, n_groups)
         loads = np.bincount(group, minlength=n_groups)
@@ -75,7 +103,7 @@ class DpuKind(PimKind):
         addr = layout.embedding_addresses(k.table, idx, t.row_bytes, t.bytes,
                                           channels=self.chans)
         core = replay_per_rank(self.profile, layout, addr)
-        dma_ns = float(loads.max()) * slice_bytes / pim.dma_bytes_per_ns()
+        dma_ns = pim.dma_ns(float(loads.max()), float(loads.max()) * slice_bytes)
         alu_ns = self._lane_ns(float(loads.max()) * (-(-t.dim // g_size)), t.dtype, "add")
         bag = np.repeat(np.arange(k.batch), np.diff(offsets))
         partials = int(np.unique(bag * n_groups + group).size)  # (bag, group) partial sums
@@ -89,11 +117,13 @@ class DpuKind(PimKind):
                             host_bytes=partials * t.row_bytes,
                             extra={"lookups": int(idx.size), "replicated_rows": int(hot.size),
                                    "max_unit_lookups": int(loads.max()),
-                                   "partials": partials, "dpu_group_size": g_size})
+                                   "partials": partials, "dpu_group_size": g_size},
+                            dpus=dpus,
+                            unit=f"{self.unit()}:{k.table}" if cache_share > 1 else None)
 
     def gemm(self, k: Gemm, layout: Layout) -> PimWork:
         pim = self.pim
-        n_dpu = len(self.chans) * pim.units_per_channel
+        n_dpu = self._n_dpu()
         db = DTYPE_BYTES[k.dtype]
         rows_per_dpu = -(-k.n // n_dpu)
         w_dpu = k.k * rows_per_dpu * db
@@ -103,7 +133,7 @@ class DpuKind(PimKind):
         addr = layout.weight_addresses(k.weight or k.name, k.resident_bytes(),
                                        channels=self.chans)
         core = replay_per_rank(self.profile, layout, addr, repeat=passes)
-        dma_ns = w_dpu * passes / pim.dma_bytes_per_ns()
+        dma_ns = pim.dma_ns(-(-w_dpu // pim.dma_max_bytes) * passes, w_dpu * passes)
         alu_ns = self._lane_ns(k.m * k.k * rows_per_dpu, k.dtype, "mac")
         # a host write reaches one DPU in each chip of a rank at once: the input vector
         # goes over the bus once per DPU of a chip
@@ -117,14 +147,15 @@ class DpuKind(PimKind):
 
     def elementwise(self, k: Elementwise, layout: Layout) -> PimWork:
         pim = self.pim
-        n_dpu = len(self.chans) * pim.units_per_channel
+        n_dpu = self._n_dpu()
         rd = layout.buffer_addresses(f"{k.name}:in", k.input_bytes(), channels=self.chans)
         wr = layout.buffer_addresses(f"{k.name}:out", k.output_bytes(), channels=self.chans)
         addr = np.concatenate([rd, wr])
         is_write = np.concatenate([np.zeros(rd.size, bool), np.ones(wr.size, bool)])
         core = replay_per_rank(self.profile, layout, addr, is_write=is_write)
         per_dpu = -(-(k.m * k.n) // n_dpu)
-        dma_ns = per_dpu * (k.inputs + 1) * DTYPE_BYTES[k.dtype] / pim.dma_bytes_per_ns()
+        dma_bytes = per_dpu * (k.inputs + 1) * DTYPE_BYTES[k.dtype]
+        dma_ns = pim.dma_ns(-(-dma_bytes // pim.dma_max_bytes), dma_bytes)
         ops = max(k.flops(), k.m * k.n)
         alu_ns = self._lane_ns(per_dpu * (ops / (k.m * k.n)), k.dtype, "add")
         return self._finish(core, _NO_COPY, _NO_COPY, dma_ns=dma_ns, alu_ns=alu_ns,

@@ -5,7 +5,12 @@ internal read of its rank (ranks work in parallel, the channel bus is not used).
 sends ``nmp_inst_bytes`` of instruction per lookup and reads one pooled vector per bag per
 channel, while the ranks read (RecNMP pipelines its packets). Hot-row replication spreads
 the lookups of the hottest rows over the ranks of their channel; an optional RankCache
-(``unit_cache_bytes``, LRU by row per rank, shared by the batch's tables) serves repeats.
+(``unit_cache_bytes``, LRU by row per rank) serves repeats. The RankCache is shared by the
+tables pooled on the unit: a kernel gets ``1 / cache_share`` of it (the engine passes the
+number of embedding kernels on PIM). The rank's reads cross the DRAM devices' pins to the
+buffer chip on the DIMM: that hop is charged at ``internal_io_pj_per_bit``. The ALU's
+width is ``lanes`` 32-bit lanes; ``lanes_by_dtype`` gives narrower types their real
+lane count.
 """
 
 from __future__ import annotations
@@ -87,5 +92,6 @@ class BufferNmpKind(PimKind):
             internal_bytes=int((~hits).sum()) * t.row_bytes,
             host_flops=k.batch * t.dim * (n_ch - 1),  # the host adds the channels' partials
             host_bytes=out_bytes * n_ch,
+            internal_io_pj=int((~hits).sum()) * t.row_bytes * 8.0 * pim.internal_io_pj_per_bit,
             extra={"lookups": int(idx.size), "replicated_rows": int(hot.size),
                    "max_unit_lookups": int(loads.max()), "rank_cache_hits": int(hits.sum())})

@@ -66,7 +66,11 @@ def _valid_children(prob: CoSearchProblem, seed: int, n: int) -> list[tuple[Geno
     return out
 
 
-def test_greedy_is_host_plan_where_pim_loses_every_kernel(profiles, specs) -> None:
+def test_greedy_keeps_every_layer_on_the_host_at_batch_256(profiles, specs) -> None:
+    """At batch 256 the dense layers are compute-bound: HBM2-PIM's ~1 TFLOP/s per stack
+    loses to the host's, so greedy leaves every GEMM on the host; what it moves to PIM
+    (elementwise ops on activations that overflow the host's L2 share) wins there
+    standalone, checked against the kernel costs computed here."""
     hbm = profiles["hbm2_pim"]
     cache: dict = {}
     for spec in specs:
@@ -74,9 +78,19 @@ def test_greedy_is_host_plan_where_pim_loses_every_kernel(profiles, specs) -> No
         g = greedy_plan(spec, SCHEMA, hbm, knobs, cached_kernel_cost(cache), "latency",
                         batch=256)
         validate_plan(g, spec, SCHEMA, hbm)
-        assert g.on_pim() == []
         h = host_plan(spec, SCHEMA)
-        assert g.tables == h.tables and g.dense == h.dense and g.knobs == knobs
+        assert g.tables == h.tables and g.knobs == knobs
+        graph = subnet_graph(spec, SCHEMA)
+        gemms = {k.name for k in graph.kernels if k.kind == "gemm"}
+        assert not set(g.on_pim()) & gemms
+        if g.on_pim():
+            prof = apply_knobs(hbm, g)
+            host = kernel_costs(map_subnet(spec, SCHEMA, None, batch=256), prof)
+            pim = kernel_costs(map_subnet(spec, SCHEMA, PimPlan(
+                dense={n: "pim" for n in g.on_pim()}, knobs=knobs), batch=256, profile=prof),
+                prof)
+            for name in g.on_pim():
+                assert pim[name].time_ns < host[name].time_ns, name
 
 
 def test_greedy_puts_gemv_kernels_on_pim_exactly_where_they_win(profiles, specs) -> None:
@@ -123,6 +137,16 @@ def test_greedy_pools_embeddings_on_recnmp_with_many_lookups(profiles, specs) ->
     assert not any(not n.startswith("emb.") for n in many.on_pim())  # RecNMP pools only
 
 
+def _serial(spec: Any, plan: PimPlan, profile: Any, batch: int, cache: dict,
+            objective: str) -> float:
+    """The plan's kernels one after the other, each at its standalone cost: what greedy
+    minimises kernel by kernel."""
+    prof = apply_knobs(profile, plan)
+    wl = map_subnet(spec, SCHEMA, plan, batch=batch, profile=prof)
+    costs = cached_kernel_cost(cache)(wl, prof, {})
+    return sum(kernel_cost_value(c, objective, profile) for c in costs.values())
+
+
 def test_greedy_whole_workload_beats_naive_and_random_plans(profiles, specs) -> None:
     rng = np.random.default_rng(5)
     for pname, batch in (("hbm2_pim", 1), ("hbm2_pim", 256), ("gddr6_aim", 8)):
@@ -135,16 +159,21 @@ def test_greedy_whole_workload_beats_naive_and_random_plans(profiles, specs) -> 
                 return hardware_metrics(simulate_subnet(spec, SCHEMA, p, prof, batch=batch,
                                                         cache=cache))
 
+
             rand = reconcile_plan(sample_plan(spec, SCHEMA, prof, rng).model_copy(
                 update={"knobs": knobs}), spec, SCHEMA, prof)
             naive = metrics(naive_plan(spec, SCHEMA, prof))
-            other = metrics(rand)
             for objective, column in (("latency", "latency_ns"), ("energy", "energy_pj")):
                 g = greedy_plan(spec, SCHEMA, prof, knobs, cached_kernel_cost(cache),
                                 objective, batch=batch)
                 value = metrics(g)[column]
                 assert value <= naive[column] * (1 + 1e-12), (pname, batch, objective)
-                assert value <= other[column] * (1 + 1e-12), (pname, batch, objective)
+                # against any other plan greedy's guarantee is on the standalone costs: the
+                # schedule overlaps independent host and PIM kernels, which greedy ignores,
+                # so another plan's makespan may be shorter
+                assert (_serial(spec, g, prof, batch, cache, objective)
+                        <= _serial(spec, rand, prof, batch, cache, objective) * (1 + 1e-12)), (
+                    pname, batch, objective)
 
 
 def test_energy_value_charges_the_idle_memory(profiles, specs) -> None:
@@ -156,8 +185,11 @@ def test_energy_value_charges_the_idle_memory(profiles, specs) -> None:
         own = kernel_cost_value(c, "energy")
         system = kernel_cost_value(c, "energy", hbm)
         whole = background_energy_pj(hbm, int(round(c.time_ns / hbm.timing.tCK_ns)))
+        static = hbm.host.static_w * 1e3 * c.time_ns  # W x ns = 1000 pJ
         assert system == pytest.approx(own - c.energy_pj["background_pj"]
-                                       + max(whole, c.energy_pj["background_pj"]))
+                                       + max(whole, c.energy_pj["background_pj"])
+                                       - c.energy_pj["host_static_pj"]
+                                       + max(static, c.energy_pj["host_static_pj"]))
         assert system >= own
 
 

@@ -123,14 +123,16 @@ def test_a_new_kind_is_a_class_and_a_profile() -> None:
 
 
 @pytest.mark.parametrize("name, gbps", [
-    # 8 channels x min(16 units x 32 B / (tCCD_L 2 x 1 ns), 16 x 16 lanes x 2 B x 0.3 GHz)
-    ("hbm2_pim", 8 * min(16 * 32 / 2.0, 16 * 16 * 2 * 0.3)),
-    # 1 channel x min(128 units x 32 B / (4 x 0.66 ns), 128 x 16 lanes x 2 B x 1 GHz)
-    ("gddr6_aim", min(128 * 32 / (4 * 0.66), 128 * 16 * 2 * 1.0)),
+    # 8 channels x min(16 units x 32 B / (tCCD_L 2 x 1 ns), 16 x 16 lanes x 2 B x 0.25 GHz):
+    # 4x the external 256 GB/s, Samsung's "4x processing bandwidth" (Lee et al., ISCA 2021)
+    ("hbm2_pim", 8 * min(16 * 32 / 2.0, 16 * 16 * 2 * 0.25)),
+    # 1 channel x min(128 units x 32 B / (2 CK x 0.66 ns) MAC column, 128 x 16 lanes x 2 B
+    # x 1 GHz): AiM's 32 B per bank every 2 CK (Lee et al., JSSC 2023), 16x the pins
+    ("gddr6_aim", min(128 * 32 / (2 * 0.66), 128 * 16 * 2 * 1.0)),
     # 4 ranks x 8 B x 2 transfers / 0.63 ns, at most 4 units x 16 lanes x 4 B x 0.4 GHz
     ("ddr4_recnmp", min(4 * 8 * 2 / 0.63, 4 * 16 * 4 * 0.4)),
-    # 128 DPUs x 1.8 B/cycle x 0.35 GHz
-    ("upmem", 128 * 1.8 * 0.35),
+    # 128 DPUs x 2 B/cycle streaming (beta = 0.5 cycle/B, Gomez-Luna et al. 2022) x 0.35 GHz
+    ("upmem", 128 * 2.0 * 0.35),
 ])
 def test_internal_bandwidth_by_hand(name: str, gbps: float) -> None:
     assert internal_bandwidth_gbps(load_profile(name)) == pytest.approx(gbps)
