@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -110,8 +111,9 @@ def test_resume_with_other_inputs_is_refused_and_leaves_the_folder_as_it_was(
     edited = tmp_path / "edited" / "hbm2_pim.yaml"  # same name, another PIM clock
     edited.parent.mkdir()
     shipped = (BUILTIN_PROFILE_DIR / "hbm2_pim.yaml").read_text()
-    assert "clock_mhz: 300 " in shipped
-    edited.write_text(shipped.replace("clock_mhz: 300 ", "clock_mhz: 250 "))
+    clock = re.search(r"^  clock_mhz: (\d+) ", shipped, re.MULTILINE)
+    assert clock, "hbm2_pim.yaml declares its PIM clock"
+    edited.write_text(shipped.replace(clock.group(0), f"  clock_mhz: {int(clock.group(1)) + 50} "))
     others = [
         (base + ["--set", "pim.units_per_channel=4,8", "--resume"],
          "--set grid differs",
