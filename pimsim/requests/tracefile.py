@@ -153,7 +153,7 @@ def iter_trace(path: str | os.PathLike[str], block_bytes: int = BLOCK_BYTES
             buf[:rest] = buf[used:have]
             have = rest
             if used == 0:  # one line longer than the block: read more of it
-                buf.extend(bytes(len(buf)))
+                buf = buf + bytes(len(buf))
 
 
 def read_trace(path: str | os.PathLike[str]) -> Requests:
