@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from pimsim.dram.codes import (
     FLAG_ALL_BANK, FLAG_INTERNAL, ROLE_ACT, ROLE_PRE, ROLE_PREA, ROLE_RD, ROLE_REF, ROLE_WR,
     S_CONFLICTS, S_HITS, S_MERGED_RD, S_MERGED_WR, S_MISSES, S_STEPS,
 )
 from pimsim.standards import CompiledTiming
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: suffix of an all-bank command's name in command_counts and the command log
 ALL_BANK_SUFFIX = "_AB"
@@ -83,6 +87,7 @@ def command_log_frame(ct: CompiledTiming, log, n: int, nb_rank: int, banks_per_g
                       ) -> pd.DataFrame:  # noqa: ANN001 - pimsim.dram.state.CommandLog
     """The first ``n`` entries of the kernel's command log as a table; bank group and
     bank are -1 for commands to a whole rank."""
+    import pandas as pd  # lazy: 0.12 s of import (-X importtime); a replay without a log never needs it
     lg = type(log)(*(a[:n] for a in log))
     names = np.array(ct.names, dtype=object)
     cmd_names = names[lg.cmd]

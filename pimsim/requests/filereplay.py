@@ -13,11 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from pimsim.dram import ReleaseSink, Released, replay_chunks
+from pimsim.dram import ReleaseSink, replay_chunks
 from pimsim.hw.schema import Profile
 from pimsim.requests.replay import ReplayResult, replay_result
 from pimsim.requests.tracefile import BLOCK_BYTES, iter_trace
@@ -28,34 +24,6 @@ from pimsim.util.fileio import atomic_write
 #: (about 2M requests: below that, thread start-up and the short first chunk cost about
 #: what the second core gains)
 PARALLEL_MIN_BYTES = 1 << 25
-#: the columns of the per-request Parquet file
-REQUEST_COLUMNS = ("request", "is_write", "admit_cycle", "complete_cycle")
-
-
-class ParquetRequests(ReleaseSink):
-    """Per-request results appended to a Parquet file, one row group per batch."""
-
-    SCHEMA = pa.schema([("request", pa.int64()), ("is_write", pa.bool_()),
-                        ("admit_cycle", pa.int64()), ("complete_cycle", pa.int64())])
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.rows = 0
-        self._writer = pq.ParquetWriter(path, self.SCHEMA)
-
-    def write(self, batch: Released) -> None:
-        table = pa.table([batch.index, batch.is_write.astype(np.bool_), batch.admit,
-                          batch.complete], schema=self.SCHEMA)
-        self._writer.write_table(table)
-        self.rows += len(batch)
-
-    def restart(self) -> None:
-        self._writer.close()
-        self.rows = 0
-        self._writer = pq.ParquetWriter(self.path, self.SCHEMA)
-
-    def close(self) -> None:
-        self._writer.close()
 
 
 def default_lanes(path: Path) -> int:
@@ -73,7 +41,8 @@ def replay_file(profile: Profile, path: str | os.PathLike[str], *,
     """Replay the DRAMsim3-format trace ``path`` (plain, gzip or zstd) on ``profile``.
 
     ``requests_out``: write every request's admission and completion cycles to this
-    Parquet file (columns :data:`REQUEST_COLUMNS`, in trace order). ``lanes``: channel
+    Parquet file (columns
+    :data:`pimsim.requests.parquet.REQUEST_COLUMNS`, in trace order). ``lanes``: channel
     groups replayed in parallel threads (default: one per core for a large file; the
     result is the same for any value). The result keeps no per-request arrays (memory
     would grow with the trace): :func:`pimsim.requests.replay.replay` does.
@@ -94,6 +63,7 @@ def replay_file(profile: Profile, path: str | os.PathLike[str], *,
     results: list[ReplayResult] = []
 
     def write(tmp: str) -> None:
+        from pimsim.requests.parquet import ParquetRequests  # lazy: pyarrow, 0.07 s of import
         sink = ParquetRequests(tmp)
         try:
             results.append(run(sink))

@@ -10,17 +10,19 @@ without I/O energy (only bytes that cross the external bus pay ``io_pj_per_bit``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from pimsim.dram import DramResult, run_requests
 from pimsim.energy import EnergyBreakdown, dram_energy
 from pimsim.errors import PimsimError
 from pimsim.hw.schema import Profile
 from pimsim.standards import base_command
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 def energy_counts(result: DramResult) -> dict[str, int]:
     """Command counts for :func:`pimsim.energy.dram_energy`: bank operations per base
@@ -98,6 +100,7 @@ class ReplayResult:
 
     def to_frame(self) -> pd.DataFrame:
         """The summary as a one-row DataFrame."""
+        import pandas as pd  # lazy: 0.12 s of import (-X importtime); pimsim replay never needs it
         return pd.DataFrame([self.summary()])
 
 

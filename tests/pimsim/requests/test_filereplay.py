@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pimsim.hw.load import load_profile
-from pimsim.requests.filereplay import REQUEST_COLUMNS, replay_file
+from pimsim.requests.filereplay import replay_file
+from pimsim.requests.parquet import REQUEST_COLUMNS
 from pimsim.requests.replay import replay
 from pimsim.requests.tracefile import write_trace
 
