@@ -16,7 +16,8 @@ parallel replay is short so that a saturating stream is found out quickly.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -43,6 +44,15 @@ class ReleaseSink(Protocol):
 
     def restart(self) -> None:
         """Drop everything written: the replay starts over (see the module docstring)."""
+
+
+@dataclass
+class Prepared:
+    """A chunk ready for the lanes: per lane its requests and their stream indices."""
+
+    parts: list[tuple[Requests, np.ndarray]]
+    fed: int                  #: requests fed once this chunk is
+    last_arrival: int         #: arrival cycle of its last request (-1: empty)
 
 
 class _Coupled(Exception):
@@ -84,7 +94,7 @@ class _Replay:
     """One attempt at a replay in ``n_lanes`` lanes (see the module docstring)."""
 
     def __init__(self, setup: EngineSetup, n_lanes: int, keep: bool,
-                 sink: ReleaseSink | None, pool: ThreadPoolExecutor | None) -> None:
+                 sink: ReleaseSink | None, pool: ThreadPoolExecutor) -> None:
         self.setup = setup
         n_ch = setup.geo.n_ch
         #: lane of each channel: contiguous groups of channels
@@ -100,19 +110,15 @@ class _Replay:
         self.held: list[Released] = []
         self.fed = 0
 
-    def _run(self, fn: Callable[[Lane], None]) -> None:
-        if self.pool is None or len(self.lanes) == 1:
-            for lane in self.lanes:
-                fn(lane)
-        else:
-            for fut in [self.pool.submit(fn, lane) for lane in self.lanes]:
-                fut.result()
+    def _start(self, fn: Callable[[Lane], None]) -> list[Future]:
+        """``fn`` on every lane, in the pool's threads (the kernel releases the GIL)."""
+        return [self.pool.submit(fn, lane) for lane in self.lanes]
 
-    def feed(self, first: int, addr: np.ndarray, wr: np.ndarray, arr: np.ndarray,
-             fl: np.ndarray, final: bool) -> None:
+    def prepare(self, first: int, addr: np.ndarray, wr: np.ndarray, arr: np.ndarray,
+                fl: np.ndarray) -> Prepared:
+        """A chunk decoded and split by lane (done while the lanes run the previous one)."""
         req = self.setup.decode(addr, wr, arr, fl)
         index = np.arange(first, first + addr.shape[0], dtype=np.int64)
-        self.fed = first + int(addr.shape[0])
         if len(self.lanes) == 1:
             parts = [(req, index)]
         else:
@@ -123,19 +129,29 @@ class _Replay:
                 sub = Requests(*(a[sel] for a in req))
                 parts.append((self.setup.local_requests(sub, self.first_channel[g]),
                               index[sel]))
+        last = int(arr[-1]) if arr.shape[0] else -1
+        return Prepared(parts, first + int(addr.shape[0]), last)
+
+    def start(self, chunk: Prepared, final: bool) -> list[Future]:
+        """Start the lanes on ``chunk``; :meth:`finish` waits for them."""
         # not final: every group goes on to the arrival of the chunk's last request, where
         # the whole replay stops (groups then share one cycle); final: through the last
         # cycle any group runs, as the whole replay runs every channel to its end
-        until = int(arr[-1]) if (arr.shape[0] and not final and len(self.lanes) > 1) else -1
+        until = chunk.last_arrival if (not final and len(self.lanes) > 1) else -1
+        parts = dict(zip(map(id, self.lanes), chunk.parts))
+        self.fed = chunk.fed
+        return self._start(lambda lane: lane.feed(*parts[id(lane)], final=final,
+                                                  until_t=until))
 
-        def step(lane: Lane) -> None:
-            part = parts[self.lanes.index(lane)]
-            lane.feed(*part, final=final, until_t=until)
-
-        self._run(step)
+    def finish(self, running: list[Future], final: bool) -> None:
+        """Wait for the lanes, then release what became final."""
+        for fut in running:
+            fut.result()
         if final and len(self.lanes) > 1:
             end = max(lane.cycle - 1 for lane in self.lanes)
-            self._run(lambda lane: lane.feed(*_nothing(), final=True, until_t=end))
+            for fut in self._start(lambda lane: lane.feed(*_nothing(), final=True,
+                                                          until_t=end)):
+                fut.result()
         if any(lane.stalled_admission for lane in self.lanes) and len(self.lanes) > 1:
             raise _Coupled
         self._release()
@@ -193,26 +209,29 @@ def replay_chunks(profile: Profile, chunks: Callable[[], Iterable[Chunk]], *, la
     setup = EngineSetup.of(profile, pim=pim, stall_limit_cycles=stall_limit_cycles)
     n_lanes = max(1, min(int(lanes), setup.geo.n_ch))
     while True:
-        pool = ThreadPoolExecutor(max_workers=n_lanes) if n_lanes > 1 else None
+        # one thread per lane; the calling thread meanwhile reads and decodes the next
+        # chunk (the kernel and the scanner release the GIL)
+        pool = ThreadPoolExecutor(max_workers=n_lanes)
         attempt = _Replay(setup, n_lanes, keep_requests, sink, pool)
         try:
-            pending = None
             stream = _checked_chunks(profile, chunks())
             if n_lanes > 1:
                 stream = _split(stream, PROBE_REQUESTS)
-            for chunk in stream:
-                if pending is not None:
-                    attempt.feed(*pending, final=False)
-                pending = chunk
-            if pending is None:
-                z = np.zeros(0, dtype=np.int64)
-                pending = (0, z, z, z, z)
-            attempt.feed(*pending, final=True)
-            return attempt.result()
+            z = np.zeros(0, dtype=np.int64)
+            current = attempt.prepare(*next(stream, (0, z, z, z, z)))
+            upcoming = next(stream, None)
+            while True:
+                final = upcoming is None
+                running = attempt.start(current, final)
+                if not final:
+                    current = attempt.prepare(*upcoming)
+                    upcoming = next(stream, None)
+                attempt.finish(running, final)
+                if final:
+                    return attempt.result()
         except _Coupled:
             n_lanes = 1
             if sink is not None:
                 sink.restart()
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
+            pool.shutdown(wait=True, cancel_futures=True)

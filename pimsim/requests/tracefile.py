@@ -45,7 +45,7 @@ LINE = re.compile(r"^\s*0[xX]0*([0-9a-fA-F]{1,16})\s+(read|write)\s+0*([0-9]{1,1
                   re.IGNORECASE)
 _MAX_I64 = (1 << 63) - 1
 #: bytes read from a file at a time (a block's requests are one chunk of iter_trace)
-BLOCK_BYTES = 1 << 24
+BLOCK_BYTES = 1 << 21
 #: the first bytes of a gzip and of a zstd file
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
