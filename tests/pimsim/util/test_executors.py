@@ -19,6 +19,7 @@ import pytest
 
 from codesign.search import SearchConfig, run_search
 from pimsim.errors import PimsimError
+from pimsim.workload.graph import Workload, save_workload
 from pimsim.util.executors import DaskExecutor, ExecutorError, LocalExecutor, make_executor
 from codesign.search.toy import IntVectorProblem, fail_on_three, slow_square
 
@@ -130,6 +131,38 @@ def test_workers_end_when_their_parent_is_killed(spec: str) -> None:
         kids = json.loads(proc.stdout.readline())
         # two workers, and a resource tracker
         assert len(kids) >= 3, kids
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not all(_gone(p) for p in kids):
+            time.sleep(0.2)
+        assert [p for p in kids if not _gone(p)] == []
+    finally:
+        proc.kill()
+        proc.wait()
+        for pid in kids:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                psutil.Process(pid).kill()
+
+
+@pytest.mark.slow
+def test_pool_of_a_killed_sweep_command_ends(tmp_path: Path, small_workload: Workload) -> None:
+    """``pimsim sweep --scheduler pool`` killed with SIGKILL mid-sweep leaves no process."""
+    workload = save_workload(small_workload, tmp_path / "w.yaml")
+    argv = [sys.executable, "-m", "pimsim.cli.main", "sweep", "--workload", str(workload),
+            "--profile", "hbm2_pim", "--out", str(tmp_path / "out"), "--scheduler", "pool",
+            "--workers", "2", "--quiet", "--set", "pim.units_per_channel=1,2,4,8,16",
+            "--set", "pim.channels_used=1,2,4,8", "--set", "timing.tCK_ns=1.0,1.25,1.5,2.0"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    kids: list[int] = []
+    try:
+        parent = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(kids) < 3:  # two workers, the tracker
+            kids = [p.pid for p in parent.children(recursive=True)]
+            time.sleep(0.1)
+        assert len(kids) >= 3 and proc.poll() is None, "the sweep ended before the kill"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         deadline = time.monotonic() + 20
