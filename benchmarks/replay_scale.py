@@ -11,7 +11,8 @@ reads arriving one every 4 memory cycles: below HBM2's random-access rate, so th
 request waits for a transaction queue and the channel groups run in parallel). Each trace
 is replayed on HBM2 by ``pimsim replay`` (a fresh process, JIT cache warm) and by DRAMsim3
 (``../shared/peers/dramsim3``'s replay front end on HBM2_8Gb_x128.ini, built into
-~/.cache/pimrec-peers/dramsim3 when absent; its output files go to a temporary folder).
+~/.cache/pimrec-peers/dramsim3 when absent; its output files go to a temporary folder);
+``paced`` also by ``pimsim replay --threads 1`` (one lane: the parallel groups' gain).
 Every run is its own child process: wall seconds, CPU seconds and peak resident memory are
 the child's (os.wait4). Also prints the start-up figures: ``pimsim --help`` and a warm
 ``pimsim replay`` of a 100,000-request trace.
@@ -163,17 +164,20 @@ def main(argv: list[str] | None = None) -> int:
     if binary is None and not args.no_dramsim3:
         print(f"DRAMsim3 not available ({DS3_PEER} absent or its build failed): pimsim only")
     head = ["trace", "requests", "sim", "wall s", "cpu s", "peak MB", "req/s (wall)",
-            "cycles", "DS3 wall / pimsim wall"]
+            "cycles", "wall / pimsim's wall"]
     rows = []
     for n in (_count(s) for s in args.sizes.split(",")):
         for kind in args.kinds.split(","):
             trace = make_trace(kind, n, args.cache)
             ours = run_pimsim(trace, args.threads)
             runs = [("pimsim", ours)]
+            if kind == "paced" and args.threads is None:
+                # the channel groups' gain: the same replay in one lane
+                runs.append(("pimsim 1 thread", run_pimsim(trace, 1)))
             if binary is not None:
                 runs.append(("DRAMsim3", run_dramsim3(binary, trace)))
             for sim, r in runs:
-                ratio = f"{r['wall_s'] / ours['wall_s']:.1f}x" if sim == "DRAMsim3" else ""
+                ratio = f"{r['wall_s'] / ours['wall_s']:.1f}x" if sim != "pimsim" else ""
                 rows.append([kind, f"{n:,}", sim, f"{r['wall_s']:.2f}", f"{r['cpu_s']:.2f}",
                              f"{r['rss_mb']:.0f}", f"{n / r['wall_s']:,.0f}",
                              f"{r['cycles']:,}", ratio])
