@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append([kind, f"{n:,}", sim, f"{r['wall_s']:.2f}", f"{r['cpu_s']:.2f}",
                              f"{r['rss_mb']:.0f}", f"{n / r['wall_s']:,.0f}",
                              f"{r['cycles']:,}", ratio])
-            print("  ".join(rows[-1]), flush=True)
+                print("  ".join(rows[-1]), flush=True)
     widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
     print()
     for r in (head, *rows):

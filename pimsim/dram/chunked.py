@@ -59,13 +59,17 @@ class _Coupled(Exception):
     """A group's request waited for a transaction queue: the groups are not independent."""
 
 
-def _checked_chunks(profile: Profile, chunks: Iterable[Chunk]) -> Iterator[tuple]:
+def _checked_chunks(profile: Profile, chunks: Iterable[Chunk], pim: bool) -> Iterator[tuple]:
     """The chunks as checked int64 arrays, with the stream index of their first request."""
     first = 0
     last_arrival: int | None = None
     for addresses, is_write, arrival, flags in chunks:
         addr, wr, arr, fl = validate_requests(profile, addresses, is_write, arrival, flags,
                                               first_index=first)
+        if not pim and fl.any():
+            i = int(np.argmax(fl != 0))
+            raise PimsimError(f"flags[{first + i}] = {int(fl[i])} in a replay_chunks stream "
+                              "without pim=True; accepted: pim=True for a stream with flags")
         if arr.shape[0] and last_arrival is not None and int(arr[0]) < last_arrival:
             raise PimsimError(
                 f"arrival_cycles[{first}] = {int(arr[0])} is before arrival_cycles"
@@ -214,7 +218,7 @@ def replay_chunks(profile: Profile, chunks: Callable[[], Iterable[Chunk]], *, la
         pool = ThreadPoolExecutor(max_workers=n_lanes)
         attempt = _Replay(setup, n_lanes, keep_requests, sink, pool)
         try:
-            stream = _checked_chunks(profile, chunks())
+            stream = _checked_chunks(profile, chunks(), pim)
             if n_lanes > 1:
                 stream = _split(stream, PROBE_REQUESTS)
             z = np.zeros(0, dtype=np.int64)

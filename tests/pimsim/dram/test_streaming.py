@@ -108,3 +108,9 @@ def test_empty_stream(hbm2) -> None:  # noqa: ANN001
     z = np.zeros(0, np.int64)
     res = replay_chunks(hbm2, lambda: iter([(z, z, z, None)]), keep_requests=True)
     assert res.requests == 0 and res.total_cycles == 0 and res.admit_cycle.shape == (0,)
+
+
+def test_flags_need_the_pim_kernel(hbm2) -> None:  # noqa: ANN001
+    z = np.zeros(3, np.int64)
+    with pytest.raises(PimsimError, match=r"flags\[1\] = 1 .*accepted: pim=True"):
+        replay_chunks(hbm2, lambda: iter([(z, z, z, np.array([0, 1, 0]))]))
