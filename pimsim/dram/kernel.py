@@ -14,6 +14,10 @@ skipped when none of its commands can be ready: the bounds change speed, never r
 With no request outstanding the loop still steps through each refresh until the next
 arrival (a sparse stream pays per tREFI, not per cycle).
 
+The loop's position (next request, requests outstanding, cycle) lives in an array, so
+:func:`resume` continues a replay where the last call stopped: a stream fed in chunks, or
+one group of channels (pimsim.dram.stream, pimsim.dram.chunked).
+
 ``scheduler``, ``row_policy``, ``refresh_kind``, ``record`` (the command log) and
 ``pim`` (some request carries a flag) are compile-time literals: each combination is its
 own machine code, in which the branches they decide are folded away.
@@ -37,8 +41,9 @@ from pimsim.dram.scheduler import (
     bounds_after_issue, bounds_after_precharge, mark_rank_dirty, pick_command,
 )
 from pimsim.dram.state import (
-    N_SCAL, NO_REFCOUNT, SCAL_CYCLE, SCAL_NEXT, SCAL_OUTSTANDING, SCAL_PROGRESS, channels, cmd_queues, new_banks, new_channels, new_cmd_queues, new_command_log,
-    new_outcome, new_trans_queues, trans_queues,
+    N_SCAL, NO_REFCOUNT, SCAL_CYCLE, SCAL_NEXT, SCAL_OUTSTANDING, SCAL_PROGRESS, channels,
+    cmd_queues, new_banks, new_channels, new_cmd_queues, new_command_log, new_outcome,
+    new_trans_queues, trans_queues,
 )
 
 

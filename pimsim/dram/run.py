@@ -169,7 +169,8 @@ def validate_requests(profile, addresses, is_write, arrival_cycles, flags=None, 
     arr = _as_int_array("arrival_cycles", arrival_cycles, n)
     if n and addr.min() < 0:
         i = int(np.argmax(addr < 0))
-        raise PimsimError(f"addresses[{i + first_index}] = {int(addr[i])} is negative; accepted: 0 .. capacity - 1")
+        raise PimsimError(f"addresses[{i + first_index}] = {int(addr[i])} is negative; "
+                          "accepted: 0 .. capacity - 1")
     cap = int(profile.capacity_bytes)
     if n and addr.max() >= cap:
         i = int(np.argmax(addr >= cap))
@@ -182,11 +183,13 @@ def validate_requests(profile, addresses, is_write, arrival_cycles, flags=None, 
         raise PimsimError(f"is_write[{i + first_index}] = {int(wr[i])}; accepted: 0/1 or bool")
     if n and arr.min() < 0:
         i = int(np.argmax(arr < 0))
-        raise PimsimError(f"arrival_cycles[{i + first_index}] = {int(arr[i])} is negative; accepted: >= 0")
+        raise PimsimError(f"arrival_cycles[{i + first_index}] = {int(arr[i])} is negative; "
+                          "accepted: >= 0")
     if n > 1 and (np.diff(arr) < 0).any():
         i = int(np.argmax(np.diff(arr) < 0)) + 1
         raise PimsimError(
-            f"arrival_cycles[{i + first_index}] = {int(arr[i])} is before arrival_cycles[{i - 1 + first_index}] = "
+            f"arrival_cycles[{i + first_index}] = {int(arr[i])} is before "
+            f"arrival_cycles[{i - 1 + first_index}] = "
             f"{int(arr[i - 1])}; accepted: non-decreasing arrival cycles (in-order stream)"
         )
     if flags is None:

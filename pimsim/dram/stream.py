@@ -108,7 +108,7 @@ def _empty_requests() -> Requests:
 
 class Lane:
     """One engine state and its window of requests (see the module docstring). Fed the
-    whole stream, or the requests of a group of channels (pimsim.dram.groups)."""
+    whole stream, or the requests of a group of channels (pimsim.dram.chunked)."""
 
     def __init__(self, setup: EngineSetup) -> None:
         self.setup = setup
