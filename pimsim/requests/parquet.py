@@ -22,7 +22,12 @@ class ParquetRequests(ReleaseSink):
     def __init__(self, path: str) -> None:
         self.path = path
         self.rows = 0
-        self._writer = pq.ParquetWriter(path, self.SCHEMA)
+        self._writer = self._open()
+
+    def _open(self) -> pq.ParquetWriter:
+        # no dictionary pages: the columns are distinct integers, for which a dictionary
+        # only costs memory while a row group is built
+        return pq.ParquetWriter(self.path, self.SCHEMA, use_dictionary=False)
 
     def write(self, batch: Released) -> None:
         table = pa.table([batch.index, batch.is_write.astype(np.bool_), batch.admit,
@@ -33,7 +38,7 @@ class ParquetRequests(ReleaseSink):
     def restart(self) -> None:
         self._writer.close()
         self.rows = 0
-        self._writer = pq.ParquetWriter(self.path, self.SCHEMA)
+        self._writer = self._open()
 
     def close(self) -> None:
         self._writer.close()
