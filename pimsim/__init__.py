@@ -23,21 +23,81 @@ shared infrastructure of :mod:`pimsim.util`. By group:
   :data:`ENERGY_COLUMNS` (the energy components of a trace), :func:`background_energy_pj`
   (the memory's background energy over a number of cycles);
 - request replay: :func:`replay` -> :class:`ReplayResult`;
+- request replay: :func:`replay_file` (a trace file in bounded memory, per-request
+  results to Parquet);
 - errors: :class:`PimsimError` and its subclasses :class:`ProfileError`,
   :class:`TraceFormatError`, :class:`WorkloadError`.
+
+Each name is imported from its module on first use (PEP 562), so a program that needs one
+part (``pimsim --help``, a trace replay) does not pay for the import of every other part
+(numba, pandas, pydantic, simpy: about 0.4 s).
 """
 
-from pimsim.cost.pim import PimCapabilities, capabilities
-from pimsim.energy import background_energy_pj
-from pimsim.errors import PimsimError, ProfileError, TraceFormatError, WorkloadError
-from pimsim.hw.pim import PimSection, pim_section
-from pimsim.hw.load import load_profile
-from pimsim.hw.schema import Profile
-from pimsim.requests.replay import ReplayResult, replay
-from pimsim.sim.engine import kernel_costs, simulate
-from pimsim.sim.trace import ENERGY_COLUMNS, KernelRecord, Trace
-from pimsim.workload.graph import Workload, load_workload, save_workload
-from pimsim.workload.kernels import Elementwise, EmbeddingBag, Gemm, Interaction, Table, Transfer
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: each public name -> the module that defines it
+_EXPORTS: dict[str, str] = {
+    "PimCapabilities": "pimsim.cost.pim",
+    "capabilities": "pimsim.cost.pim",
+    "background_energy_pj": "pimsim.energy",
+    "PimsimError": "pimsim.errors",
+    "ProfileError": "pimsim.errors",
+    "TraceFormatError": "pimsim.errors",
+    "WorkloadError": "pimsim.errors",
+    "PimSection": "pimsim.hw.pim",
+    "pim_section": "pimsim.hw.pim",
+    "load_profile": "pimsim.hw.load",
+    "Profile": "pimsim.hw.schema",
+    "ReplayResult": "pimsim.requests.replay",
+    "replay": "pimsim.requests.replay",
+    "replay_file": "pimsim.requests.filereplay",
+    "kernel_costs": "pimsim.sim.engine",
+    "simulate": "pimsim.sim.engine",
+    "ENERGY_COLUMNS": "pimsim.sim.trace",
+    "KernelRecord": "pimsim.sim.trace",
+    "Trace": "pimsim.sim.trace",
+    "Workload": "pimsim.workload.graph",
+    "load_workload": "pimsim.workload.graph",
+    "save_workload": "pimsim.workload.graph",
+    "Elementwise": "pimsim.workload.kernels",
+    "EmbeddingBag": "pimsim.workload.kernels",
+    "Gemm": "pimsim.workload.kernels",
+    "Interaction": "pimsim.workload.kernels",
+    "Table": "pimsim.workload.kernels",
+    "Transfer": "pimsim.workload.kernels",
+}
+
+if TYPE_CHECKING:  # the names as static tools see them
+    from pimsim.cost.pim import PimCapabilities, capabilities
+    from pimsim.energy import background_energy_pj
+    from pimsim.errors import PimsimError, ProfileError, TraceFormatError, WorkloadError
+    from pimsim.hw.load import load_profile
+    from pimsim.hw.pim import PimSection, pim_section
+    from pimsim.hw.schema import Profile
+    from pimsim.requests.filereplay import replay_file
+    from pimsim.requests.replay import ReplayResult, replay
+    from pimsim.sim.engine import kernel_costs, simulate
+    from pimsim.sim.trace import ENERGY_COLUMNS, KernelRecord, Trace
+    from pimsim.workload.graph import Workload, load_workload, save_workload
+    from pimsim.workload.kernels import (
+        Elementwise, EmbeddingBag, Gemm, Interaction, Table, Transfer,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module on first use (then a plain attribute)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pimsim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
 
 __all__ = [
     "ENERGY_COLUMNS",
@@ -65,6 +125,7 @@ __all__ = [
     "load_workload",
     "pim_section",
     "replay",
+    "replay_file",
     "save_workload",
     "simulate",
 ]

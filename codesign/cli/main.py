@@ -1,24 +1,38 @@
 """The ``codesign`` entry point: the command groups in ``--help`` order, run by pimsim's
-runner; CodesignError and PimsimError are printed as one line and the process exits 2."""
+runner, which imports only the chosen command's module; CodesignError and PimsimError are
+printed as one line and the process exits 2."""
 
 from __future__ import annotations
 
 from codesign.errors import CodesignError
-from pimsim.util.cli import run_command_line
+from pimsim.util.cli import Commands, run_command_line
 from pimsim import PimsimError
 
+#: Each subcommand, in ``--help`` order: the module that registers it and its help line
+#: (the first line of the module's run function's docstring; tests/test_cli_start.py
+#: checks that they agree).
+COMMANDS: Commands = {
+    "data": ("codesign.cli.data", "Prepare raw CTR data or write synthetic data."),
+    "import-nasrec": ("codesign.cli.space", "Import a NASRec subnet JSON file, print a summary, "
+                      "optionally save our spec."),
+    "flops": ("codesign.cli.space",
+              "FLOPs per sample (2 per multiply-add) and parameters of a subnet spec."),
+    "train-supernet": ("codesign.cli.train",
+                       "Train a weight-sharing supernet (checkpoints, --resume)."),
+    "train": ("codesign.cli.train",
+              "Train one subnet from scratch; print val/test log loss and AUC."),
+    "eval": ("codesign.cli.evaluate",
+             "Estimate a subnet with a trained supernet (head fine-tuning, then val)."),
+    "search": ("codesign.cli.search",
+               "Regularized-evolution co-search over subnet x PIM plan x PIM knobs."),
+    "reproduce": ("codesign.cli.reproduce",
+                  "The reproduction protocol: supernet, baseline B, co-design C, report."),
+}
 #: Modules that contribute subcommands, in the order they appear in ``--help``.
-COMMAND_MODULES: tuple[str, ...] = (
-    "codesign.cli.data",
-    "codesign.cli.space",
-    "codesign.cli.train",
-    "codesign.cli.evaluate",
-    "codesign.cli.search",
-    "codesign.cli.reproduce",
-)
+COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(m for m, _ in COMMANDS.values()))
 
 
 def main(argv: list[str] | None = None) -> int:
     return run_command_line(
         "codesign", "NASRec-style supernet and PIM co-search for CTR models.",
-        COMMAND_MODULES, (CodesignError, PimsimError), argv)
+        COMMANDS, (CodesignError, PimsimError), argv)

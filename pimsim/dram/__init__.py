@@ -35,15 +35,21 @@ PIM hooks, per request ``flags``:
 Numba's on-disk cache keys each compiled function on its own source file only; on import
 :mod:`~pimsim.dram.jitcache` drops the package's cached machine code when any of its
 sources changed, so the kernel never runs the code of an old piece.
+
+:func:`replay_chunks` replays a stream given chunk by chunk in bounded memory
+(:mod:`~pimsim.dram.stream`), in parallel channel groups when they are independent
+(:mod:`~pimsim.dram.chunked`), with the results of :func:`run_requests` on the whole.
 """
 
 from pimsim.dram.address import AddressMapper, DecodedAddresses
+from pimsim.dram.chunked import ReleaseSink, replay_chunks
 from pimsim.dram.codes import FLAG_ALL_BANK, FLAG_INTERNAL
 from pimsim.dram.jitcache import PACKAGE_DIR, cache_dir, purge_if_stale, sources_hash
 from pimsim.dram.result import DramResult
 from pimsim.dram.run import (
     DEFAULT_STALL_LIMIT_CYCLES, compiled_timing_for, run_requests, validate_requests,
 )
+from pimsim.dram.stream import Released
 
 purge_if_stale(cache_dir(), sources_hash(PACKAGE_DIR))
 
@@ -54,7 +60,10 @@ __all__ = [
     "AddressMapper",
     "DecodedAddresses",
     "DramResult",
+    "ReleaseSink",
+    "Released",
     "compiled_timing_for",
+    "replay_chunks",
     "run_requests",
     "validate_requests",
 ]

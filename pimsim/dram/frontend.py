@@ -40,7 +40,6 @@ def admit_arrived(req, tq, wb, q, geo, chans, out, fe, t, outstanding, last_prog
     """Admit requests from ``fe`` on that have arrived by ``t``. Returns the updated
     (next request, requests outstanding, last cycle of progress)."""
     n = req.channel.shape[0]
-    fe_in = fe
     while fe < n and req.arrival[fe] <= t:
         j = fe
         c = req.channel[j]
@@ -98,12 +97,17 @@ def admit_arrived(req, tq, wb, q, geo, chans, out, fe, t, outstanding, last_prog
             if chans.next_wake[c] > t:
                 chans.next_wake[c] = t
         fe += 1
-    if fe >= n and fe_in < n and geo.wb_size > 0:
-        # the stream has ended: the channels' buffered writes may drain now
+    return fe, outstanding, last_progress
+
+
+@njit(inline="always")
+def wake_buffered(wb, chans, geo, t):  # noqa: ANN001
+    """The stream has ended: every channel with buffered writes is due at ``t`` (its
+    writes may drain now)."""
+    if geo.wb_size > 0:
         for c in range(geo.n_ch):
             if wb.length[c] > 0 and chans.next_wake[c] > t:
                 chans.next_wake[c] = t
-    return fe, outstanding, last_progress
 
 
 @njit(inline="always")

@@ -15,6 +15,10 @@ skipped when none of its commands can be ready: the bounds change speed, never r
 With no request outstanding the loop still steps through each refresh until the next
 arrival (a sparse stream pays per tREFI, not per cycle).
 
+The loop's position (next request, requests outstanding, cycle) lives in an array, so
+:func:`resume` continues a replay where the last call stopped: a stream fed in chunks, or
+one group of channels (pimsim.dram.stream, pimsim.dram.chunked).
+
 ``scheduler``, ``row_policy``, ``refresh_kind``, ``record`` (the command log) and
 ``pim`` (some request carries a flag) are compile-time literals: each combination is its
 own machine code, in which the branches they decide are folded away.
@@ -31,15 +35,16 @@ from pimsim.dram.codes import (
     BUS_COLUMN, BUS_ROW, INF, MASK_MAX_QUEUES, REFRESH_ALL_BANK, ROLE_PRE, ROLE_RD, ROLE_WR,
     S_END, S_STATUS, S_STEPS, STATUS_STALLED,
 )
-from pimsim.dram.frontend import admit_arrived, has_room
+from pimsim.dram.frontend import admit_arrived, has_room, wake_buffered
 from pimsim.dram.issue import issue_queue_command
 from pimsim.dram.refresh import any_waiting, new_refresh, next_refresh_due, refresh_step
 from pimsim.dram.scheduler import (
     bounds_after_issue, bounds_after_precharge, mark_rank_dirty, pick_command,
 )
 from pimsim.dram.state import (
-    NO_REFCOUNT, channels, cmd_queues, new_banks, new_channels, new_cmd_queues, new_command_log,
-    new_outcome, new_trans_queues, trans_queues,
+    N_SCAL, NO_REFCOUNT, SCAL_CYCLE, SCAL_NEXT, SCAL_OUTSTANDING, SCAL_PROGRESS, channels,
+    cmd_queues, new_banks, new_channels, new_cmd_queues, new_command_log, new_outcome,
+    new_trans_queues, trans_queues,
 )
 from pimsim.dram.writebuf import move_next, new_write_buffers, write_buffers
 
@@ -172,23 +177,41 @@ def channel_wake(q, ref, geo, c, t, soonest):  # noqa: ANN001, ANN201
 
 
 @njit(cache=True, **NO_REFCOUNT)
-def replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, log, wb_store,  # noqa: ANN001
-                scheduler, row_policy, refresh_kind, record, pim, stall_limit):
-    """Run the cycles until every request is served (or the stall limit is hit). The
-    queues and channels arrive as their stores (state.py): their views are built here, so
-    the compiled loop sees one shape per store instead of one per field."""
+def replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, log, wb_store,  # noqa: ANN001, E501
+                scheduler, row_policy, refresh_kind, record, pim, stall_limit, scal, final,
+                until_t):
+    """Run the cycles from the loop position ``scal`` (:data:`~pimsim.dram.state.SCAL_FIELDS`:
+    next request, requests outstanding, cycle, last cycle of progress; written back at the
+    end). The queues and channels arrive as their stores (state.py): their views are built
+    here, so the compiled loop sees one shape per store instead of one per field.
+
+    ``final``: no request follows ``req``: run until every request is served (or the stall
+    limit is hit), and with ``until_t >= 0`` go on through cycle ``until_t`` (refreshes,
+    never past it); ``scal``'s cycle is then the next one to run. Not ``final``: more
+    requests follow: stop once every request of ``req`` is admitted and cycle ``until_t``
+    is reached, right after that cycle's admission; fed more requests, the loop resumes
+    with the admission of the same cycle, exactly as if the stream had been whole."""
     q = cmd_queues(q_store)
     tq = trans_queues(tq_store)
     chans = channels(chan_store)
     wb = write_buffers(wb_store)
     n = req.channel.shape[0]
-    fe = 0
-    outstanding = 0
-    t = np.int64(0)
-    last_progress = np.int64(0)
+    fe = scal[SCAL_NEXT]
+    outstanding = scal[SCAL_OUTSTANDING]
+    t = scal[SCAL_CYCLE]
+    last_progress = scal[SCAL_PROGRESS]
+    ended = False       # the end of the stream has woken the channels' write buffers
     while True:
         fe, outstanding, last_progress = admit_arrived(req, tq, wb, q, geo, chans, out, fe, t,
                                                        outstanding, last_progress)
+        if final and fe >= n and not ended:
+            wake_buffered(wb, chans, geo, t)
+            ended = True
+        if fe >= n:
+            if not final and t >= until_t:
+                break
+            if final and outstanding == 0 and 0 <= until_t < t:
+                break
         # the channels due now, as a list: the loop below then reads its channel index
         # from memory, so the compiler does not keep one induction variable per
         # channel-indexed array alive over every channel
@@ -214,12 +237,13 @@ def replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, lo
                 outstanding -= served
                 last_progress = t
             moved = move_next(req, tq, wb, q, banks, tm, geo, c, t, scheduler, row_policy,
-                              fe >= n)
+                              final and fe >= n)
             if wake or moved or ref_issued:
                 chans.next_wake[c] = t + 1
             else:
                 chans.next_wake[c] = channel_wake(q, ref, geo, c, t, soonest)
-        if fe >= n and outstanding == 0:
+        if final and fe >= n and outstanding == 0 and t >= until_t:
+            t += 1
             break
         tn = INF
         for c in range(geo.n_ch):
@@ -231,6 +255,8 @@ def replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, lo
                 a = t + 1
             if a < tn:
                 tn = a
+        if not final and fe >= n and t < until_t < tn:
+            tn = until_t
         if tn <= t:
             tn = t + 1
         out.stats[S_STEPS] += 1
@@ -238,9 +264,24 @@ def replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, lo
             out.stats[S_STATUS] = STATUS_STALLED
             break
         t = tn
+    scal[SCAL_NEXT] = fe
+    scal[SCAL_OUTSTANDING] = outstanding
+    scal[SCAL_CYCLE] = t
+    scal[SCAL_PROGRESS] = last_progress
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
+def resume(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, log, wb_store,  # noqa: ANN001
+           scal, final, until_t, scheduler, row_policy, refresh_kind, record, pim,
+           stall_limit):
+    """:func:`replay_loop` from a kept state (a chunk of a stream, a channel group of a
+    replay: pimsim.dram.stream); releases the GIL, so channel groups run in threads."""
+    replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, log, wb_store,
+                scheduler, row_policy, refresh_kind, record, pim, stall_limit, scal, final,
+                until_t)
+
+
+@njit(cache=True, nogil=True)
 def simulate(req, geo, tm, scheduler, row_policy, refresh_kind, record, pim, log_cap,  # noqa: ANN001, ANN201
              stall_limit):
     """Replay ``req`` (:class:`pimsim.dram.state.Requests`). Returns the
@@ -253,8 +294,8 @@ def simulate(req, geo, tm, scheduler, row_policy, refresh_kind, record, pim, log
     log = new_command_log(log_cap if record else 1)
     replay_loop(req, geo, tm, new_banks(geo, tm), new_trans_queues(geo), new_cmd_queues(geo),
                 new_channels(geo), new_refresh(geo, tm), out, log, new_write_buffers(geo),
-                scheduler, row_policy,
-                refresh_kind, record, pim, stall_limit)
+                scheduler, row_policy, refresh_kind, record, pim, stall_limit,
+                np.zeros(N_SCAL, dtype=np.int64), True, -1)
     end_cycle = np.int64(0)
     for j in range(n):
         if out.leader[j] >= 0:

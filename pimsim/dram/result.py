@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from pimsim.dram.codes import (
     FLAG_ALL_BANK, FLAG_INTERNAL, ROLE_ACT, ROLE_PRE, ROLE_PREA, ROLE_RD, ROLE_REF, ROLE_WR,
-    S_CONFLICTS, S_END, S_HITS, S_MERGED_RD, S_MERGED_WR, S_MISSES, S_STEPS,
+    S_CONFLICTS, S_HITS, S_MERGED_RD, S_MERGED_WR, S_MISSES, S_STEPS,
 )
 from pimsim.standards import CompiledTiming
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: suffix of an all-bank command's name in command_counts and the command log
 ALL_BANK_SUFFIX = "_AB"
@@ -21,8 +25,9 @@ ALL_BANK_SUFFIX = "_AB"
 class DramResult:
     """What one replay produced. Cycles are memory-clock cycles."""
 
-    admit_cycle: np.ndarray
-    complete_cycle: np.ndarray
+    #: per request (``None`` when a streamed replay did not keep them)
+    admit_cycle: np.ndarray | None
+    complete_cycle: np.ndarray | None
     total_cycles: int
     command_counts: dict[str, int]
     row_hits: int
@@ -39,12 +44,20 @@ class DramResult:
     #: same address served them); their bytes are not in bytes_read / bytes_written
     merged_reads: int = 0
     merged_writes: int = 0
-    #: event-loop iterations (a speed diagnostic)
+    #: event-loop iterations (a speed diagnostic; a replay in channel groups adds the
+    #: groups' iterations)
     sim_steps: int = 0
+    #: requests replayed, and the sum over reads of completion - admission cycles
+    requests: int = 0
+    read_latency_cycles: int = 0
 
     @property
     def bank_ops_total(self) -> int:
         return int(sum(self.bank_ops.values()))
+
+    @property
+    def avg_read_latency_cycles(self) -> float:
+        return self.read_latency_cycles / self.reads if self.reads else 0.0
 
     @property
     def row_hit_rate(self) -> float:
@@ -74,6 +87,7 @@ def command_log_frame(ct: CompiledTiming, log, n: int, nb_rank: int, banks_per_g
                       ) -> pd.DataFrame:  # noqa: ANN001 - pimsim.dram.state.CommandLog
     """The first ``n`` entries of the kernel's command log as a table; bank group and
     bank are -1 for commands to a whole rank."""
+    import pandas as pd  # lazy: 0.12 s of import (-X importtime); a replay without a log never needs it
     lg = type(log)(*(a[:n] for a in log))
     names = np.array(ct.names, dtype=object)
     cmd_names = names[lg.cmd]
@@ -95,31 +109,72 @@ def command_log_frame(ct: CompiledTiming, log, n: int, nb_rank: int, banks_per_g
     })
 
 
+@dataclass
+class RequestTotals:
+    """What the summary needs of the per-request results, summed: a streamed replay adds
+    these up chunk by chunk instead of keeping every request."""
+
+    requests: int = 0
+    reads: int = 0
+    writes: int = 0
+    external_reads: int = 0
+    external_writes: int = 0
+    internal_bank_accesses: int = 0   #: banks reached by internal requests (all-bank: all)
+    read_latency_cycles: int = 0      #: sum over reads of complete - admit
+    end_cycle: int = 0                #: latest completion
+
+    def add(self, admit: np.ndarray, complete: np.ndarray, wr: np.ndarray, fl: np.ndarray,
+            nb_rank: int) -> None:
+        """Add requests with these admission / completion cycles, writes and flags."""
+        reads = wr == 0
+        internal = (fl & FLAG_INTERNAL) != 0
+        self.requests += int(wr.shape[0])
+        self.reads += int(reads.sum())
+        self.writes += int(wr.shape[0]) - int(reads.sum())
+        self.external_reads += int((reads & ~internal).sum())
+        self.external_writes += int((~reads & ~internal).sum())
+        all_bank = (fl[internal] & FLAG_ALL_BANK) != 0
+        self.internal_bank_accesses += int(np.where(all_bank, nb_rank, 1).sum())
+        self.read_latency_cycles += int((complete[reads] - admit[reads]).sum())
+        if complete.shape[0]:
+            self.end_cycle = max(self.end_cycle, int(complete.max()))
+
+
 def dram_result(out, ct: CompiledTiming, wr: np.ndarray, fl: np.ndarray,  # noqa: ANN001
                 transaction_bytes: int, nb_rank: int, log: pd.DataFrame | None) -> DramResult:
     """The DramResult of the kernel's :class:`~pimsim.dram.state.Outcome` ``out``."""
-    stats = out.stats
-    cmd_counts, ops = _command_counts(ct, out.counts, out.bank_ops)
+    totals = RequestTotals()
+    totals.add(out.admit, out.complete, wr, fl, nb_rank)
+    return totals_result(totals, out.counts, out.bank_ops, out.stats, ct, transaction_bytes,
+                         out.admit, out.complete, log)
+
+
+def totals_result(totals: RequestTotals, counts: np.ndarray, bank_ops: np.ndarray,
+                  stats: np.ndarray, ct: CompiledTiming, transaction_bytes: int,
+                  admit: np.ndarray | None = None, complete: np.ndarray | None = None,
+                  log: pd.DataFrame | None = None) -> DramResult:
+    """The DramResult of a replay's request totals and command counts; the per-request
+    cycles when kept (``None`` when a streamed replay did not keep them)."""
+    cmd_counts, ops = _command_counts(ct, counts, bank_ops)
     tb = int(transaction_bytes)
-    internal = (fl & FLAG_INTERNAL) != 0
-    ext = ~internal
-    n_banks = np.where((fl & FLAG_ALL_BANK) != 0, nb_rank, 1)
     return DramResult(
-        admit_cycle=out.admit,
-        complete_cycle=out.complete,
-        total_cycles=int(stats[S_END]),
+        admit_cycle=admit,
+        complete_cycle=complete,
+        total_cycles=totals.end_cycle,
         command_counts=cmd_counts,
         row_hits=int(stats[S_HITS]),
         row_misses=int(stats[S_MISSES]),
         row_conflicts=int(stats[S_CONFLICTS]),
-        reads=int((wr == 0).sum()),
-        writes=int((wr == 1).sum()),
-        bytes_read=(int(((wr == 0) & ext).sum()) - int(stats[S_MERGED_RD])) * tb,
-        bytes_written=(int(((wr == 1) & ext).sum()) - int(stats[S_MERGED_WR])) * tb,
+        reads=totals.reads,
+        writes=totals.writes,
+        bytes_read=(totals.external_reads - int(stats[S_MERGED_RD])) * tb,
+        bytes_written=(totals.external_writes - int(stats[S_MERGED_WR])) * tb,
         merged_reads=int(stats[S_MERGED_RD]),
         merged_writes=int(stats[S_MERGED_WR]),
         sim_steps=int(stats[S_STEPS]),
-        internal_bytes=int((n_banks[internal]).sum()) * tb,
+        internal_bytes=totals.internal_bank_accesses * tb,
         bank_ops=ops,
         command_log=log,
+        requests=totals.requests,
+        read_latency_cycles=totals.read_latency_cycles,
     )

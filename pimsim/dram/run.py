@@ -104,15 +104,20 @@ def decoded_requests(profile: Profile, geo: Geometry, addr: np.ndarray, wr: np.n
 
 
 # ---------------------------------------------------------------- compile-time dispatch
-#: arguments of simulate compiled as literals: each combination gets its own machine
-#: code, in which the branches they decide are folded away (the plain replay carries no
-#: logging, all-bank or FCFS code); each is compiled once and kept in Numba's on-disk
-#: cache like any other signature
+#: arguments of the kernel's entry points (simulate, resume) compiled as literals: each
+#: combination gets its own machine code, in which the branches they decide are folded
+#: away (the plain replay carries no logging, all-bank or FCFS code); each is compiled once
+#: and kept in Numba's on-disk cache like any other signature
 _LITERAL_ARGS = ("scheduler", "row_policy", "refresh_kind", "record", "pim")
-_KERNEL_ARGS = simulate.py_func.__code__.co_varnames[:simulate.py_func.__code__.co_argcount]
-_LITERAL_POS = frozenset(i for i, name in enumerate(_KERNEL_ARGS) if name in _LITERAL_ARGS)
-#: compiled variants of simulate by argument key (a memo, as Numba's own dispatcher keeps)
+#: compiled variants of the entry points by (entry, argument key) (a memo, as Numba's own
+#: dispatcher keeps)
 _KERNELS: dict[tuple, Callable] = {}
+
+
+def _literal_positions(entry: Callable) -> frozenset[int]:
+    code = entry.py_func.__code__
+    return frozenset(i for i, name in enumerate(code.co_varnames[:code.co_argcount])
+                     if name in _LITERAL_ARGS)
 
 
 def _type_key(a: object) -> object:
@@ -126,15 +131,18 @@ def _type_key(a: object) -> object:
     return type(a)
 
 
-def _run_kernel(*args: object) -> tuple:
-    """Call simulate with the arguments named in _LITERAL_ARGS typed as literals, the
-    others as Numba's dispatcher would."""
-    key = tuple(a if i in _LITERAL_POS else _type_key(a) for i, a in enumerate(args))
+def call_kernel(entry: Callable, *args: object) -> object:
+    """Call the Numba entry point ``entry`` (:func:`~pimsim.dram.kernel.simulate` or
+    :func:`~pimsim.dram.kernel.resume`) with the arguments named in _LITERAL_ARGS typed as
+    literals, the others as Numba's dispatcher would."""
+    literal = _literal_positions(entry)
+    key = (entry.py_func.__name__,
+           *(a if i in literal else _type_key(a) for i, a in enumerate(args)))
     kernel = _KERNELS.get(key)
     if kernel is None:
-        signature = tuple(nbtypes.literal(a) if i in _LITERAL_POS else numba.typeof(a)
+        signature = tuple(nbtypes.literal(a) if i in literal else numba.typeof(a)
                           for i, a in enumerate(args))
-        kernel = _KERNELS.setdefault(key, simulate.compile(signature))
+        kernel = _KERNELS.setdefault(key, entry.compile(signature))
     return kernel(*args)
 
 
@@ -153,32 +161,37 @@ def _as_int_array(name: str, value, n: int | None, *, allow_bool: bool = False) 
     return a.astype(np.int64, copy=False)
 
 
-def validate_requests(profile, addresses, is_write, arrival_cycles, flags=None):  # noqa: ANN001, ANN201
-    """Checked int64 copies of the request arrays; raises PimsimError on bad input."""
+def validate_requests(profile, addresses, is_write, arrival_cycles, flags=None, *,  # noqa: ANN001, ANN201
+                      first_index: int = 0):
+    """Checked int64 copies of the request arrays; raises PimsimError on bad input, naming
+    the request by its index plus ``first_index`` (a chunk's place in a stream)."""
     addr = _as_int_array("addresses", addresses, None)
     n = addr.shape[0]
     wr = _as_int_array("is_write", is_write, n, allow_bool=True)
     arr = _as_int_array("arrival_cycles", arrival_cycles, n)
     if n and addr.min() < 0:
         i = int(np.argmax(addr < 0))
-        raise PimsimError(f"addresses[{i}] = {int(addr[i])} is negative; accepted: 0 .. capacity - 1")
+        raise PimsimError(f"addresses[{i + first_index}] = {int(addr[i])} is negative; "
+                          "accepted: 0 .. capacity - 1")
     cap = int(profile.capacity_bytes)
     if n and addr.max() >= cap:
         i = int(np.argmax(addr >= cap))
         raise PimsimError(
-            f"addresses[{i}] = {int(addr[i])} is beyond the capacity of profile "
+            f"addresses[{i + first_index}] = {int(addr[i])} is beyond the capacity of profile "
             f"{profile.name!r}; accepted: 0 .. {cap - 1}"
         )
     if n and ((wr != 0) & (wr != 1)).any():
         i = int(np.argmax((wr != 0) & (wr != 1)))
-        raise PimsimError(f"is_write[{i}] = {int(wr[i])}; accepted: 0/1 or bool")
+        raise PimsimError(f"is_write[{i + first_index}] = {int(wr[i])}; accepted: 0/1 or bool")
     if n and arr.min() < 0:
         i = int(np.argmax(arr < 0))
-        raise PimsimError(f"arrival_cycles[{i}] = {int(arr[i])} is negative; accepted: >= 0")
+        raise PimsimError(f"arrival_cycles[{i + first_index}] = {int(arr[i])} is negative; "
+                          "accepted: >= 0")
     if n > 1 and (np.diff(arr) < 0).any():
         i = int(np.argmax(np.diff(arr) < 0)) + 1
         raise PimsimError(
-            f"arrival_cycles[{i}] = {int(arr[i])} is before arrival_cycles[{i - 1}] = "
+            f"arrival_cycles[{i + first_index}] = {int(arr[i])} is before "
+            f"arrival_cycles[{i - 1 + first_index}] = "
             f"{int(arr[i - 1])}; accepted: non-decreasing arrival cycles (in-order stream)"
         )
     if flags is None:
@@ -188,7 +201,7 @@ def validate_requests(profile, addresses, is_write, arrival_cycles, flags=None):
         if n and ((fl < 0) | (fl > FLAGS_ALL)).any():
             i = int(np.argmax((fl < 0) | (fl > FLAGS_ALL)))
             raise PimsimError(
-                f"flags[{i}] = {int(fl[i])}; accepted: 0..{FLAGS_ALL} "
+                f"flags[{i + first_index}] = {int(fl[i])}; accepted: 0..{FLAGS_ALL} "
                 f"(FLAG_INTERNAL={FLAG_INTERNAL} | FLAG_ALL_BANK={FLAG_ALL_BANK})"
             )
     return addr, wr, arr, fl
@@ -213,8 +226,9 @@ def run_requests(profile, addresses, is_write, arrival_cycles, *, flags=None,  #
     record = bool(record_commands)
     log_cap = LOG_ENTRIES_PER_REQUEST * addr.shape[0] + LOG_SLACK
     while True:
-        out, log = _run_kernel(req, geo, tm, scheduler, row_policy, REFRESH_ALL_BANK, record,
-                               bool(fl.any()), int(log_cap), int(stall_limit_cycles))
+        out, log = call_kernel(simulate, req, geo, tm, scheduler, row_policy,
+                               REFRESH_ALL_BANK, record, bool(fl.any()), int(log_cap),
+                               int(stall_limit_cycles))
         n_log = int(out.stats[S_NLOG])
         if not record or n_log <= log_cap:
             break

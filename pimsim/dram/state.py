@@ -40,6 +40,14 @@ def no_refcount_options() -> dict[str, bool]:
 NO_REFCOUNT = no_refcount_options()
 
 
+#: the main loop's position (pimsim.dram.kernel.replay_loop), kept between the calls of a
+#: streamed replay: next request to admit, requests outstanding, cycle, last cycle of
+#: progress (admission or a request served)
+SCAL_NEXT, SCAL_OUTSTANDING, SCAL_CYCLE, SCAL_PROGRESS = range(4)
+N_SCAL = 4
+SCAL_FIELDS = ("next", "outstanding", "cycle", "progress")
+
+
 class Requests(NamedTuple):
     """The request stream, decoded; one entry per request, in arrival order."""
 

@@ -6,144 +6,170 @@ One request per line::
 
 ``READ``/``WRITE`` in any case, the cycle in decimal, fields separated by spaces or tabs.
 Blank lines and ``#`` comments (whole line or after the fields) are allowed. Arrival
-cycles must not decrease from one request to the next.
+cycles must not decrease from one request to the next. A file compressed with gzip or
+zstd (told by its first bytes, whatever its name) is read as its text.
 
-Parsing is vectorised: the file is split into fields by pandas' C tokenizer, the three
-columns are checked and converted as arrays; only when something is wrong does a line-by-
-line scan run, to name the first bad line as ``file:line: text`` in a TraceFormatError.
+:func:`iter_trace` reads a file block by block through the compiled scanner
+(:mod:`pimsim.requests.scan`) and yields the requests of each block, so a trace of any
+length is read in bounded memory; :func:`read_trace` gathers them. The first line the
+scanner does not accept is described as ``file:line: text: why`` in a TraceFormatError.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import gzip
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+import zstandard
 
 from pimsim.dram import validate_requests
 from pimsim.errors import PimsimError, TraceFormatError
 from pimsim.requests.arrays import Requests
-from pimsim.util.fileio import atomic_write_text, read_text
+from pimsim.requests.scan import (
+    MIN_LINE_BYTES, N_ST, SCAN_DECREASING, SCAN_OK, ST_LINES, ST_PREV_CYCLE, ST_PREV_LINE,
+    scan_block,
+)
+from pimsim.util.fileio import atomic_write_text, decode_text
 
 _ACCEPTED = ("accepted: '0x<hex address> READ|WRITE <decimal cycle>' (read/write in any case), "
              "blank lines and '#' comments")
-_LINE = re.compile(r"^\s*0[xX]([0-9a-fA-F]{1,16})\s+(read|write)\s+([0-9]{1,19})\s*$",
-                   re.IGNORECASE)
-_MAX_U64 = (1 << 64) - 1
+#: one request line, comment stripped (what the compiled scanner accepts)
+LINE = re.compile(r"^\s*0[xX]0*([0-9a-fA-F]{1,16})\s+(read|write)\s+0*([0-9]{1,19})\s*$",
+                  re.IGNORECASE)
 _MAX_I64 = (1 << 63) - 1
+#: bytes read from a file at a time (a block's requests are one chunk of iter_trace)
+BLOCK_BYTES = 1 << 21
+#: the first bytes of a gzip and of a zstd file
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
-def _strip_comment(line: str) -> str:
-    return line.split("#", 1)[0].strip()
+def _why(body: str) -> str:
+    """Why ``body`` (a line without its comment, not blank) is not a request line."""
+    fields = body.split()
+    if len(fields) != 3:
+        return f"{len(fields)} field(s), expected 3"
+    if not re.fullmatch(r"0[xX][0-9a-fA-F]+", fields[0]):
+        return f"address {fields[0]!r} is not a 0x-prefixed hex number"
+    if fields[1].upper() not in {"READ", "WRITE"}:
+        return f"operation {fields[1]!r} is neither READ nor WRITE"
+    if not fields[2].isdigit():
+        return f"cycle {fields[2]!r} is not a non-negative decimal integer"
+    return "a number is too large (address <= 2^64-1, cycle <= 2^63-1)"
 
 
-def _scan_for_error(path: Path, text: str) -> TraceFormatError:
-    """Find the first bad line the slow way and describe it."""
-    previous_cycle: int | None = None
-    previous_line = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        body = _strip_comment(raw)
-        if not body:
-            continue
-        match = _LINE.match(body)
-        if match is None:
-            fields = body.split()
-            if len(fields) != 3:
-                why = f"{len(fields)} field(s), expected 3"
-            elif not re.fullmatch(r"0[xX][0-9a-fA-F]+", fields[0]):
-                why = f"address {fields[0]!r} is not a 0x-prefixed hex number"
-            elif fields[1].upper() not in {"READ", "WRITE"}:
-                why = f"operation {fields[1]!r} is neither READ nor WRITE"
-            elif not fields[2].isdigit():
-                why = f"cycle {fields[2]!r} is not a non-negative decimal integer"
-            else:
-                why = "a number is too large (address <= 2^64-1, cycle <= 2^63-1)"
-            return TraceFormatError(f"{path}:{number}: {raw.strip()!r}: {why}; {_ACCEPTED}")
-        address = int(match.group(1), 16)
-        cycle = int(match.group(3))
-        if address > _MAX_U64 or cycle > _MAX_I64:
-            return TraceFormatError(
-                f"{path}:{number}: {raw.strip()!r}: a number is too large (address <= 2^64-1, "
-                f"cycle <= 2^63-1); {_ACCEPTED}"
-            )
-        if previous_cycle is not None and cycle < previous_cycle:
-            return TraceFormatError(
-                f"{path}:{number}: {raw.strip()!r}: arrival cycle {cycle} is less than "
-                f"{previous_cycle} on line {previous_line}; accepted: non-decreasing arrival "
-                "cycles (sort the trace by cycle)"
-            )
-        previous_cycle, previous_line = cycle, number
-    return TraceFormatError(f"{path}: malformed trace; {_ACCEPTED}")
+def _bad_line(path: Path, number: int, raw: bytes, offset: int) -> TraceFormatError:
+    """The error of line ``number`` (``raw``, from byte ``offset`` of the file's text): bytes
+    that are not UTF-8 are named by their offset, anything else by what the line lacks."""
+    decode_text(raw, path, TraceFormatError, "the trace", start=offset, line=number)
+    text = raw.decode("utf-8").rstrip("\r\n")
+    body = text.split("#", 1)[0].strip()
+    why = _why(body) if LINE.match(body) is None else (
+        "a number is too large (address <= 2^64-1, cycle <= 2^63-1)")
+    return TraceFormatError(f"{path}:{number}: {text.strip()!r}: {why}; {_ACCEPTED}")
 
 
-def _column(frame: pd.DataFrame, name: str) -> pa.Array:
-    column = pa.array(frame[name])
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    return column
+def _cycle_of(raw: bytes) -> int:
+    """The cycle of a request line the scanner accepted."""
+    return int(LINE.match(raw.decode().split("#", 1)[0].strip()).group(3))
 
 
-def _hex_to_u64(addr: pa.Array) -> npt.NDArray[np.uint64]:
-    """Vectorised '0x...' -> uint64 for validated strings of at most 16 significant digits."""
-    width = 16
-    digits = pc.utf8_lpad(
-        pc.utf8_ltrim(pc.utf8_slice_codeunits(addr, 2), characters="0"), width, padding="0"
-    )
-    digits = digits.cast(pa.large_string())
-    offsets = np.frombuffer(digits.buffers()[1], dtype=np.int64)[
-        digits.offset : digits.offset + len(digits) + 1
-    ]
-    data = np.frombuffer(digits.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    codes = data.reshape(-1, width).astype(np.uint64)
-    # '0'..'9' -> 0..9, 'a'..'f' / 'A'..'F' -> 10..15
-    values = np.where(codes <= ord("9"), codes - ord("0"), (codes | 0x20) - (ord("a") - 10))
-    shifts = np.arange(width - 1, -1, -1, dtype=np.uint64) * np.uint64(4)
-    return np.bitwise_or.reduce(values << shifts, axis=1).astype(np.uint64)
+def _decreasing(path: Path, number: int, raw: bytes, cycle: int, previous: int,
+                previous_line: int) -> TraceFormatError:
+    text = raw.decode("utf-8", errors="replace").strip()
+    return TraceFormatError(
+        f"{path}:{number}: {text!r}: arrival cycle {cycle} is less than {previous} on line "
+        f"{previous_line}; accepted: non-decreasing arrival cycles (sort the trace by cycle)")
 
 
-def _empty(name: str) -> Requests:
-    return Requests(np.zeros(0, np.uint64), np.zeros(0, np.bool_), np.zeros(0, np.int64), name)
+def _open(path: Path) -> BinaryIO:
+    """The file's bytes, decompressed when it starts as a gzip or zstd file does."""
+    handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    magic = handle.read(4)
+    handle.seek(0)
+    if magic.startswith(GZIP_MAGIC):
+        return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
+    if magic.startswith(ZSTD_MAGIC):
+        return zstandard.ZstdDecompressor().stream_reader(handle, closefd=True)  # type: ignore[return-value]
+    return handle
+
+
+def _fill(stream: BinaryIO, buf: bytearray, have: int) -> int:
+    """Read into ``buf`` after its first ``have`` bytes until it is full or the stream
+    ends; returns the bytes held."""
+    view = memoryview(buf)
+    while have < len(buf):
+        got = stream.readinto(view[have:])
+        if not got:
+            break
+        have += got
+    return have
+
+
+def iter_trace(path: str | os.PathLike[str], block_bytes: int = BLOCK_BYTES
+               ) -> Iterator[Requests]:
+    """The requests of a trace file (see the module docstring), one block of about
+    ``block_bytes`` of text at a time; addresses are uint64."""
+    trace_path = Path(path)
+    name = str(trace_path)
+    try:
+        stream = _open(trace_path)
+    except OSError as exc:
+        raise TraceFormatError(f"{trace_path}: cannot read the trace: {exc}") from None
+    st = np.zeros(N_ST, dtype=np.int64)
+    st[ST_PREV_CYCLE] = -1
+    buf = bytearray(max(16, int(block_bytes)))
+    have = 0
+    base = 0  # bytes of the file's text before buf[0]
+    with stream:
+        while True:
+            size = len(buf)
+            try:
+                have = _fill(stream, buf, have)
+            except (OSError, EOFError, zstandard.ZstdError) as exc:
+                raise TraceFormatError(f"{trace_path}: cannot read the trace: {exc}") from None
+            final = have < size
+            data = np.frombuffer(buf, dtype=np.uint8)
+            cap = have // MIN_LINE_BYTES + 1
+            addr = np.empty(cap, dtype=np.uint64)
+            wr = np.empty(cap, dtype=np.uint8)
+            cyc = np.empty(cap, dtype=np.int64)
+            k, used, status, lo, hi = scan_block(data, have, final, addr, wr, cyc, st)
+            if status != SCAN_OK:
+                number = int(st[ST_LINES]) + 1  # the lines before it were consumed
+                raw = bytes(buf[lo:hi])
+                if status == SCAN_DECREASING:
+                    raise _decreasing(trace_path, number, raw, _cycle_of(raw),
+                                      int(st[ST_PREV_CYCLE]), int(st[ST_PREV_LINE]))
+                raise _bad_line(trace_path, number, raw, base + int(lo))
+            if k:
+                yield Requests(addr[:k].copy(), wr[:k].astype(np.bool_), cyc[:k].copy(), name)
+            if final:
+                return
+            rest = have - used
+            base += used
+            buf[:rest] = buf[used:have]
+            have = rest
+            if used == 0:  # one line longer than the block: read more of it
+                buf = buf + bytes(len(buf))
 
 
 def read_trace(path: str | os.PathLike[str]) -> Requests:
     """Read a DRAMsim3-format trace file (see the module docstring); addresses are uint64."""
-    trace_path = Path(path)
-    text = read_text(trace_path, TraceFormatError, "the trace")
-    if not text.strip():
-        return _empty(str(trace_path))
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text), sep=r"\s+", header=None, names=["addr", "op", "cycle"],
-            comment="#", dtype=str, skip_blank_lines=True, engine="c", na_filter=False,
-            quoting=csv.QUOTE_NONE,
-        )
-    except pd.errors.EmptyDataError:
-        return _empty(str(trace_path))
-    except (pd.errors.ParserError, ValueError):
-        raise _scan_for_error(trace_path, text) from None
-    if frame.empty:
-        return _empty(str(trace_path))
-    addr = _column(frame, "addr")
-    op = pc.utf8_upper(_column(frame, "op"))
-    cycle = _column(frame, "cycle")
-    addr_ok = pc.all(pc.match_substring_regex(addr, r"^0[xX]0*[0-9a-fA-F]{1,16}$")).as_py()
-    op_ok = pc.all(pc.is_in(op, value_set=pa.array(["READ", "WRITE"]))).as_py()
-    cycle_ok = pc.all(pc.match_substring_regex(cycle, r"^[0-9]{1,18}$")).as_py()
-    if not (addr_ok and op_ok and cycle_ok):
-        raise _scan_for_error(trace_path, text)
-    cycles = pc.cast(cycle, pa.int64()).to_numpy(zero_copy_only=False).astype(np.int64)
-    if cycles.size > 1 and bool(np.any(np.diff(cycles) < 0)):
-        raise _scan_for_error(trace_path, text)
-    is_write = pc.equal(op, "WRITE").to_numpy(zero_copy_only=False).astype(np.bool_)
-    return Requests(_hex_to_u64(addr), is_write, cycles, str(trace_path))
+    parts = list(iter_trace(path))
+    if not parts:
+        return Requests(np.zeros(0, np.uint64), np.zeros(0, np.bool_), np.zeros(0, np.int64),
+                        str(Path(path)))
+    return Requests(np.concatenate([p.addresses for p in parts]),
+                    np.concatenate([p.is_write for p in parts]),
+                    np.concatenate([p.arrival_cycles for p in parts]), str(Path(path)))
 
 
 #: What the request checks compare addresses with when writing a file: the format holds any

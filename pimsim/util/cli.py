@@ -20,10 +20,13 @@ from typing import Any
 from pimsim.util.fileio import check_writable
 
 __all__ = [
+    "Commands",
     "build_parser",
     "check_outputs",
+    "chosen_command",
     "flatten",
     "format_value",
+    "lazy_parser",
     "non_negative_int",
     "positive_int",
     "print_columns",
@@ -95,11 +98,43 @@ def build_parser(prog: str, description: str,
     return parser
 
 
-def run_command_line(prog: str, description: str, modules: Sequence[str],
+#: a command line's subcommands: name -> (module that registers it, one-line help)
+Commands = Mapping[str, tuple[str, str]]
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is not an option."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def lazy_parser(prog: str, description: str, commands: Commands,
+                argv: Sequence[str]) -> argparse.ArgumentParser:
+    """A parser in which only the module of the subcommand ``argv`` names is imported
+    (and registered); every other subcommand is a stub with its help, enough for
+    ``--help`` and for argparse's list of choices. Start-up then pays for one command's
+    imports, not for all of them."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    name = chosen_command(argv)
+    if name in commands:
+        importlib.import_module(commands[name][0]).register(sub)
+    for other, (_, help_text) in commands.items():
+        if other not in sub.choices:
+            sub.add_parser(other, help=help_text, add_help=False)
+    return parser
+
+
+def run_command_line(prog: str, description: str, modules: Sequence[str] | Commands,
                      errors: tuple[type[BaseException], ...],
                      argv: list[str] | None = None) -> int:
-    """Parse ``argv``, run the chosen subcommand, map ``errors`` to one line and exit 2."""
-    args = build_parser(prog, description, modules).parse_args(argv)
+    """Parse ``argv``, run the chosen subcommand, map ``errors`` to one line and exit 2.
+    ``modules``: the modules of the subcommands, or :data:`Commands` to import only the
+    chosen one (:func:`lazy_parser`)."""
+    if isinstance(modules, Mapping):
+        words = sys.argv[1:] if argv is None else argv
+        args = lazy_parser(prog, description, modules, words).parse_args(words)
+    else:
+        args = build_parser(prog, description, modules).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except errors as exc:

@@ -26,6 +26,9 @@ can import is pickled by reference.
 
 A command line that wants another default (a process pool) passes it explicitly.
 
+A pool's workers and a LocalCluster's end with the process that started them, also when it
+is killed (:mod:`pimsim.util.parentwatch`).
+
 Results never depend on which executor runs the work: callers that need determinism (the
 co-search) collect a whole batch and process it in submission order.
 """
@@ -41,6 +44,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, TypeVar
 
 from pimsim.errors import PimsimError
+from pimsim.util.parentwatch import exit_with_parent
 
 R = TypeVar("R")
 
@@ -188,9 +192,11 @@ class LocalExecutor(Executor):
         if self._closed:
             raise ExecutorError("LocalExecutor: used after close()")
         if self._pool is None:
+            # workers end with this process, even when it is killed (parentwatch)
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context(self.start_method),
+                initializer=exit_with_parent, initargs=(os.getpid(),),
             )
         return self._pool
 
@@ -261,6 +267,10 @@ class DaskExecutor(Executor):
                 silence_logs=logging.ERROR,
             )
             self._client = distributed.Client(self._cluster, set_as_default=False)
+            # the cluster's workers are this process's children: they end with it, even
+            # when it is killed (parentwatch)
+            from pimsim.util.daskplugins import ExitWithParent  # lazy: imports distributed
+            self._client.register_plugin(ExitWithParent(os.getpid()))
         elif scheduler.startswith(self._ADDRESS_PREFIXES):
             try:
                 self._client = distributed.Client(

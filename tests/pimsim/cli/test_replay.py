@@ -24,6 +24,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 class _FakeResult:
     def __init__(self, n: int) -> None:
         self.n = n
+        self.dram = type("Dram", (), {"requests": n})()
 
     def summary(self) -> dict[str, Any]:
         return {"cycles": np.int64(100), "bandwidth_gbps": 1.5, "avg_read_latency_ns": 42.0,
@@ -34,21 +35,21 @@ class _FakeResult:
 def test_replay_command_plumbing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The command reads the trace, calls pimsim.requests.replay.replay, prints its summary."""
+    """The command passes the trace and its options to pimsim.requests.filereplay
+    .replay_file and prints its summary."""
     calls: list[tuple[Any, ...]] = []
 
-    def fake_replay(profile: Any, addresses: Any, is_write: Any, arrival_cycles: Any) -> Any:
-        calls.append((profile.name, addresses.tolist(), is_write.tolist(),
-                       arrival_cycles.tolist()))
-        return _FakeResult(len(addresses))
+    def fake_replay(profile: Any, path: Any, *, requests_out: Any, lanes: Any) -> Any:
+        calls.append((profile.name, str(path), requests_out, lanes))
+        return _FakeResult(3)
 
-    monkeypatch.setattr(pimsim.cli.replay, "run_replay", fake_replay)
+    monkeypatch.setattr(pimsim.cli.replay, "replay_file", fake_replay)
     trace = write_trace(tmp_path / "t.trace", [0, 64, 128], [False, True, False], [0, 0, 4])
     out_csv = tmp_path / "s" / "summary.csv"
     code, out, err = _run(capsys, "replay", "--profile", "hbm2", "--trace", str(trace),
                           "--json", "--out", str(out_csv))
     assert code == 0 and err == ""
-    assert calls == [("hbm2", [0, 64, 128], [False, True, False], [0, 0, 4])]
+    assert calls == [("hbm2", str(trace), None, None)]
     summary = json.loads(out)
     assert summary["cycles"] == 100 and summary["energy"]["total_pj"] == 3.0
     with out_csv.open() as handle:

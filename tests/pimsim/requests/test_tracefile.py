@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import numpy as np
 import pytest
+import zstandard
 
 from pimsim.errors import TraceFormatError
 from pimsim.requests.arrays import Requests
-from pimsim.requests.tracefile import read_trace, write_trace
+from pimsim.requests.tracefile import iter_trace, read_trace, write_trace
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -114,3 +116,66 @@ def test_write_rejects_bad_arrays(tmp_path: Path) -> None:
     assert not path.exists()
     write_trace(path, np.zeros(0, np.uint64), np.zeros(0, bool), np.zeros(0, np.int64))
     assert path.read_text() == "" and len(read_trace(path)) == 0
+
+
+def _compressed(tmp_path: Path, text: bytes) -> list[Path]:
+    gz = tmp_path / "t.trace.gz"
+    gz.write_bytes(gzip.compress(text))
+    zst = tmp_path / "t.zst.trace"  # told by its first bytes, not its name
+    zst.write_bytes(zstandard.ZstdCompressor().compress(text))
+    return [gz, zst]
+
+
+def test_gzip_and_zstd_read_as_their_text(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    n = 5000
+    addresses = rng.integers(0, 2**40, n, dtype=np.uint64)
+    is_write = rng.random(n) < 0.4
+    cycles = np.cumsum(rng.integers(0, 9, n)).astype(np.int64)
+    plain = write_trace(tmp_path / "p.trace", addresses, is_write, cycles)
+    for path in _compressed(tmp_path, plain.read_bytes()):
+        trace = read_trace(path)
+        np.testing.assert_array_equal(trace.addresses, addresses)
+        np.testing.assert_array_equal(trace.is_write, is_write)
+        np.testing.assert_array_equal(trace.arrival_cycles, cycles)
+
+
+def test_blocks_of_any_size(tmp_path: Path) -> None:
+    """Lines cut by block boundaries, a line longer than a block, no final newline."""
+    text = ("# header\n0x40 READ 0\n\n0xabc0 write 5   # c\n   0x0 read 5\n"
+            "0x00000000000000000000ff WRITE 7\n" + " " * 40 + "0x1 READ 8")
+    path = tmp_path / "b.trace"
+    path.write_text(text)
+    for block in (16, 17, 23, 64, 1 << 20):
+        parts = list(iter_trace(path, block_bytes=block))
+        assert sum(len(p) for p in parts) == 5
+        np.testing.assert_array_equal(np.concatenate([p.addresses for p in parts]),
+                                      np.array([0x40, 0xABC0, 0, 0xFF, 1], np.uint64))
+        np.testing.assert_array_equal(np.concatenate([p.arrival_cycles for p in parts]),
+                                      [0, 5, 5, 7, 8])
+
+
+@pytest.mark.parametrize("block", [16, 40, 1 << 20])
+def test_errors_name_the_line_across_blocks(tmp_path: Path, block: int) -> None:
+    lines = [f"0x{i * 64:x} READ {i}" for i in range(30)]
+    bad = lines.copy()
+    bad[20] = "0x500 READ 3"
+    path = tmp_path / "d.trace"
+    path.write_text("\n".join(bad) + "\n")
+    with pytest.raises(TraceFormatError, match=rf"^{path}:21: '0x500 READ 3': arrival cycle 3 "
+                                               r"is less than 19 on line 20"):
+        read_trace(path) if block == 1 << 20 else list(iter_trace(path, block_bytes=block))
+    bad = lines.copy()
+    bad[25] = "0x500 FETCH 30"
+    path.write_text("\n".join(bad) + "\n")
+    for source in _compressed(tmp_path, path.read_bytes()) + [path]:
+        with pytest.raises(TraceFormatError, match=rf"^{source}:26: '0x500 FETCH 30': "
+                                                   "operation 'FETCH'"):
+            list(iter_trace(source, block_bytes=block))
+
+
+def test_corrupt_compressed_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.trace.gz"
+    path.write_bytes(gzip.compress(b"0x0 READ 0\n" * 1000)[:40])
+    with pytest.raises(TraceFormatError, match=rf"^{path}: cannot read the trace"):
+        read_trace(path)

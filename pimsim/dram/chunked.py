@@ -1,0 +1,248 @@
+"""replay_chunks: a request stream given chunk by chunk, replayed in bounded memory, in one
+lane or in channel groups run in parallel threads, with results identical to the whole-
+stream replay (:func:`pimsim.dram.run_requests`).
+
+Channel groups: the controller of each channel works alone, but admission is in order
+and a full transaction queue stops it for every channel (head-of-line), which couples the
+channels. While no request waits for a transaction queue, every request is admitted at its
+arrival cycle and each group of channels evolves exactly as in the whole replay; a group
+fed only its own requests is then the whole replay restricted to its channels. So the
+groups run in parallel (the kernel releases the GIL) and every group checks that each of
+its requests was admitted at its arrival cycle; if one was not (a saturating stream), the
+replay starts over in one lane, which the result does not depend on. The first chunk of a
+parallel replay is short so that a saturating stream is found out quickly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from pimsim.dram.codes import S_STATUS
+from pimsim.dram.result import DramResult, RequestTotals, totals_result
+from pimsim.dram.run import DEFAULT_STALL_LIMIT_CYCLES, validate_requests
+from pimsim.dram.state import Requests
+from pimsim.dram.stream import EngineSetup, Lane, Released
+from pimsim.errors import PimsimError
+from pimsim.hw.schema import Profile
+
+#: requests of the first chunk of a replay in channel groups (see the module docstring)
+PROBE_REQUESTS = 65_536
+
+#: one chunk of a stream: byte addresses, is_write, arrival cycles, flags (or None)
+Chunk = tuple[np.ndarray, np.ndarray, np.ndarray, "np.ndarray | None"]
+
+
+class ReleaseSink(Protocol):
+    """Where per-request results go as they become final, in stream order."""
+
+    def write(self, batch: Released) -> None: ...
+
+    def restart(self) -> None:
+        """Drop everything written: the replay starts over (see the module docstring)."""
+
+
+@dataclass
+class Prepared:
+    """A chunk ready for the lanes: per lane its requests and their stream indices."""
+
+    parts: list[tuple[Requests, np.ndarray]]
+    fed: int                  #: requests fed once this chunk is
+    last_arrival: int         #: arrival cycle of its last request (-1: empty)
+
+
+class _Coupled(Exception):
+    """A group's request waited for a transaction queue: the groups are not independent."""
+
+
+def _checked_chunks(profile: Profile, chunks: Iterable[Chunk], pim: bool) -> Iterator[tuple]:
+    """The chunks as checked int64 arrays, with the stream index of their first request."""
+    first = 0
+    last_arrival: int | None = None
+    for addresses, is_write, arrival, flags in chunks:
+        addr, wr, arr, fl = validate_requests(profile, addresses, is_write, arrival, flags,
+                                              first_index=first)
+        if not pim and fl.any():
+            i = int(np.argmax(fl != 0))
+            raise PimsimError(f"flags[{first + i}] = {int(fl[i])} in a replay_chunks stream "
+                              "without pim=True; accepted: pim=True for a stream with flags")
+        if arr.shape[0] and last_arrival is not None and int(arr[0]) < last_arrival:
+            raise PimsimError(
+                f"arrival_cycles[{first}] = {int(arr[0])} is before arrival_cycles"
+                f"[{first - 1}] = {last_arrival}; accepted: non-decreasing arrival cycles "
+                "(in-order stream)")
+        if arr.shape[0]:
+            last_arrival = int(arr[-1])
+        yield first, addr, wr, arr, fl
+        first += int(addr.shape[0])
+
+
+def _split(checked: Iterator[tuple], probe: int) -> Iterator[tuple]:
+    """``checked`` with its first chunk cut after ``probe`` requests."""
+    head = next(checked, None)
+    if head is None:
+        return
+    first, *arrays = head
+    if probe and arrays[0].shape[0] > probe:
+        yield (first, *(a[:probe] for a in arrays))
+        head = (first + probe, *(a[probe:] for a in arrays))
+    yield head
+    yield from checked
+
+
+class _Replay:
+    """One attempt at a replay in ``n_lanes`` lanes (see the module docstring)."""
+
+    def __init__(self, setup: EngineSetup, n_lanes: int, keep: bool,
+                 sink: ReleaseSink | None, pool: ThreadPoolExecutor) -> None:
+        self.setup = setup
+        n_ch = setup.geo.n_ch
+        #: lane of each channel: contiguous groups of channels
+        self.lane_of = np.arange(n_ch, dtype=np.int64) * n_lanes // n_ch
+        self.first_channel = [int(np.argmax(self.lane_of == g)) for g in range(n_lanes)]
+        self.lanes = [Lane(setup.channels(c0, int((self.lane_of == g).sum())))
+                      for g, c0 in enumerate(self.first_channel)]
+        self.pool = pool
+        self.keep = keep
+        self.sink = sink
+        self.totals = RequestTotals()
+        self.kept: list[Released] = []
+        self.held: list[Released] = []
+        self.fed = 0
+
+    def _start(self, fn: Callable[[Lane], None]) -> list[Future]:
+        """``fn`` on every lane, in the pool's threads (the kernel releases the GIL)."""
+        return [self.pool.submit(fn, lane) for lane in self.lanes]
+
+    def prepare(self, first: int, addr: np.ndarray, wr: np.ndarray, arr: np.ndarray,
+                fl: np.ndarray) -> Prepared:
+        """A chunk decoded and split by lane (done while the lanes run the previous one)."""
+        req = self.setup.decode(addr, wr, arr, fl)
+        index = np.arange(first, first + addr.shape[0], dtype=np.int64)
+        if len(self.lanes) == 1:
+            parts = [(req, index)]
+        else:
+            group = self.lane_of[req.channel]
+            parts = []
+            for g in range(len(self.lanes)):
+                sel = np.flatnonzero(group == g)
+                sub = Requests(*(a[sel] for a in req))
+                parts.append((self.setup.local_requests(sub, self.first_channel[g]),
+                              index[sel]))
+        last = int(arr[-1]) if arr.shape[0] else -1
+        return Prepared(parts, first + int(addr.shape[0]), last)
+
+    def start(self, chunk: Prepared, final: bool) -> list[Future]:
+        """Start the lanes on ``chunk``; :meth:`finish` waits for them."""
+        # channel groups go on to the arrival of the chunk's last request, where the whole
+        # replay stops (groups then share one cycle), even in the final chunk: a group
+        # whose own requests end sooner must not see the end of the stream (its write
+        # buffers drain at the end) before the whole stream ends
+        grouped = len(self.lanes) > 1
+        until = chunk.last_arrival if grouped else -1
+        parts = dict(zip(map(id, self.lanes), chunk.parts))
+        self.fed = chunk.fed
+        return self._start(lambda lane: lane.feed(*parts[id(lane)],
+                                                  final=final and not grouped,
+                                                  until_t=until))
+
+    def finish(self, running: list[Future], final: bool) -> None:
+        """Wait for the lanes, then release what became final."""
+        for fut in running:
+            fut.result()
+        if final and len(self.lanes) > 1:
+            # every group to its own end, then all through the last cycle any group ran,
+            # as the whole replay runs every channel to its end
+            for fut in self._start(lambda lane: lane.feed(*_nothing(), final=True)):
+                fut.result()
+            end = max(lane.cycle - 1 for lane in self.lanes)
+            for fut in self._start(lambda lane: lane.feed(*_nothing(), final=True,
+                                                          until_t=end)):
+                fut.result()
+        if any(lane.stalled_admission for lane in self.lanes) and len(self.lanes) > 1:
+            raise _Coupled
+        self._release()
+
+    def _release(self) -> None:
+        self.held.extend(lane.release() for lane in self.lanes)
+        held = Released.concat(self.held)
+        oldest = [i for i in (lane.oldest_held for lane in self.lanes) if i is not None]
+        frontier = min(oldest) if oldest else self.fed
+        order = np.argsort(held.index, kind="stable")
+        ready = order[held.index[order] < frontier]
+        self.held = [held.take(order[held.index[order] >= frontier])]
+        batch = held.take(ready)
+        if len(batch):
+            self.totals.add(batch.admit, batch.complete, batch.is_write, batch.flags,
+                            self.setup.geo.nb_rank)
+            if self.keep:
+                self.kept.append(batch)
+            if self.sink is not None:
+                self.sink.write(batch)
+
+    def result(self) -> DramResult:
+        s = self.setup
+        counts = sum(lane.counts for lane in self.lanes)
+        bank_ops = sum(lane.bank_ops for lane in self.lanes)
+        stats = sum(lane.stats for lane in self.lanes)
+        stats[S_STATUS] = 0
+        admit = complete = None
+        if self.keep:
+            kept = Released.concat(self.kept)
+            admit, complete = kept.admit, kept.complete
+        return totals_result(self.totals, counts, bank_ops, stats, s.ct,
+                             int(s.profile.transaction_bytes), admit, complete)
+
+
+def _nothing() -> tuple[Requests, np.ndarray]:
+    z = np.zeros(0, dtype=np.int64)
+    return Requests(*(z for _ in Requests._fields)), z
+
+
+def replay_chunks(profile: Profile, chunks: Callable[[], Iterable[Chunk]], *, lanes: int = 1,
+                  keep_requests: bool = False, sink: ReleaseSink | None = None,
+                  pim: bool = False,
+                  stall_limit_cycles: int = DEFAULT_STALL_LIMIT_CYCLES) -> DramResult:
+    """Replay the stream ``chunks()`` yields (call it again for a fresh pass: a replay in
+    channel groups that finds them coupled starts over) on ``profile``.
+
+    ``lanes``: channel groups run in parallel threads (1: one lane; capped at the number
+    of channels). ``keep_requests``: the result carries every request's admission and
+    completion cycles (memory grows with the stream); ``sink`` receives them in stream
+    order as they become final. ``pim``: some chunk carries flags. Results are those of
+    :func:`pimsim.dram.run_requests` on the whole stream (``sim_steps`` aside: groups add
+    theirs).
+    """
+    setup = EngineSetup.of(profile, pim=pim, stall_limit_cycles=stall_limit_cycles)
+    n_lanes = max(1, min(int(lanes), setup.geo.n_ch))
+    while True:
+        # one thread per lane; the calling thread meanwhile reads and decodes the next
+        # chunk (the kernel and the scanner release the GIL)
+        pool = ThreadPoolExecutor(max_workers=n_lanes)
+        attempt = _Replay(setup, n_lanes, keep_requests, sink, pool)
+        try:
+            stream = _checked_chunks(profile, chunks(), pim)
+            if n_lanes > 1:
+                stream = _split(stream, PROBE_REQUESTS)
+            z = np.zeros(0, dtype=np.int64)
+            current = attempt.prepare(*next(stream, (0, z, z, z, z)))
+            upcoming = next(stream, None)
+            while True:
+                final = upcoming is None
+                running = attempt.start(current, final)
+                if not final:
+                    current = attempt.prepare(*upcoming)
+                    upcoming = next(stream, None)
+                attempt.finish(running, final)
+                if final:
+                    return attempt.result()
+        except _Coupled:
+            n_lanes = 1
+            if sink is not None:
+                sink.restart()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)

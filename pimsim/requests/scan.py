@@ -1,0 +1,138 @@
+"""The compiled scanner of DRAMsim3-format trace lines (pimsim.requests.tracefile): bytes
+in, address / write / cycle arrays out, one pass, no intermediate strings.
+
+It accepts exactly what :data:`pimsim.requests.tracefile.LINE` describes (leading zeros
+allowed, at most 16 significant hex digits, a cycle of at most 19 significant digits and
+at most 2**63 - 1) and stops at the first line it does not accept, or whose cycle is below
+the previous request's; the reader then describes that line.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: scanner state, kept from one block of a file to the next: the last request's cycle (-1
+#: before the first), lines consumed so far, line number of the last request
+ST_PREV_CYCLE, ST_LINES, ST_PREV_LINE = range(3)
+N_ST = 3
+#: what stopped a scan: nothing (the block is consumed), a malformed line, a cycle below
+#: the previous one
+SCAN_OK, SCAN_BAD_LINE, SCAN_DECREASING = range(3)
+#: bytes of the shortest valid line, "0x0 read 0\n": a block of B bytes holds at most
+#: B // MIN_LINE_BYTES + 1 requests
+MIN_LINE_BYTES = 11
+
+_NL, _HASH, _ZERO, _X = 10, 35, 48, 120
+_MAX_I64 = np.uint64((1 << 63) - 1)
+
+
+@njit(inline="always")
+def _is_space(ch):  # noqa: ANN001, ANN201
+    return ch == 32 or ch == 9 or ch == 13 or ch == 11 or ch == 12
+
+
+@njit(inline="always")
+def _hex_value(ch):  # noqa: ANN001, ANN201
+    if 48 <= ch <= 57:
+        return np.int64(ch - 48)
+    low = ch | 32
+    if 97 <= low <= 102:
+        return np.int64(low - 87)
+    return np.int64(-1)
+
+
+@njit(inline="always")
+def _word_at(buf, p, e, word):  # noqa: ANN001, ANN201
+    """``buf[p:e]`` starts with ``word`` (lower-case ASCII codes), in any case."""
+    if p + word.shape[0] > e:
+        return False
+    for i in range(word.shape[0]):
+        if (buf[p + i] | 32) != word[i]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def scan_block(buf, n, final, addr, wr, cyc, st):  # noqa: ANN001, ANN201
+    """Parse the whole lines of ``buf[:n]`` (all of it when ``final``) into ``addr`` /
+    ``wr`` / ``cyc``. Returns (requests parsed, bytes consumed, SCAN_* status, start and
+    end of the offending line); ``st`` (ST_*) carries over to the next block."""
+    read_w = np.array([114, 101, 97, 100], dtype=np.uint8)
+    write_w = np.array([119, 114, 105, 116, 101], dtype=np.uint8)
+    k = 0
+    i = 0
+    prev = st[ST_PREV_CYCLE]
+    while i < n:
+        e = i
+        while e < n and buf[e] != _NL:
+            e += 1
+        if e == n and not final:
+            break
+        line = st[ST_LINES] + 1
+        p = i
+        while p < e and _is_space(buf[p]):
+            p += 1
+        if p == e or buf[p] == _HASH:
+            st[ST_LINES] = line
+            i = e + 1
+            continue
+        ok = False
+        a = np.uint64(0)
+        c = np.uint64(0)
+        is_write = 0
+        if p + 1 < e and buf[p] == _ZERO and (buf[p + 1] | 32) == _X:
+            p += 2
+            digits = 0
+            significant = 0
+            while p < e:
+                d = _hex_value(buf[p])
+                if d < 0:
+                    break
+                if significant > 0 or d != 0:
+                    significant += 1
+                a = (a << np.uint64(4)) | np.uint64(d)
+                digits += 1
+                p += 1
+            if digits > 0 and significant <= 16 and p < e and _is_space(buf[p]):
+                while p < e and _is_space(buf[p]):
+                    p += 1
+                op_len = 0
+                if _word_at(buf, p, e, read_w):
+                    op_len = 4
+                elif _word_at(buf, p, e, write_w):
+                    op_len = 5
+                    is_write = 1
+                p += op_len
+                if op_len and p < e and _is_space(buf[p]):
+                    while p < e and _is_space(buf[p]):
+                        p += 1
+                    digits = 0
+                    significant = 0
+                    while p < e and 48 <= buf[p] <= 57:
+                        d = np.uint64(buf[p] - 48)
+                        if significant > 0 or d != 0:
+                            significant += 1
+                        if significant <= 19:
+                            c = c * np.uint64(10) + d
+                        digits += 1
+                        p += 1
+                    if digits > 0 and significant <= 19 and c <= _MAX_I64:
+                        while p < e and _is_space(buf[p]):
+                            p += 1
+                        ok = p == e or buf[p] == _HASH
+        if not ok:
+            return k, i, SCAN_BAD_LINE, i, e
+        cycle = np.int64(c)
+        if cycle < prev:
+            return k, i, SCAN_DECREASING, i, e
+        addr[k] = a
+        wr[k] = is_write
+        cyc[k] = cycle
+        k += 1
+        prev = cycle
+        st[ST_PREV_CYCLE] = cycle
+        st[ST_PREV_LINE] = line
+        st[ST_LINES] = line
+        i = e + 1
+    return k, min(i, n), SCAN_OK, 0, 0
