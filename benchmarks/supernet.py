@@ -149,7 +149,7 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
     for spec in specs:  # estimates first: the truth may still be filling in another process
         est.append(estimate_subnet(net, spec, data, args.finetune_steps, seed=args.seed))
     for i, spec in enumerate(specs):
-        truths.append(truth_of(spec, data, seeds, truth_dir(cache)))
+        truths.append(truth_of(spec, data, seeds, truth_dir(cache), wait=args.wait_truth))
         t = truths[-1]
         print(f"  {i + 1:2d}/{len(specs)} {spec_hash(spec)[:8]}: supernet {est[-1].logloss:.5f} / "
               f"{est[-1].auc:.4f}   scratch {t.mean_logloss:.5f} / {t.mean_auc:.4f} "
@@ -212,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resumable-size", action="store_true",
                     help="also write (and delete) a resumable checkpoint to report its size")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--wait-truth", action="store_true",
+                    help="wait for benchmarks/supernet_truth.py (run in another process) to write "
+                    "the from-scratch results instead of training them here")
     ap.add_argument("--fresh", action="store_true", help="retrain the supernet even if cached")
     ap.add_argument("--json", type=Path, default=None, help="also write all figures as JSON here")
     args = ap.parse_args(argv)

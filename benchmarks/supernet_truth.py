@@ -84,11 +84,14 @@ def scratch_config(data: CtrData, seed: int) -> TrainConfig:
     return TrainConfig(epochs=1, seed=seed, quiet=True)
 
 
-def truth_of(spec: SubnetSpec, data: CtrData, seeds: list[int], folder: Path) -> Truth:
-    """Train (or read from ``folder``) ``spec`` from scratch with each seed."""
+def truth_of(spec: SubnetSpec, data: CtrData, seeds: list[int], folder: Path, wait: bool = False) -> Truth:
+    """Train (or read from ``folder``) ``spec`` from scratch with each seed; with ``wait``,
+    wait for another process (this script run alone) to write the result instead."""
     ll, auc, wall = [], [], []
     for s in seeds:
         path = folder / f"{spec_hash(spec)}-s{s}.json"
+        while wait and not path.exists():
+            time.sleep(10)
         if path.exists():
             saved = json.loads(path.read_text())
         else:
@@ -142,17 +145,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--space", choices=tuple(SPACES), default="full")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--reverse", action="store_true",
+                    help="train the subnets last to first (a second process filling the same cache)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     data, cache, made = open_cache(args.dataset, args.rows, args.cap)
     print(f"data: {cache} ({made})", flush=True)
     truths = []
-    for i, spec in enumerate(bench_specs(args.space, args.subnets, 0)):
+    order = list(enumerate(bench_specs(args.space, args.subnets, 0)))
+    for i, spec in reversed(order) if args.reverse else order:
         t = truth_of(spec, data, list(range(args.seeds)), truth_dir(cache))
         truths.append(t)
         print(f"  {i + 1:2d}/{args.subnets} {spec_hash(spec)[:8]}: "
               f"{', '.join(f'{v:.5f}' for v in t.logloss)} ({sum(t.wall_s):.0f} s)", flush=True)
-    if args.seeds >= 2:
+    if args.seeds >= 2 and len(truths) >= 2:
         print(f"seed-0 vs seed-1 ranking tau: {seed_agreement(truths):.3f}")
     return 0
 

@@ -63,10 +63,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sp.add_argument("--resume", action="store_true", help="continue from OUT/supernet.pt")
     sp.add_argument("--overwrite", action="store_true",
                     help="start again even if OUT holds a checkpoint (it is replaced)")
+    sp.add_argument("--sampling", choices=typing.get_args(TrainConfig.model_fields["sampling"].annotation),
+                    default=default("sampling"),
+                    help="single: one sampled subnet per step (NASRec); sandwich: the largest, "
+                    "the smallest and --sandwich-random sampled subnets per step (BigNAS) "
+                    "(default: %(default)s)")
+    sp.add_argument("--sandwich-random", type=int, default=default("sandwich_random"),
+                    help="sampled subnets of a sandwich step (default: %(default)s)")
+    sp.add_argument("--distill", action=argparse.BooleanOptionalAction, default=default("distill"),
+                    help="sandwich only: the other subnets learn the largest's predictions "
+                    "(default: %(default)s)")
+    sp.add_argument("--shrink-fraction", type=float, default=default("shrink_fraction"),
+                    help="progressive shrinking: fraction of the steps over which the narrowest "
+                    "allowed width falls to the space's smallest (default: %(default)s)")
     sp.add_argument("--probe-every", type=positive_int, default=None,
                     help="steps between probe reports (train / val log loss of the whole "
                     "supernet and of fixed probe subnets against the base rate; default: "
                     "ten reports per run, and always one at the end)")
+    sp.add_argument("--probe-rows", type=int, default=default("probe_rows"),
+                    help="rows of train and of val each probe is evaluated on; 0: no probes "
+                    "(default: %(default)s)")
     sp.add_argument("--checkpoint-every", type=positive_int, default=default("checkpoint_every_steps"),
                     help="steps between checkpoints (default: %(default)s)")
     sp.add_argument("--supernet-warmup", type=float, default=default("supernet_warmup_fraction"),
@@ -129,6 +145,11 @@ def cmd_train_supernet(args: argparse.Namespace) -> int:
         checkpoint_every_steps=args.checkpoint_every,
         supernet_warmup_fraction=args.supernet_warmup,
         probe_every_steps=args.probe_every or max(1, total // PROBE_REPORTS),
+        probe_rows=args.probe_rows,
+        sampling=args.sampling,
+        sandwich_random=args.sandwich_random,
+        distill=args.distill,
+        shrink_fraction=args.shrink_fraction,
     )
     base = base_rate_logloss(data, "train")
     if not args.quiet:

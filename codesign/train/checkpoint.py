@@ -36,7 +36,7 @@ FINISHED_STORAGE = "int8-rowwise"
 #: Config keys that may differ between a run and its resumption (they change where and how
 #: often it writes or prints, never a number it computes).
 RESUME_FREE = frozenset({"checkpoint_dir", "checkpoint_every_steps", "stop_after_steps", "quiet",
-                         "num_threads", "probe_every_steps"})
+                         "num_threads", "probe_every_steps", "probe_rows"})
 
 
 def save_torch(obj: Any, path: Path) -> Path:

@@ -98,6 +98,8 @@ class TrainConfig(BaseModel):
     #: Supernet training only: evaluate the probe subnets (:mod:`codesign.train.probe`) every
     #: this many steps (and always at the end); None: only at the end.
     probe_every_steps: int | None = Field(None, ge=1)
+    #: Rows of the train split and of val each probe is evaluated on; 0: no probes.
+    probe_rows: int = Field(2048, ge=0)
     #: torch threads (None: leave torch's setting alone).
     num_threads: int | None = Field(None, ge=1)
     quiet: bool = False

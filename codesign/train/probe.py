@@ -26,8 +26,6 @@ from codesign.train.sampling import centred
 
 #: Sampled subnets of the probe set.
 PROBE_RANDOM = 2
-#: Rows of each split a probe is evaluated on (the first of the split, in file order).
-PROBE_ROWS = 2048
 
 
 def probe_specs(space: str, seed: int) -> list[tuple[str, SubnetSpec | None]]:
@@ -87,9 +85,9 @@ def _centred_logloss(net: nn.Module, data: CtrData, rows: np.ndarray, spec: Subn
 
 
 def run_probes(net: nn.Module, data: CtrData, space: str, seed: int, center: bool, step: int,
-               total_steps: int, rows: int = PROBE_ROWS) -> ProbeReport:
-    """Evaluate the probe set of ``space`` and ``seed`` on the first ``rows`` rows of the
-    train split and of val."""
+               total_steps: int, rows: int) -> ProbeReport:
+    """Evaluate the probe set of ``space`` and ``seed`` on the first ``rows`` rows (in file
+    order) of the train split and of val."""
     tr, va = data.indices("train")[:rows], data.indices("val")[:rows]
     losses = {
         name: (_centred_logloss(net, data, tr, spec, center), _centred_logloss(net, data, va, spec, center))

@@ -138,7 +138,10 @@ def train_supernet(
     probes: list[ProbeReport] = []
 
     def probe(at_step: int) -> None:
-        report = run_probes(net, data, space, config.seed, config.center_logits, at_step, total_steps)
+        if config.probe_rows == 0:
+            return
+        report = run_probes(net, data, space, config.seed, config.center_logits, at_step, total_steps,
+                            config.probe_rows)
         probes.append(report)
         if on_probe is not None:
             on_probe(report)
