@@ -81,15 +81,21 @@ def method_config(args: argparse.Namespace) -> dict[str, typing.Any]:
         "sampling": args.sampling, "sandwich_random": args.sandwich_random, "distill": args.distill,
         "shrink_fraction": args.shrink, "supernet_warmup_fraction": args.supernet_warmup,
         "lr_warmup_fraction": args.lr_warmup, "dense_lr": args.dense_lr, "lr": args.lr,
-        "seed": args.seed,
+        "seed": args.seed, "optimizer": args.optimizer, "center_logits": not args.no_center,
     }
 
 
-def train_or_load(data: CtrData, cache: Path, args: argparse.Namespace) -> tuple[torch.nn.Module, dict, list[str]]:
-    """The finished supernet of this method (trained, or read from its cached checkpoint),
-    its speed and sizes, and its final probe report's lines."""
+def train_or_load(data: CtrData, cache: Path, args: argparse.Namespace
+                  ) -> tuple[torch.nn.Module, torch.nn.Module | None, dict, list[str]]:
+    """The finished supernet of this method as its checkpoint stores it (trained, or read
+    from the cached checkpoint), the float32 supernet when trained here (else None), its
+    speed and sizes, and its final probe report's lines."""
+    trained = None
     method = method_config(args)
-    tag = hashlib.sha256(json.dumps([args.space, method], sort_keys=True).encode()).hexdigest()[:10]
+    # the optimizer and the centring name a supernet's folder only when not at their defaults
+    named = {k: v for k, v in method.items()
+             if k not in ("optimizer", "center_logits") or v != default(k)}
+    tag = hashlib.sha256(json.dumps([args.space, named], sort_keys=True).encode()).hexdigest()[:10]
     ck_dir = cache.parent / f"{cache.name}.supernet-{tag}"
     stats_path = ck_dir / "stats.json"
     if stats_path.exists() and not args.fresh:
@@ -100,6 +106,7 @@ def train_or_load(data: CtrData, cache: Path, args: argparse.Namespace) -> tuple
                           probe_every_steps=args.probe_every, quiet=True)
         printed = lambda r: print("\n".join(r.lines()), flush=True)  # noqa: E731
         run = train_supernet(data, cfg, space=args.space, overwrite=True, on_probe=printed)
+        trained = run.supernet
         resumable = ck_dir / "resumable.pt"
         final: ProbeReport = run.probes[-1]
         stats = {
@@ -119,7 +126,7 @@ def train_or_load(data: CtrData, cache: Path, args: argparse.Namespace) -> tuple
             resumable.unlink()
         atomic_write_json(stats_path, stats, indent=2)
     net, _ = load_supernet(ck_dir, data.schema)
-    return net, stats, stats["probe_lines"]
+    return net, trained, stats, stats["probe_lines"]
 
 
 def _fresh_optimizer_state(net: torch.nn.Module, cfg: TrainConfig) -> dict:
@@ -140,14 +147,22 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
     n_train = int(data.indices("train").shape[0])
     print(f"\n# {dataset}: {cache} ({made}); {data.n_rows:,} rows, train {n_train:,}, "
           f"val {data.indices('val').shape[0]:,}; load average {os.getloadavg()}", flush=True)
-    net, stats, probe_lines = train_or_load(data, cache, args)
+    net, fp32_net, stats, probe_lines = train_or_load(data, cache, args)
     print("\n".join(probe_lines))
     specs = bench_specs(args.space, args.subnets, 0)
     est: list[EvalResult] = []
     truths: list[Truth] = []
     seeds = list(range(args.seeds))
     for spec in specs:  # estimates first: the truth may still be filling in another process
-        est.append(estimate_subnet(net, spec, data, args.finetune_steps, seed=args.seed))
+        est.append(estimate_subnet(net, spec, data, args.finetune_steps, seed=args.seed, method=args.head_method))
+    storage_delta = None
+    if fp32_net is not None and args.storage_check > 0:  # int8 checkpoint vs float32 weights
+        d_ll, d_auc = [], []
+        for spec, e in list(zip(specs, est))[: args.storage_check]:
+            e32 = estimate_subnet(fp32_net, spec, data, args.finetune_steps, seed=args.seed, method=args.head_method)
+            d_ll.append(abs(e32.logloss - e.logloss))
+            d_auc.append(abs(e32.auc - e.auc))
+        storage_delta = (len(d_ll), max(d_ll), max(d_auc))
     for i, spec in enumerate(specs):
         truths.append(truth_of(spec, data, seeds, truth_dir(cache), wait=args.wait_truth))
         t = truths[-1]
@@ -176,6 +191,9 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
         ["supernet epoch time", f"{epoch_min:.1f} min ({n_train:,} rows, {stats['whole_supernet_steps']} whole-supernet steps)"],
         ["finished checkpoint", f"{size:.1f} MB"],
     ]
+    if storage_delta is not None:
+        rows.append([f"int8 storage: max |change| of {storage_delta[0]} estimates, log loss / AUC",
+                     f"{storage_delta[1]:.6f} / {storage_delta[2]:.6f}"])
     if "resumable_bytes" in stats:
         rows.append(["resumable checkpoint (float32 + optimizer)", f"{stats['resumable_bytes'] / 1e6:.1f} MB"])
     figures = {"tau_logloss": tau_ll, "tau_logloss_ci": ci_ll, "tau_auc": tau_auc, "tau_auc_ci": ci_auc,
@@ -184,6 +202,23 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
                                            for s, e, t in zip(specs, est, truths)],
                "base_val_full": base_rate_logloss(data, "val")}
     return rows, beats, figures
+
+
+def speed_only(args: argparse.Namespace) -> int:
+    """``--speed-steps``: training speed and the loss curve of the first steps, per format."""
+    for ds in args.datasets:
+        data, cache, _ = open_cache(ds, args.rows, args.cap)
+        n_train = int(data.indices("train").shape[0])
+        cfg = TrainConfig(**method_config(args), stop_after_steps=args.speed_steps, quiet=True, probe_rows=0)
+        run = train_supernet(data, cfg, space=args.space)
+        print(f"{ds}: supernet training speed {run.samples_per_s:,.0f} samples/s over {run.steps_done} "
+              f"steps ({run.whole_supernet_steps} of them whole-supernet), {args.threads} threads; one "
+              f"epoch of {n_train:,} rows at this speed: {n_train / run.samples_per_s / 60:.1f} min")
+        tenth = max(1, len(run.losses) // 10)
+        means = [float(np.mean(run.losses[i : i + tenth])) for i in range(0, len(run.losses), tenth)]
+        print(f"mean training loss per {tenth} steps: {', '.join(f'{m:.3f}' for m in means)}; "
+              f"base-rate train log loss {base_rate_logloss(data, 'train'):.5f}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,9 +241,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr-warmup", type=float, default=default("lr_warmup_fraction"))
     ap.add_argument("--lr", type=float, default=default("lr"), help="Adagrad lr (tables)")
     ap.add_argument("--dense-lr", type=float, default=default("dense_lr"), help="Adam lr (dense operators)")
+    ap.add_argument("--optimizer", choices=typing.get_args(TrainConfig.model_fields["optimizer"].annotation),
+                    default=default("optimizer"),
+                    help="hybrid: Adagrad on the tables + Adam on the dense operators; adagrad: NASRec's")
+    ap.add_argument("--no-center", action="store_true",
+                    help="train the supernet on the uncentred loss (TrainConfig.center_logits=False)")
+    ap.add_argument("--head-method", choices=("lbfgs", "adagrad"), default="lbfgs",
+                    help="head refit of each estimate: full-batch L-BFGS or minibatch Adagrad steps")
+    ap.add_argument("--speed-steps", type=int, default=None,
+                    help="only train the supernet for this many steps (no checkpoint), print its "
+                    "speed and the mean training loss of each tenth of them, and exit")
     ap.add_argument("--finetune-steps", type=int, default=FINETUNE_STEPS,
                     help=f"head refit: L-BFGS iterations on {FINETUNE_ROWS:,} cached rows")
     ap.add_argument("--probe-every", type=int, default=None, help="steps between probe reports")
+    ap.add_argument("--storage-check", type=int, default=5,
+                    help="when the supernet is trained in this run, also estimate this many "
+                    "subnets with its float32 weights and report the change int8 storage makes")
     ap.add_argument("--resumable-size", action="store_true",
                     help="also write (and delete) a resumable checkpoint to report its size")
     ap.add_argument("--seed", type=int, default=0)
@@ -221,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.rows, args.subnets, args.seeds, args.finetune_steps = 8_000, 4, 1, 30
     torch.set_num_threads(args.threads)
+    if args.speed_steps is not None:
+        return speed_only(args)
     t0 = time.perf_counter()
     all_ok, figures = True, {}
     summaries = []
