@@ -53,7 +53,7 @@ from supernet_truth import (  # benchmarks/supernet_truth.py, beside this script
     truth_of,
 )
 from codesign.data.cache import CtrData
-from codesign.nas.space import SPACES, spec_hash
+from codesign.nas.space import SPACES, SubnetSpec, spec_hash
 from codesign.train.checkpoint import CHECKPOINT_NAME, checkpoint_record, config_dict, save_torch
 from codesign.train.config import TrainConfig, default
 from codesign.train.finetune import FINETUNE_ROWS, FINETUNE_STEPS, estimate_subnet
@@ -126,7 +126,21 @@ def train_or_load(data: CtrData, cache: Path, args: argparse.Namespace
             resumable.unlink()
         atomic_write_json(stats_path, stats, indent=2)
     net, _ = load_supernet(ck_dir, data.schema)
+    stats["dir"] = str(ck_dir)
     return net, trained, stats, stats["probe_lines"]
+
+
+def cached_estimate(net: torch.nn.Module, spec: SubnetSpec, data: CtrData, args: argparse.Namespace,
+                    folder: str) -> EvalResult:
+    """The supernet's estimate of ``spec``, cached beside its checkpoint (per subnet, head
+    refit method and steps)."""
+    path = Path(folder) / "estimates" / f"{spec_hash(spec)}-{args.head_method}{args.finetune_steps}-s{args.seed}.json"
+    if path.exists():
+        return EvalResult(**json.loads(path.read_text()))
+    e = estimate_subnet(net, spec, data, args.finetune_steps, seed=args.seed, method=args.head_method)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(path, e.__dict__)
+    return e
 
 
 def _fresh_optimizer_state(net: torch.nn.Module, cfg: TrainConfig) -> dict:
@@ -153,21 +167,30 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
     est: list[EvalResult] = []
     truths: list[Truth] = []
     seeds = list(range(args.seeds))
+
     for spec in specs:  # estimates first: the truth may still be filling in another process
-        est.append(estimate_subnet(net, spec, data, args.finetune_steps, seed=args.seed, method=args.head_method))
-    storage_delta = None
+        est.append(cached_estimate(net, spec, data, args, stats["dir"]))
     if fp32_net is not None and args.storage_check > 0:  # int8 checkpoint vs float32 weights
         d_ll, d_auc = [], []
         for spec, e in list(zip(specs, est))[: args.storage_check]:
             e32 = estimate_subnet(fp32_net, spec, data, args.finetune_steps, seed=args.seed, method=args.head_method)
             d_ll.append(abs(e32.logloss - e.logloss))
             d_auc.append(abs(e32.auc - e.auc))
-        storage_delta = (len(d_ll), max(d_ll), max(d_auc))
+        stats["storage_delta"] = [len(d_ll), max(d_ll), max(d_auc)]
+        atomic_write_json(Path(stats["dir"]) / "stats.json", stats, indent=2)
+    if args.no_truth:
+        print(f"{len(est)} estimates cached in {stats['dir']}; no truth asked for")
+        return [], True, {}
+    if args.available_truth:  # the subnets whose every seed is in the truth cache
+        keep = [i for i, spec in enumerate(specs) if all(
+            (truth_dir(cache) / f"{spec_hash(spec)}-s{s}.json").exists() for s in seeds)]
+        specs, est = [specs[i] for i in keep], [est[i] for i in keep]
+        print(f"truth cached for {len(specs)} of {args.subnets} subnets: ranking those")
     for i, spec in enumerate(specs):
         truths.append(truth_of(spec, data, seeds, truth_dir(cache), wait=args.wait_truth))
         t = truths[-1]
-        print(f"  {i + 1:2d}/{len(specs)} {spec_hash(spec)[:8]}: supernet {est[-1].logloss:.5f} / "
-              f"{est[-1].auc:.4f}   scratch {t.mean_logloss:.5f} / {t.mean_auc:.4f} "
+        print(f"  {i + 1:2d}/{len(specs)} {spec_hash(spec)[:8]}: supernet {est[i].logloss:.5f} / "
+              f"{est[i].auc:.4f}   scratch {t.mean_logloss:.5f} / {t.mean_auc:.4f} "
               f"(seed spread {t.spread_logloss:.5f})", flush=True)
     e_ll, t_ll = [e.logloss for e in est], [t.mean_logloss for t in truths]
     e_auc, t_auc = [e.auc for e in est], [t.mean_auc for t in truths]
@@ -191,9 +214,9 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
         ["supernet epoch time", f"{epoch_min:.1f} min ({n_train:,} rows, {stats['whole_supernet_steps']} whole-supernet steps)"],
         ["finished checkpoint", f"{size:.1f} MB"],
     ]
-    if storage_delta is not None:
-        rows.append([f"int8 storage: max |change| of {storage_delta[0]} estimates, log loss / AUC",
-                     f"{storage_delta[1]:.6f} / {storage_delta[2]:.6f}"])
+    if "storage_delta" in stats:
+        n, d_ll, d_auc = stats["storage_delta"]
+        rows.append([f"int8 storage: max |change| of {n} estimates, log loss / AUC", f"{d_ll:.6f} / {d_auc:.6f}"])
     if "resumable_bytes" in stats:
         rows.append(["resumable checkpoint (float32 + optimizer)", f"{stats['resumable_bytes'] / 1e6:.1f} MB"])
     figures = {"tau_logloss": tau_ll, "tau_logloss_ci": ci_ll, "tau_auc": tau_auc, "tau_auc_ci": ci_auc,
@@ -263,6 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--wait-truth", action="store_true",
                     help="wait for benchmarks/supernet_truth.py (run in another process) to write "
                     "the from-scratch results instead of training them here")
+    ap.add_argument("--no-truth", action="store_true",
+                    help="only train the supernet and cache its estimates (the ranking comes later)")
+    ap.add_argument("--available-truth", action="store_true",
+                    help="rank only the subnets whose from-scratch results are all cached")
     ap.add_argument("--fresh", action="store_true", help="retrain the supernet even if cached")
     ap.add_argument("--json", type=Path, default=None, help="also write all figures as JSON here")
     args = ap.parse_args(argv)
@@ -277,8 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     for ds in args.datasets:
         rows, ok, figs = bench_format(ds, args)
         all_ok &= ok
-        figures[ds] = figs
-        summaries.append((ds, rows))
+        if rows:
+            figures[ds] = figs
+            summaries.append((ds, rows))
     print(f"\n## Supernet benchmark ({args.rows:,} synthetic rows per format, space {args.space}, "
           f"{args.subnets} subnets x {args.seeds} from-scratch seeds, {args.threads} threads)")
     print(f"method: {json.dumps(method_config(args), sort_keys=True)}")

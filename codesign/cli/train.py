@@ -133,6 +133,8 @@ def cmd_train_supernet(args: argparse.Namespace) -> int:
     interrupted run; a folder holding a checkpoint is refused without --resume or
     --overwrite.
     """
+    if args.quiet and args.probe_every is not None:
+        raise TrainError("--probe-every with --quiet: accepted: one of them (--quiet prints the final probe report only)")
     if args.resume and args.overwrite:
         raise TrainError("--resume and --overwrite: accepted: one of them (continue the run, or start again)")
     data = CtrData.open(args.data)
@@ -144,7 +146,8 @@ def cmd_train_supernet(args: argparse.Namespace) -> int:
         checkpoint_dir=args.out,
         checkpoint_every_steps=args.checkpoint_every,
         supernet_warmup_fraction=args.supernet_warmup,
-        probe_every_steps=args.probe_every or max(1, total // PROBE_REPORTS),
+        # --quiet prints the last probe report alone: no intermediate ones to evaluate
+        probe_every_steps=None if args.quiet else args.probe_every or max(1, total // PROBE_REPORTS),
         probe_rows=args.probe_rows,
         sampling=args.sampling,
         sandwich_random=args.sandwich_random,
