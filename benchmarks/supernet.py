@@ -118,7 +118,7 @@ def train_or_load(data: CtrData, cache: Path, args: argparse.Namespace
         }
         if args.resumable_size:  # the same weights as an interrupted run would keep them
             save_torch(checkpoint_record(
-                run.supernet.state_dict(), finished=False,
+                run.supernet.state_dict(), finished=False, storage="float32",
                 resume_state={"optimizer": _fresh_optimizer_state(run.supernet, cfg)},
                 step=run.steps_done, total_steps=run.total_steps, space=args.space,
                 schema=data.schema.to_dict(), config=config_dict(cfg)), resumable)

@@ -76,6 +76,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sp.add_argument("--shrink-fraction", type=float, default=default("shrink_fraction"),
                     help="progressive shrinking: fraction of the steps over which the narrowest "
                     "allowed width falls to the space's smallest (default: %(default)s)")
+    sp.add_argument("--checkpoint-storage",
+                    choices=typing.get_args(TrainConfig.model_fields["checkpoint_storage"].annotation),
+                    default=default("checkpoint_storage"),
+                    help="matrices of the finished checkpoint: int8 row-wise (1 byte per "
+                    "parameter, error at most half of max |row| / 127) or float16 (2 bytes, error at "
+                    "most 2^-11 of each weight) (default: %(default)s)")
     sp.add_argument("--probe-every", type=positive_int, default=None,
                     help="steps between probe reports (train / val log loss of the whole "
                     "supernet and of fixed probe subnets against the base rate; default: "
@@ -153,6 +159,7 @@ def cmd_train_supernet(args: argparse.Namespace) -> int:
         sandwich_random=args.sandwich_random,
         distill=args.distill,
         shrink_fraction=args.shrink_fraction,
+        checkpoint_storage=args.checkpoint_storage,
     )
     base = base_rate_logloss(data, "train")
     if not args.quiet:

@@ -7,7 +7,8 @@ A checkpoint (``supernet.pt``, torch.save of a dict) is in one of two states:
   and schedules, the subnet sampler's and torch's generator states, so that resuming reaches
   the same weights as an uninterrupted run;
 - ``finished`` (written once the last step is done): the model alone, each matrix stored
-  int8 row-wise (:mod:`codesign.train.storage`); nothing a finished run no longer needs.
+  int8 row-wise or float16 (``TrainConfig.checkpoint_storage``, :mod:`codesign.train.storage`);
+  nothing a finished run no longer needs.
 
 Both hold the step, the total steps, the space, the data schema and the config. The
 embedding table is one tensor of the model and is stored once, like every shared weight.
@@ -30,13 +31,11 @@ CHECKPOINT_NAME = "supernet.pt"
 CHECKPOINT_FORMAT = "pimrec-supernet-ckpt/4"
 #: Formats of earlier pimrec versions: refused with a message saying so.
 OLD_FORMATS = frozenset({"pimrec-supernet-ckpt/1", "pimrec-supernet-ckpt/2", "pimrec-supernet-ckpt/3"})
-#: Weight storage of a finished checkpoint.
-FINISHED_STORAGE = "int8-rowwise"
 
 #: Config keys that may differ between a run and its resumption (they change where and how
 #: often it writes or prints, never a number it computes).
 RESUME_FREE = frozenset({"checkpoint_dir", "checkpoint_every_steps", "stop_after_steps", "quiet",
-                         "num_threads", "probe_every_steps", "probe_rows"})
+                         "num_threads", "probe_every_steps", "probe_rows", "checkpoint_storage"})
 
 
 def save_torch(obj: Any, path: Path) -> Path:
@@ -53,13 +52,14 @@ def config_dict(config: TrainConfig) -> dict[str, Any]:
     return d
 
 
-def checkpoint_record(model: dict[str, torch.Tensor], *, finished: bool, resume_state: dict[str, Any],
-                      **meta: Any) -> dict[str, Any]:
-    """The dict a checkpoint file holds: ``model`` (a float32 state dict) packed for its
-    state, ``resume_state`` (optimizer, generator states) only while training can resume,
-    and ``meta`` (step, total_steps, space, schema, config)."""
+def checkpoint_record(model: dict[str, torch.Tensor], *, finished: bool, storage: str,
+                      resume_state: dict[str, Any], **meta: Any) -> dict[str, Any]:
+    """The dict a checkpoint file holds: ``model`` (a float32 state dict) packed as
+    ``storage`` once finished (float32 before), ``resume_state`` (optimizer, generator
+    states) only while training can resume, and ``meta`` (step, total_steps, space, schema,
+    config)."""
     record: dict[str, Any] = {"format": CHECKPOINT_FORMAT, "state": "finished" if finished else "training"}
-    record["model"] = pack_state(model, FINISHED_STORAGE if finished else "float32")
+    record["model"] = pack_state(model, storage if finished else "float32")
     if not finished:
         record.update(resume_state)
     record.update(meta)

@@ -100,6 +100,10 @@ class TrainConfig(BaseModel):
     probe_every_steps: int | None = Field(None, ge=1)
     #: Rows of the train split and of val each probe is evaluated on; 0: no probes.
     probe_rows: int = Field(2048, ge=0)
+    #: How a finished run's checkpoint stores its matrices (:mod:`codesign.train.storage`):
+    #: ``int8-rowwise`` (a quarter of float32's bytes) or ``float16`` (half); a run that can
+    #: still resume keeps float32.
+    checkpoint_storage: Literal["int8-rowwise", "float16"] = "int8-rowwise"
     #: torch threads (None: leave torch's setting alone).
     num_threads: int | None = Field(None, ge=1)
     quiet: bool = False

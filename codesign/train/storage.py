@@ -1,11 +1,12 @@
-"""How a finished supernet's weights are stored: int8 row-wise matrices, float32 vectors.
+"""How a finished supernet's weights are stored: int8 row-wise (or float16) matrices,
+float32 vectors.
 
 A finished supernet is only read (subnet estimates refit a copy of the head in float32 and
-evaluate), never trained further, so its checkpoint keeps each matrix as int8 with one
-float32 scale per row (symmetric, scale = max |row| / 127, the "int8 row-wise" format of
-quantised embedding tables) and every vector (layer-norm weights, biases) as float32. This is
-a quarter of float32's bytes; the change it makes to the estimates is measured by
-``benchmarks/supernet.py`` (the "int8 storage" figures).
+evaluate), never trained further, so by default its checkpoint keeps each matrix as int8
+with one float32 scale per row (symmetric, scale = max |row| / 127, the "int8 row-wise"
+format of quantised embedding tables) and every vector (layer-norm weights, biases) as
+float32: a quarter of float32's bytes. ``float16`` keeps half of them with a smaller change
+to the estimates; ``benchmarks/supernet.py`` measures the change (the "storage" figures).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from codesign.train.config import TrainError
 #: Largest magnitude of a stored int8 value (symmetric quantisation).
 INT8_MAX = 127
 #: Storage formats of a checkpoint's weights.
-STORAGE_FORMATS = ("float32", "int8-rowwise")
+STORAGE_FORMATS = ("float32", "float16", "int8-rowwise")
 
 
 def quantize_rowwise(t: Tensor) -> dict[str, Tensor]:
@@ -43,12 +44,12 @@ def pack_state(state: dict[str, Tensor], storage: str) -> dict[str, Any]:
     """A state dict in ``storage`` format (``float32``: unchanged)."""
     if storage == "float32":
         return {"storage": storage, "tensors": dict(state)}
-    if storage != "int8-rowwise":
+    if storage not in STORAGE_FORMATS:
         raise TrainError(f"checkpoint storage: {storage!r}; accepted: {', '.join(STORAGE_FORMATS)}")
     tensors: dict[str, Any] = {}
     for name, t in state.items():
         if t.is_floating_point() and t.dim() >= 2:
-            tensors[name] = quantize_rowwise(t)
+            tensors[name] = quantize_rowwise(t) if storage == "int8-rowwise" else t.half()
         else:
             tensors[name] = t.float() if t.is_floating_point() else t
     return {"storage": storage, "tensors": tensors}
@@ -61,5 +62,5 @@ def unpack_state(packed: dict[str, Any], where: str) -> dict[str, Tensor]:
         raise TrainError(f"{where}: weight storage {storage!r}; accepted: {', '.join(STORAGE_FORMATS)}")
     out: dict[str, Tensor] = {}
     for name, t in packed["tensors"].items():
-        out[name] = dequantize_rowwise(t) if isinstance(t, dict) else t
+        out[name] = dequantize_rowwise(t) if isinstance(t, dict) else t.float() if t.is_floating_point() else t
     return out

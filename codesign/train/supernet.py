@@ -151,7 +151,7 @@ def train_supernet(
             return
         finished = at_step >= total_steps
         save_torch(checkpoint_record(
-            net.state_dict(), finished=finished,
+            net.state_dict(), finished=finished, storage=config.checkpoint_storage,
             resume_state={"optimizer": opt.state_dict(), "sample_rng": sample_rng.bit_generator.state,
                           "torch_rng": torch.get_rng_state()},
             step=at_step, total_steps=total_steps, space=space, schema=data.schema.to_dict(),

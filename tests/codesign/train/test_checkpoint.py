@@ -12,7 +12,7 @@ import torch
 from codesign.data.cache import CtrData
 from codesign.train.checkpoint import CHECKPOINT_NAME, is_finished, load_checkpoint
 from codesign.train.config import TrainConfig, TrainError
-from codesign.train.storage import INT8_MAX
+from codesign.train.storage import INT8_MAX, pack_state, unpack_state
 from codesign.train.supernet import load_supernet, train_supernet
 from tests.codesign.train.subnets import state
 
@@ -66,3 +66,14 @@ def test_old_checkpoint_formats_are_refused(tmp_path: Path) -> None:
     torch.save({"format": "pimrec-supernet-ckpt/3", "model": {}}, old)
     with pytest.raises(TrainError, match=r"older pimrec.*accepted: pimrec-supernet-ckpt/4.*--overwrite"):
         load_checkpoint(tmp_path)
+
+
+def test_float16_storage_round_trip() -> None:
+    g = torch.Generator().manual_seed(0)
+    state = {"w": torch.randn(8, 5, generator=g), "b": torch.randn(5, generator=g), "i": torch.arange(3)}
+    back = unpack_state(pack_state(state, "float16"), "test")
+    assert back["w"].dtype == torch.float32 and torch.equal(back["b"], state["b"]) and torch.equal(back["i"], state["i"])
+    # float16 has 11 significant bits: relative rounding error at most 2^-11 (normal range)
+    assert bool(((back["w"] - state["w"]).abs() <= state["w"].abs() * 2.0**-11).all())
+    with pytest.raises(TrainError, match="accepted: float32, float16, int8-rowwise"):
+        pack_state(state, "int4")
