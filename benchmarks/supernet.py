@@ -40,7 +40,9 @@ import typing
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import torch
+from sklearn.linear_model import LogisticRegression
 
 from supernet_truth import (  # benchmarks/supernet_truth.py, beside this script
     Truth,
@@ -57,7 +59,7 @@ from codesign.nas.space import SPACES, SubnetSpec, spec_hash
 from codesign.train.checkpoint import CHECKPOINT_NAME, checkpoint_record, config_dict, save_torch
 from codesign.train.config import TrainConfig, default
 from codesign.train.finetune import FINETUNE_ROWS, FINETUNE_STEPS, estimate_subnet
-from codesign.train.metrics import EvalResult, base_rate_logloss
+from codesign.train.metrics import EvalResult, base_rate_logloss, metrics
 from codesign.train.optim import make_optimizers
 from codesign.train.probe import ProbeReport
 from codesign.train.supernet import load_supernet, train_supernet
@@ -73,6 +75,40 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     lines = [fmt_row(header, widths), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     lines += [fmt_row(r, widths) for r in rows]
     return "\n".join(lines)
+
+
+def logistic_baseline(data: CtrData, max_train_rows: int, seed: int) -> tuple[EvalResult, EvalResult, float]:
+    """Logistic regression (scikit-learn, lbfgs) on one-hot hashed buckets plus the
+    standardised dense features: val, test and fit seconds."""
+    cards = np.asarray(data.schema.cardinalities, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(cards)[:-1]])
+    n_cols = int(cards.sum())
+    tr = data.indices("train")
+    if tr.shape[0] > max_train_rows:
+        tr = np.sort(np.random.default_rng(seed).choice(tr, max_train_rows, replace=False))
+    dense_tr = np.asarray(data.dense[tr], dtype=np.float64)
+    mu, sd = dense_tr.mean(0), dense_tr.std(0) + 1e-9
+
+    def features(idx: np.ndarray) -> sp.csr_matrix:
+        sparse = np.asarray(data.sparse[idx], dtype=np.int64) + offsets
+        n = idx.shape[0]
+        rows = np.repeat(np.arange(n), sparse.shape[1])
+        onehot = sp.csr_matrix(
+            (np.ones(rows.shape[0], dtype=np.float64), (rows, sparse.ravel())), shape=(n, n_cols)
+        )
+        dense = (np.asarray(data.dense[idx], dtype=np.float64) - mu) / sd
+        return sp.hstack([onehot, sp.csr_matrix(dense)], format="csr")
+
+    t0 = time.perf_counter()
+    model = LogisticRegression(C=0.1, max_iter=300, tol=1e-5)
+    model.fit(features(tr), np.asarray(data.label[tr]))
+    wall = time.perf_counter() - t0
+    out = []
+    for split in ("val", "test"):
+        idx = data.indices(split)
+        p = model.predict_proba(features(idx))[:, 1]
+        out.append(metrics(np.asarray(data.label[idx]), p))
+    return out[0], out[1], wall
 
 
 def method_config(args: argparse.Namespace) -> dict[str, typing.Any]:
@@ -214,6 +250,10 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
         ["supernet epoch time", f"{epoch_min:.1f} min ({n_train:,} rows, {stats['whole_supernet_steps']} whole-supernet steps)"],
         ["finished checkpoint", f"{size:.1f} MB"],
     ]
+    if args.logistic_rows > 0:
+        lr_val, lr_test, lr_wall = logistic_baseline(data, args.logistic_rows, args.seed)
+        rows.append(["logistic regression val / test log loss",
+                     f"{lr_val.logloss:.5f} / {lr_test.logloss:.5f} (fit {lr_wall:.0f} s)"])
     if "storage_delta" in stats:
         n, d_ll, d_auc = stats["storage_delta"]
         rows.append([f"int8 storage: max |change| of {n} estimates, log loss / AUC", f"{d_ll:.6f} / {d_auc:.6f}"])
@@ -282,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
                     "subnets with its float32 weights and report the change int8 storage makes")
     ap.add_argument("--resumable-size", action="store_true",
                     help="also write (and delete) a resumable checkpoint to report its size")
+    ap.add_argument("--logistic-rows", type=int, default=0,
+                    help="also fit a logistic-regression baseline on at most N train rows (0: no)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--wait-truth", action="store_true",
                     help="wait for benchmarks/supernet_truth.py (run in another process) to write "
