@@ -1,27 +1,28 @@
-"""Supernet benchmark: training speed, one-shot ranking quality and a logistic baseline.
+"""Supernet benchmark: does the supernet rank subnets as from-scratch training does?
 
-On synthetic Criteo-format rows (``make_synthetic_cache``; the cache folder is reused when
-present) this script
+On synthetic rows of each format asked for (Criteo, Avazu, KDD; ``make_synthetic_cache``,
+caches under ``/tmp/pimrec-bench`` reused when present) this script
 
-1. trains the weight-sharing supernet for one epoch on the train split (torch threads = 2
-   by default) and reports samples/s and the epoch's wall time;
-2. samples ``--subnets`` random subnets (single-operator any-connection) and estimates each
-   with the supernet: the final layer alone is refitted on ``FINETUNE_ROWS`` (20,000) training rows (at most
-   ``--finetune-steps`` full-batch L-BFGS iterations from the supernet's head, a convex
-   problem on the frozen subnet's features), then val log loss and AUC;
-3. trains each of those subnets from scratch on a documented budget (``--scratch-rows``
-   training rows, one pass, same optimizer and schedule) and evaluates it on val;
-4. reports Kendall's tau between the two rankings (by val log loss, and by AUC);
-5. fits a logistic-regression baseline (scikit-learn, lbfgs) on the same train split:
-   features = one-hot of every hashed categorical bucket (the cache's capped ids, one column
-   per (field, bucket)) plus the 13 log-transformed dense features standardised; evaluated
-   on the same val and test rows.
+1. trains the weight-sharing supernet for one epoch of the train split with the training
+   method given by the options (sampling rule, distillation, progressive shrinking,
+   schedule), prints its probe reports (train / val log loss of the whole supernet and of
+   fixed probe subnets against the base rate) and its samples/s, epoch time and the size of
+   its finished checkpoint (and of a resumable one);
+2. samples ``--subnets`` random subnets and estimates each from the finished checkpoint
+   (head refit on ``FINETUNE_ROWS`` training rows, then val log loss and AUC), as the search
+   does;
+3. trains each from scratch with ``--seeds`` seeds on a full epoch of the train split
+   (``benchmarks/supernet_truth.py``; cached per subnet and seed) and ranks by the mean;
+4. reports Kendall tau between the estimates and the truth (log loss and AUC) with a
+   bootstrap interval over subnets, and the truth's own seed spread and seed-to-seed tau.
+
+It exits with status 1 when a probe subnet's val log loss is not below the base rate.
 
 Usage::
 
-    python benchmarks/supernet.py                 # 500,000 rows, 20 subnets
-    python benchmarks/supernet.py --quick         # a small smoke run (about a minute)
-    python benchmarks/supernet.py --speed-steps 200 --threads 2   # training speed only
+    python benchmarks/supernet.py --datasets criteo avazu kdd --rows 50000 --subnets 20
+    python benchmarks/supernet.py --sampling sandwich --distill      # a training method
+    python benchmarks/supernet.py --quick                            # a smoke run
 
 Timings depend on what else runs on the machine; the script prints its load average.
 Measured figures and what they decided are in ``benchmarks/README.md``.
@@ -30,6 +31,7 @@ Measured figures and what they decided are in ``benchmarks/README.md``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -38,30 +40,46 @@ import typing
 from pathlib import Path
 
 import numpy as np
-import torch
-
 import scipy.sparse as sp
-from scipy.stats import kendalltau
+import torch
 from sklearn.linear_model import LogisticRegression
 
+from supernet_truth import (  # benchmarks/supernet_truth.py, beside this script
+    Truth,
+    bench_specs,
+    kendall,
+    open_cache,
+    seed_agreement,
+    tau_interval,
+    truth_dir,
+    truth_of,
+)
 from codesign.data.cache import CtrData
-from codesign.data.synthetic import make_synthetic_cache
-from codesign.nas.moves import sample
 from codesign.nas.space import SPACES, SubnetSpec, spec_hash
-from codesign.train.checkpoint import CHECKPOINT_NAME
+from codesign.train.checkpoint import CHECKPOINT_NAME, checkpoint_record, config_dict, save_torch
 from codesign.train.config import TrainConfig, default
 from codesign.train.finetune import FINETUNE_ROWS, FINETUNE_STEPS, estimate_subnet
 from codesign.train.metrics import EvalResult, base_rate_logloss, metrics
-from codesign.train.scratch import ScratchRun, train_from_scratch_run
+from codesign.train.optim import make_optimizers
+from codesign.train.probe import ProbeReport
 from codesign.train.supernet import load_supernet, train_supernet
 from pimsim.util.fileio import atomic_write_json
 
 
-def kendall_tau(a: list[float], b: list[float]) -> float:
-    return float(kendalltau(a, b).statistic)
+def fmt_row(cells: list[str], widths: list[int]) -> str:
+    return "| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths)) + " |"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    lines = [fmt_row(header, widths), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines += [fmt_row(r, widths) for r in rows]
+    return "\n".join(lines)
 
 
 def logistic_baseline(data: CtrData, max_train_rows: int, seed: int) -> tuple[EvalResult, EvalResult, float]:
+    """Logistic regression (scikit-learn, lbfgs) on one-hot hashed buckets plus the
+    standardised dense features: val, test and fit seconds."""
     cards = np.asarray(data.schema.cardinalities, dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(cards)[:-1]])
     n_cols = int(cards.sum())
@@ -93,222 +111,256 @@ def logistic_baseline(data: CtrData, max_train_rows: int, seed: int) -> tuple[Ev
     return out[0], out[1], wall
 
 
-def scratch_result(
-    spec: SubnetSpec, data: CtrData, config: TrainConfig, eval_rows: int | None, folder: Path, fresh: bool
-) -> ScratchRun:
-    """Train ``spec`` from scratch, or reuse the result cached in ``folder`` under its hash
-    (from-scratch results do not depend on the supernet, so supernet variants share them)."""
-    path = folder / f"{spec_hash(spec)}.json"
-    if path.exists() and not fresh:
-        saved = json.loads(path.read_text())
-        return ScratchRun(
-            model=None, val=EvalResult(**saved["val"]), test=EvalResult(**saved["test"]),
-            steps=saved["steps"], wall_s=saved["wall_s"], samples_per_s=saved["samples_per_s"],
-        )
-    sc = train_from_scratch_run(spec, data, config, eval_limit=eval_rows)
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, {"val": sc.val.__dict__, "test": sc.test.__dict__, "steps": sc.steps,
-                             "wall_s": sc.wall_s, "samples_per_s": sc.samples_per_s})
-    return sc
+def method_config(args: argparse.Namespace) -> dict[str, typing.Any]:
+    """The TrainConfig keys the command line sets (the training method)."""
+    return {
+        "sampling": args.sampling, "sandwich_random": args.sandwich_random, "distill": args.distill,
+        "shrink_fraction": args.shrink, "supernet_warmup_fraction": args.supernet_warmup,
+        "lr_warmup_fraction": args.lr_warmup, "dense_lr": args.dense_lr, "lr": args.lr,
+        "seed": args.seed, "optimizer": args.optimizer, "center_logits": not args.no_center,
+    }
 
 
-def fmt_row(cells: list[str], widths: list[int]) -> str:
-    return "| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths)) + " |"
+def train_or_load(data: CtrData, cache: Path, args: argparse.Namespace
+                  ) -> tuple[torch.nn.Module, torch.nn.Module | None, dict, list[str]]:
+    """The finished supernet of this method as its checkpoint stores it (trained, or read
+    from the cached checkpoint), the float32 supernet when trained here (else None), its
+    speed and sizes, and its final probe report's lines."""
+    trained = None
+    method = method_config(args)
+    # the optimizer and the centring name a supernet's folder only when not at their defaults
+    named = {k: v for k, v in method.items()
+             if k not in ("optimizer", "center_logits") or v != default(k)}
+    tag = hashlib.sha256(json.dumps([args.space, named], sort_keys=True).encode()).hexdigest()[:10]
+    ck_dir = cache.parent / f"{cache.name}.supernet-{tag}"
+    stats_path = ck_dir / "stats.json"
+    if stats_path.exists() and not args.fresh:
+        stats = json.loads(stats_path.read_text())
+        print(f"supernet: reused {ck_dir} ({json.dumps(method, sort_keys=True)})")
+    else:
+        cfg = TrainConfig(**method, epochs=1, checkpoint_dir=ck_dir, checkpoint_every_steps=10**9,
+                          probe_every_steps=args.probe_every, quiet=True)
+        printed = lambda r: print("\n".join(r.lines()), flush=True)  # noqa: E731
+        run = train_supernet(data, cfg, space=args.space, overwrite=True, on_probe=printed)
+        trained = run.supernet
+        resumable = ck_dir / "resumable.pt"
+        final: ProbeReport = run.probes[-1]
+        stats = {
+            "steps": run.steps_done, "samples_per_s": run.samples_per_s, "wall_s": run.wall_s,
+            "whole_supernet_steps": run.whole_supernet_steps,
+            "finished_bytes": (ck_dir / CHECKPOINT_NAME).stat().st_size,
+            "probe": final.losses, "base_train": final.base_train, "base_val": final.base_val,
+            "probe_lines": final.lines(), "method": method,
+        }
+        if args.resumable_size:  # the same weights as an interrupted run would keep them
+            save_torch(checkpoint_record(
+                run.supernet.state_dict(), finished=False, storage="float32",
+                resume_state={"optimizer": _fresh_optimizer_state(run.supernet, cfg)},
+                step=run.steps_done, total_steps=run.total_steps, space=args.space,
+                schema=data.schema.to_dict(), config=config_dict(cfg)), resumable)
+            stats["resumable_bytes"] = resumable.stat().st_size
+            resumable.unlink()
+        atomic_write_json(stats_path, stats, indent=2)
+    net, _ = load_supernet(ck_dir, data.schema)
+    stats["dir"] = str(ck_dir)
+    return net, trained, stats, stats["probe_lines"]
 
 
-def table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    lines = [fmt_row(header, widths), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    lines += [fmt_row(r, widths) for r in rows]
-    return "\n".join(lines)
+def cached_estimate(net: torch.nn.Module, spec: SubnetSpec, data: CtrData, args: argparse.Namespace,
+                    folder: str) -> EvalResult:
+    """The supernet's estimate of ``spec``, cached beside its checkpoint (per subnet, head
+    refit method and steps)."""
+    path = Path(folder) / "estimates" / f"{spec_hash(spec)}-{args.head_method}{args.finetune_steps}-s{args.seed}.json"
+    if path.exists():
+        return EvalResult(**json.loads(path.read_text()))
+    e = estimate_subnet(net, spec, data, args.finetune_steps, seed=args.seed, method=args.head_method)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(path, e.__dict__)
+    return e
+
+
+def _fresh_optimizer_state(net: torch.nn.Module, cfg: TrainConfig) -> dict:
+    """The optimizers' state after one step (every moment buffer allocated): the size an
+    interrupted run's checkpoint holds."""
+    opt = make_optimizers(net, cfg, 10)
+    for p in net.parameters():
+        p.grad = torch.zeros_like(p)
+    opt.step()
+    opt.zero_grad()
+    return opt.state_dict()
+
+
+def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]], bool, dict]:
+    """Run the benchmark on one format; the summary rows, whether the probes beat the base
+    rate, and the figures as JSON."""
+    data, cache, made = open_cache(dataset, args.rows, args.cap)
+    n_train = int(data.indices("train").shape[0])
+    print(f"\n# {dataset}: {cache} ({made}); {data.n_rows:,} rows, train {n_train:,}, "
+          f"val {data.indices('val').shape[0]:,}; load average {os.getloadavg()}", flush=True)
+    net, fp32_net, stats, probe_lines = train_or_load(data, cache, args)
+    print("\n".join(probe_lines))
+    specs = bench_specs(args.space, args.subnets, 0)
+    est: list[EvalResult] = []
+    truths: list[Truth] = []
+    seeds = list(range(args.seeds))
+
+    for spec in specs:  # estimates first: the truth may still be filling in another process
+        est.append(cached_estimate(net, spec, data, args, stats["dir"]))
+    if fp32_net is not None and args.storage_check > 0:  # int8 checkpoint vs float32 weights
+        d_ll, d_auc = [], []
+        for spec, e in list(zip(specs, est))[: args.storage_check]:
+            e32 = estimate_subnet(fp32_net, spec, data, args.finetune_steps, seed=args.seed, method=args.head_method)
+            d_ll.append(abs(e32.logloss - e.logloss))
+            d_auc.append(abs(e32.auc - e.auc))
+        stats["storage_delta"] = [len(d_ll), max(d_ll), max(d_auc)]
+        atomic_write_json(Path(stats["dir"]) / "stats.json", stats, indent=2)
+    if args.no_truth:
+        print(f"{len(est)} estimates cached in {stats['dir']}; no truth asked for")
+        return [], True, {}
+    if args.available_truth:  # the subnets whose every seed is in the truth cache
+        keep = [i for i, spec in enumerate(specs) if all(
+            (truth_dir(cache) / f"{spec_hash(spec)}-s{s}.json").exists() for s in seeds)]
+        specs, est = [specs[i] for i in keep], [est[i] for i in keep]
+        print(f"truth cached for {len(specs)} of {args.subnets} subnets: ranking those")
+    for i, spec in enumerate(specs):
+        truths.append(truth_of(spec, data, seeds, truth_dir(cache), wait=args.wait_truth))
+        t = truths[-1]
+        print(f"  {i + 1:2d}/{len(specs)} {spec_hash(spec)[:8]}: supernet {est[i].logloss:.5f} / "
+              f"{est[i].auc:.4f}   scratch {t.mean_logloss:.5f} / {t.mean_auc:.4f} "
+              f"(seed spread {t.spread_logloss:.5f})", flush=True)
+    e_ll, t_ll = [e.logloss for e in est], [t.mean_logloss for t in truths]
+    e_auc, t_auc = [e.auc for e in est], [t.mean_auc for t in truths]
+    tau_ll, tau_auc = kendall(e_ll, t_ll), kendall(e_auc, t_auc)
+    ci_ll, ci_auc = tau_interval(e_ll, t_ll), tau_interval(e_auc, t_auc)
+    spreads = [t.spread_logloss for t in truths]
+    gaps = np.diff(np.sort(t_ll))
+    probe = {k: tuple(v) for k, v in stats["probe"].items()}
+    beats = all(val < stats["base_val"] for name, (_, val) in probe.items() if name != "whole")
+    epoch_min = n_train / stats["samples_per_s"] / 60
+    size = stats["finished_bytes"] / 1e6
+    rows = [
+        ["Kendall tau, val log loss (90% CI)", f"{tau_ll:.3f} ({ci_ll[0]:.3f} to {ci_ll[1]:.3f})"],
+        ["Kendall tau, val AUC (90% CI)", f"{tau_auc:.3f} ({ci_auc[0]:.3f} to {ci_auc[1]:.3f})"],
+        ["truth: seed spread of log loss, median / max", f"{np.median(spreads):.5f} / {max(spreads):.5f}"],
+        ["truth: median gap between neighbours", f"{float(np.median(gaps)):.5f}"],
+        ["truth: seed-0 vs seed-1 tau", f"{seed_agreement(truths):.3f}" if len(seeds) > 1 else "-"],
+        ["base-rate log loss train / val (probe rows)", f"{stats['base_train']:.5f} / {stats['base_val']:.5f}"],
+        *[[f"probe {name} train / val", f"{tr:.5f} / {va:.5f}"] for name, (tr, va) in probe.items()],
+        ["supernet samples/s", f"{stats['samples_per_s']:,.0f}"],
+        ["supernet epoch time", f"{epoch_min:.1f} min ({n_train:,} rows, {stats['whole_supernet_steps']} whole-supernet steps)"],
+        ["finished checkpoint", f"{size:.1f} MB"],
+    ]
+    if args.logistic_rows > 0:
+        lr_val, lr_test, lr_wall = logistic_baseline(data, args.logistic_rows, args.seed)
+        rows.append(["logistic regression val / test log loss",
+                     f"{lr_val.logloss:.5f} / {lr_test.logloss:.5f} (fit {lr_wall:.0f} s)"])
+    if "storage_delta" in stats:
+        n, d_ll, d_auc = stats["storage_delta"]
+        rows.append([f"int8 storage: max |change| of {n} estimates, log loss / AUC", f"{d_ll:.6f} / {d_auc:.6f}"])
+    if "resumable_bytes" in stats:
+        rows.append(["resumable checkpoint (float32 + optimizer)", f"{stats['resumable_bytes'] / 1e6:.1f} MB"])
+    figures = {"tau_logloss": tau_ll, "tau_logloss_ci": ci_ll, "tau_auc": tau_auc, "tau_auc_ci": ci_auc,
+               "stats": stats, "subnets": [{"hash": spec_hash(s), "supernet": e.__dict__,
+                                            "scratch_logloss": t.logloss, "scratch_auc": t.auc}
+                                           for s, e, t in zip(specs, est, truths)],
+               "base_val_full": base_rate_logloss(data, "val")}
+    return rows, beats, figures
+
+
+def speed_only(args: argparse.Namespace) -> int:
+    """``--speed-steps``: training speed and the loss curve of the first steps, per format."""
+    for ds in args.datasets:
+        data, cache, _ = open_cache(ds, args.rows, args.cap)
+        n_train = int(data.indices("train").shape[0])
+        cfg = TrainConfig(**method_config(args), stop_after_steps=args.speed_steps, quiet=True, probe_rows=0)
+        run = train_supernet(data, cfg, space=args.space)
+        print(f"{ds}: supernet training speed {run.samples_per_s:,.0f} samples/s over {run.steps_done} "
+              f"steps ({run.whole_supernet_steps} of them whole-supernet), {args.threads} threads; one "
+              f"epoch of {n_train:,} rows at this speed: {n_train / run.samples_per_s / 60:.1f} min")
+        tenth = max(1, len(run.losses) // 10)
+        means = [float(np.mean(run.losses[i : i + tenth])) for i in range(0, len(run.losses), tenth)]
+        print(f"mean training loss per {tenth} steps: {', '.join(f'{m:.3f}' for m in means)}; "
+              f"base-rate train log loss {base_rate_logloss(data, 'train'):.5f}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rows", type=int, default=500_000, help="synthetic Criteo rows")
+    ap.add_argument("--datasets", nargs="+", choices=("criteo", "avazu", "kdd"), default=["criteo"])
+    ap.add_argument("--rows", type=int, default=50_000, help="synthetic rows per format")
     ap.add_argument("--subnets", type=int, default=20)
-    ap.add_argument("--quick", action="store_true", help="20,000 rows, 4 subnets, small budgets")
-    ap.add_argument("--cache", type=Path, default=None, help="cache folder (default under /tmp/pimrec-bench)")
+    ap.add_argument("--seeds", type=int, default=2, help="from-scratch seeds per subnet")
+    ap.add_argument("--quick", action="store_true", help="8,000 rows, 4 subnets, 1 seed")
     ap.add_argument("--cap", type=int, default=2**16, help="bucket cap per categorical field")
     ap.add_argument("--space", choices=tuple(SPACES), default="full")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--sampling", choices=typing.get_args(TrainConfig.model_fields["sampling"].annotation),
+                    default=default("sampling"))
+    ap.add_argument("--sandwich-random", type=int, default=default("sandwich_random"))
+    ap.add_argument("--distill", action="store_true", default=default("distill"))
+    ap.add_argument("--no-distill", dest="distill", action="store_false")
+    ap.add_argument("--shrink", type=float, default=default("shrink_fraction"), help="progressive shrinking fraction")
+    ap.add_argument("--supernet-warmup", type=float, default=default("supernet_warmup_fraction"))
+    ap.add_argument("--lr-warmup", type=float, default=default("lr_warmup_fraction"))
+    ap.add_argument("--lr", type=float, default=default("lr"), help="Adagrad lr (tables)")
+    ap.add_argument("--dense-lr", type=float, default=default("dense_lr"), help="Adam lr (dense operators)")
     ap.add_argument("--optimizer", choices=typing.get_args(TrainConfig.model_fields["optimizer"].annotation),
                     default=default("optimizer"),
                     help="hybrid: Adagrad on the tables + Adam on the dense operators; adagrad: NASRec's")
-    ap.add_argument("--lr", type=float, default=default("lr"),
-                    help="Adagrad lr (tables; everything with --optimizer adagrad)")
-    ap.add_argument("--dense-lr", type=float, default=default("dense_lr"), help="Adam lr of the dense operators (hybrid)")
-    ap.add_argument("--supernet-warmup", type=float, default=0.02, help="whole-supernet warm-up fraction")
-    ap.add_argument("--finetune-steps", type=int, default=None,
-                    help=f"head fit: iterations on {FINETUNE_ROWS:,} cached rows (default "
-                    f"{FINETUNE_STEPS}; 50 with --quick)")
-    ap.add_argument("--scratch-rows", type=int, default=None,
-                    help="from-scratch budget: training rows per subnet (default: the whole train "
-                    "split, one epoch; at 100,000 rows every subnet lands within the noise of one run)")
-    ap.add_argument("--eval-rows", type=int, default=None, help="evaluate on at most N val rows")
-    ap.add_argument("--head-method", choices=("lbfgs", "adagrad"), default="lbfgs",
-                    help="head refit of each estimate: full-batch L-BFGS or minibatch Adagrad steps")
     ap.add_argument("--no-center", action="store_true",
                     help="train the supernet on the uncentred loss (TrainConfig.center_logits=False)")
-    ap.add_argument("--lr-rows", type=int, default=400_000, help="logistic baseline: max training rows")
+    ap.add_argument("--head-method", choices=("lbfgs", "adagrad"), default="lbfgs",
+                    help="head refit of each estimate: full-batch L-BFGS or minibatch Adagrad steps")
+    ap.add_argument("--speed-steps", type=int, default=None,
+                    help="only train the supernet for this many steps (no checkpoint), print its "
+                    "speed and the mean training loss of each tenth of them, and exit")
+    ap.add_argument("--finetune-steps", type=int, default=FINETUNE_STEPS,
+                    help=f"head refit: L-BFGS iterations on {FINETUNE_ROWS:,} cached rows")
+    ap.add_argument("--probe-every", type=int, default=None, help="steps between probe reports")
+    ap.add_argument("--storage-check", type=int, default=5,
+                    help="when the supernet is trained in this run, also estimate this many "
+                    "subnets with its float32 weights and report the change int8 storage makes")
+    ap.add_argument("--resumable-size", action="store_true",
+                    help="also write (and delete) a resumable checkpoint to report its size")
+    ap.add_argument("--logistic-rows", type=int, default=0,
+                    help="also fit a logistic-regression baseline on at most N train rows (0: no)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--fresh", action="store_true", help="retrain the supernet even if a finished checkpoint exists")
-    ap.add_argument("--fresh-scratch", action="store_true",
-                    help="retrain every from-scratch subnet even if its result is cached")
+    ap.add_argument("--wait-truth", action="store_true",
+                    help="wait for benchmarks/supernet_truth.py (run in another process) to write "
+                    "the from-scratch results instead of training them here")
+    ap.add_argument("--no-truth", action="store_true",
+                    help="only train the supernet and cache its estimates (the ranking comes later)")
+    ap.add_argument("--available-truth", action="store_true",
+                    help="rank only the subnets whose from-scratch results are all cached")
+    ap.add_argument("--fresh", action="store_true", help="retrain the supernet even if cached")
     ap.add_argument("--json", type=Path, default=None, help="also write all figures as JSON here")
-    ap.add_argument(
-        "--speed-steps", type=int, default=None,
-        help="only measure supernet training speed over this many steps (no checkpoint) and exit",
-    )
     args = ap.parse_args(argv)
     if args.quick:
-        args.rows, args.subnets = 20_000, 4
-        args.scratch_rows, args.lr_rows = 16_000, 16_000
-        if args.finetune_steps is None:
-            args.finetune_steps = 50
-    if args.finetune_steps is None:
-        args.finetune_steps = FINETUNE_STEPS
+        args.rows, args.subnets, args.seeds, args.finetune_steps = 8_000, 4, 1, 30
     torch.set_num_threads(args.threads)
-    base_dir = Path("/tmp/pimrec-bench")
-    cache = args.cache or base_dir / f"criteo-{args.rows}-cap{args.cap}"
-
-    t0 = time.perf_counter()
-    try:
-        data = CtrData.open(cache)
-        made = "reused"
-    except Exception:
-        data = make_synthetic_cache("criteo", args.rows, cache, seed=2026, cap=args.cap, quiet=False)
-        made = f"made in {time.perf_counter() - t0:.1f} s"
-    n_train, n_val = data.indices("train").shape[0], data.indices("val").shape[0]
-    print(f"data: {cache} ({made}); {data.n_rows:,} rows, train {n_train:,}, val {n_val:,}; "
-          f"embedding rows {sum(data.schema.cardinalities):,}")
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, load average {os.getloadavg()}")
-    base = base_rate_logloss(data, "val")
-    opt_kw = {"optimizer": args.optimizer, "lr": args.lr, "dense_lr": args.dense_lr,
-              "center_logits": not args.no_center}
-
     if args.speed_steps is not None:
-        run = train_supernet(
-            data,
-            TrainConfig(**opt_kw, supernet_warmup_fraction=args.supernet_warmup, seed=args.seed,
-                        stop_after_steps=args.speed_steps, quiet=True),
-            space=args.space,
-        )
-        whole = run.whole_supernet_steps
-        print(f"supernet training speed: {run.samples_per_s:,.0f} samples/s over {run.steps_done} steps "
-              f"({whole} of them whole-supernet), {args.threads} threads; one epoch of {n_train:,} rows "
-              f"at this speed: {n_train / run.samples_per_s / 60:.1f} min")
-        tenth = max(1, len(run.losses) // 10)
-        means = [float(np.mean(run.losses[i : i + tenth])) for i in range(0, len(run.losses), tenth)]
-        print(f"mean training loss per {tenth} steps: {', '.join(f'{m:.3f}' for m in means)}; "
-              f"base-rate val log loss {base:.5f}")
-        return 0
-
-    # 1. supernet training -----------------------------------------------------------
-    tag = (f"{args.space}-{args.optimizer}-lr{args.lr}-dlr{args.dense_lr}-wu{args.supernet_warmup}-s{args.seed}"
-           + ("-uncentred" if args.no_center else ""))
-    ck_dir = cache.parent / f"{cache.name}.supernet-{tag}"
-    stats_path = ck_dir / "speed.json"
-    cfg = TrainConfig(
-        **opt_kw,
-        epochs=1,
-        supernet_warmup_fraction=args.supernet_warmup,
-        seed=args.seed,
-        checkpoint_dir=ck_dir,
-        checkpoint_every_steps=100,
-        quiet=False,
-    )
-    if args.fresh and stats_path.exists():
-        stats_path.unlink()
-        (ck_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
-    if stats_path.exists():
-        net, _ = load_supernet(ck_dir, data.schema)
-        speed = json.loads(stats_path.read_text())
-        print(f"supernet: reused finished checkpoint {ck_dir}")
-    else:
-        run = train_supernet(data, cfg, space=args.space, resume=True)
-        net = run.supernet
-        speed = {
-            "steps": run.steps_done,
-            "samples_per_s": run.samples_per_s,
-            "wall_s": run.wall_s,
-            "whole_supernet_steps": run.whole_supernet_steps,
-            "resumed_from_step": run.resumed_from_step,
-            "final_train_loss_100": float(np.mean(run.losses[-100:])),
-        }
-        atomic_write_json(stats_path, speed, indent=2)
-    epoch_s = n_train / speed["samples_per_s"]
-    print(f"supernet: {speed['steps']} steps, {speed['samples_per_s']:,.0f} samples/s, "
-          f"one epoch {epoch_s / 60:.1f} min (target <= 10 min), whole-supernet steps "
-          f"{speed['whole_supernet_steps']}, train loss (last 100) {speed['final_train_loss_100']:.4f}")
-
-    # 2./3. subnets: supernet estimate vs from scratch -------------------------------
-    rng = np.random.default_rng([args.seed, 99])
-    specs = [sample(args.space, rng) for _ in range(args.subnets)]
-    scratch_cfg = TrainConfig(
-        **opt_kw, epochs=1, train_rows=min(args.scratch_rows or n_train, n_train), seed=args.seed, quiet=True
-    )
-    scratch_tag = (f"{args.optimizer}-lr{args.lr}-dlr{args.dense_lr}-rows{scratch_cfg.train_rows}"
-                   f"-s{args.seed}-eval{args.eval_rows or 'all'}")
-    scratch_dir = cache.parent / f"{cache.name}.scratch-{scratch_tag}"
-    results = []
-    for i, spec in enumerate(specs):
-        t = time.perf_counter()
-        est = estimate_subnet(
-            net, spec, data, args.finetune_steps, seed=args.seed, limit=args.eval_rows,
-            method=args.head_method,
-        )
-        t_est = time.perf_counter() - t
-        sc = scratch_result(spec, data, scratch_cfg, args.eval_rows, scratch_dir, args.fresh_scratch)
-        results.append((spec, est, sc, t_est))
-        print(f"  subnet {i + 1:2d}/{len(specs)} {spec_hash(spec)[:8]}: supernet {est.logloss:.5f} / "
-              f"{est.auc:.4f} ({t_est:.0f} s)   scratch {sc.val.logloss:.5f} / {sc.val.auc:.4f} "
-              f"({sc.wall_s:.0f} s, {sc.samples_per_s:,.0f} samples/s)", flush=True)
-
-    tau_ll = kendall_tau([r[1].logloss for r in results], [r[2].val.logloss for r in results])
-    tau_auc = kendall_tau([r[1].auc for r in results], [r[2].val.auc for r in results])
-
-    # 5. logistic regression baseline ------------------------------------------------
-    lr_path = cache.parent / f"{cache.name}.logistic-{args.lr_rows}-s{args.seed}.json"
-    if lr_path.exists():  # the baseline depends only on the cache, the row budget and the seed
-        saved = json.loads(lr_path.read_text())
-        lr_val, lr_test, lr_wall = EvalResult(**saved["val"]), EvalResult(**saved["test"]), saved["fit_s"]
-        print(f"logistic regression: reused {lr_path}")
-    else:
-        lr_val, lr_test, lr_wall = logistic_baseline(data, args.lr_rows, args.seed)
-        atomic_write_json(lr_path, {"val": lr_val.__dict__, "test": lr_test.__dict__, "fit_s": lr_wall})
-
-    # report -------------------------------------------------------------------------
-    rows = [
-        [str(i + 1), spec_hash(s)[:8], f"{e.logloss:.5f}", f"{e.auc:.4f}", f"{c.val.logloss:.5f}", f"{c.val.auc:.4f}"]
-        for i, (s, e, c, _) in enumerate(results)
-    ]
-    print()
-    print(f"## Supernet benchmark ({data.n_rows:,} synthetic Criteo rows, space {args.space}, {args.threads} threads)")
-    print()
-    print(table(["#", "subnet", "supernet val logloss", "supernet val AUC", "scratch val logloss", "scratch val AUC"], rows))
-    print()
-    summary = [
-        ["supernet training samples/s", f"{speed['samples_per_s']:,.0f}"],
-        ["supernet epoch wall time", f"{epoch_s / 60:.1f} min ({n_train:,} rows; target <= 10 min)"],
-        ["optimizer / whole-supernet warm-up", f"{args.optimizer} (Adagrad {args.lr}, Adam {args.dense_lr}) / {args.supernet_warmup}"],
-        ["head fine-tuning", f"{args.head_method}, {args.finetune_steps} steps, {FINETUNE_ROWS:,} train rows"],
-        ["from-scratch budget", f"{scratch_cfg.train_rows:,} rows, 1 pass, same optimizer"],
-        ["Kendall tau (val log loss)", f"{tau_ll:.3f} (target >= 0.4)"],
-        ["Kendall tau (val AUC)", f"{tau_auc:.3f}"],
-        ["base-rate val log loss", f"{base:.5f}"],
-        ["logistic regression val", f"{lr_val.logloss:.5f} / AUC {lr_val.auc:.4f}"],
-        ["logistic regression test", f"{lr_test.logloss:.5f} / AUC {lr_test.auc:.4f} (fit {lr_wall:.0f} s)"],
-        ["best scratch subnet val", f"{min(r[2].val.logloss for r in results):.5f}"],
-        ["total wall time", f"{(time.perf_counter() - t0) / 60:.1f} min"],
-    ]
-    print(table(["figure", "value"], summary))
+        return speed_only(args)
+    t0 = time.perf_counter()
+    all_ok, figures = True, {}
+    summaries = []
+    for ds in args.datasets:
+        rows, ok, figs = bench_format(ds, args)
+        all_ok &= ok
+        if rows:
+            figures[ds] = figs
+            summaries.append((ds, rows))
+    print(f"\n## Supernet benchmark ({args.rows:,} synthetic rows per format, space {args.space}, "
+          f"{args.subnets} subnets x {args.seeds} from-scratch seeds, {args.threads} threads)")
+    print(f"method: {json.dumps(method_config(args), sort_keys=True)}")
+    for ds, rows in summaries:
+        print(f"\n### {ds}\n")
+        print(table(["figure", "value"], rows))
+    print(f"\ntotal wall time {(time.perf_counter() - t0) / 60:.1f} min")
     if args.json is not None:
-        atomic_write_json(args.json, {
-            "speed": speed, "tau_logloss": tau_ll, "tau_auc": tau_auc, "base_logloss": base,
-            "logistic": {"val": lr_val.__dict__, "test": lr_test.__dict__},
-            "subnets": [{"hash": spec_hash(s), "supernet": e.__dict__, "scratch": c.val.__dict__} for s, e, c, _ in results],
-        }, indent=2)
+        atomic_write_json(args.json, figures, indent=2)
+    if not all_ok:
+        print("FAIL: a probe subnet's val log loss is not below the base rate", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -216,3 +216,45 @@ def shrink_candidates(spec: SubnetSpec, space: str | SearchSpace | None = None) 
             add(i, replace(b, deep_fm=False))
     return out
 
+
+
+def largest(space: str | SearchSpace) -> SubnetSpec:
+    """The largest subnet of ``space`` (the sandwich rule's): in block ``i`` the space's first
+    dense and sparse operator (FC, attention in NASRec-Full) over the ``max_inputs`` most
+    recent sources, the widest width, the most tokens, merge and DeepFM on."""
+    sp = get_space(space)
+    blocks = []
+    for i in range(sp.num_blocks):
+        recent = tuple(range(max(0, i + 1 - sp.max_inputs), i + 1))
+        blocks.append(BlockSpec(
+            dense_inputs=recent, sparse_inputs=recent, dense_left=i, dense_right=max(0, i - 1),
+            dense_op=sp.dense_ops[0], sparse_op=sp.sparse_ops[0], dense_width=max(sp.dense_widths),
+            sparse_tokens=max(sp.token_counts), dense_to_sparse=True, deep_fm=True,
+        ))
+    return validate(SubnetSpec(blocks=tuple(blocks), space=sp.name, emb_dim=sp.emb_dim), sp)
+
+
+def smallest(space: str | SearchSpace) -> SubnetSpec:
+    """The smallest subnet of ``space`` (the sandwich rule's): a chain in which block ``i``
+    reads only source ``i``, with the first dense operator (FC) and the last sparse one (EFC
+    in NASRec-Full), the narrowest width, the fewest tokens, merge and DeepFM off."""
+    sp = get_space(space)
+    blocks = tuple(
+        BlockSpec(
+            dense_inputs=(i,), sparse_inputs=(i,), dense_left=i, dense_right=i,
+            dense_op=sp.dense_ops[0], sparse_op=sp.sparse_ops[-1], dense_width=min(sp.dense_widths),
+            sparse_tokens=min(sp.token_counts), dense_to_sparse=False, deep_fm=False,
+        )
+        for i in range(sp.num_blocks)
+    )
+    return validate(SubnetSpec(blocks=blocks, space=sp.name, emb_dim=sp.emb_dim), sp)
+
+
+def with_floor(spec: SubnetSpec, min_width: int, min_tokens: int) -> SubnetSpec:
+    """``spec`` with every dense width below ``min_width`` and token count below
+    ``min_tokens`` raised to them (progressive shrinking's elastic floor)."""
+    blocks = tuple(
+        replace(b, dense_width=max(b.dense_width, min_width), sparse_tokens=max(b.sparse_tokens, min_tokens))
+        for b in spec.blocks
+    )
+    return SubnetSpec(blocks=blocks, space=spec.space, emb_dim=spec.emb_dim)

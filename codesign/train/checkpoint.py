@@ -1,10 +1,17 @@
 """Supernet checkpoints: the file format, atomic saving, loading with checks, and the rule
 for which config keys a resumed run may change.
 
-A checkpoint (``supernet.pt``, torch.save of a dict) holds the model, the optimizers and
-schedules, the subnet sampler's and torch's generator states, the step, the total steps,
-the space, the data schema and the config; resuming from one reaches the same weights as an
-uninterrupted run.
+A checkpoint (``supernet.pt``, torch.save of a dict) is in one of two states:
+
+- ``training`` (written while a run can still resume): the model in float32, the optimizers
+  and schedules, the subnet sampler's and torch's generator states, so that resuming reaches
+  the same weights as an uninterrupted run;
+- ``finished`` (written once the last step is done): the model alone, each matrix stored
+  int8 row-wise or float16 (``TrainConfig.checkpoint_storage``, :mod:`codesign.train.storage`);
+  nothing a finished run no longer needs.
+
+Both hold the step, the total steps, the space, the data schema and the config. The
+embedding table is one tensor of the model and is stored once, like every shared weight.
 """
 
 from __future__ import annotations
@@ -17,14 +24,18 @@ import torch
 
 from codesign.data.cache import CtrData
 from codesign.train.config import TrainConfig, TrainError
+from codesign.train.storage import pack_state, unpack_state
 from pimsim.util.fileio import atomic_open
 
 CHECKPOINT_NAME = "supernet.pt"
-CHECKPOINT_FORMAT = "pimrec-supernet-ckpt/3"
+CHECKPOINT_FORMAT = "pimrec-supernet-ckpt/4"
+#: Formats of earlier pimrec versions: refused with a message saying so.
+OLD_FORMATS = frozenset({"pimrec-supernet-ckpt/1", "pimrec-supernet-ckpt/2", "pimrec-supernet-ckpt/3"})
 
 #: Config keys that may differ between a run and its resumption (they change where and how
 #: often it writes or prints, never a number it computes).
-RESUME_FREE = frozenset({"checkpoint_dir", "checkpoint_every_steps", "stop_after_steps", "quiet", "num_threads"})
+RESUME_FREE = frozenset({"checkpoint_dir", "checkpoint_every_steps", "stop_after_steps", "quiet",
+                         "num_threads", "probe_every_steps", "probe_rows", "checkpoint_storage"})
 
 
 def save_torch(obj: Any, path: Path) -> Path:
@@ -41,9 +52,23 @@ def config_dict(config: TrainConfig) -> dict[str, Any]:
     return d
 
 
+def checkpoint_record(model: dict[str, torch.Tensor], *, finished: bool, storage: str,
+                      resume_state: dict[str, Any], **meta: Any) -> dict[str, Any]:
+    """The dict a checkpoint file holds: ``model`` (a float32 state dict) packed as
+    ``storage`` once finished (float32 before), ``resume_state`` (optimizer, generator
+    states) only while training can resume, and ``meta`` (step, total_steps, space, schema,
+    config)."""
+    record: dict[str, Any] = {"format": CHECKPOINT_FORMAT, "state": "finished" if finished else "training"}
+    record["model"] = pack_state(model, storage if finished else "float32")
+    if not finished:
+        record.update(resume_state)
+    record.update(meta)
+    return record
+
+
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a supernet checkpoint (a file, or a folder holding ``supernet.pt``); ``path`` in
-    the result names the file read."""
+    the result names the file read and ``model`` is a float32 state dict."""
     p = Path(path)
     if p.is_dir():
         p = p / CHECKPOINT_NAME
@@ -53,11 +78,40 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a corrupt file
         raise TrainError(f"{p}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        fmt = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
+    fmt = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
+    if fmt in OLD_FORMATS:
+        raise TrainError(
+            f"{p}: format {fmt!r} is an older pimrec's supernet checkpoint (float32 weights with "
+            f"optimizer state) that this version does not read; accepted: {CHECKPOINT_FORMAT}: "
+            "train the supernet again with `codesign train-supernet --overwrite`"
+        )
+    if fmt != CHECKPOINT_FORMAT:
         raise TrainError(f"{p}: format {fmt!r}; accepted: {CHECKPOINT_FORMAT}")
+    ckpt["model"] = unpack_state(ckpt["model"], str(p))
     ckpt["path"] = str(p)
     return ckpt
+
+
+def is_finished(ckpt: dict[str, Any]) -> bool:
+    """Whether a loaded checkpoint is of a finished run (no optimizer state)."""
+    return ckpt.get("state") == "finished"
+
+
+def refuse_existing(ckpt_path: Path | None, resume: bool, overwrite: bool) -> None:
+    """Without ``resume`` a folder that holds a checkpoint is refused unless ``overwrite``
+    (then the run starts again and replaces it)."""
+    if ckpt_path is None or resume or overwrite or not ckpt_path.exists():
+        return
+    try:
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)
+        what = (f"a {ckpt.get('state', 'training')} supernet checkpoint at step "
+                f"{ckpt.get('step')}/{ckpt.get('total_steps')}")
+    except Exception:  # an unreadable file is still in the way
+        what = "a file of that name"
+    raise TrainError(
+        f"{ckpt_path}: holds {what}; accepted: --resume to continue it, or --overwrite to "
+        "start again (the checkpoint is replaced)"
+    )
 
 
 def check_schema(ckpt: dict[str, Any], schema: Any) -> None:
@@ -79,9 +133,10 @@ def check_resume(ckpt: dict[str, Any], config: TrainConfig, space: str, data: Ct
         raise TrainError(f"{where}: space {ckpt['space']!r}; the resumed run asks for {space!r}")
     check_schema(ckpt, data.schema)
     now = config_dict(config)
-    for key, old in ckpt["config"].items():
+    for key in sorted(set(ckpt["config"]) | set(now)):
         if key in RESUME_FREE:
             continue
+        old = ckpt["config"].get(key)
         if now.get(key) != old:
             raise TrainError(
                 f"{where}: config.{key} was {old!r}, now {now.get(key)!r}; accepted: the same "

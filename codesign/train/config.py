@@ -63,12 +63,29 @@ class TrainConfig(BaseModel):
     #: falling linearly from 1 to 0 (NASRec's supernet warm-up).
     supernet_warmup_fraction: float = Field(0.25, ge=0, le=1)
     #: Supernet training only: the loss reads each batch's logits minus their batch mean
-    #: plus the head's bias (:func:`codesign.train.supernet.supernet_loss`), because a
+    #: plus the head's bias (:func:`codesign.train.sampling.supernet_loss`), because a
     #: sampled subnet's logit carries a sample-independent offset that grows with its width
     #: and, uncentred, single-path steps chase those offsets instead of the labels
     #: (benchmarks/README.md, "centred loss"). Estimates refit head and bias, so the offset
     #: never reaches a ranking.
     center_logits: bool = True
+    #: Supernet training only: which subnets a step trains. ``single``: NASRec's one
+    #: subnet per step by single-operator any-connection sampling. ``sandwich`` (BigNAS, Yu
+    #: et al., ECCV 2020, Sec. 3.1): the largest and the smallest subnet of the space
+    #: (:func:`codesign.nas.moves.largest`, :func:`~codesign.nas.moves.smallest`) and
+    #: ``sandwich_random`` sampled ones, their gradients summed into one optimizer step.
+    sampling: Literal["single", "sandwich"] = "single"
+    #: Sampled subnets of a sandwich step.
+    sandwich_random: int = Field(1, ge=0)
+    #: Sandwich only: in-place distillation (BigNAS Sec. 3.1): the largest subnet trains on
+    #: the labels, every other subnet of the step on the largest's predicted probabilities,
+    #: taken without gradient.
+    distill: bool = False
+    #: Progressive shrinking (once-for-all, Cai et al., ICLR 2020, Sec. 3.2): over this
+    #: fraction of the steps the narrowest dense width and token count a sampled subnet may
+    #: have falls from the largest of the space to the smallest (a sampled value below the
+    #: floor is raised to it); 0: every width from the first step.
+    shrink_fraction: float = Field(0.0, ge=0, le=1)
     seed: int = 0
     emb_dim: int = Field(16, ge=1)
     #: Folder for checkpoints (``supernet.pt``); None: no checkpoints.
@@ -78,6 +95,15 @@ class TrainConfig(BaseModel):
     #: Stop (after writing a checkpoint) once this many steps are done in total; the
     #: schedule still spans all epochs. For time budgets and interruption tests.
     stop_after_steps: int | None = Field(None, ge=1)
+    #: Supernet training only: evaluate the probe subnets (:mod:`codesign.train.probe`) every
+    #: this many steps (and always at the end); None: only at the end.
+    probe_every_steps: int | None = Field(None, ge=1)
+    #: Rows of the train split and of val each probe is evaluated on; 0: no probes.
+    probe_rows: int = Field(2048, ge=0)
+    #: How a finished run's checkpoint stores its matrices (:mod:`codesign.train.storage`):
+    #: ``int8-rowwise`` (a quarter of float32's bytes) or ``float16`` (half); a run that can
+    #: still resume keeps float32.
+    checkpoint_storage: Literal["int8-rowwise", "float16"] = "int8-rowwise"
     #: torch threads (None: leave torch's setting alone).
     num_threads: int | None = Field(None, ge=1)
     quiet: bool = False

@@ -92,6 +92,7 @@ def train_steps(
     bar_total: int,
     desc: str,
     after_step: Callable[[int], None] | None = None,
+    base_logloss: float | None = None,
 ) -> StepsDone:
     """Run training steps ``start_step`` .. ``stop_at - 1`` over ``config``'s epochs.
 
@@ -99,6 +100,8 @@ def train_steps(
     (:func:`epoch_order`), so a resumed run sees the batches an uninterrupted one would.
     Each step: ``loss_of``, backward, gradient-norm clip at ``config.grad_clip``, optimizer
     and schedule step, then ``after_step(step_reached)``. Runs under :func:`deterministic`.
+    The progress bar shows the mean loss of the last steps and, when given, the base-rate
+    log loss ``base_logloss`` beside it.
     """
     per_epoch = steps_per_epoch(data, config)
     step = start_step
@@ -122,7 +125,10 @@ def train_steps(
                 losses.append(float(loss.detach()))
                 bar.update(1)
                 if step % PROGRESS_WINDOW == 0:
-                    bar.set_postfix(loss=f"{np.mean(losses[-PROGRESS_WINDOW:]):.4f}")
+                    post = {"loss": f"{np.mean(losses[-PROGRESS_WINDOW:]):.4f}"}
+                    if base_logloss is not None:
+                        post["base_rate"] = f"{base_logloss:.4f}"
+                    bar.set_postfix(post)
                 if after_step is not None:
                     after_step(step)
                 if step >= stop_at:

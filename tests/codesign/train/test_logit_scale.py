@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from codesign.nas.ops import FM, Dims, Sizes, init_parameters
-from codesign.train.supernet import supernet_loss
+from codesign.train.sampling import supernet_loss
 
 
 def test_fm_is_normalised_at_width_16() -> None:

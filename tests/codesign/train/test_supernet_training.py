@@ -15,7 +15,7 @@ from codesign.train.supernet import train_supernet
 from tests.codesign.train.subnets import assert_same_state, state
 
 #: Batch and rows for the supernet tests: a few small steps each.
-SMALL = dict(batch_size=32, train_rows=128, quiet=True, supernet_warmup_fraction=0.0)
+SMALL = dict(batch_size=32, train_rows=128, quiet=True, supernet_warmup_fraction=0.0, probe_rows=0)
 
 
 def test_resume_equals_uninterrupted(data: CtrData, tmp_path: Path) -> None:

@@ -1,0 +1,97 @@
+"""The rules of what a supernet step trains: the sandwich rule trains the largest and the
+smallest subnet every step, in-place distillation takes its targets from the largest
+subnet without gradient, and progressive shrinking's floor falls from the widest widths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from codesign.data.cache import CtrData
+from codesign.nas.moves import largest, smallest
+from codesign.nas.space import get_space
+from codesign.nas.supernet import Supernet
+from codesign.train.config import TrainConfig
+from codesign.train.loop import to_tensors
+from codesign.train.sampling import SupernetStep
+
+SMALL = dict(batch_size=16, train_rows=64, quiet=True, supernet_warmup_fraction=0.0, probe_rows=0)
+
+
+def test_sandwich_trains_the_largest_and_smallest_subnet_every_step(data: CtrData, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[object]] = []
+    forward = Supernet.forward
+
+    def recording(self: Supernet, dense: torch.Tensor, sparse: torch.Tensor, spec: object = None) -> torch.Tensor:
+        if torch.is_grad_enabled():
+            seen[-1].append(spec)
+        return forward(self, dense, sparse, spec)
+
+    monkeypatch.setattr(Supernet, "forward", recording)
+    net = Supernet(data.schema, space="small", seed=0)
+    cfg = TrainConfig(**SMALL, sampling="sandwich", sandwich_random=2, seed=1)
+    rule = SupernetStep(net, "small", np.random.default_rng(0), cfg, total_steps=6)
+    dense, sparse, label = to_tensors(data.take(data.indices("train")[:16]))
+    big, small = largest("small"), smallest("small")
+    sp = get_space("small")
+    assert {b.dense_width for b in big.blocks} == {max(sp.dense_widths)}
+    assert {b.dense_width for b in small.blocks} == {min(sp.dense_widths)}
+    for step in range(6):
+        seen.append([])
+        rule(dense, sparse, label, step).backward()
+        # one step: the largest, the smallest, then the two sampled subnets
+        assert seen[-1][:2] == [big, small] and len(seen[-1]) == 4
+        assert all(s not in (big, small, None) for s in seen[-1][2:])
+
+
+def test_distillation_targets_come_from_the_largest_subnet_without_gradient(data: CtrData) -> None:
+    torch.manual_seed(0)
+    net = Supernet(data.schema, space="full", seed=0)
+    cfg = TrainConfig(**SMALL, sampling="sandwich", sandwich_random=0, distill=True, seed=1)
+    rule = SupernetStep(net, "full", np.random.default_rng(0), cfg, total_steps=1)
+    dense, sparse, label = to_tensors(data.take(data.indices("train")[:16]))
+    loss = rule(dense, sparse, label, 0)
+    # by the definition: the largest learns the labels, the smallest the largest's
+    # probabilities (both logits centred on their batch mean plus the head's bias)
+    bias = net.final.bias
+
+    def centred(spec: object) -> torch.Tensor:
+        z = net(dense, sparse, spec)
+        return z - z.mean() + bias
+
+    zb, zs = centred(largest("full")), centred(smallest("full"))
+    expected = 0.5 * (F.binary_cross_entropy_with_logits(zb, label)
+                      + F.binary_cross_entropy_with_logits(zs, torch.sigmoid(zb)))
+    torch.testing.assert_close(loss, expected)
+    # attention weights are read by the largest subnet only (the smallest uses EFC): their
+    # gradient is that of the largest's own label loss, nothing flows back through the targets
+    attn = [p for n, p in net.named_parameters() if ".attention." in n and p.dim() >= 2]
+    own = torch.autograd.grad(0.5 * F.binary_cross_entropy_with_logits(zb, label), attn, allow_unused=True)
+    got = torch.autograd.grad(loss, attn, allow_unused=True)
+    pairs = [(g, o) for g, o in zip(got, own) if o is not None]
+    assert pairs and all(g is not None for g, _ in pairs)
+    for g, o in pairs:
+        torch.testing.assert_close(g, o)
+
+
+def test_progressive_shrinking_floor_falls_from_the_widest(data: CtrData) -> None:
+    net = Supernet(data.schema, space="small", seed=0)
+    cfg = TrainConfig(**SMALL, shrink_fraction=1.0, seed=1)
+    rule = SupernetStep(net, "small", np.random.default_rng(0), cfg, total_steps=100)
+    sp = get_space("small")
+    dense, sparse, label = to_tensors(data.take(data.indices("train")[:8]))
+    with torch.no_grad():
+        rule(dense, sparse, label, 0)
+        first = rule.last_specs[0]
+        assert first is not None
+        assert {b.dense_width for b in first.blocks} == {max(sp.dense_widths)}
+        assert {b.sparse_tokens for b in first.blocks} == {max(sp.token_counts)}
+        widths = set()
+        for step in range(90, 100):
+            rule(dense, sparse, label, step)
+            spec = rule.last_specs[0]
+            assert spec is not None
+            widths |= {b.dense_width for b in spec.blocks}
+    assert min(widths) < max(sp.dense_widths) // 2  # late steps reach the narrow widths
