@@ -56,7 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sp.add_argument("--budget", choices=tuple(BUDGETS), default=DEFAULT_BUDGET,
                     help="population and generations preset (default: %(default)s)")
     sp.add_argument("--out", type=Path, required=True)
-    sp.add_argument("--resume", action="store_true", help="continue the search in OUT")
+    again = sp.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue the search in OUT")
+    again.add_argument("--overwrite", action="store_true",
+                       help="start again, replacing the search in OUT")
     add_executor(sp)
     sp.add_argument("--limit", type=_limit, action="append", default=[],
                     help=f"constrained mode: KEY=V ({', '.join(LIMIT_KEYS)}; latency of one "
@@ -134,8 +137,8 @@ def _run_search(args: argparse.Namespace) -> int:
               "so the ETA settles after a few", file=sys.stderr, flush=True)
     try:
         with make_executor(args.scheduler, args.workers) as ex:
-            res = run_search(problem, cfg, out_dir=args.out, resume=args.resume, executor=ex,
-                             quiet=args.quiet)
+            res = run_search(problem, cfg, out_dir=args.out, resume=args.resume,
+                             overwrite=args.overwrite, executor=ex, quiet=args.quiet)
     except BaseException:
         # a folder this run made and that holds no result is not left behind
         if created and not SearchStore(args.out, {}).holds_search():

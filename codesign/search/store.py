@@ -232,8 +232,8 @@ class SearchStore:
             if self.holds_search() and not overwrite:
                 raise SearchError(
                     f"{self.out_dir}: holds a search already ({CHECKPOINT_NAME} / "
-                    f"{JOURNAL_NAME}); accepted: --resume (resume=True) to continue it, or "
-                    "another output folder (overwrite=True starts it again)"
+                    f"{JOURNAL_NAME}); accepted: --resume (resume=True) to continue it, "
+                    "--overwrite (overwrite=True) to start it again, or another output folder"
                 )
             for p in (ckpt_path, journal):
                 p.unlink(missing_ok=True)
