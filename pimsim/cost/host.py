@@ -44,7 +44,7 @@ def _activations_spill(host: HostSection, kernel: Any) -> bool:
 def _compute_ns(host: HostSection, kernel: Any, flops: int) -> float:
     dtype = getattr(kernel, "dtype", None)
     if isinstance(kernel, Gemm):
-        return host.gemm_compute_ns(kernel.m, kernel.n, flops, dtype)
+        return host.gemm_compute_ns(kernel.m, kernel.n, kernel.k, flops, dtype)
     return host.compute_ns(flops, dtype)
 
 
@@ -107,7 +107,7 @@ def host_kernel_cost(
         energy, host_pj=flops * host.pj_per_flop_for(getattr(kernel, "dtype", None))
         + moved * host.pj_per_byte, host_static_pj=host.static_pj(time_ns))
     if isinstance(kernel, Gemm):
-        extra["host_efficiency"] = host.gemm_efficiency(kernel.m, kernel.n)
+        extra["host_efficiency"] = host.gemm_efficiency(kernel.m, kernel.n, kernel.k)
     return KernelCost(
         name=kernel.name, op=kernel.op, placement="host", unit="host",
         channels=tuple(range(profile.dram.channels)) if mem.requests else (),

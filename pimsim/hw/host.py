@@ -11,8 +11,13 @@ both directions"):
   (NVIDIA, "Matrix Multiplication Background User's Guide", DU-09799-001, 2023, Sec.
   3.1-3.2). An output with a side shorter than every tile (a small batch, a one-output
   layer) runs as matrix-vector kernels of ``gemv_block`` outputs per block, as BLAS
-  libraries do; their DRAM traffic is the replayed stream. The tiles' different on-chip
-  data reuse is not modelled;
+  libraries do; their DRAM traffic is the replayed stream. A GEMM with fewer tiles than
+  ``cores`` and a long reduction splits its K dimension over idle cores (split-K, as
+  cuBLAS and CUTLASS do for small outputs with large K: CUTLASS, "Efficient GEMM in CUDA",
+  parallelised reductions), in slices of at least :data:`SPLIT_K_MIN_SLICE`, so a larger
+  batch never runs at a lower rate than a smaller one for want of tiles; the partial-sum
+  reduction is not charged (an estimate: m x n x splits accumulators against m x n x k
+  multiply-adds). The tiles' different on-chip data reuse is not modelled;
 - **peaks per data type** (``peak_gflops_by_dtype``: FP16 tensor cores, VNNI int8, ...; absent
   types run at the FP32 ``peak_gflops``), so host and PIM can run the same type;
 - a **launch cost** per kernel (``launch_ns``: a GPU kernel launch, a CPU parallel region);
@@ -35,6 +40,10 @@ from pydantic import Field
 from pimsim.hw.dtypes import DType
 from pimsim.hw.section import required_section
 from pimsim.util.validation import StrictModel
+
+#: The shortest K slice split-K gives one block: CUTLASS's usual main-loop depth of a
+#: 64-wide tile (an estimate: shorter slices spend more on the reduction than they gain).
+SPLIT_K_MIN_SLICE = 64
 
 
 class LlcSection(StrictModel):
@@ -85,9 +94,10 @@ class HostSection(StrictModel):
         """Compute time of ``flops`` at the peak rate of ``dtype``."""
         return float(flops) / self.peak_for(dtype)
 
-    def gemm_efficiency(self, m: int, n: int) -> float:
+    def gemm_efficiency(self, m: int, n: int, k: int | None = None) -> float:
         """Fraction of the peak an ``m x n`` output reaches: the best tile's tile x wave
-        quantisation (1 without tiles)."""
+        quantisation (1 without tiles); with the reduction length ``k``, a shape with fewer
+        tiles than cores also splits K over the idle ones (module docstring)."""
         if not self.tiles:
             return 1.0
         best = 0.0
@@ -103,13 +113,16 @@ class HostSection(StrictModel):
             gm, gn = math.ceil(m / tm), math.ceil(n / tn)
             tile_q = (m * n) / (gm * tm * gn * tn)
             tiles = gm * gn
+            if k is not None and tiles < self.cores:
+                tiles *= max(1, min(self.cores // tiles, k // SPLIT_K_MIN_SLICE))
             wave_q = tiles / (math.ceil(tiles / self.cores) * self.cores)
             best = max(best, tile_q * wave_q)
         return best
 
-    def gemm_compute_ns(self, m: int, n: int, flops: float, dtype: str | None) -> float:
-        """Compute time of a GEMM with an ``m x n`` output at its shape's efficiency."""
-        return self.compute_ns(flops, dtype) / self.gemm_efficiency(m, n)
+    def gemm_compute_ns(self, m: int, n: int, k: int, flops: float, dtype: str | None
+                        ) -> float:
+        """Compute time of an ``m x k`` by ``k x n`` GEMM at its shape's efficiency."""
+        return self.compute_ns(flops, dtype) / self.gemm_efficiency(m, n, k)
 
     def static_pj(self, elapsed_ns: float) -> float:
         """Static energy over ``elapsed_ns`` (W x ns = 1000 pJ)."""
