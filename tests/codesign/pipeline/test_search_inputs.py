@@ -20,11 +20,16 @@ from codesign.train.checkpoint import CHECKPOINT_NAME
 
 
 def _perturbed_supernet(run_dir: Path, folder: Path) -> Path:
-    """A copy of the run's supernet checkpoint with one weight changed: another supernet."""
+    """A copy of the run's supernet checkpoint with its weights changed: another supernet."""
     ckpt = torch.load(run_dir / "supernet" / CHECKPOINT_NAME, map_location="cpu",
                       weights_only=True)
-    name = next(k for k, v in ckpt["model"].items() if v.is_floating_point() and v.numel() > 1)
-    ckpt["model"][name] = ckpt["model"][name] + 0.5
+    # every stored weight changes (matrices may be stored int8 row-wise: their scales)
+    tensors = ckpt["model"]["tensors"]
+    for name, v in tensors.items():
+        if isinstance(v, dict):
+            v["scale"] = v["scale"] * 1.5
+        elif v.is_floating_point() and v.numel() > 1:
+            tensors[name] = v + 0.5
     folder.mkdir(parents=True)
     torch.save(ckpt, folder / CHECKPOINT_NAME)
     return folder
@@ -83,6 +88,16 @@ def test_a_stored_search_is_tied_to_its_inputs(run_dir: Path, tmp_path: Path,
     assert (out / JOURNAL_NAME).read_text() == journal
     assert codesign_main(args + ["--resume"]) == 0
     assert (out / "best.json").read_text() == best
+    # without --resume the folder is refused, naming both ways on; --overwrite starts the
+    # search again and, from the same inputs and seed, finds the same best
+    capsys.readouterr()
+    assert codesign_main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--resume" in err and "--overwrite" in err and len(err.splitlines()) == 1
+    assert codesign_main(args + ["--overwrite"]) == 0
+    assert (out / "best.json").read_text() == best
+    with pytest.raises(SystemExit):
+        codesign_main(args + ["--overwrite", "--resume"])
 
 
 def test_accuracy_cache_is_keyed_by_the_supernet(run_dir: Path, tmp_path: Path) -> None:
