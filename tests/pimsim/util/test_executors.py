@@ -122,6 +122,25 @@ def _gone(pid: int) -> bool:
 
 
 @pytest.mark.slow
+def _kill_parent_and_wait_for(proc: subprocess.Popen, kids: list[int]) -> None:
+    """SIGKILL ``proc``, then require its children ``kids`` to be gone within 20 s."""
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not all(_gone(p) for p in kids):
+        time.sleep(0.2)
+    assert [p for p in kids if not _gone(p)] == []
+
+
+def _reap(proc: subprocess.Popen, kids: list[int]) -> None:
+    """Whatever the test found, nothing it started outlives it."""
+    proc.kill()
+    proc.wait()
+    for pid in kids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(pid).kill()
+
+
 @pytest.mark.parametrize("spec", ["pool", "local"])
 def test_workers_end_when_their_parent_is_killed(spec: str) -> None:
     proc = subprocess.Popen([sys.executable, "-c", _PARENT, spec], stdout=subprocess.PIPE,
@@ -131,18 +150,9 @@ def test_workers_end_when_their_parent_is_killed(spec: str) -> None:
         kids = json.loads(proc.stdout.readline())
         # two workers, and a resource tracker
         assert len(kids) >= 3, kids
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not all(_gone(p) for p in kids):
-            time.sleep(0.2)
-        assert [p for p in kids if not _gone(p)] == []
+        _kill_parent_and_wait_for(proc, kids)
     finally:
-        proc.kill()
-        proc.wait()
-        for pid in kids:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                psutil.Process(pid).kill()
+        _reap(proc, kids)
 
 
 @pytest.mark.slow
@@ -163,15 +173,6 @@ def test_pool_of_a_killed_sweep_command_ends(tmp_path: Path, small_workload: Wor
             kids = [p.pid for p in parent.children(recursive=True)]
             time.sleep(0.1)
         assert len(kids) >= 3 and proc.poll() is None, "the sweep ended before the kill"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not all(_gone(p) for p in kids):
-            time.sleep(0.2)
-        assert [p for p in kids if not _gone(p)] == []
+        _kill_parent_and_wait_for(proc, kids)
     finally:
-        proc.kill()
-        proc.wait()
-        for pid in kids:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                psutil.Process(pid).kill()
+        _reap(proc, kids)
