@@ -51,6 +51,10 @@ def test_unwritable_outputs_are_one_line_before_any_work(
                    "hbm2", "--out", str(under), "--quiet"],
         "reproduce": ["reproduce", "--dataset", "criteo", "--synthetic-rows", "1000", "--out",
                       str(under), "--quiet"],
+        "train-supernet": ["train-supernet", "--data", str(tmp_path), "--out", str(under),
+                           "--quiet"],
+        "train": ["train", "--spec", str(spec), "--data", str(tmp_path), "--out", str(under),
+                  "--quiet"],
     }
     for name, argv in commands.items():
         assert main(argv) == 2, name
