@@ -24,7 +24,7 @@ import numpy as np
 from pimsim.requests.tracefile import write_trace
 from tests.helpers.shared import DRAMSIM3_PEER
 
-#: where the peer is built unless told otherwise (what CI and the lead's machines reuse)
+#: where the peer is built unless told otherwise (a build there is reused)
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / \
     "pimrec-peers" / "dramsim3"
 BUILD_SCRIPT = DRAMSIM3_PEER / "build.sh"
