@@ -31,6 +31,7 @@ Measured figures and what they decided are in ``benchmarks/README.md``.
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import os
@@ -62,6 +63,7 @@ from codesign.train.finetune import FINETUNE_ROWS, FINETUNE_STEPS, estimate_subn
 from codesign.train.metrics import EvalResult, base_rate_logloss, metrics
 from codesign.train.optim import make_optimizers
 from codesign.train.probe import ProbeReport
+from codesign.train.storage import pack_state, unpack_state
 from codesign.train.supernet import load_supernet, train_supernet
 from pimsim.util.fileio import atomic_write_json
 
@@ -206,16 +208,33 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
 
     for spec in specs:  # estimates first: the truth may still be filling in another process
         est.append(cached_estimate(net, spec, data, args, stats["dir"]))
-    if fp32_net is not None and args.storage_check > 0:  # int8 checkpoint vs float32 weights
-        d_ll, d_auc = [], []
+    if fp32_net is not None and args.storage_check > 0:
+        # the finished checkpoint's storage (int8 row-wise by default) and float16, each
+        # against the same supernet's float32 weights
+        half = copy.deepcopy(fp32_net)
+        half.load_state_dict(unpack_state(pack_state(fp32_net.state_dict(), "float16"),
+                                          "float16 storage check"))
+        deltas: dict[str, list[list[float]]] = {"storage_delta": [[], []],
+                                                "storage_delta_float16": [[], []]}
         for spec, e in list(zip(specs, est))[: args.storage_check]:
-            e32 = estimate_subnet(fp32_net, spec, data, args.finetune_steps, seed=args.seed, method=args.head_method)
-            d_ll.append(abs(e32.logloss - e.logloss))
-            d_auc.append(abs(e32.auc - e.auc))
-        stats["storage_delta"] = [len(d_ll), max(d_ll), max(d_auc)]
+            e32 = estimate_subnet(fp32_net, spec, data, args.finetune_steps, seed=args.seed,
+                                  method=args.head_method)
+            e16 = estimate_subnet(half, spec, data, args.finetune_steps, seed=args.seed,
+                                  method=args.head_method)
+            for key, other in (("storage_delta", e), ("storage_delta_float16", e16)):
+                deltas[key][0].append(abs(e32.logloss - other.logloss))
+                deltas[key][1].append(abs(e32.auc - other.auc))
+        for key, (d_ll, d_auc) in deltas.items():
+            stats[key] = [len(d_ll), max(d_ll), max(d_auc)]
         atomic_write_json(Path(stats["dir"]) / "stats.json", stats, indent=2)
     if args.no_truth:
         print(f"{len(est)} estimates cached in {stats['dir']}; no truth asked for")
+        for key, name in (("storage_delta", default("checkpoint_storage")),
+                          ("storage_delta_float16", "float16")):
+            if key in stats:
+                n, d_ll, d_auc = stats[key]
+                print(f"{name} storage: max |change| of {n} estimates against float32, "
+                      f"log loss / AUC {d_ll:.6f} / {d_auc:.6f}")
         return [], True, {}
     if args.available_truth:  # the subnets whose every seed is in the truth cache
         keep = [i for i, spec in enumerate(specs) if all(
@@ -256,7 +275,12 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
                      f"{lr_val.logloss:.5f} / {lr_test.logloss:.5f} (fit {lr_wall:.0f} s)"])
     if "storage_delta" in stats:
         n, d_ll, d_auc = stats["storage_delta"]
-        rows.append([f"int8 storage: max |change| of {n} estimates, log loss / AUC", f"{d_ll:.6f} / {d_auc:.6f}"])
+        rows.append([f"{default('checkpoint_storage')} storage: max |change| of {n} estimates, log loss / AUC",
+                     f"{d_ll:.6f} / {d_auc:.6f}"])
+    if "storage_delta_float16" in stats:
+        n, d_ll, d_auc = stats["storage_delta_float16"]
+        rows.append([f"float16 storage: max |change| of {n} estimates, log loss / AUC",
+                     f"{d_ll:.6f} / {d_auc:.6f}"])
     if "resumable_bytes" in stats:
         rows.append(["resumable checkpoint (float32 + optimizer)", f"{stats['resumable_bytes'] / 1e6:.1f} MB"])
     figures = {"tau_logloss": tau_ll, "tau_logloss_ci": ci_ll, "tau_auc": tau_auc, "tau_auc_ci": ci_auc,
