@@ -90,7 +90,8 @@ def check_outputs(args: argparse.Namespace, options: Mapping[str, bool],
 
 def build_parser(prog: str, description: str,
                  modules: Sequence[str]) -> argparse.ArgumentParser:
-    """A parser with one subcommand group per module of ``modules`` (dotted names)."""
+    """A parser with every subcommand of ``modules`` (dotted names) registered: the whole
+    command line at once, for tools and tests that read its options."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in modules:
@@ -124,17 +125,13 @@ def lazy_parser(prog: str, description: str, commands: Commands,
     return parser
 
 
-def run_command_line(prog: str, description: str, modules: Sequence[str] | Commands,
+def run_command_line(prog: str, description: str, commands: Commands,
                      errors: tuple[type[BaseException], ...],
                      argv: list[str] | None = None) -> int:
-    """Parse ``argv``, run the chosen subcommand, map ``errors`` to one line and exit 2.
-    ``modules``: the modules of the subcommands, or :data:`Commands` to import only the
-    chosen one (:func:`lazy_parser`)."""
-    if isinstance(modules, Mapping):
-        words = sys.argv[1:] if argv is None else argv
-        args = lazy_parser(prog, description, modules, words).parse_args(words)
-    else:
-        args = build_parser(prog, description, modules).parse_args(argv)
+    """Parse ``argv``, run the chosen subcommand (only its module is imported:
+    :func:`lazy_parser`), map ``errors`` to one line and exit 2."""
+    words = sys.argv[1:] if argv is None else argv
+    args = lazy_parser(prog, description, commands, words).parse_args(words)
     try:
         return int(args.func(args) or 0)
     except errors as exc:
