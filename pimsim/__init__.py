@@ -16,8 +16,9 @@ shared infrastructure of :mod:`pimsim.util`. By group:
   types :class:`Table`, :class:`EmbeddingBag`, :class:`Gemm`, :class:`Interaction`,
   :class:`Elementwise`, :class:`Transfer`;
 - PIM capabilities: :func:`capabilities` -> :class:`PimCapabilities` (the kernel ops, data
-  types and elementwise functions a profile's PIM units run, and whether their embedding
-  cost depends on hot-row replication);
+  types, lanes and ALU energy per type and elementwise functions a profile's PIM units
+  run, and whether their embedding cost depends on hot-row replication);
+  :func:`host_dtypes` (the data types a profile's host computes);
 - simulation: :func:`simulate` -> :class:`Trace` of :class:`KernelRecord`,
   :func:`kernel_costs` (per-kernel costs before scheduling, with a caller's cache),
   :data:`ENERGY_COLUMNS` (the energy components of a trace), :func:`background_energy_pj`
@@ -45,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "ProfileError": "pimsim.errors",
     "TraceFormatError": "pimsim.errors",
     "WorkloadError": "pimsim.errors",
+    "host_dtypes": "pimsim.hw.host",
     "PimSection": "pimsim.hw.pim",
     "pim_section": "pimsim.hw.pim",
     "load_profile": "pimsim.hw.load",
@@ -72,6 +74,7 @@ if TYPE_CHECKING:  # the names as static tools see them
     from pimsim.cost.pim import PimCapabilities, capabilities
     from pimsim.energy import background_energy_pj
     from pimsim.errors import PimsimError, ProfileError, TraceFormatError, WorkloadError
+    from pimsim.hw.host import host_dtypes
     from pimsim.hw.load import load_profile
     from pimsim.hw.pim import PimSection, pim_section
     from pimsim.hw.schema import Profile
@@ -120,6 +123,7 @@ __all__ = [
     "WorkloadError",
     "background_energy_pj",
     "capabilities",
+    "host_dtypes",
     "kernel_costs",
     "load_profile",
     "load_workload",

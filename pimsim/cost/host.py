@@ -12,7 +12,10 @@ with its share, cold at the start of the batch).
 What reaches the DRAM on the host: embedding rows (gather), GEMM weights (read once per
 kernel), transfers, and the activations of a GEMM, interaction or elementwise kernel
 (inputs read, output written) when they do not fit in the LLC; kernels whose activations
-fit work on them in the caches. Energy: dynamic energy per FLOP of the data type,
+fit work on them in the caches. Pooling runs at the FP32 rate of the vector units; a
+row-wise quantised table costs its dequantising multiply-add per element read
+(:meth:`pimsim.workload.EmbeddingBag.dequant_macs`). Energy: dynamic energy per FLOP of
+the data type,
 per byte moved, and the host's static power over the kernel's time (``host_static_pj``;
 the schedule charges the idle rest).
 """
@@ -41,8 +44,16 @@ def _activations_spill(host: HostSection, kernel: Any) -> bool:
     return host.llc is None or data > host.llc.capacity_bytes
 
 
+def _compute_dtype(kernel: Any) -> str | None:
+    """The type the host computes ``kernel`` in: pooling (and dequantisation) on the
+    vector units at FP32, every other kernel in its own type."""
+    if isinstance(kernel, EmbeddingBag):
+        return "fp32"
+    return getattr(kernel, "dtype", None)
+
+
 def _compute_ns(host: HostSection, kernel: Any, flops: int) -> float:
-    dtype = getattr(kernel, "dtype", None)
+    dtype = _compute_dtype(kernel)
     if isinstance(kernel, Gemm):
         return host.gemm_compute_ns(kernel.m, kernel.n, kernel.k, flops, dtype)
     return host.compute_ns(flops, dtype)
@@ -104,7 +115,7 @@ def host_kernel_cost(
     time_ns = host.launch_ns + max(compute_ns, dram_ns)
     energy = mem_energy(profile, mem, profile.dram.channels)
     energy = dataclasses.replace(
-        energy, host_pj=flops * host.pj_per_flop_for(getattr(kernel, "dtype", None))
+        energy, host_pj=flops * host.pj_per_flop_for(_compute_dtype(kernel))
         + moved * host.pj_per_byte, host_static_pj=host.static_pj(time_ns))
     if isinstance(kernel, Gemm):
         extra["host_efficiency"] = host.gemm_efficiency(kernel.m, kernel.n, kernel.k)

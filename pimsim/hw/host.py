@@ -19,11 +19,17 @@ both directions"):
   reduction is not charged (an estimate: m x n x splits accumulators against m x n x k
   multiply-adds). The tiles' different on-chip data reuse is not modelled;
 - **peaks per data type** (``peak_gflops_by_dtype``: FP16 tensor cores, VNNI int8, ...; absent
-  types run at the FP32 ``peak_gflops``), so host and PIM can run the same type;
+  types run at the FP32 ``peak_gflops``), so host and PIM can run the same type. ``dtypes``
+  lists the types the host's hardware computes (FP32 always, and every type with a peak
+  of its own); :func:`host_dtypes` is the public query. A kernel of another type keeps
+  its storage size and is computed at the FP32 rate (converted on load, as a CPU without
+  FP16 arithmetic converts with F16C); embedding pooling (and the dequantisation of a
+  row-wise quantised table) runs on the vector units at the FP32 rate;
 - a **launch cost** per kernel (``launch_ns``: a GPU kernel launch, a CPU parallel region);
 - **static power** (``static_w``) over the whole elapsed time, idle included, beside the
-  dynamic ``pj_per_flop`` (at the FP32 peak; a faster unit does the same work per joule
-  times its speed-up: full-load power is the same whichever unit runs, an estimate).
+  dynamic ``pj_per_flop`` (at the FP32 peak). Per data type, ``pj_per_flop_by_dtype``
+  where a figure is published; otherwise a faster unit does the same work per joule times
+  its speed-up (full-load power is the same whichever unit runs, an estimate).
 
 Every figure in a YAML profile carries its source in a comment and, for the numbers the
 model uses, in the ``sources`` mapping (field name -> citation or estimate reasoning), so
@@ -35,7 +41,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from pimsim.hw.dtypes import DType
 from pimsim.hw.section import required_section
@@ -61,6 +67,14 @@ class HostSection(StrictModel):
     peak_gflops: float = Field(gt=0, description="peak FP32 GFLOP/s of the cores used")
     peak_gflops_by_dtype: dict[DType, float] = Field(
         default_factory=dict, description="peak GFLOP/s (GOP/s) for other data types")
+    dtypes: list[DType] = Field(
+        default_factory=list,
+        description="data types the hardware computes (empty: fp32 and the types of "
+        "peak_gflops_by_dtype); fp32 always")
+    pj_per_flop_by_dtype: dict[DType, float] = Field(
+        default_factory=dict,
+        description="dynamic energy per FLOP (OP) of other data types (absent: FP32's "
+        "scaled by the peak ratio)")
     cores: int = Field(ge=1, description="parallel units a GEMM's tiles are spread over")
     tiles: list[tuple[int, int]] = Field(
         default_factory=list,
@@ -80,6 +94,18 @@ class HostSection(StrictModel):
     )
     sources: dict[str, str] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _dtypes(self) -> "HostSection":
+        if not self.dtypes:
+            self.dtypes = ["fp32", *(d for d in self.peak_gflops_by_dtype if d != "fp32")]
+        if "fp32" not in self.dtypes:
+            raise ValueError(f"dtypes {self.dtypes} must include fp32")
+        for field in ("peak_gflops_by_dtype", "pj_per_flop_by_dtype"):
+            bad = sorted(set(getattr(self, field)) - set(self.dtypes))
+            if bad:
+                raise ValueError(f"{field} lists {bad}, which are not in dtypes {self.dtypes}")
+        return self
+
     def peak_for(self, dtype: str | None) -> float:
         """Peak GFLOP/s for ``dtype`` (FP32's where the profile lists none)."""
         if dtype is None:
@@ -87,7 +113,10 @@ class HostSection(StrictModel):
         return float(self.peak_gflops_by_dtype.get(dtype, self.peak_gflops))  # type: ignore[call-overload]
 
     def pj_per_flop_for(self, dtype: str | None) -> float:
-        """Dynamic energy per FLOP for ``dtype``: FP32's scaled by the peak ratio."""
+        """Dynamic energy per FLOP for ``dtype``: ``pj_per_flop_by_dtype``, else FP32's
+        scaled by the peak ratio."""
+        if dtype is not None and dtype in self.pj_per_flop_by_dtype:
+            return float(self.pj_per_flop_by_dtype[dtype])  # type: ignore[index]
         return self.pj_per_flop * self.peak_gflops / self.peak_for(dtype)
 
     def compute_ns(self, flops: float, dtype: str | None = None) -> float:
@@ -127,6 +156,12 @@ class HostSection(StrictModel):
     def static_pj(self, elapsed_ns: float) -> float:
         """Static energy over ``elapsed_ns`` (W x ns = 1000 pJ)."""
         return self.static_w * 1e3 * float(elapsed_ns)
+
+
+def host_dtypes(profile: Any) -> tuple[str, ...]:
+    """The data types the profile's host computes (fp32 first; a PimsimError if the
+    profile has no host section)."""
+    return tuple(host_section(profile).dtypes)
 
 
 def host_section(profile: Any) -> HostSection:

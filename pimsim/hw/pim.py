@@ -11,6 +11,14 @@ provenance travels with the data (Accelergy style).
 
 The cost models of the kinds (``pimsim.cost.pim``) read these sections; a new kind adds
 its section model here and to :data:`PimSection`.
+
+Per data type, a section gives the lanes of a unit (``lanes_by_dtype``, else ``lanes``) and
+the energy of one lane operation (``alu_pj_by_dtype``, else ``alu_pj_per_op``). The knobs
+the co-search may set (:data:`SEARCHABLE_KNOBS`) are fields of the section, each listed
+under ``searchable`` only where the kind's published hardware has the choice: the clock
+up to ``max_clock_mhz`` (the fastest published part), the data type among ``dtypes``,
+and for the bank kinds ``batch_tile`` up to ``max_batch_tile`` (what the units' register
+files hold).
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from pimsim.hw.dtypes import DTYPE_BYTES, DType
+from pimsim.hw.dtypes import DTYPE_BITS, DType
 from pimsim.hw.section import required_section
 from pimsim.util.validation import StrictModel
 
@@ -35,7 +43,8 @@ KernelOp = Literal["embedding_bag", "gemm", "interaction", "elementwise", "trans
 ElementwiseFn = Literal["sum", "gating", "relu", "sigmoid"]
 
 #: Knobs of a PIM section that the co-design search may vary, and the field they set.
-SEARCHABLE_KNOBS: frozenset[str] = frozenset({"units_per_channel", "channels_used", "dtype"})
+SEARCHABLE_KNOBS: frozenset[str] = frozenset({"units_per_channel", "channels_used", "dtype",
+                                              "clock_mhz", "batch_tile"})
 
 
 class PimSectionBase(StrictModel):
@@ -54,10 +63,16 @@ class PimSectionBase(StrictModel):
     channels_used: int | None = Field(default=None, ge=1, description="None: every channel")
     lanes: int = Field(ge=1)
     clock_mhz: float = Field(gt=0)
+    max_clock_mhz: float | None = Field(
+        default=None, gt=0, description="clock of the fastest published part of the kind "
+        "(None: clock_mhz is the only one); bounds the clock_mhz knob")
     access_bytes: int = Field(ge=1, description="bytes a unit reads per internal access")
     dtypes: list[DType] = Field(min_length=1)
     dtype: DType
     alu_pj_per_op: float = Field(ge=0, description="energy of one lane operation (MAC = 1 op)")
+    alu_pj_by_dtype: dict[DType, float] = Field(
+        default_factory=dict,
+        description="energy of one lane operation per data type (absent types: alu_pj_per_op)")
     alu_energy_note: str = Field(min_length=1, description="where alu_pj_per_op comes from")
     internal_access_energy_factor: float = Field(
         default=1.0, ge=0, le=1,
@@ -77,6 +92,13 @@ class PimSectionBase(StrictModel):
     def _consistent(self) -> "PimSectionBase":
         if self.dtype not in self.dtypes:
             raise ValueError(f"dtype {self.dtype!r} is not in dtypes {self.dtypes}")
+        for field in ("lanes_by_dtype", "alu_pj_by_dtype"):
+            bad = sorted(set(getattr(self, field)) - set(self.dtypes))
+            if bad:
+                raise ValueError(f"{field} lists {bad}, which are not in dtypes {self.dtypes}")
+        if self.max_clock_mhz is not None and self.clock_mhz > self.max_clock_mhz:
+            raise ValueError(f"clock_mhz {self.clock_mhz} exceeds max_clock_mhz "
+                             f"{self.max_clock_mhz}")
         if self.units_per_channel > self.max_units_per_channel:
             raise ValueError(
                 f"units_per_channel {self.units_per_channel} exceeds max_units_per_channel "
@@ -93,8 +115,17 @@ class PimSectionBase(StrictModel):
         if key not in SEARCHABLE_KNOBS:
             raise ValueError(
                 f"searchable knob {key!r} unknown; accepted: {sorted(SEARCHABLE_KNOBS)}")
+        if key not in type(self).model_fields:
+            raise ValueError(f"searchable knob {key!r} is not a field of kind {self.kind!r}; "
+                             f"accepted: {sorted(SEARCHABLE_KNOBS & set(type(self).model_fields))}")
         if not values:
             raise ValueError(f"searchable.{key} is empty; give at least one value")
+        if key == "clock_mhz":
+            top = self.max_clock_mhz or self.clock_mhz
+            bad = [v for v in values if not (isinstance(v, (int, float)) and 0 < v <= top)]
+            if bad:
+                raise ValueError(f"searchable.clock_mhz {bad} outside (0, {top}] "
+                                 "(max_clock_mhz, else clock_mhz)")
         if key == "dtype":
             bad = [v for v in values if v not in self.dtypes]
             if bad:
@@ -120,6 +151,13 @@ class PimSectionBase(StrictModel):
     def lanes_for(self, dtype: str) -> int:
         """Lanes of one unit for ``dtype`` (``lanes_by_dtype``, else ``lanes``)."""
         return int(self.lanes_by_dtype.get(dtype, self.lanes))  # type: ignore[call-overload]
+
+    def alu_pj_for(self, dtype: str | None) -> float:
+        """Energy of one lane operation on ``dtype`` (``alu_pj_by_dtype``, else
+        ``alu_pj_per_op``)."""
+        if dtype is None:
+            return self.alu_pj_per_op
+        return float(self.alu_pj_by_dtype.get(dtype, self.alu_pj_per_op))  # type: ignore[call-overload]
 
     def unit_ops_per_ns(self, dtype: str, op: str = "mac") -> float:
         """Lane operations per ns of one unit."""
@@ -151,6 +189,27 @@ class _BankSection(PimSectionBase):
     mac_act_extra_ns: float = Field(
         default=0.0, ge=0,
         description="extra activate-to-MAC delay over tRCD per all-bank row opened for MACs")
+    batch_tile: int = Field(
+        default=1, ge=1,
+        description="batch columns whose input vectors the units hold at once: the "
+        "weights are streamed once per tile, each weight access feeding the MACs of every "
+        "column of the tile")
+    max_batch_tile: int = Field(
+        default=1, ge=1,
+        description="the largest batch_tile the units' registers hold (accumulators and "
+        "inputs of that many columns)")
+
+    @model_validator(mode="after")
+    def _tile(self) -> "_BankSection":
+        if self.batch_tile > self.max_batch_tile:
+            raise ValueError(f"batch_tile {self.batch_tile} exceeds max_batch_tile "
+                             f"{self.max_batch_tile}")
+        bad = [v for v in self.searchable.get("batch_tile", [])
+               if not (isinstance(v, int) and 1 <= v <= self.max_batch_tile)]
+        if bad:
+            raise ValueError(f"searchable.batch_tile {bad} outside 1..{self.max_batch_tile} "
+                             "(max_batch_tile)")
+        return self
 
 
 class BankSimdSection(_BankSection):
@@ -198,7 +257,11 @@ class DpuSection(PimSectionBase):
         "slice; None: access_bytes)")
     unit_power_mw: float = Field(
         default=0.0, ge=0, description="power of one DPU while a kernel runs (cores, WRAM, "
-        "its MRAM bank), over the kernel's DPU time")
+        "its MRAM bank), over the kernel's DPU time, at power_clock_mhz")
+    power_clock_mhz: float | None = Field(
+        default=None, gt=0, description="clock at which unit_power_mw holds (None: "
+        "clock_mhz); at another clock the power scales with it (dynamic power at a fixed "
+        "voltage, an estimate)")
     wram_bytes: int = Field(
         default=0, ge=0, description="working memory; half holds the input rows of a GEMM pass "
         "(0: one row per pass)")
@@ -215,15 +278,20 @@ class DpuSection(PimSectionBase):
     def _cycles_keys(self) -> "DpuSection":
         for key, cyc in self.cycles_per_op.items():
             dt, _, op = key.partition("_")
-            if dt not in DTYPE_BYTES or op not in ("add", "mac") or cyc <= 0:
+            if dt not in DTYPE_BITS or op not in ("add", "mac") or cyc <= 0:
                 raise ValueError(
                     f"cycles_per_op.{key} = {cyc}: keys are '<dtype>_add' or '<dtype>_mac' "
-                    f"with dtype in {sorted(DTYPE_BYTES)}; values > 0"
+                    f"with dtype in {sorted(DTYPE_BITS)}; values > 0"
                 )
         return self
 
     def op_cycles(self, dtype: str, op: str = "mac") -> float:
         return float(self.cycles_per_op.get(f"{dtype}_{op}", 1.0))
+
+    def unit_power_at_clock_mw(self) -> float:
+        """Power of one busy DPU at ``clock_mhz`` (``unit_power_mw`` scaled from
+        ``power_clock_mhz`` with the clock)."""
+        return self.unit_power_mw * self.clock_mhz / (self.power_clock_mhz or self.clock_mhz)
 
     def dma_bytes_per_ns(self) -> float:
         """MRAM->WRAM streaming bytes per ns of one DPU."""

@@ -13,6 +13,13 @@ Kernels (``op`` discriminates them in YAML/JSON):
 
 FLOPs count a multiply-add as 2 FLOPs (``macs`` gives multiply-adds). Each kernel carries
 ``placement`` = ``host`` | ``pim``.
+
+Sizes follow the data type in bits (:mod:`pimsim.hw.dtypes`): an ``int4`` element is half
+a byte. A table of ``int8`` or ``int4`` holds row-wise quantised rows (FBGEMM's fused
+layout: the packed elements, then the row's scale and bias), and pooling it dequantises
+every element it reads: one multiply-add (``scale * q + bias``) per element besides the
+pooling add (FBGEMM's reference ``EmbeddingSpMDM``: ``out = fma(scale, q, out + bias)``),
+counted by :meth:`EmbeddingBag.dequant_macs` on whichever unit pools.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import numpy as np
 from pydantic import ConfigDict, Field, model_validator
 
 from pimsim.errors import WorkloadError
-from pimsim.hw.dtypes import DTYPE_BYTES, DType
+from pimsim.hw.dtypes import DType, is_rowwise_quantised, nbytes, row_bytes
 from pimsim.util.rng import DEFAULT_ZIPF_S
 from pimsim.util.validation import StrictModel
 from pimsim.workload.indices import bag_indices, read_indices_file
@@ -41,15 +48,33 @@ class WorkloadModel(StrictModel):
 
 
 class Table(WorkloadModel):
-    """An embedding table: ``rows`` x ``dim`` elements of ``dtype``."""
+    """An embedding table: ``rows`` x ``dim`` elements of ``dtype`` (``int8`` / ``int4``:
+    row-wise quantised rows with their scale and bias, see the module docstring)."""
 
     rows: int = Field(ge=1)
     dim: int = Field(ge=1)
     dtype: DType = "fp32"
 
     @property
+    def quantised(self) -> bool:
+        """Whether the rows are row-wise quantised (a scale and bias per row)."""
+        return is_rowwise_quantised(self.dtype)
+
+    @property
     def row_bytes(self) -> int:
-        return self.dim * DTYPE_BYTES[self.dtype]
+        """Bytes of one row: its packed elements (and scale and bias when quantised)."""
+        return row_bytes(self.dtype, self.dim)
+
+    @property
+    def pooled_dtype(self) -> str:
+        """Type of a pooled (summed) row: fp32 for a quantised table (dequantised, as
+        FBGEMM's quantised lookups return), else the table's type."""
+        return "fp32" if self.quantised else self.dtype
+
+    @property
+    def pooled_row_bytes(self) -> int:
+        """Bytes of one pooled row (a bag's output or a partial sum)."""
+        return nbytes(self.pooled_dtype, self.dim)
 
     @property
     def bytes(self) -> int:
@@ -148,14 +173,23 @@ class EmbeddingBag(_KernelBase):
         raise WorkloadError(f"kernel {self.name!r}: no pooling, indices or indices_file; "
                             "accepted: one of them")
 
-    def flops(self) -> int:  # one add per element of every pooled row beyond the first
+    def pooling_adds(self) -> int:
+        """One add per element of every pooled row beyond the first of its bag."""
         return max(0, self.lookups() - self.batch) * self.tbl.dim
+
+    def dequant_macs(self) -> int:
+        """Multiply-adds that dequantise the looked-up rows (one per element of a
+        row-wise quantised table, none for a float table)."""
+        return self.lookups() * self.tbl.dim if self.tbl.quantised else 0
+
+    def flops(self) -> int:
+        return self.pooling_adds() + 2 * self.dequant_macs()
 
     def resident_bytes(self) -> int:
         return self.lookups() * self.tbl.row_bytes
 
     def output_bytes(self) -> int:
-        return self.batch * self.tbl.row_bytes
+        return self.batch * self.tbl.pooled_row_bytes
 
     def output_shape(self) -> tuple[int, int]:
         return (self.batch, self.tbl.dim)
@@ -175,7 +209,7 @@ class _MatrixOutput(_KernelBase):
         dtype: DType
 
     def output_bytes(self) -> int:
-        return self.m * self.n * DTYPE_BYTES[self.dtype]
+        return nbytes(self.dtype, self.m * self.n)
 
     def output_shape(self) -> tuple[int, int]:
         return (self.m, self.n)
@@ -196,10 +230,10 @@ class Gemm(_MatrixOutput):
         return 2 * self.macs()
 
     def resident_bytes(self) -> int:
-        return self.k * self.n * DTYPE_BYTES[self.dtype]
+        return nbytes(self.dtype, self.k * self.n)
 
     def input_bytes(self) -> int:
-        return self.m * self.k * DTYPE_BYTES[self.dtype]
+        return nbytes(self.dtype, self.m * self.k)
 
 
 class Interaction(_KernelBase):
@@ -225,10 +259,10 @@ class Interaction(_KernelBase):
         return 2 * self.macs()
 
     def input_bytes(self) -> int:
-        return self.batch * self.tokens * self.dim * DTYPE_BYTES[self.dtype]
+        return nbytes(self.dtype, self.batch * self.tokens * self.dim)
 
     def output_bytes(self) -> int:
-        return self.batch * self.pairs() * DTYPE_BYTES[self.dtype]
+        return nbytes(self.dtype, self.batch * self.pairs())
 
     def output_shape(self) -> tuple[int, int]:
         return (self.batch, self.pairs())

@@ -2,14 +2,22 @@
 
 ``bank_simd`` (Samsung HBM2-PIM / Aquabolt-XL) and ``bank_mac`` (SK hynix GDDR6-AiM) run
 GEMM/GEMV and elementwise kernels with the same command stream. Weights are pinned:
-split by output rows over the PIM channels and spread over the banks of each channel. Per
-batch row (a "pass"): the input vector is written into the units' register files / the
-channel's global buffer by all-bank writes (over the bus once per channel), the weights
-stream as all-bank internal reads, and ``readout_lanes`` values per output element are
-read out (bank_simd: each unit's lane partial sums, which the host adds; bank_mac: one,
-its adder tree reduces inside the unit). Each all-bank column command feeds
-``units_per_channel x access_bytes`` bytes to the units. The two kinds differ only in
-their profile data.
+split by output rows over the PIM channels and spread over the banks of each channel.
+
+Batch tiling: the batch runs in passes of ``batch_tile`` columns (:meth:`BankKind.tile`;
+the last pass takes the rest). Per pass, the tile's input vectors are written into the
+units' register files / the channel's global buffer by all-bank writes (over the bus once
+per channel), the weights stream once as all-bank internal reads, each weight access
+feeding the MACs of every column of the tile from the registers, and ``readout_lanes``
+values per output element and column are read out (bank_simd: each unit's lane partial
+sums, which the host adds; bank_mac: one, its adder tree reduces inside the unit). So the
+weights are read ``ceil(m / batch_tile)`` times; the MAC work is the same, and a pass
+whose MACs outlast its column commands is ALU-bound. ``batch_tile = 1`` is the published
+dataflow (PIMSimulator's ``executeGemv`` streams the weights once per batch item);
+``max_batch_tile`` is what the units' registers hold (HBM2-PIM: one GRF_B accumulator
+register per column), and bank_mac holds at most the vectors its global buffer fits.
+Each all-bank column command feeds ``units_per_channel x access_bytes`` bytes to the
+units. The two kinds differ only in their profile data.
 
 Where the device's MAC column interval (``column_cycles``) is shorter than the DRAM's
 tCCD_L, one engine command (issued at tCCD_L) stands for ``tCCD_L / column_cycles`` of
@@ -33,7 +41,7 @@ from pimsim.cost.layout import Layout
 from pimsim.cost.memory import MemCost, replay_stream
 from pimsim.cost.pim.base import PimKind, PimWork
 from pimsim.dram import FLAG_ALL_BANK, FLAG_INTERNAL
-from pimsim.hw.dtypes import DTYPE_BYTES
+from pimsim.hw.dtypes import nbytes
 from pimsim.hw.schema import Profile
 from pimsim.standards import INTERNAL_OF
 from pimsim.workload import Elementwise, Gemm
@@ -86,42 +94,63 @@ class BankKind(PimKind):
         per_device_cmd = self.pim.units_per_channel * self.pim.access_bytes
         return per_device_cmd * max(1.0, t.tCCD_L * t.tCK_ns / self._column_ns())
 
-    def gemm(self, k: Gemm, layout: Layout) -> PimWork:
-        profile, pim, chans = self.profile, self.pim, self.chans
-        n_ch = len(chans)
-        db = DTYPE_BYTES[k.dtype]
+    def tile(self, k: Gemm) -> int:
+        """Batch columns that share one pass over the weights: ``batch_tile``, at most
+        the batch."""
+        return max(1, min(self.pim.batch_tile, k.m))
+
+    def _passes(self, k: Gemm, layout: Layout, cols: int, n_rd: int,
+                bytes_per_cmd: float, repeat: int) -> MemCost:
+        """``repeat`` passes over the weights for ``cols`` batch columns each, on one
+        channel: the columns' input vectors written into the units, the weights read
+        once, the columns' outputs read out."""
+        profile, pim = self.profile, self.pim
         tx = layout.tx_bytes
-        bytes_per_cmd = self._bytes_per_cmd()
-        w_ch = -(-k.resident_bytes() // n_ch)
-        n_rd = int(np.ceil(w_ch / bytes_per_cmd))
-        n_in = -(-(k.k * db) // tx)  # input vector into register files / global buffer
-        readout = pim.readout_lanes
-        n_out_ch = -(-k.n // n_ch)
-        n_out = -(-(n_out_ch * readout * db) // tx)
+        n_in = cols * -(-nbytes(k.dtype, k.k) // tx)
+        n_out_ch = -(-k.n // len(self.chans))
+        n_out = -(-nbytes(k.dtype, cols * n_out_ch * pim.readout_lanes) // tx)
         wname = k.weight or k.name
         rd = layout.pinned_row_stream(f"{wname}:w", n_rd,
                                       _cmds_per_row(profile, layout, bytes_per_cmd))
         wr = layout.pinned_row_stream(f"{wname}:in", n_in, layout.cols_per_row)
-        out = layout.buffer_addresses(f"{wname}:out", n_out * tx, channels=(chans[0],))
+        out = layout.buffer_addresses(f"{wname}:out", n_out * tx, channels=(self.chans[0],))
         addr = np.concatenate([wr, rd, out])
         is_write = np.concatenate([np.ones(n_in, bool), np.zeros(n_rd + n_out, bool)])
         flags = np.concatenate([np.full(n_in, FLAG_ALL_BANK, np.uint8),
                                 np.full(n_rd, FLAG_ALL_BANK | FLAG_INTERNAL, np.uint8),
                                 np.zeros(n_out, np.uint8)])
-        mem = replay_stream(profile, addr, is_write, flags, repeat=k.m).on_channels(
-            n_ch, profile.dram.channels)
-        _charge_used_banks(profile, mem, bytes_per_cmd, tx)
+        return replay_stream(profile, addr, is_write, flags, repeat=repeat)
+
+    def gemm(self, k: Gemm, layout: Layout) -> PimWork:
+        """Passes of :meth:`tile` batch columns each (the last one holds the rest); a
+        pass streams the weights once (module docstring)."""
+        profile, pim, chans = self.profile, self.pim, self.chans
+        n_ch = len(chans)
+        bytes_per_cmd = self._bytes_per_cmd()
+        w_ch = -(-k.resident_bytes() // n_ch)
+        n_rd = int(np.ceil(w_ch / bytes_per_cmd))
+        tile = self.tile(k)
+        full, rest = divmod(k.m, tile)
+        passes = full + (1 if rest else 0)
+        mem = self._passes(k, layout, tile, n_rd, bytes_per_cmd, full)
+        if rest:
+            mem = mem + self._passes(k, layout, rest, n_rd, bytes_per_cmd, 1)
+        mem = mem.on_channels(n_ch, profile.dram.channels)
+        _charge_used_banks(profile, mem, bytes_per_cmd, layout.tx_bytes)
         _register_writes(profile, mem)
         macs = k.macs()
+        readout = pim.readout_lanes
         # rows opened for MACs wait mac_act_extra_ns longer before their first MAC
         act_stall = mem.counts.get("ACT_AB", 0.0) / n_ch * pim.mac_act_extra_ns
         return PimWork(
             mem, alu_ops=macs, alu_ns=macs / pim.alu_ops_per_ns(n_ch, k.dtype, "mac"),
-            col_ns=n_rd * k.m * profile.timing.tCCD_L * profile.timing.tCK_ns,
-            extra_ns=act_stall,
-            internal_bytes=int(n_rd * bytes_per_cmd * n_ch * k.m),
-            host_flops=k.m * k.n * (readout - 1), host_bytes=k.m * k.n * readout * db,
-            extra={"passes": k.m, "commands_per_pass": n_rd, "mac_act_stall_ns": act_stall})
+            col_ns=n_rd * passes * profile.timing.tCCD_L * profile.timing.tCK_ns,
+            extra_ns=act_stall, dtype=k.dtype,
+            internal_bytes=int(n_rd * bytes_per_cmd * n_ch * passes),
+            host_flops=k.m * k.n * (readout - 1),
+            host_bytes=nbytes(k.dtype, k.m * k.n * readout),
+            extra={"passes": passes, "batch_tile": tile, "commands_per_pass": n_rd,
+                   "mac_act_stall_ns": act_stall})
 
     def elementwise(self, k: Elementwise, layout: Layout) -> PimWork:
         profile, pim = self.profile, self.pim
@@ -142,7 +171,7 @@ class BankKind(PimKind):
         return PimWork(
             mem, alu_ops=ops, alu_ns=ops / pim.alu_ops_per_ns(n_ch, k.dtype, "add"),
             col_ns=(n_rd + n_wr) * profile.timing.tCCD_L * profile.timing.tCK_ns,
-            internal_bytes=int((n_rd + n_wr) * bytes_per_cmd * n_ch))
+            internal_bytes=int((n_rd + n_wr) * bytes_per_cmd * n_ch), dtype=k.dtype)
 
 
 class BankSimdKind(BankKind):
@@ -155,3 +184,8 @@ class BankMacKind(BankKind):
     """SK hynix GDDR6-AiM: a 16-multiplier BF16 MAC unit per bank, global input buffer."""
 
     name: ClassVar[str] = "bank_mac"
+
+    def tile(self, k: Gemm) -> int:
+        """``batch_tile``, at most the input vectors the channel's global buffer holds."""
+        held = self.pim.global_buffer_bytes // max(1, nbytes(k.dtype, k.k))
+        return max(1, min(super().tile(k), held))

@@ -11,7 +11,13 @@ A kind (:class:`PimKind`) is built for one profile and says:
   per kernel op (``embedding_bag``, ``gemm``, ``elementwise``) returning a
   :class:`PimWork`; transfers are common to every kind;
 - its energy terms (:meth:`PimKind.energy`): the stream's DRAM energy, ALU energy
-  ``lane operations x cycles per op x alu_pj_per_op``, and the host's share.
+  ``lane operations x cycles per op x`` the section's energy per lane operation of the
+  kernel's data type (``alu_pj_by_dtype``, else ``alu_pj_per_op``), and the host's share.
+
+A kernel's data type must be one the kind runs (``dtypes``); any other is refused naming
+the kernel, the type and the accepted types. A table of a row-wise quantised type is
+dequantised by the unit that pools it (one multiply-add per element read, besides the
+pooling add).
 
 :meth:`PimKind.cost` assembles a :class:`pimsim.cost.memory.KernelCost` from the work.
 Every constant comes from the profile's section; a kind's class holds only the model.
@@ -20,6 +26,7 @@ Every constant comes from the profile's section; a kind's class holds only the m
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -31,7 +38,7 @@ from pimsim.cost.memory import KernelCost, MemCost, mem_energy, replay_stream
 from pimsim.dram import FLAG_INTERNAL
 from pimsim.energy import EnergyBreakdown, background_energy_pj
 from pimsim.errors import PimsimError
-from pimsim.hw.dtypes import DTYPE_BYTES
+from pimsim.hw.dtypes import element_bytes
 from pimsim.hw.host import host_section
 from pimsim.hw.pim import PimSectionBase, pim_section
 from pimsim.hw.schema import Profile
@@ -47,7 +54,9 @@ class PimCapabilities:
 
     ``ops``: kernel ops (``transfer`` included); ``dtypes``: element types;
     ``elementwise_fns``: elementwise functions; ``replicates_hot_rows``: whether the
-    embedding cost depends on hot-row replication (``replicate_hot_rows``).
+    embedding cost depends on hot-row replication (``replicate_hot_rows``);
+    ``lanes_by_dtype`` and ``alu_pj_by_dtype``: a unit's lanes and the energy of one lane
+    operation for each type in ``dtypes``.
     """
 
     kind: str
@@ -55,6 +64,8 @@ class PimCapabilities:
     dtypes: tuple[str, ...]
     elementwise_fns: tuple[str, ...]
     replicates_hot_rows: bool
+    lanes_by_dtype: Mapping[str, int] = field(default_factory=dict)
+    alu_pj_by_dtype: Mapping[str, float] = field(default_factory=dict)
 
     def unsupported(self, op: str, dtype: str | None = None,
                     fn: str | None = None) -> str | None:
@@ -98,6 +109,7 @@ class PimWork:
     alu_ns: float
     internal_bytes: int
     op_cycles: float = 1.0
+    dtype: str | None = None
     col_ns: float | None = None
     extra_ns: float = 0.0
     min_time_ns: float = 0.0
@@ -149,7 +161,9 @@ class PimKind:
         p = self.pim
         return PimCapabilities(kind=self.name, ops=tuple(p.supported_ops),
                                dtypes=tuple(p.dtypes), elementwise_fns=tuple(p.elementwise_fns),
-                               replicates_hot_rows=self.replicates_hot_rows)
+                               replicates_hot_rows=self.replicates_hot_rows,
+                               lanes_by_dtype={d: p.lanes_for(d) for d in p.dtypes},
+                               alu_pj_by_dtype={d: p.alu_pj_for(d) for d in p.dtypes})
 
     def unsupported(self, kernel: Any) -> str | None:
         """Why the units cannot run ``kernel`` (None if they can)."""
@@ -169,7 +183,7 @@ class PimKind:
     def alu_gbps(self, dtype: str) -> float:
         """Bytes per ns the ALUs of one channel consume at one element per lane cycle."""
         p = self.pim
-        return p.units_per_channel * p.lanes * DTYPE_BYTES[dtype] * p.clock_mhz * 1e-3
+        return p.units_per_channel * p.lanes_for(dtype) * element_bytes(dtype) * p.clock_mhz * 1e-3
 
     # --- how a kernel becomes streams and ALU work ------------------------------------
     def work(self, kernel: Any, layout: Layout, rng: np.random.Generator, *,
@@ -213,7 +227,7 @@ class PimKind:
         profile, n_ch = self.profile, len(self.chans)
         e = mem_energy(profile, w.mem, n_ch,
                        internal_factor=self.pim.internal_access_energy_factor)
-        alu = (e.pim_alu_pj + w.alu_ops * w.op_cycles * self.pim.alu_pj_per_op
+        alu = (e.pim_alu_pj + w.alu_ops * w.op_cycles * self.pim.alu_pj_for(w.dtype)
                + w.unit_energy_pj)
         io = e.io_pj + w.internal_io_pj
         host = e.host_pj

@@ -8,7 +8,8 @@ are emulated). Host->DPU copies go over the DDR bus (the engine) capped at
 ``host_link_gbps`` per rank, DPU->host copies at ``host_link_out_gbps``; they run before
 and after the DPUs compute, so the kernel's time, and the background energy, span copies
 and compute. The DPUs draw ``unit_power_mw`` each over the DPU phase (their published
-power under load), besides the per-cycle ALU energy.
+power under load, scaled with the clock from the clock it was published at), besides the
+per-cycle ALU energy. Times in cycles (ALU, DMA) scale with ``clock_mhz``.
 
 Embedding tables are mapped to DPU groups: each table of a batch gets its own share of
 the DPUs (the tables are pooled at the same time, each kernel holding the channels only
@@ -28,7 +29,7 @@ import numpy as np
 from pimsim.cost.layout import Layout, assign_hot_to_units, hot_rows
 from pimsim.cost.memory import MemCost
 from pimsim.cost.pim.base import PimKind, PimWork, replay_per_rank
-from pimsim.hw.dtypes import DTYPE_BYTES
+from pimsim.hw.dtypes import nbytes
 from pimsim.workload import Elementwise, EmbeddingBag, Gemm
 
 _NO_COPY: tuple[MemCost, float] = (MemCost(), 0.0)
@@ -56,11 +57,12 @@ class DpuKind(PimKind):
     def _lane_ns(self, lane_ops: float, dtype: str, op: str) -> float:
         """Time of ``lane_ops`` operations on one DPU."""
         p = self.pim
-        return lane_ops * p.op_cycles(dtype, op) / (p.lanes * p.clock_mhz * 1e-3)
+        return lane_ops * p.op_cycles(dtype, op) / (p.lanes_for(dtype) * p.clock_mhz * 1e-3)
 
     def _finish(self, core: MemCost, t_in: tuple[MemCost, float],
                 t_out: tuple[MemCost, float], *, dma_ns: float, alu_ns: float,
-                alu_ops: float, internal: int, op_cycles: float, host_flops: float = 0.0,
+                alu_ops: float, internal: int, op_cycles: float, dtype: str,
+                host_flops: float = 0.0,
                 host_bytes: float = 0.0, extra: dict[str, Any] | None = None,
                 dpus: int | None = None, unit: str | None = None) -> PimWork:
         """The work of a kernel on ``dpus`` DPUs (default: all), in unit group ``unit``
@@ -74,9 +76,9 @@ class DpuKind(PimKind):
         span = dpu_ns + t_in[1] + t_out[1]
         return PimWork(
             mem, alu_ops=alu_ops, alu_ns=max(alu_ns, dma_ns), internal_bytes=internal,
-            op_cycles=op_cycles, extra_ns=t_in[1] + t_out[1], host_flops=host_flops,
+            op_cycles=op_cycles, dtype=dtype, extra_ns=t_in[1] + t_out[1], host_flops=host_flops,
             host_bytes=host_bytes, background_ns=span,
-            unit_energy_pj=n * self.pim.unit_power_mw * dpu_ns, rank_share=share,
+            unit_energy_pj=n * self.pim.unit_power_at_clock_mw() * dpu_ns, rank_share=share,
             unit=unit, copy_ns=(t_in[1], t_out[1]) if unit else None,
             extra={**(extra or {}), "transfer_in_ns": t_in[1], "transfer_out_ns": t_out[1],
                    "dma_ns": dma_ns, "dpus": n})
@@ -104,17 +106,26 @@ class DpuKind(PimKind):
                                           channels=self.chans)
         core = replay_per_rank(self.profile, layout, addr)
         dma_ns = pim.dma_ns(float(loads.max()), float(loads.max()) * slice_bytes)
-        alu_ns = self._lane_ns(float(loads.max()) * (-(-t.dim // g_size)), t.dtype, "add")
+        # per element read: a pooling add, and a dequantising multiply-add if quantised
+        elems = float(loads.max()) * (-(-t.dim // g_size))
+        alu_ns = self._lane_ns(elems, t.dtype, "add")
+        cyc_add, cyc_mac = pim.op_cycles(t.dtype, "add"), pim.op_cycles(t.dtype, "mac")
+        ops_per_elem, cycles_per_elem = 1.0, cyc_add
+        if t.quantised:
+            alu_ns += self._lane_ns(elems, t.dtype, "mac")
+            ops_per_elem, cycles_per_elem = 2.0, cyc_add + cyc_mac
         bag = np.repeat(np.arange(k.batch), np.diff(offsets))
         partials = int(np.unique(bag * n_groups + group).size)  # (bag, group) partial sums
         t_in = self.host_link(layout, f"{k.name}:idx",
                               (idx.size + k.batch + 1) * pim.index_bytes, True)
-        t_out = self.host_link(layout, f"{k.name}:partials", partials * t.row_bytes, False)
+        t_out = self.host_link(layout, f"{k.name}:partials", partials * t.pooled_row_bytes,
+                               False)
         return self._finish(core, t_in, t_out, dma_ns=dma_ns, alu_ns=alu_ns,
-                            alu_ops=idx.size * t.dim, internal=idx.size * t.row_bytes,
-                            op_cycles=pim.op_cycles(t.dtype, "add"),
+                            alu_ops=idx.size * t.dim * ops_per_elem,
+                            internal=idx.size * t.row_bytes,
+                            op_cycles=cycles_per_elem / ops_per_elem, dtype=t.dtype,
                             host_flops=(partials - k.batch) * t.dim,
-                            host_bytes=partials * t.row_bytes,
+                            host_bytes=partials * t.pooled_row_bytes,
                             extra={"lookups": int(idx.size), "replicated_rows": int(hot.size),
                                    "max_unit_lookups": int(loads.max()),
                                    "partials": partials, "dpu_group_size": g_size},
@@ -124,11 +135,11 @@ class DpuKind(PimKind):
     def gemm(self, k: Gemm, layout: Layout) -> PimWork:
         pim = self.pim
         n_dpu = self._n_dpu()
-        db = DTYPE_BYTES[k.dtype]
         rows_per_dpu = -(-k.n // n_dpu)
-        w_dpu = k.k * rows_per_dpu * db
+        w_dpu = nbytes(k.dtype, k.k * rows_per_dpu)
         # the input rows of a pass fill half the WRAM (the other half buffers the weights)
-        per_pass = max(1, (pim.wram_bytes // 2) // max(1, k.k * db)) if pim.wram_bytes else 1
+        per_pass = (max(1, (pim.wram_bytes // 2) // max(1, nbytes(k.dtype, k.k)))
+                    if pim.wram_bytes else 1)
         passes = -(-k.m // per_pass)
         addr = layout.weight_addresses(k.weight or k.name, k.resident_bytes(),
                                        channels=self.chans)
@@ -143,7 +154,8 @@ class DpuKind(PimKind):
         t_out = self.host_link(layout, f"{k.name}:y", k.output_bytes(), False)
         return self._finish(core, t_in, t_out, dma_ns=dma_ns, alu_ns=alu_ns,
                             alu_ops=k.macs(), internal=k.resident_bytes() * passes,
-                            op_cycles=pim.op_cycles(k.dtype, "mac"), extra={"passes": passes})
+                            op_cycles=pim.op_cycles(k.dtype, "mac"), dtype=k.dtype,
+                            extra={"passes": passes})
 
     def elementwise(self, k: Elementwise, layout: Layout) -> PimWork:
         pim = self.pim
@@ -154,10 +166,10 @@ class DpuKind(PimKind):
         is_write = np.concatenate([np.zeros(rd.size, bool), np.ones(wr.size, bool)])
         core = replay_per_rank(self.profile, layout, addr, is_write=is_write)
         per_dpu = -(-(k.m * k.n) // n_dpu)
-        dma_bytes = per_dpu * (k.inputs + 1) * DTYPE_BYTES[k.dtype]
+        dma_bytes = nbytes(k.dtype, per_dpu * (k.inputs + 1))
         dma_ns = pim.dma_ns(-(-dma_bytes // pim.dma_max_bytes), dma_bytes)
         ops = max(k.flops(), k.m * k.n)
         alu_ns = self._lane_ns(per_dpu * (ops / (k.m * k.n)), k.dtype, "add")
         return self._finish(core, _NO_COPY, _NO_COPY, dma_ns=dma_ns, alu_ns=alu_ns,
                             alu_ops=ops, internal=k.input_bytes() + k.output_bytes(),
-                            op_cycles=pim.op_cycles(k.dtype, "add"))
+                            op_cycles=pim.op_cycles(k.dtype, "add"), dtype=k.dtype)

@@ -10,7 +10,9 @@ tables pooled on the unit: a kernel gets ``1 / cache_share`` of it (the engine p
 number of embedding kernels on PIM). The rank's reads cross the DRAM devices' pins to the
 buffer chip on the DIMM: that hop is charged at ``internal_io_pj_per_bit``. The ALU's
 width is ``lanes`` 32-bit lanes; ``lanes_by_dtype`` gives narrower types their real
-lane count.
+lane count. A row-wise quantised table (int8) is dequantised on the unit: each element
+read costs a multiply-add (``scale * q + bias``) besides its pooling add, at the lanes
+and energy of the table's type; the pooled vectors leave in fp32.
 """
 
 from __future__ import annotations
@@ -79,16 +81,20 @@ class BufferNmpKind(PimKind):
         n_inst = -(-(idx.size * pim.nmp_inst_bytes // n_ch) // tx)
         inst = np.concatenate([layout.buffer_addresses(f"{k.name}:nmp_inst", n_inst * tx,
                                                        channels=(c,)) for c in chans])
-        out_bytes = k.batch * t.row_bytes  # one pooled vector per bag per channel
+        out_bytes = k.batch * t.pooled_row_bytes  # one pooled vector per bag per channel
         outs = np.concatenate([layout.buffer_addresses(f"{k.name}:pooled", out_bytes,
                                                        channels=(c,)) for c in chans])
         outer = replay_stream(profile, np.concatenate([inst, outs]),
                               np.concatenate([np.ones(inst.size, bool),
                                               np.zeros(outs.size, bool)]))
         loads = np.bincount(lookup_units_all, minlength=n_ch * ranks)
+        # per element read: a pooling add, and a dequantising multiply-add if quantised
+        dequant = 1.0 if t.quantised else 0.0
+        elem_ns = (1.0 / pim.unit_ops_per_ns(t.dtype, "add")
+                   + dequant / pim.unit_ops_per_ns(t.dtype, "mac"))
         return PimWork(
-            inner.alongside(outer), alu_ops=idx.size * t.dim,
-            alu_ns=float(loads.max()) * t.dim / pim.unit_ops_per_ns(t.dtype, "add"),
+            inner.alongside(outer), alu_ops=idx.size * t.dim * (1.0 + dequant),
+            alu_ns=float(loads.max()) * t.dim * elem_ns, dtype=t.dtype,
             internal_bytes=int((~hits).sum()) * t.row_bytes,
             host_flops=k.batch * t.dim * (n_ch - 1),  # the host adds the channels' partials
             host_bytes=out_bytes * n_ch,
