@@ -24,7 +24,7 @@ from pimsim.compare.report import write_grid, write_model
 from pimsim.compare.run import default_grid, require_pim, run_grid
 from pimsim.compare.transform import with_batch
 from pimsim.errors import PimsimError
-from pimsim.hw.dtypes import DTYPE_BYTES
+from pimsim.hw.dtypes import DTYPE_BITS
 from pimsim.hw.load import load_profile
 from pimsim.util.cli import check_outputs, positive_int
 from pimsim.util.executors import DEFAULT_EXECUTOR, make_executor
@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     help="batch sizes, comma-separated (default %(default)s)")
     sp.add_argument("--dtype", help="data type of host and PIM alike, comma-separated for "
                     "the map (default: the PIM kind's pim.dtype for GEMMs and the model, "
-                    f"every type it accepts for tables); accepted: {', '.join(DTYPE_BYTES)}")
+                    f"every type it accepts for tables); accepted: {', '.join(DTYPE_BITS)}")
     sp.add_argument("--family", help=f"map: kernel families ({', '.join(FAMILY_OPS)}; "
                     "default: those the PIM kind runs)")
     sp.add_argument("--gemm", help="map: GEMM shapes KxN (input x output features), "
@@ -104,7 +104,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_outputs(args, {"out": True}, PimsimError)
     profile = load_profile(args.profile)
     require_pim(profile)
-    dtypes = parse_names("dtype", args.dtype, DTYPE_BYTES) if args.dtype else None
+    dtypes = parse_names("dtype", args.dtype, DTYPE_BITS) if args.dtype else None
     out = Path(args.out or Path("compare_out") / profile.name)
     if args.workload or args.spec:
         return _model(args, profile, dtypes, out)
@@ -129,7 +129,7 @@ def _model(args: argparse.Namespace, profile: Any, dtypes: tuple[str, ...] | Non
                           "--workload/--spec: --batch, --dtype, --objective, --out, --seed")
     if dtypes is not None and len(dtypes) > 1:
         raise PimsimError(f"--dtype {args.dtype!r}: the model view runs one data type; "
-                          "accepted: one of " + ", ".join(DTYPE_BYTES))
+                          "accepted: one of " + ", ".join(DTYPE_BITS))
     dtype = dtypes[0] if dtypes else profile.pim.dtype
     batches = parse_ints("batch", args.batch)
     if args.workload:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pimsim.errors import PimsimError
-from pimsim.hw.dtypes import DTYPE_BYTES
+from pimsim.hw.dtypes import DTYPE_BITS
 from pimsim.workload.kernels import EmbeddingBag, Gemm, Table
 
 #: Kernel families of the grid and the kernel op each one is made of.
@@ -70,7 +70,7 @@ class CompareGrid:
     def __post_init__(self) -> None:
         check_choices("family", self.families, FAMILY_OPS)
         check_choices("distribution", self.distributions, DISTRIBUTIONS)
-        check_choices("dtype", (*self.gemm_dtypes, *self.table_dtypes), DTYPE_BYTES)
+        check_choices("dtype", (*self.gemm_dtypes, *self.table_dtypes), DTYPE_BITS)
         for name, values in (("batch", self.batches), ("dim", self.dims),
                              ("pooling", self.pooling), ("rows", (self.rows,)),
                              ("gemm", [v for s in self.gemms for v in s])):
