@@ -113,16 +113,29 @@ class Layout:
             addr = (addr & ~mask) | (sub << pos)
         return addr.astype(np.uint64)
 
+    def row_spans(self, rows: np.ndarray, row_bytes: int) -> np.ndarray:
+        """Transactions each row of ``rows`` spans: rows are packed back to back from a
+        transaction-aligned base, so a row whose size is not a divisor or multiple of the
+        transaction (a quantised row's scale and bias, an int4 row) may straddle one
+        more."""
+        start = np.asarray(rows, dtype=np.int64) * row_bytes
+        tx = self.tx_bytes
+        return (start + row_bytes - 1) // tx - start // tx + 1
+
     def embedding_addresses(self, table: str, rows: np.ndarray, row_bytes: int,
                             table_bytes: int,
                             channels: tuple[int, ...] | None = None) -> np.ndarray:
-        """Transaction addresses of every row in ``rows`` (in order), whole rows."""
+        """Transaction addresses of every row in ``rows`` (in order), whole rows: the
+        :meth:`row_spans` transactions of each row, from the one holding its first byte."""
         reg = self.region(f"table:{table}", table_bytes)
-        per_row = -(-row_bytes // self.tx_bytes)
-        start = reg.base + np.asarray(rows, dtype=np.int64) * row_bytes
-        start -= start % self.tx_bytes
-        addr = (start[:, None] + np.arange(per_row, dtype=np.int64)[None, :] * self.tx_bytes)
-        return self._finish(addr.ravel(), channels)
+        tx = self.tx_bytes
+        rows = np.asarray(rows, dtype=np.int64)
+        counts = self.row_spans(rows, row_bytes)
+        first = (reg.base + rows * row_bytes) // tx
+        starts = np.cumsum(counts) - counts
+        step = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(starts, counts)
+        addr = (np.repeat(first, counts) + step) * tx
+        return self._finish(addr, channels)
 
     def sequential_addresses(self, name: str, nbytes: int,
                              channels: tuple[int, ...] | None = None) -> np.ndarray:

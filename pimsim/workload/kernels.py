@@ -194,6 +194,13 @@ class EmbeddingBag(_KernelBase):
     def output_shape(self) -> tuple[int, int]:
         return (self.batch, self.tbl.dim)
 
+    def signature(self) -> str:
+        """Identity of the work, the bound table's shape and data type included (a table
+        of another type or size is other work, whatever its name)."""
+        data = {"kernel": self.model_dump(exclude={"name"}),
+                "table": self.tbl.model_dump() if self._table is not None else None}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
+
     def bag_indices(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(offsets[batch + 1], row indices) of every bag, as int64."""
         return bag_indices(self, self.tbl.rows, rng)

@@ -58,24 +58,25 @@ class BufferNmpKind(PimKind):
         t = k.tbl
         tx = layout.tx_bytes
         offsets, idx = k.bag_indices(rng)
-        per_row = -(-t.row_bytes // tx)
+        spans = layout.row_spans(idx, t.row_bytes)  # transactions of each lookup
+        first = np.cumsum(spans) - spans  # each lookup's first transaction
         addr = layout.embedding_addresses(k.table, idx, t.row_bytes, t.bytes, channels=chans)
         f = layout.mapper.decode(addr.astype(np.int64))
         ranks = profile.dram.ranks
         rank = f.rank
         hot = hot_rows(idx, replicate)
         if hot.size:  # a replicated row can be read from any rank of its channel
-            rank = np.repeat(assign_hot_to_units(idx, f.rank[::per_row], hot, ranks), per_row)
+            rank = np.repeat(assign_hot_to_units(idx, f.rank[first], hot, ranks), spans)
         unit = f.channel * ranks + rank
-        lookup_units_all = unit[::per_row]  # every lookup is pooled by its rank's unit
+        lookup_units_all = unit[first]  # every lookup is pooled by its rank's unit
         hits = np.zeros(idx.size, dtype=bool)
         if pim.unit_cache_bytes:
             cap_rows = pim.unit_cache_bytes // max(1, cache_share) // t.row_bytes
-            lookup_unit = unit[::per_row]
+            lookup_unit = unit[first]
             for u in np.unique(lookup_unit):
                 sel = np.flatnonzero(lookup_unit == u)
                 hits[sel] = lru_row_hits(idx[sel], cap_rows)
-            keep = np.repeat(~hits, per_row)
+            keep = np.repeat(~hits, spans)
             addr, rank, unit = addr[keep], rank[keep], unit[keep]
         inner = replay_per_rank(profile, layout, addr, rank) if addr.size else MemCost()
         n_inst = -(-(idx.size * pim.nmp_inst_bytes // n_ch) // tx)

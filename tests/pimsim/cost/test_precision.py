@@ -164,3 +164,15 @@ def test_alu_energy_per_type_by_hand() -> None:
                                            placement="pim")])
         rec = simulate(w, p).kernel("e")
         assert rec.pim_alu_pj == pytest.approx(lookups * dim * ops * pj), dt
+
+
+def test_packed_quantised_rows_read_every_burst_they_straddle() -> None:
+    """int4 rows of dim 64 are 36 bytes, packed back to back (FBGEMM's fused layout): on
+    DDR4's 64-byte bursts, row 0 (bytes 0-35) needs one burst, row 3 (108-143) two, row 7
+    (252-287) two: the host reads 5 bursts for the bag {0, 3, 7}."""
+    p = load_profile("ddr4_3200")
+    assert p.transaction_bytes == 64
+    t = Table(rows=1000, dim=64, dtype="int4")
+    k = EmbeddingBag(name="e", table="t", batch=1, indices=[[0, 3, 7]])
+    rec = simulate(Workload(tables={"t": t}, kernels=[k]), p).kernel("e")
+    assert rec.external_bytes == 5 * 64
