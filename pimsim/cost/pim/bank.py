@@ -99,13 +99,16 @@ class BankKind(PimKind):
         the batch."""
         return max(1, min(self.pim.batch_tile, k.m))
 
-    def _passes(self, k: Gemm, layout: Layout, cols: int, n_rd: int,
-                bytes_per_cmd: float, repeat: int) -> MemCost:
-        """``repeat`` passes over the weights for ``cols`` batch columns each, on one
-        channel: the columns' input vectors written into the units, the weights read
-        once, the columns' outputs read out."""
+    def pass_stream(self, k: Gemm, layout: Layout, cols: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Addresses, write flags and command flags of one pass over the weights for
+        ``cols`` batch columns, on one channel: the columns' input vectors written into
+        the units (all-bank writes), the weights read once (all-bank internal reads), the
+        columns' outputs read out."""
         profile, pim = self.profile, self.pim
         tx = layout.tx_bytes
+        bytes_per_cmd = self._bytes_per_cmd()
+        n_rd = self.weight_reads(k)
         n_in = cols * -(-nbytes(k.dtype, k.k) // tx)
         n_out_ch = -(-k.n // len(self.chans))
         n_out = -(-nbytes(k.dtype, cols * n_out_ch * pim.readout_lanes) // tx)
@@ -119,7 +122,17 @@ class BankKind(PimKind):
         flags = np.concatenate([np.full(n_in, FLAG_ALL_BANK, np.uint8),
                                 np.full(n_rd, FLAG_ALL_BANK | FLAG_INTERNAL, np.uint8),
                                 np.zeros(n_out, np.uint8)])
-        return replay_stream(profile, addr, is_write, flags, repeat=repeat)
+        return addr, is_write, flags
+
+    def weight_reads(self, k: Gemm) -> int:
+        """All-bank internal reads that stream a channel's share of the weights once."""
+        w_ch = -(-k.resident_bytes() // len(self.chans))
+        return int(np.ceil(w_ch / self._bytes_per_cmd()))
+
+    def _passes(self, k: Gemm, layout: Layout, cols: int, repeat: int) -> MemCost:
+        """``repeat`` passes of ``cols`` batch columns each (:meth:`pass_stream`)."""
+        addr, is_write, flags = self.pass_stream(k, layout, cols)
+        return replay_stream(self.profile, addr, is_write, flags, repeat=repeat)
 
     def gemm(self, k: Gemm, layout: Layout) -> PimWork:
         """Passes of :meth:`tile` batch columns each (the last one holds the rest); a
@@ -127,14 +140,13 @@ class BankKind(PimKind):
         profile, pim, chans = self.profile, self.pim, self.chans
         n_ch = len(chans)
         bytes_per_cmd = self._bytes_per_cmd()
-        w_ch = -(-k.resident_bytes() // n_ch)
-        n_rd = int(np.ceil(w_ch / bytes_per_cmd))
+        n_rd = self.weight_reads(k)
         tile = self.tile(k)
         full, rest = divmod(k.m, tile)
         passes = full + (1 if rest else 0)
-        mem = self._passes(k, layout, tile, n_rd, bytes_per_cmd, full)
+        mem = self._passes(k, layout, tile, full)
         if rest:
-            mem = mem + self._passes(k, layout, rest, n_rd, bytes_per_cmd, 1)
+            mem = mem + self._passes(k, layout, rest, 1)
         mem = mem.on_channels(n_ch, profile.dram.channels)
         _charge_used_banks(profile, mem, bytes_per_cmd, layout.tx_bytes)
         _register_writes(profile, mem)
