@@ -176,3 +176,19 @@ def test_packed_quantised_rows_read_every_burst_they_straddle() -> None:
     k = EmbeddingBag(name="e", table="t", batch=1, indices=[[0, 3, 7]])
     rec = simulate(Workload(tables={"t": t}, kernels=[k]), p).kernel("e")
     assert rec.external_bytes == 5 * 64
+
+
+def test_a_shared_cost_cache_tells_table_types_apart() -> None:
+    """A caller's cost cache across workloads (the co-search's) must not reuse an fp32
+    table's cost for the same table at int8: int8 rows of dim 64 are 72 bytes against 256,
+    so the host moves 72 / 256 of the bytes."""
+    p = load_profile("ddr4_3200")
+    cache: dict = {}
+    moved = {}
+    for dt in ("fp32", "int8"):
+        w = Workload(tables={"t": Table(rows=100_000, dim=64, dtype=dt)},
+                     kernels=[EmbeddingBag(name="e", table="t", batch=16, pooling=4)])
+        cost = pimsim.kernel_costs(w, p, cache=cache)["e"]
+        assert "cached_from" not in cost.extra, dt
+        moved[dt] = cost.external_bytes
+    assert moved["fp32"] == 16 * 4 * 256 and moved["int8"] == 16 * 4 * 128  # 72 B: 2 bursts
