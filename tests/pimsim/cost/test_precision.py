@@ -192,3 +192,16 @@ def test_a_shared_cost_cache_tells_table_types_apart() -> None:
         assert "cached_from" not in cost.extra, dt
         moved[dt] = cost.external_bytes
     assert moved["fp32"] == 16 * 4 * 256 and moved["int8"] == 16 * 4 * 128  # 72 B: 2 bursts
+
+
+def test_int8_gemm_on_twice_the_lanes_by_hand() -> None:
+    """UPMEM with a 2-lane int8 variant: GEMM 256 -> 512 at batch 16 on 128 DPUs gives
+    each DPU 4 output rows, 16 x 256 x 4 multiply-adds of 12 cycles (int8_mac), over 2
+    lanes at 350 MHz; the weights' DMA (1 KiB per DPU, one pass) is far shorter."""
+    p = _variant("upmem", lanes_by_dtype={"int8": 2})
+    g = Gemm(name="g", m=16, n=512, k=256, dtype="int8", placement="pim")
+    rec = simulate(Workload(kernels=[g]), p).kernel("g")
+    want_ns = 16 * 256 * 4 * 12 / (2 * 350e-3)
+    assert rec.compute_ns == pytest.approx(want_ns)
+    one_lane = simulate(Workload(kernels=[g]), load_profile("upmem")).kernel("g")
+    assert one_lane.compute_ns == pytest.approx(2 * want_ns)
