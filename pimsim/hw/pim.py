@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from pimsim.hw.dtypes import DTYPE_BYTES, DType
+from pimsim.hw.pim_crossbar import CROSSBAR_KNOBS, CrossbarFields
 from pimsim.hw.section import required_section
 from pimsim.util.validation import StrictModel
 
@@ -35,7 +36,8 @@ KernelOp = Literal["embedding_bag", "gemm", "interaction", "elementwise", "trans
 ElementwiseFn = Literal["sum", "gating", "relu", "sigmoid"]
 
 #: Knobs of a PIM section that the co-design search may vary, and the field they set.
-SEARCHABLE_KNOBS: frozenset[str] = frozenset({"units_per_channel", "channels_used", "dtype"})
+SEARCHABLE_KNOBS: frozenset[str] = frozenset({"units_per_channel", "channels_used", "dtype"}
+                                             | CROSSBAR_KNOBS)
 
 
 class PimSectionBase(StrictModel):
@@ -93,6 +95,8 @@ class PimSectionBase(StrictModel):
         if key not in SEARCHABLE_KNOBS:
             raise ValueError(
                 f"searchable knob {key!r} unknown; accepted: {sorted(SEARCHABLE_KNOBS)}")
+        if key not in type(self).model_fields:
+            raise ValueError(f"searchable knob {key!r} is not a field of kind {self.kind!r}")
         if not values:
             raise ValueError(f"searchable.{key} is empty; give at least one value")
         if key == "dtype":
@@ -237,10 +241,17 @@ class DpuSection(PimSectionBase):
         return cycles / (self.clock_mhz * 1e-3)
 
 
+class CrossbarSection(CrossbarFields, PimSectionBase):
+    """ReRAM crossbar tiles in the memory (ISAAC / PUMA / PRIME): weight-stationary
+    matrix-vector products, a digital unit per tile (:mod:`pimsim.hw.pim_crossbar`)."""
+
+    kind: Literal["crossbar"]
+
+
 #: The section model of each kind.
 SECTION_OF_KIND: dict[str, type[PimSectionBase]] = {
     "bank_simd": BankSimdSection, "bank_mac": BankMacSection,
-    "buffer_nmp": BufferNmpSection, "dpu": DpuSection,
+    "buffer_nmp": BufferNmpSection, "dpu": DpuSection, "crossbar": CrossbarSection,
 }
 
 
@@ -287,5 +298,6 @@ def pim_section(profile: Any) -> PimSectionBase:
     """The profile's pim section (a PimsimError if it has none)."""
     section: PimSectionBase = required_section(
         profile, "pim",
-        "PIM placement needs a PIM profile (hbm2_pim, gddr6_aim, ddr4_recnmp, upmem)")
+        "PIM placement needs a PIM profile (hbm2_pim, gddr6_aim, ddr4_recnmp, upmem, "
+        "reram_pim)")
     return section

@@ -69,8 +69,15 @@ def kernel_costs(workload: Workload, profile: Profile, *, seed: int = 0,
                              if isinstance(k, EmbeddingBag) and k.placement == "pim"))
     if cache is None:
         cache = {}
+    order = workload.topological_order()
+    # kernels whose resident data does not fit the PIM units' own storage (crossbars)
+    on_pim = [workload.kernel(n) for n in order if workload.kernel(n).placement == "pim"]
+    spilled: dict[str, str] = {}
+    if profile.pim is not None and on_pim:
+        spilled = kinds.model(profile).capacity_refusals(
+            [k for k in on_pim if unsupported_reason(profile, k, kinds=kinds) is None])
     costs: dict[str, KernelCost] = {}
-    for name in workload.topological_order():
+    for name in order:
         k = workload.kernel(name)
         placement, fallback = k.placement, False
         if placement == "pim":
@@ -85,6 +92,10 @@ def kernel_costs(workload: Workload, profile: Profile, *, seed: int = 0,
                 if not workload.fallback_to_host:
                     check_supported(profile, k, kinds=kinds)  # raises, naming kind and kernel
                 placement, fallback = "host", True
+            elif name in spilled:
+                if not workload.fallback_to_host:
+                    raise PimsimError(spilled[name])
+                placement, fallback = "host", True  # spilled to the host
         sig = k.signature()
         replicate = (replicate_hot_rows.get(name, 0) if isinstance(replicate_hot_rows, Mapping)
                      else replicate_hot_rows)

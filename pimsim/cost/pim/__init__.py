@@ -5,7 +5,8 @@ the host: every PIM kernel is a request stream replayed with ``FLAG_INTERNAL`` (
 access that stays inside the device) and, for bank-level kinds, ``FLAG_ALL_BANK`` (one
 command acting on every bank of the rank), so activations, refresh and tFAW cost real
 time. ``bank`` holds ``bank_simd`` and ``bank_mac``, ``nmp`` ``buffer_nmp`` (RecNMP),
-``dpu`` ``dpu`` (UPMEM).
+``dpu`` ``dpu`` (UPMEM); ``crossbar`` (ReRAM crossbar tiles: ISAAC, PUMA, PRIME) computes
+in its arrays and issues only its input and output copies as DRAM streams.
 
 :class:`PimKinds` is a read-only registry kind name -> class; :data:`KINDS` holds the
 built-in kinds, and ``KINDS.with_kind(cls)`` returns a new registry with one more (no
@@ -27,6 +28,7 @@ from pimsim.cost.layout import Layout
 from pimsim.cost.memory import KernelCost
 from pimsim.cost.pim.bank import BankMacKind, BankSimdKind
 from pimsim.cost.pim.base import PimCapabilities, PimKind, PimWork
+from pimsim.cost.pim.crossbar import CrossbarKind
 from pimsim.cost.pim.dpu import DpuKind
 from pimsim.cost.pim.nmp import BufferNmpKind
 from pimsim.errors import PimsimError
@@ -70,7 +72,8 @@ class PimKinds(Mapping[str, type[PimKind]]):
 
 
 #: The built-in kinds.
-KINDS = PimKinds({c.name: c for c in (BankSimdKind, BankMacKind, BufferNmpKind, DpuKind)})
+KINDS = PimKinds({c.name: c for c in (BankSimdKind, BankMacKind, BufferNmpKind, DpuKind,
+                                       CrossbarKind)})
 
 
 def kind_model(profile: Profile, section: PimSectionBase | None = None, *,

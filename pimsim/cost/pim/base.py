@@ -20,6 +20,7 @@ Every constant comes from the profile's section; a kind's class holds only the m
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -157,6 +158,12 @@ class PimKind:
             return None
         dtype = kernel.tbl.dtype if isinstance(kernel, EmbeddingBag) else kernel.dtype
         return self.capabilities().unsupported(kernel.op, dtype, getattr(kernel, "fn", None))
+
+    def capacity_refusals(self, kernels: Sequence[Any]) -> dict[str, str]:
+        """Kernels among ``kernels`` (those placed on PIM, in schedule order) whose resident
+        data does not fit the units' own storage, with the reason (default: none; a kind
+        with weight-stationary storage overrides it)."""
+        return {}
 
     def internal_bandwidth_gbps(self, dtype: str | None = None) -> float:
         """Peak rate (GB/s) at which the units of the used channels can consume data."""
