@@ -4,7 +4,8 @@ A profile's ``pim`` mapping is validated as :data:`PimSection`, a union of secti
 discriminated by ``kind`` (:data:`SECTION_OF_KIND`, dispatched by a plain validator so that
 error locations stay ``pim.<key>``): the common fields live on :class:`PimSectionBase`, each kind's
 model adds only its own (the bank kinds' read-out width, RecNMP's instruction size and
-RankCache, UPMEM's DMA, WRAM/MRAM, host link and emulated-op cycles). Every figure in a
+RankCache, UPMEM's DMA, WRAM/MRAM, host link and emulated-op cycles; the ReRAM crossbar
+tiles' geometry, converters and energies, from :mod:`pimsim.hw.pim_crossbar`). Every figure in a
 YAML profile carries its source in a comment and, for the numbers the model uses, in the
 ``sources`` mapping (field name -> citation or estimate reasoning), so that the
 provenance travels with the data (Accelergy style).

@@ -32,7 +32,6 @@ ones of ``PimSectionBase``); the searchable knobs ``crossbar_size``, ``adc_bits`
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -149,10 +148,11 @@ class CrossbarFields(StrictModel):
         return max(self.crossbar_read_ns, self.convert_ns(columns))
 
     def lossless_adc_bits(self) -> int:
-        """ADC resolution that keeps a column's partial sum exact: ``log2(rows) + cell_bits
-        + dac_bits``, one less when both exceed 1 bit (ISAAC, Sec. 5)."""
-        bits = math.ceil(math.log2(self.crossbar_size)) + self.cell_bits + self.dac_bits
-        return bits - 1 if self.cell_bits > 1 and self.dac_bits > 1 else bits
+        """ADC resolution that keeps a column's partial sum exact: the bits of its largest
+        value ``rows x (2^dac_bits - 1) x (2^cell_bits - 1)`` (ISAAC, Sec. 5: log R + v + w,
+        one less when v or w is 1; its weight flipping saves one bit more)."""
+        top = self.crossbar_size * (2**self.dac_bits - 1) * (2**self.cell_bits - 1)
+        return int(top).bit_length()
 
     def cells_per_crossbar(self) -> int:
         return self.crossbar_size * self.crossbar_size

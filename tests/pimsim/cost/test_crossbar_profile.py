@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pimsim.cli import main
 from pimsim.cost.layout import Layout
 from pimsim.cost.pim import pim_kernel_cost
 from pimsim.errors import ProfileError
@@ -69,3 +70,22 @@ def test_knobs_move_the_cost_the_way_the_hardware_does() -> None:
     assert a6.energy.xbar_adc_pj == pytest.approx(base.energy.xbar_adc_pj * 1.20 / 1.67)
     assert s256.compute_ns == pytest.approx(4 * 8 * 256 / 1.28 + 100)
     assert isinstance(p.pim, PimSectionBase)
+
+
+@pytest.mark.parametrize("size, dac, cell, bits", [
+    (128, 1, 2, 9),    # ISAAC Sec. 5: 128 rows, 1-bit inputs, 2-bit cells: 9 bits (8 with flipping)
+    (128, 2, 2, 11),   # log R + v + w when both exceed 1 bit
+    (256, 1, 1, 9),    # 256 x 1 x 1 = 256 needs 9 bits
+])
+def test_lossless_adc_resolution_as_isaac_states_it(size, dac, cell, bits) -> None:
+    pim = load_profile("reram_pim").pim.model_copy(
+        update={"crossbar_size": size, "dac_bits": dac, "cell_bits": cell})
+    assert pim.lossless_adc_bits() == bits
+
+
+def test_profile_check_prints_the_crossbar_capacity(capsys) -> None:
+    assert main(["profile", "check", "reram_pim"]) == 0
+    out = capsys.readouterr().out
+    assert "16,128 crossbars (8 channels x 21 tiles x 96 crossbars" in out
+    # 16,128 crossbars x 4,096 int8 weights per 800 ns
+    assert f"{16128 * 4096 / 800 * 1e-3:.3f}" in out
