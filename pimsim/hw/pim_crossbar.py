@@ -13,6 +13,8 @@ for what the arrays cannot do. Weights are stationary:
   crossbar cycle per slice of the input (:meth:`CrossbarFields.input_cycles`, bit-serial);
 - every crossbar has ``adcs_per_crossbar`` ADCs of ``adc_bits`` time-multiplexed over its
   columns (ISAAC: one ADC per crossbar), each converting ``adc_samples_per_s``;
+- a weight has ``weight_replicas`` copies on distinct crossbars, each serving its share of
+  the batch rows at the same time;
 - a crossbar cycle reads the array (``crossbar_read_ns``) while the ADCs convert the
   previous read's columns, so a cycle lasts the longer of the two
   (:meth:`CrossbarFields.cycle_ns`); the converted partial sums are shifted and added in
@@ -27,7 +29,7 @@ rewritten.
 
 The section model itself is ``pimsim.hw.pim.CrossbarSection`` (these fields and the common
 ones of ``PimSectionBase``); the searchable knobs ``crossbar_size``, ``adc_bits`` and
-``weight_bits`` are validated here.
+``weight_bits`` (and ``weight_replicas``) are validated here.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from pimsim.hw.dtypes import DTYPE_BYTES
 from pimsim.util.validation import StrictModel
 
 #: Knobs of the crossbar section that the co-design search may vary.
-CROSSBAR_KNOBS: frozenset[str] = frozenset({"crossbar_size", "adc_bits", "weight_bits"})
+CROSSBAR_KNOBS: frozenset[str] = frozenset({"crossbar_size", "adc_bits", "weight_bits",
+                                           "weight_replicas"})
 #: Crossbar sizes the model accepts: powers of two (MNSIM 2.0 explores 2^k up to 1024).
 CROSSBAR_SIZES: tuple[int, ...] = (16, 32, 64, 128, 256, 512, 1024)
 
@@ -75,9 +78,13 @@ class CrossbarFields(StrictModel):
     endurance_cycles: float = Field(ge=1, description="writes a cell survives")
     amortise_inferences: int = Field(
         ge=1, description="inferences the one-time weight programming is spread over")
+    weight_replicas: int = Field(
+        default=1, ge=1, description="copies of every weight on the crossbars; batch rows "
+        "are spread over the copies and run at once (ISAAC replicates weights to balance its "
+        "pipeline); each copy takes its own crossbars and programming")
 
     @model_validator(mode="after")
-    def _crossbar_consistent(self) -> "CrossbarFields":
+    def _crossbar_consistent(self) -> CrossbarFields:
         for key in CROSSBAR_KNOBS:
             problem = self.crossbar_knob_problem(key, getattr(self, key))
             if problem:
@@ -104,6 +111,8 @@ class CrossbarFields(StrictModel):
                 problem = (f"adc_bits = {value}: no energy for it in adc_pj_by_bits; accepted: "
                            f"{sorted(self.adc_pj_by_bits)}")
             return problem
+        if key == "weight_replicas":
+            return _bits_problem(key, value, 1, 1024)
         if key == "weight_bits":
             high = 8 * max(DTYPE_BYTES[d] for d in getattr(self, "dtypes", ["int8"]))
             return _bits_problem(key, value, 1, high)

@@ -27,7 +27,7 @@ import numpy as np
 from pimsim.cost.layout import Layout
 from pimsim.cost.memory import KernelCost
 from pimsim.cost.pim.bank import BankMacKind, BankSimdKind
-from pimsim.cost.pim.base import PimCapabilities, PimKind, PimWork
+from pimsim.cost.pim.base import UNIT_KEY, PimCapabilities, PimKind, PimWork
 from pimsim.cost.pim.crossbar import CrossbarKind
 from pimsim.cost.pim.dpu import DpuKind
 from pimsim.cost.pim.nmp import BufferNmpKind
@@ -35,8 +35,8 @@ from pimsim.errors import PimsimError
 from pimsim.hw.pim import PimSectionBase, pim_section
 from pimsim.hw.schema import Profile
 
-__all__ = ["KINDS", "PimCapabilities", "PimKind", "PimKinds", "PimWork", "bandwidth_ratio",
-           "capabilities", "check_supported", "internal_bandwidth_gbps", "kind_model",
+__all__ = ["KINDS", "UNIT_KEY", "PimCapabilities", "PimKind", "PimKinds", "PimWork",
+           "bandwidth_ratio", "capabilities", "check_supported", "internal_bandwidth_gbps", "kind_model",
            "pim_channels", "pim_kernel_cost", "unsupported_reason"]
 
 

@@ -40,6 +40,10 @@ from pimsim.workload import EmbeddingBag, Transfer
 
 #: Kernel op that every kind runs: host <-> PIM copies over the PIM channels.
 TRANSFER_OP = "transfer"
+#: ``extra`` key of a kernel cost whose unit group ends with the id of the kernel's own
+#: resident data (a crossbar GEMM holds the crossbars of its weight): the engine renames
+#: the unit when it reuses the cost for another kernel of the same shape.
+UNIT_KEY = "unit_key"
 
 
 @dataclass(frozen=True)

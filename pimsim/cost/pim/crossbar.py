@@ -22,7 +22,11 @@ the derived quantities in :mod:`pimsim.hw.pim_crossbar`). What the kind runs:
 
 Inputs reach the tiles and outputs leave them over the memory channels (host writes /
 reads of the PIM channels, as the other kinds' input vectors do), overlapped with the
-arrays' work; every byte in and out passes the tile buffer (``buffer_pj_per_byte``).
+arrays' work; every byte in and out passes the tile buffer (``buffer_pj_per_byte``). A
+kernel holds the channels for its copies only (the arrays do not use the DRAM), and a GEMM
+holds the crossbars of its own weight (unit group ``pim:crossbar:ch..:<weight>``), so GEMMs
+on different weights run at once, as ISAAC's layers do; the digital units are one group.
+With ``weight_replicas`` copies of each weight, the batch rows are spread over the copies.
 Embedding tables stay in the memory (PRIME and REREC keep them in ReRAM main memory): the
 kind does not pool them; their lookups run on the host from the same memory.
 
@@ -45,7 +49,7 @@ from typing import Any, ClassVar
 
 from pimsim.cost.layout import Layout
 from pimsim.cost.memory import MemCost
-from pimsim.cost.pim.base import PimKind, PimWork
+from pimsim.cost.pim.base import UNIT_KEY, PimKind, PimWork
 from pimsim.energy import EnergyBreakdown
 from pimsim.errors import PimsimError
 from pimsim.hw.dtypes import DTYPE_BYTES
@@ -80,8 +84,9 @@ class CrossbarKind(PimKind):
 
     # --- capacity ---------------------------------------------------------------------
     def crossbars_of(self, k: Gemm) -> int:
+        """Crossbars a weight takes with all its copies."""
         rb, cb = self.pim.weight_crossbars(k.k, k.n)
-        return rb * cb
+        return rb * cb * self.pim.weight_replicas
 
     def capacity_refusals(self, kernels: Sequence[Any]) -> dict[str, str]:
         n_ch = len(self.chans)
@@ -107,19 +112,22 @@ class CrossbarKind(PimKind):
         p = self.pim
         cells = k.k * k.n * p.slices()
         total = p.crossbars(len(self.chans))
+        copies = f" x {p.weight_replicas} copies" if p.weight_replicas > 1 else ""
         return (f"PIM kind 'crossbar' (profile {self.profile.name!r}) cannot hold the weights "
                 f"of kernel {k.name!r}: {k.k} x {k.n} weights of {p.weight_bits} bits = "
-                f"{k.resident_bytes():,} bytes, {cells:,} cells of {p.cell_bits} bits in "
-                f"{need:,} crossbars; free {free:,} of {p.capacity_text(len(self.chans))}"
+                f"{k.resident_bytes():,} bytes, {cells:,} cells of {p.cell_bits} bits{copies} "
+                f"in {need:,} crossbars; free {free:,} of {p.capacity_text(len(self.chans))}"
                 + ("" if free == total else " (the rest hold earlier kernels' weights)")
                 + "; set fallback_to_host: true to spill it to the host, or place it there")
 
     # --- kernels ----------------------------------------------------------------------
     def _copies(self, layout: Layout, name: str, in_bytes: int,
-                out_bytes: int) -> tuple[MemCost, float]:
+                out_bytes: int) -> tuple[MemCost, tuple[float, float]]:
+        """Inputs written to the tiles and outputs read back over the PIM channels: their
+        streams and times (in, out)."""
         m_in, t_in = self.host_link(layout, f"{name}:x", in_bytes, True)
         m_out, t_out = self.host_link(layout, f"{name}:y", out_bytes, False)
-        return m_in + m_out, t_in + t_out
+        return m_in + m_out, (t_in, t_out)
 
     def gemm(self, k: Gemm, layout: Layout) -> CrossbarWork:
         p, n_ch = self.pim, len(self.chans)
@@ -129,17 +137,19 @@ class CrossbarKind(PimKind):
         s, ic = p.slices(), p.input_cycles()
         rb, cb = p.weight_crossbars(k.k, k.n)
         cols = min(p.crossbar_size, k.n * s)  # columns of the fullest crossbar
+        copies = min(p.weight_replicas, k.m)  # copies with batch rows to serve
         cycles = k.m * ic
-        array_ns = cycles * p.cycle_ns(cols) + min(p.crossbar_read_ns, p.convert_ns(cols))
+        array_ns = (-(-k.m // copies) * ic * p.cycle_ns(cols)
+                    + min(p.crossbar_read_ns, p.convert_ns(cols)))
         conversions = float(cycles * rb * k.n * s)
         row_drives = float(cycles * k.k * cb)
         cells_read = float(cycles * k.k * k.n * s)
         db = DTYPE_BYTES[k.dtype]
         in_bytes, out_bytes = k.input_bytes(), k.output_bytes()
         mem, copy_ns = self._copies(layout, k.weight or k.name, in_bytes, out_bytes)
-        rows_written = min(k.k, p.crossbar_size)
+        rows_written = min(k.k, p.crossbar_size)  # per crossbar, the crossbars in parallel
         program_ns = rows_written * p.program_ns_per_row
-        program_pj = k.k * k.n * s * p.program_pj_per_cell
+        program_pj = k.k * k.n * s * p.program_pj_per_cell * p.weight_replicas
         amort = p.amortise_inferences
         parts = {
             "xbar_array_pj": cells_read * p.cell_read_pj,
@@ -151,10 +161,12 @@ class CrossbarKind(PimKind):
         }
         return CrossbarWork(
             mem, alu_ops=0, alu_ns=array_ns, internal_bytes=int(k.resident_bytes() * k.m),
-            extra_ns=program_ns / amort, min_time_ns=copy_ns, parts=parts,
-            extra={"crossbars": need, "row_blocks": rb, "column_blocks": cb, "slices": s,
-                   "input_cycles": ic, "adc_conversions": conversions, "array_ns": array_ns,
-                   "copy_ns": copy_ns, "lossless_adc_bits": p.lossless_adc_bits(),
+            extra_ns=program_ns / amort, min_time_ns=sum(copy_ns), parts=parts,
+            unit=f"{self.unit()}:{k.weight or k.name}", copy_ns=copy_ns,
+            extra={UNIT_KEY: k.weight or k.name, "crossbars": need, "row_blocks": rb, "column_blocks": cb, "slices": s,
+                   "input_cycles": ic, "weight_copies": copies,
+                   "adc_conversions": conversions, "array_ns": array_ns,
+                   "copy_ns": sum(copy_ns), "lossless_adc_bits": p.lossless_adc_bits(),
                    "program_ns_total": program_ns, "program_pj_total": program_pj,
                    "amortise_inferences": amort,
                    "lifetime_inferences": p.endurance_cycles * amort, "element_bytes": db})
@@ -167,8 +179,8 @@ class CrossbarKind(PimKind):
         parts = {"xbar_digital_pj": ops * p.alu_pj_per_op,
                  "xbar_buffer_pj": (in_bytes + out_bytes) * p.buffer_pj_per_byte}
         return CrossbarWork(mem, alu_ops=0, alu_ns=alu_ns, internal_bytes=in_bytes + out_bytes,
-                            min_time_ns=copy_ns, parts=parts,
-                            extra={"digital_ops": ops, "copy_ns": copy_ns})
+                            min_time_ns=sum(copy_ns), parts=parts, copy_ns=copy_ns,
+                            extra={"digital_ops": ops, "copy_ns": sum(copy_ns)})
 
     def interaction(self, k: Interaction, layout: Layout) -> CrossbarWork:
         return self._digital(k.name, float(k.macs()), "mac", k.dtype, k.input_bytes(),
