@@ -34,7 +34,7 @@ ones of ``PimSectionBase``); the searchable knobs ``crossbar_size``, ``adc_bits`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 
@@ -55,7 +55,12 @@ def _bits_problem(key: str, value: Any, low: int, high: int) -> str | None:
 
 
 class CrossbarFields(StrictModel):
-    """The crossbar-specific fields (see the module docstring)."""
+    """The crossbar-specific fields (see the module docstring). The section model that
+    combines them with ``PimSectionBase`` declares the fields used below from there."""
+
+    if TYPE_CHECKING:
+        units_per_channel: int
+        dtypes: list[str]
 
     crossbar_size: int = Field(description="rows = columns of one crossbar")
     crossbars_per_tile: int = Field(ge=1, description="crossbars of one unit (tile)")
@@ -114,7 +119,7 @@ class CrossbarFields(StrictModel):
         if key == "weight_replicas":
             return _bits_problem(key, value, 1, 1024)
         if key == "weight_bits":
-            high = 8 * max(DTYPE_BYTES[d] for d in getattr(self, "dtypes", ["int8"]))
+            high = 8 * max(DTYPE_BYTES[d] for d in self.dtypes)
             return _bits_problem(key, value, 1, high)
         return f"{key!r} is not a crossbar knob; accepted: {sorted(CROSSBAR_KNOBS)}"
 
@@ -168,7 +173,7 @@ class CrossbarFields(StrictModel):
 
     def crossbars(self, channels: int) -> int:
         """Crossbars of ``channels`` channels' tiles."""
-        return channels * self.units_per_channel * self.crossbars_per_tile  # type: ignore[attr-defined]
+        return channels * self.units_per_channel * self.crossbars_per_tile
 
     def weight_crossbars(self, k: int, n: int) -> tuple[int, int]:
         """Row blocks and column blocks of a ``k x n`` weight (its crossbars: their
@@ -191,7 +196,7 @@ class CrossbarFields(StrictModel):
         """The crossbar capacity of ``channels`` channels with its geometry."""
         n = self.crossbars(channels)
         cells = n * self.cells_per_crossbar()
-        return (f"{n:,} crossbars ({channels} channels x {self.units_per_channel} tiles x "  # type: ignore[attr-defined]
+        return (f"{n:,} crossbars ({channels} channels x {self.units_per_channel} tiles x "
                 f"{self.crossbars_per_tile} crossbars of {self.crossbar_size}x"
                 f"{self.crossbar_size} cells of {self.cell_bits} bits = {cells:,} cells, "
                 f"{cells * self.cell_bits / 8e6:.1f} MB)")

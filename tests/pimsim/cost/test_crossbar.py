@@ -14,7 +14,12 @@ import numpy as np
 import pytest
 
 from pimsim.cost.layout import Layout
-from pimsim.cost.pim import capabilities, pim_kernel_cost
+from pimsim.cost.pim import (
+    bandwidth_ratio,
+    capabilities,
+    internal_bandwidth_gbps,
+    pim_kernel_cost,
+)
 from pimsim.energy import CROSSBAR_COMPONENTS, ENERGY_COMPONENTS
 from pimsim.errors import PimsimError
 from pimsim.hw.load import load_profile
@@ -184,3 +189,17 @@ def test_gemms_on_different_weights_run_at_once(reram) -> None:
     one = ra.duration_ns
     assert trace.makespan_ns < 1.5 * one
     assert one >= 16 * 8 * 100
+
+
+def test_gemv_speedup_within_the_arrays_rate_over_the_memory(reram) -> None:
+    """The project's PIM sanity rule on the 4096 x 4096 GEMV: the kernel takes at least its
+    weight bytes over the arrays' weight rate (internal_bandwidth_gbps: 16,128 crossbars x
+    4,096 int8 weights per 800 ns), and its speed-up over the host stays under that rate
+    over the memory's 256 GB/s."""
+    g = Gemm(name="k", m=1, k=4096, n=4096, dtype="int8")
+    rate = internal_bandwidth_gbps(reram)
+    assert rate == pytest.approx(XBARS * 4096 / 800.0)
+    host = simulate(Workload(kernels=[g]), reram)
+    pim = simulate(Workload(kernels=[g.model_copy(update={"placement": "pim"})]), reram)
+    assert pim.kernel("k").duration_ns >= g.resident_bytes() / rate
+    assert 1.0 < host.makespan_ns / pim.makespan_ns <= bandwidth_ratio(reram)
