@@ -114,6 +114,7 @@ def _cmd_profile_check(args: argparse.Namespace) -> int:
         summary["crossbar_peak_tmacs"] = x.peak_macs_per_ns(n_ch) * 1e-3
         summary["crossbar_adc_gsps"] = x.conversions_per_ns(n_ch)
         summary["crossbar_lossless_adc_bits"] = x.lossless_adc_bits()
+        summary["crossbar_lifetime_inferences"] = x.endurance_cycles * x.amortise_inferences
     if args.json:
         print(json.dumps(to_jsonable(summary), indent=2))
     else:

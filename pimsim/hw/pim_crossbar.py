@@ -168,6 +168,14 @@ class CrossbarFields(StrictModel):
         top = self.crossbar_size * (2**self.dac_bits - 1) * (2**self.cell_bits - 1)
         return int(top).bit_length()
 
+    def arithmetic(self) -> dict[str, int]:
+        """What the accuracy side quantises by (``codesign.quant.CrossbarQuant``'s fields):
+        ``rows`` (a partial sum's length), ``cell_bits``, ``weight_bits``, ``input_bits``,
+        ``dac_bits``, ``adc_bits``."""
+        return {"rows": self.crossbar_size, "cell_bits": self.cell_bits,
+                "weight_bits": self.weight_bits, "input_bits": self.input_bits,
+                "dac_bits": self.dac_bits, "adc_bits": self.adc_bits}
+
     def cells_per_crossbar(self) -> int:
         return self.crossbar_size * self.crossbar_size
 

@@ -158,7 +158,9 @@ class Trace:
     def from_parquet(cls, path: str | os.PathLike[str]) -> "Trace":
         df = pd.read_parquet(path)
         fields = [f for f in KernelRecord.__dataclass_fields__ if f != "extra"]
-        recs = [KernelRecord(**{f: row[f] for f in fields}) for row in df.to_dict("records")]
+        # a column the file lacks (a file with fewer energy components) reads as its default
+        recs = [KernelRecord(**{f: row[f] for f in fields if f in row})
+                for row in df.to_dict("records")]
         return cls(recs)
 
     def chrome_events(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pimsim.cost.layout import Layout
@@ -24,6 +25,7 @@ from pimsim.energy import CROSSBAR_COMPONENTS, ENERGY_COMPONENTS
 from pimsim.errors import PimsimError
 from pimsim.hw.load import load_profile
 from pimsim.sim.engine import simulate
+from pimsim.sim.trace import Trace
 from pimsim.workload import (
     Elementwise,
     EmbeddingBag,
@@ -203,3 +205,13 @@ def test_gemv_speedup_within_the_arrays_rate_over_the_memory(reram) -> None:
     pim = simulate(Workload(kernels=[g.model_copy(update={"placement": "pim"})]), reram)
     assert pim.kernel("k").duration_ns >= g.resident_bytes() / rate
     assert 1.0 < host.makespan_ns / pim.makespan_ns <= bandwidth_ratio(reram)
+
+
+def test_a_trace_file_without_the_crossbar_columns_reads_them_as_zero(reram, tmp_path) -> None:
+    trace = simulate(Workload(kernels=[Gemm(name="g", m=1, k=64, n=64, dtype="int8")]), reram)
+    path = trace.to_parquet(tmp_path / "t.parquet")
+    df = pd.read_parquet(path).drop(columns=list(CROSSBAR_COMPONENTS))
+    df.to_parquet(path)
+    back = Trace.from_parquet(path)
+    assert back.kernel("g").xbar_adc_pj == 0.0
+    assert back.kernel("g").energy_pj == pytest.approx(trace.kernel("g").energy_pj)

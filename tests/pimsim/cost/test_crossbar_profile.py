@@ -89,3 +89,11 @@ def test_profile_check_prints_the_crossbar_capacity(capsys) -> None:
     assert "16,128 crossbars (8 channels x 21 tiles x 96 crossbars" in out
     # 16,128 crossbars x 4,096 int8 weights per 800 ns
     assert f"{16128 * 4096 / 800 * 1e-3:.3f}" in out
+
+
+def test_arithmetic_follows_the_knobs() -> None:
+    """The accuracy side's crossbar arithmetic is the section's, knobs applied."""
+    pim = load_profile("reram_pim").pim.with_knobs(crossbar_size=256, adc_bits=6,
+                                                    weight_bits=4)
+    assert pim.arithmetic() == {"rows": 256, "cell_bits": 2, "weight_bits": 4,
+                                "input_bits": 8, "dac_bits": 1, "adc_bits": 6}
