@@ -30,7 +30,7 @@ import pandas as pd
 from pimsim.compare.run import OK, ratio, require_pim
 from pimsim.compare.transform import placed, with_dtype
 from pimsim.cost.memory import KernelCost
-from pimsim.cost.pim import kind_model, unsupported_reason
+from pimsim.cost.pim import capacity_refusals, unsupported_reason
 from pimsim.energy import background_energy_pj
 from pimsim.errors import PimsimError
 from pimsim.hw.schema import Profile
@@ -147,8 +147,10 @@ def compare_model(build: Callable[[int], Workload], profile: Profile, batches: S
         movable = [k for k in wl.kernels if not isinstance(k, Transfer)]
         reasons = {k.name: unsupported_reason(profile, k) for k in movable}
         # weights that do not fit the units' own storage (crossbars) stay on the host
-        reasons.update(kind_model(profile).capacity_refusals(
-            [wl.kernel(n) for n in wl.topological_order() if reasons.get(n, "") is None]))
+        runs = [n for n, r in reasons.items() if r is None]
+        everything = placed(wl, runs)
+        reasons.update(capacity_refusals(profile, [
+            everything.kernel(n) for n in everything.topological_order()]))
         runs = [n for n, r in reasons.items() if r is None]
         host_wl, naive_wl = placed(wl, ()), placed(wl, runs)
         host = kernel_costs(host_wl, profile, seed=seed, cache=cache)

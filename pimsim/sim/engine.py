@@ -42,6 +42,7 @@ from pimsim.cost.pim import (
     KINDS,
     UNIT_KEY,
     PimKinds,
+    capacity_refusals,
     check_supported,
     pim_kernel_cost,
     unsupported_reason,
@@ -78,11 +79,7 @@ def kernel_costs(workload: Workload, profile: Profile, *, seed: int = 0,
         cache = {}
     order = workload.topological_order()
     # kernels whose resident data does not fit the PIM units' own storage (crossbars)
-    on_pim = [workload.kernel(n) for n in order if workload.kernel(n).placement == "pim"]
-    spilled: dict[str, str] = {}
-    if profile.pim is not None and on_pim:
-        spilled = kinds.model(profile).capacity_refusals(
-            [k for k in on_pim if unsupported_reason(profile, k, kinds=kinds) is None])
+    spilled = capacity_refusals(profile, [workload.kernel(n) for n in order], kinds=kinds)
     costs: dict[str, KernelCost] = {}
     for name in order:
         k = workload.kernel(name)

@@ -14,12 +14,13 @@ global state changes). Adding a kind is adding a module with its class, its sect
 in ``pimsim.hw.pim`` and a profile.
 
 :func:`capabilities` is the public query of what a profile's PIM runs (ops, data types,
-elementwise functions, whether hot-row replication matters); codesign plans with it.
+elementwise functions, whether hot-row replication matters); codesign plans with it, and
+with :func:`capacity_refusals` (which PIM kernels' resident data do not fit the units).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ from pimsim.hw.pim import PimSectionBase, pim_section
 from pimsim.hw.schema import Profile
 
 __all__ = ["KINDS", "UNIT_KEY", "PimCapabilities", "PimKind", "PimKinds", "PimWork",
-           "bandwidth_ratio", "capabilities", "check_supported", "internal_bandwidth_gbps", "kind_model",
+           "bandwidth_ratio", "capabilities", "capacity_refusals", "check_supported", "internal_bandwidth_gbps", "kind_model",
            "pim_channels", "pim_kernel_cost", "unsupported_reason"]
 
 
@@ -116,6 +117,19 @@ def check_supported(profile: Profile, kernel: Any, *, kinds: PimKinds = KINDS) -
     reason = model.unsupported(kernel)
     if reason is not None:
         raise PimsimError(model.refusal(kernel, reason))
+
+
+def capacity_refusals(profile: Profile, kernels: Sequence[Any], *,
+                      kinds: PimKinds = KINDS) -> dict[str, str]:
+    """The kernels among ``kernels`` (in schedule order) placed on PIM and runnable there
+    whose resident data does not fit the units' own storage (the ``crossbar`` kind's
+    crossbars hold the weights of every GEMM placed on them at once), each with the reason;
+    empty for a profile without PIM or a kind without such storage."""
+    on_pim = [k for k in kernels if getattr(k, "placement", None) == "pim"]
+    if profile.pim is None or not on_pim:
+        return {}
+    return kinds.model(profile).capacity_refusals(
+        [k for k in on_pim if unsupported_reason(profile, k, kinds=kinds) is None])
 
 
 def pim_kernel_cost(profile: Profile, kernel: Any, layout: Layout, rng: np.random.Generator,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import pimsim
 from pimsim.cli import main
 from pimsim.compare import compare_model
 from pimsim.hw.load import load_profile
@@ -71,3 +72,15 @@ def test_simulate_cli_shows_the_crossbar_parts(tmp_path: Path, capsys, batch: in
     assert row["energy_pj"] == pytest.approx(
         sum(row[c] for c in row.index if c.endswith("_pj") and c != "energy_pj"))
     assert all(row[f"{p}_pj"] > 0 for p in parts)
+
+
+def test_capacity_refusals_is_public_and_follows_placement() -> None:
+    """codesign asks pimsim which PIM kernels do not fit: only kernels placed on PIM
+    count (two 4096 x 4096 weights fill 8,192 of the 16,128 crossbars)."""
+    p = pimsim.load_profile("reram_pim")
+    ks = [pimsim.Gemm(name=n, m=1, k=4096, n=w, dtype="int8", placement=pl)
+          for n, w, pl in (("a", 4096, "pim"), ("b", 4096, "pim"), ("c", 8192, "pim"),
+                           ("d", 8192, "host"))]
+    assert list(pimsim.capacity_refusals(p, ks)) == ["c"]
+    assert pimsim.capacity_refusals(p, ks[:2]) == {}
+    assert pimsim.capacity_refusals(pimsim.load_profile("hbm2_pim"), ks) == {}
