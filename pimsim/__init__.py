@@ -18,7 +18,9 @@ shared infrastructure of :mod:`pimsim.util`. By group:
 - PIM capabilities: :func:`capabilities` -> :class:`PimCapabilities` (the kernel ops, data
   types, lanes and ALU energy per type and elementwise functions a profile's PIM units
   run, and whether their embedding cost depends on hot-row replication);
-  :func:`host_dtypes` (the data types a profile's host computes);
+  :func:`capacity_refusals` (the PIM kernels whose resident data does not fit the units'
+  own storage: weights beyond the crossbars); :func:`host_dtypes` (the data types a
+  profile's host computes);
 - simulation: :func:`simulate` -> :class:`Trace` of :class:`KernelRecord`,
   :func:`kernel_costs` (per-kernel costs before scheduling, with a caller's cache),
   :data:`ENERGY_COLUMNS` (the energy components of a trace), :func:`background_energy_pj`
@@ -41,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS: dict[str, str] = {
     "PimCapabilities": "pimsim.cost.pim",
     "capabilities": "pimsim.cost.pim",
+    "capacity_refusals": "pimsim.cost.pim",
     "background_energy_pj": "pimsim.energy",
     "PimsimError": "pimsim.errors",
     "ProfileError": "pimsim.errors",
@@ -71,7 +74,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:  # the names as static tools see them
-    from pimsim.cost.pim import PimCapabilities, capabilities
+    from pimsim.cost.pim import PimCapabilities, capabilities, capacity_refusals
     from pimsim.energy import background_energy_pj
     from pimsim.errors import PimsimError, ProfileError, TraceFormatError, WorkloadError
     from pimsim.hw.host import host_dtypes
@@ -123,6 +126,7 @@ __all__ = [
     "WorkloadError",
     "background_energy_pj",
     "capabilities",
+    "capacity_refusals",
     "host_dtypes",
     "kernel_costs",
     "load_profile",

@@ -58,7 +58,11 @@ class EnergyBreakdown:
     the DRAM, internal PIM accesses included), ``ref_pj`` (refresh), ``background_pj``,
     ``io_pj`` (external bus), ``pim_alu_pj`` (PIM unit operations), ``host_pj`` (host cores
     and on-chip data movement), ``host_static_pj`` (the host's static power over elapsed
-    time).
+    time). ReRAM crossbar units (PIM kind ``crossbar``) book their parts separately:
+    ``xbar_array_pj`` (the analog reads of the arrays), ``xbar_adc_pj`` and ``xbar_dac_pj``
+    (the converters), ``xbar_digital_pj`` (shift-and-add and the tile's digital unit),
+    ``xbar_buffer_pj`` (the tile buffers) and ``xbar_program_pj`` (writing the weights
+    into the cells, amortised over the profile's stated number of inferences).
     """
 
     act_pj: float = 0.0
@@ -70,15 +74,27 @@ class EnergyBreakdown:
     pim_alu_pj: float = 0.0
     host_pj: float = 0.0
     host_static_pj: float = 0.0
+    xbar_array_pj: float = 0.0
+    xbar_adc_pj: float = 0.0
+    xbar_dac_pj: float = 0.0
+    xbar_digital_pj: float = 0.0
+    xbar_buffer_pj: float = 0.0
+    xbar_program_pj: float = 0.0
 
     @property
     def total_pj(self) -> float:
         return float(sum(getattr(self, f.name) for f in fields(self)))
 
     @property
+    def crossbar_pj(self) -> float:
+        """Energy of ReRAM crossbar units (every ``xbar_*`` part)."""
+        return float(sum(getattr(self, name) for name in CROSSBAR_COMPONENTS))
+
+    @property
     def dram_pj(self) -> float:
-        """Energy spent in the DRAM devices (everything but PIM ALUs and the host)."""
-        return self.total_pj - self.pim_alu_pj - self.host_pj - self.host_static_pj
+        """Energy spent in the DRAM devices (everything but PIM units and the host)."""
+        return (self.total_pj - self.pim_alu_pj - self.host_pj - self.host_static_pj
+                - self.crossbar_pj)
 
     def as_dict(self) -> dict[str, float]:
         """Components and ``total_pj``, as plain floats."""
@@ -104,6 +120,9 @@ class EnergyBreakdown:
 
 #: The energy components, in :class:`EnergyBreakdown` order.
 ENERGY_COMPONENTS: tuple[str, ...] = tuple(f.name for f in fields(EnergyBreakdown))
+#: The parts of a ReRAM crossbar unit's energy.
+CROSSBAR_COMPONENTS: tuple[str, ...] = tuple(c for c in ENERGY_COMPONENTS
+                                             if c.startswith("xbar_"))
 
 
 def command_energies_pj(profile: Profile) -> dict[str, float]:

@@ -22,6 +22,7 @@ from pimsim.energy import background_power_mw, command_energies_pj
 from pimsim.errors import PimsimError
 from pimsim.cost.pim import bandwidth_ratio, internal_bandwidth_gbps
 from pimsim.hw.dramsim3 import import_dramsim3_with_comments
+from pimsim.hw.pim_crossbar import CrossbarFields
 from pimsim.hw.load import list_profiles, load_profile, profile_to_yaml, save_profile
 from pimsim.util.cli import (
     EXIT_BAD_INPUT,
@@ -107,6 +108,13 @@ def _cmd_profile_check(args: argparse.Namespace) -> int:
     summary["background_mw_per_rank"] = background_power_mw(profile)
     summary["host"] = "yes" if profile.host is not None else f"none: {NO_HOST}"
     summary["pim_kind"] = profile.pim.kind if profile.pim is not None else "none"
+    if isinstance(profile.pim, CrossbarFields):
+        x, n_ch = profile.pim, profile.pim.channels_used or profile.dram.channels
+        summary["crossbar_capacity"] = x.capacity_text(n_ch)
+        summary["crossbar_peak_tmacs"] = x.peak_macs_per_ns(n_ch) * 1e-3
+        summary["crossbar_adc_gsps"] = x.conversions_per_ns(n_ch)
+        summary["crossbar_lossless_adc_bits"] = x.lossless_adc_bits()
+        summary["crossbar_lifetime_inferences"] = x.endurance_cycles * x.amortise_inferences
     if args.json:
         print(json.dumps(to_jsonable(summary), indent=2))
     else:

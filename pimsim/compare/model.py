@@ -2,7 +2,9 @@
 
 For every batch ``B`` the workload (built by the caller at ``B``, in one data type on both
 sides) is costed with :func:`pimsim.sim.engine.kernel_costs` twice: everything on the host,
-and every kernel the profile's PIM kind runs on PIM (:func:`pimsim.cost.pim.unsupported_reason`).
+and every kernel the profile's PIM kind runs on PIM (:func:`pimsim.cost.pim.unsupported_reason`;
+for a kind with its own storage, only the kernels whose resident data fit it,
+``capacity_refusals``).
 Per kernel that gives host and PIM latency and energy, where a kernel's energy is the
 system's while it runs alone: its own energy with its background replaced by the whole
 memory's background over its time (at least its own), the rule of the engine's ``(idle
@@ -28,7 +30,7 @@ import pandas as pd
 from pimsim.compare.run import OK, ratio, require_pim
 from pimsim.compare.transform import placed, with_dtype
 from pimsim.cost.memory import KernelCost
-from pimsim.cost.pim import unsupported_reason
+from pimsim.cost.pim import capacity_refusals, unsupported_reason
 from pimsim.energy import background_energy_pj
 from pimsim.errors import PimsimError
 from pimsim.hw.schema import Profile
@@ -144,6 +146,11 @@ def compare_model(build: Callable[[int], Workload], profile: Profile, batches: S
         name = name or wl.name
         movable = [k for k in wl.kernels if not isinstance(k, Transfer)]
         reasons = {k.name: unsupported_reason(profile, k) for k in movable}
+        # weights that do not fit the units' own storage (crossbars) stay on the host
+        runs = [n for n, r in reasons.items() if r is None]
+        everything = placed(wl, runs)
+        reasons.update(capacity_refusals(profile, [
+            everything.kernel(n) for n in everything.topological_order()]))
         runs = [n for n, r in reasons.items() if r is None]
         host_wl, naive_wl = placed(wl, ()), placed(wl, runs)
         host = kernel_costs(host_wl, profile, seed=seed, cache=cache)

@@ -42,7 +42,7 @@ CHUNK = 8
 
 #: What a profile without PIM units is told (the PIM profiles shipped in hw_profiles/).
 NO_PIM = ("pimsim compare sets the host against the profile's PIM units; accepted: a "
-          "profile with a pim section (hbm2_pim, gddr6_aim, ddr4_recnmp, upmem)")
+          "profile with a pim section (hbm2_pim, gddr6_aim, ddr4_recnmp, upmem, reram_pim)")
 
 
 def require_pim(profile: Profile) -> None:

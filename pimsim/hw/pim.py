@@ -4,7 +4,8 @@ A profile's ``pim`` mapping is validated as :data:`PimSection`, a union of secti
 discriminated by ``kind`` (:data:`SECTION_OF_KIND`, dispatched by a plain validator so that
 error locations stay ``pim.<key>``): the common fields live on :class:`PimSectionBase`, each kind's
 model adds only its own (the bank kinds' read-out width, RecNMP's instruction size and
-RankCache, UPMEM's DMA, WRAM/MRAM, host link and emulated-op cycles). Every figure in a
+RankCache, UPMEM's DMA, WRAM/MRAM, host link and emulated-op cycles; the ReRAM crossbar
+tiles' geometry, converters and energies, from :mod:`pimsim.hw.pim_crossbar`). Every figure in a
 YAML profile carries its source in a comment and, for the numbers the model uses, in the
 ``sources`` mapping (field name -> citation or estimate reasoning), so that the
 provenance travels with the data (Accelergy style).
@@ -35,6 +36,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from pimsim.hw.dtypes import DTYPE_BITS, DType
+from pimsim.hw.pim_crossbar import CROSSBAR_KNOBS, CrossbarFields
 from pimsim.hw.section import required_section
 from pimsim.util.validation import StrictModel
 
@@ -44,7 +46,7 @@ ElementwiseFn = Literal["sum", "gating", "relu", "sigmoid"]
 
 #: Knobs of a PIM section that the co-design search may vary, and the field they set.
 SEARCHABLE_KNOBS: frozenset[str] = frozenset({"units_per_channel", "channels_used", "dtype",
-                                              "clock_mhz", "batch_tile"})
+                                              "clock_mhz", "batch_tile"} | CROSSBAR_KNOBS)
 
 
 class PimSectionBase(StrictModel):
@@ -305,10 +307,17 @@ class DpuSection(PimSectionBase):
         return cycles / (self.clock_mhz * 1e-3)
 
 
+class CrossbarSection(CrossbarFields, PimSectionBase):
+    """ReRAM crossbar tiles in the memory (ISAAC / PUMA / PRIME): weight-stationary
+    matrix-vector products, a digital unit per tile (:mod:`pimsim.hw.pim_crossbar`)."""
+
+    kind: Literal["crossbar"]
+
+
 #: The section model of each kind.
 SECTION_OF_KIND: dict[str, type[PimSectionBase]] = {
     "bank_simd": BankSimdSection, "bank_mac": BankMacSection,
-    "buffer_nmp": BufferNmpSection, "dpu": DpuSection,
+    "buffer_nmp": BufferNmpSection, "dpu": DpuSection, "crossbar": CrossbarSection,
 }
 
 
@@ -355,5 +364,6 @@ def pim_section(profile: Any) -> PimSectionBase:
     """The profile's pim section (a PimsimError if it has none)."""
     section: PimSectionBase = required_section(
         profile, "pim",
-        "PIM placement needs a PIM profile (hbm2_pim, gddr6_aim, ddr4_recnmp, upmem)")
+        "PIM placement needs a PIM profile (hbm2_pim, gddr6_aim, ddr4_recnmp, upmem, "
+        "reram_pim)")
     return section

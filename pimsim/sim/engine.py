@@ -38,7 +38,15 @@ from pimsim.cost.host import host_kernel_cost
 from pimsim.cost.memory import KernelCost
 from pimsim.hw.host import host_section
 from pimsim.cost.layout import Layout
-from pimsim.cost.pim import KINDS, PimKinds, check_supported, pim_kernel_cost, unsupported_reason
+from pimsim.cost.pim import (
+    KINDS,
+    UNIT_KEY,
+    PimKinds,
+    capacity_refusals,
+    check_supported,
+    pim_kernel_cost,
+    unsupported_reason,
+)
 from pimsim.hw.schema import Profile
 from pimsim.standards import base_command
 from pimsim.sim.trace import ENERGY_COLUMNS, IDLE_OP, KernelRecord, Trace
@@ -69,8 +77,11 @@ def kernel_costs(workload: Workload, profile: Profile, *, seed: int = 0,
                              if isinstance(k, EmbeddingBag) and k.placement == "pim"))
     if cache is None:
         cache = {}
+    order = workload.topological_order()
+    # kernels whose resident data does not fit the PIM units' own storage (crossbars)
+    spilled = capacity_refusals(profile, [workload.kernel(n) for n in order], kinds=kinds)
     costs: dict[str, KernelCost] = {}
-    for name in workload.topological_order():
+    for name in order:
         k = workload.kernel(name)
         placement, fallback = k.placement, False
         if placement == "pim":
@@ -85,6 +96,10 @@ def kernel_costs(workload: Workload, profile: Profile, *, seed: int = 0,
                 if not workload.fallback_to_host:
                     check_supported(profile, k, kinds=kinds)  # raises, naming kind and kernel
                 placement, fallback = "host", True
+            elif name in spilled:
+                if not workload.fallback_to_host:
+                    raise PimsimError(spilled[name])
+                placement, fallback = "host", True  # spilled to the host
         sig = k.signature()
         replicate = (replicate_hot_rows.get(name, 0) if isinstance(replicate_hot_rows, Mapping)
                      else replicate_hot_rows)
@@ -94,8 +109,13 @@ def kernel_costs(workload: Workload, profile: Profile, *, seed: int = 0,
                cache_share if is_emb and placement == "pim" else 0)
         hit = cache.get(key)
         if hit is not None:
-            costs[name] = dataclasses.replace(hit, name=name, fallback=fallback,
-                                              extra={**hit.extra, "cached_from": hit.name})
+            unit, extra = hit.unit, {**hit.extra, "cached_from": hit.name}
+            if UNIT_KEY in hit.extra:  # a unit of the kernel's own weight (crossbar GEMMs)
+                own = getattr(k, "weight", None) or name
+                unit = unit.removesuffix(str(hit.extra[UNIT_KEY])) + own
+                extra[UNIT_KEY] = own
+            costs[name] = dataclasses.replace(hit, name=name, fallback=fallback, unit=unit,
+                                              extra=extra)
             continue
         rng = np.random.default_rng([seed, int(sig[:15], 16)])
         if placement == "host":

@@ -7,7 +7,9 @@ by :mod:`pimsim.sim.export`; the ``Trace`` methods of the same names call it.
 Energy columns (pJ, :data:`pimsim.energy.ENERGY_COMPONENTS`): ``act_pj`` (ACT+PRE),
 ``read_pj`` and ``write_pj`` (column reads and writes inside the DRAM), ``ref_pj`` (refresh), ``background_pj``, ``io_pj`` (external bus), ``pim_alu_pj``,
 ``host_pj`` (host cores and on-chip data movement), ``host_static_pj`` (the host's static
-power over elapsed time). ``energy_pj`` is their sum.
+power over elapsed time), and the ReRAM crossbar parts ``xbar_array_pj``, ``xbar_adc_pj``,
+``xbar_dac_pj``, ``xbar_digital_pj``, ``xbar_buffer_pj``, ``xbar_program_pj`` (see
+:class:`pimsim.energy.EnergyBreakdown`). ``energy_pj`` is their sum.
 """
 
 from __future__ import annotations
@@ -58,6 +60,12 @@ class KernelRecord:
     pim_alu_pj: float = 0.0
     host_pj: float = 0.0
     host_static_pj: float = 0.0
+    xbar_array_pj: float = 0.0
+    xbar_adc_pj: float = 0.0
+    xbar_dac_pj: float = 0.0
+    xbar_digital_pj: float = 0.0
+    xbar_buffer_pj: float = 0.0
+    xbar_program_pj: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -131,7 +139,8 @@ class Trace:
         lines.append("")
         lines.append(
             f"makespan {t['makespan_ns']:.1f} ns | energy {t['energy_pj'] / 1e6:.4g} uJ "
-            + "(" + ", ".join(f"{c[:-3]} {t[c] / 1e6:.3g}" for c in ENERGY_COLUMNS) + " uJ) | "
+            + "(" + ", ".join(f"{c[:-3]} {t[c] / 1e6:.3g}" for c in ENERGY_COLUMNS
+                              if t[c] or not c.startswith("xbar_")) + " uJ) | "
             f"external {t['external_bytes'] / 1e6:.4g} MB, internal "
             f"{t['internal_bytes'] / 1e6:.4g} MB | {t['flops'] / 1e9:.4g} GFLOP/batch "
             "(2 per multiply-add)"
@@ -149,7 +158,9 @@ class Trace:
     def from_parquet(cls, path: str | os.PathLike[str]) -> "Trace":
         df = pd.read_parquet(path)
         fields = [f for f in KernelRecord.__dataclass_fields__ if f != "extra"]
-        recs = [KernelRecord(**{f: row[f] for f in fields}) for row in df.to_dict("records")]
+        # a column the file lacks (a file with fewer energy components) reads as its default
+        recs = [KernelRecord(**{f: row[f] for f in fields if f in row})
+                for row in df.to_dict("records")]
         return cls(recs)
 
     def chrome_events(self) -> dict[str, Any]:

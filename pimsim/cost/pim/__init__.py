@@ -5,7 +5,8 @@ the host: every PIM kernel is a request stream replayed with ``FLAG_INTERNAL`` (
 access that stays inside the device) and, for bank-level kinds, ``FLAG_ALL_BANK`` (one
 command acting on every bank of the rank), so activations, refresh and tFAW cost real
 time. ``bank`` holds ``bank_simd`` and ``bank_mac``, ``nmp`` ``buffer_nmp`` (RecNMP),
-``dpu`` ``dpu`` (UPMEM).
+``dpu`` ``dpu`` (UPMEM); ``crossbar`` (ReRAM crossbar tiles: ISAAC, PUMA, PRIME) computes
+in its arrays and issues only its input and output copies as DRAM streams.
 
 :class:`PimKinds` is a read-only registry kind name -> class; :data:`KINDS` holds the
 built-in kinds, and ``KINDS.with_kind(cls)`` returns a new registry with one more (no
@@ -13,12 +14,13 @@ global state changes). Adding a kind is adding a module with its class, its sect
 in ``pimsim.hw.pim`` and a profile.
 
 :func:`capabilities` is the public query of what a profile's PIM runs (ops, data types,
-elementwise functions, whether hot-row replication matters); codesign plans with it.
+elementwise functions, whether hot-row replication matters); codesign plans with it, and
+with :func:`capacity_refusals` (which PIM kernels' resident data do not fit the units).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,15 +28,16 @@ import numpy as np
 from pimsim.cost.layout import Layout
 from pimsim.cost.memory import KernelCost
 from pimsim.cost.pim.bank import BankMacKind, BankSimdKind
-from pimsim.cost.pim.base import PimCapabilities, PimKind, PimWork
+from pimsim.cost.pim.base import UNIT_KEY, PimCapabilities, PimKind, PimWork
+from pimsim.cost.pim.crossbar import CrossbarKind
 from pimsim.cost.pim.dpu import DpuKind
 from pimsim.cost.pim.nmp import BufferNmpKind
 from pimsim.errors import PimsimError
 from pimsim.hw.pim import PimSectionBase, pim_section
 from pimsim.hw.schema import Profile
 
-__all__ = ["KINDS", "PimCapabilities", "PimKind", "PimKinds", "PimWork", "bandwidth_ratio",
-           "capabilities", "check_supported", "internal_bandwidth_gbps", "kind_model",
+__all__ = ["KINDS", "UNIT_KEY", "PimCapabilities", "PimKind", "PimKinds", "PimWork",
+           "bandwidth_ratio", "capabilities", "capacity_refusals", "check_supported", "internal_bandwidth_gbps", "kind_model",
            "pim_channels", "pim_kernel_cost", "unsupported_reason"]
 
 
@@ -70,7 +73,8 @@ class PimKinds(Mapping[str, type[PimKind]]):
 
 
 #: The built-in kinds.
-KINDS = PimKinds({c.name: c for c in (BankSimdKind, BankMacKind, BufferNmpKind, DpuKind)})
+KINDS = PimKinds({c.name: c for c in (BankSimdKind, BankMacKind, BufferNmpKind, DpuKind,
+                                       CrossbarKind)})
 
 
 def kind_model(profile: Profile, section: PimSectionBase | None = None, *,
@@ -113,6 +117,19 @@ def check_supported(profile: Profile, kernel: Any, *, kinds: PimKinds = KINDS) -
     reason = model.unsupported(kernel)
     if reason is not None:
         raise PimsimError(model.refusal(kernel, reason))
+
+
+def capacity_refusals(profile: Profile, kernels: Sequence[Any], *,
+                      kinds: PimKinds = KINDS) -> dict[str, str]:
+    """The kernels among ``kernels`` (in schedule order) placed on PIM and runnable there
+    whose resident data does not fit the units' own storage (the ``crossbar`` kind's
+    crossbars hold the weights of every GEMM placed on them at once), each with the reason;
+    empty for a profile without PIM or a kind without such storage."""
+    on_pim = [k for k in kernels if getattr(k, "placement", None) == "pim"]
+    if profile.pim is None or not on_pim:
+        return {}
+    return kinds.model(profile).capacity_refusals(
+        [k for k in on_pim if unsupported_reason(profile, k, kinds=kinds) is None])
 
 
 def pim_kernel_cost(profile: Profile, kernel: Any, layout: Layout, rng: np.random.Generator,

@@ -26,7 +26,7 @@ Every constant comes from the profile's section; a kind's class holds only the m
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -46,6 +46,10 @@ from pimsim.workload import EmbeddingBag, Transfer
 
 #: Kernel op that every kind runs: host <-> PIM copies over the PIM channels.
 TRANSFER_OP = "transfer"
+#: ``extra`` key of a kernel cost whose unit group ends with the id of the kernel's own
+#: resident data (a crossbar GEMM holds the crossbars of its weight): the engine renames
+#: the unit when it reuses the cost for another kernel of the same shape.
+UNIT_KEY = "unit_key"
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,12 @@ class PimKind:
             return None
         dtype = kernel.tbl.dtype if isinstance(kernel, EmbeddingBag) else kernel.dtype
         return self.capabilities().unsupported(kernel.op, dtype, getattr(kernel, "fn", None))
+
+    def capacity_refusals(self, kernels: Sequence[Any]) -> dict[str, str]:
+        """Kernels among ``kernels`` (those placed on PIM, in schedule order) whose resident
+        data does not fit the units' own storage, with the reason (default: none; a kind
+        with weight-stationary storage overrides it)."""
+        return {}
 
     def internal_bandwidth_gbps(self, dtype: str | None = None) -> float:
         """Peak rate (GB/s) at which the units of the used channels can consume data."""
