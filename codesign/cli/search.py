@@ -74,6 +74,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sp.add_argument("--eval-rows", type=positive_int, default=field_default(CoSearchProblem, "eval_rows"),
                     help="validation rows per estimate (default: %(default)s)")
     sp.add_argument("--seed", type=non_negative_int, default=0)
+    sp.add_argument("--precision-genes", action="store_true",
+                    help="search the precision of every embedding table (fp32, fp16, int8, "
+                    "int4 row-wise) and dense operator (fp32, fp16, bf16, int8) too, each "
+                    "drawn from what its host or PIM target runs; the accuracy estimate "
+                    "applies them (not with --mode accuracy)")
     sp.add_argument("--initial", type=Path, action="append", default=[],
                     help="JSON file of a genome put first into the initial population (counted "
                     "in the budget): {'spec': ..., 'plan': ...} such as reproduce's B.json, or "
@@ -115,13 +120,16 @@ def _run_search(args: argparse.Namespace) -> int:
     if limits and args.mode != "constrained":
         raise CodesignError(f"--limit: does not apply to --mode {args.mode}; accepted: --limit "
                             "with --mode constrained")
+    if args.precision_genes and args.mode == "accuracy":
+        raise CodesignError("--precision-genes: does not apply to --mode accuracy (its plan "
+                            "is the naive one); accepted: --mode constrained or pareto")
     check_executor(args)
     check_writable(args.out, "--out", "folder")
     problem = CoSearchProblem(
         data_dir=str(args.data), supernet=str(args.supernet), profile=str(args.profile),
         co_design=args.mode != "accuracy", dataset=args.dataset,
         finetune_steps=args.finetune_steps, eval_rows=args.eval_rows, seed=args.seed,
-        simulate=True, cache_dir=str(args.out / "cache"),
+        simulate=True, cache_dir=str(args.out / "cache"), precision_genes=args.precision_genes,
         # worker processes share the cores: one torch thread each
         num_threads=1 if args.scheduler != SERIAL else None,
     )

@@ -26,8 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from pimsim import Profile
-
 from codesign.errors import CodesignError
 from codesign.hw.greedy import GREEDY_OBJECTIVES
 from codesign.hw.mapping import subnet_graph
@@ -43,6 +41,7 @@ from codesign.hw.precision_genes import draw_precision
 from codesign.nas.flops import count_flops
 from codesign.nas.moves import functional_hash, mutate, sample, shrink_candidates
 from codesign.nas.space import SubnetSpec, from_dict, to_dict
+from pimsim import Profile
 
 __all__ = ["Genome", "GenomeOps", "GreedyFn", "shrink_moves"]
 

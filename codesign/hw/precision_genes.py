@@ -20,11 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from pimsim import Profile
-
 from codesign.hw.capability import dense_dtypes, has_pim, table_capable, table_dtypes
 from codesign.hw.mapping import MappedKernel, SubnetGraph
 from codesign.quant.precision import DENSE_DTYPES, TABLE_DTYPES
+from pimsim import Profile
 
 __all__ = [
     "FLIP",

@@ -2,6 +2,11 @@
 crossbar arithmetic of operators placed on a crossbar PIM, as the accuracy estimate and the
 simulator read them."""
 
-from codesign.quant.precision import DENSE_DTYPES, TABLE_DTYPES, CrossbarQuant, Precision
+from codesign.quant.precision import (
+    DENSE_DTYPES,
+    TABLE_DTYPES,
+    CrossbarQuant,
+    Precision,
+)
 
 __all__ = ["DENSE_DTYPES", "TABLE_DTYPES", "CrossbarQuant", "Precision"]

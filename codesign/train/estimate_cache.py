@@ -19,15 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pimsim.util.cli import to_jsonable
-from pimsim.util.fileio import atomic_write_json
-
 from codesign.errors import CodesignError
 from codesign.nas.moves import functional_hash
 from codesign.nas.space import SubnetSpec
 from codesign.quant.precision import Precision
 from codesign.train.checkpoint import CHECKPOINT_NAME
 from codesign.train.finetune import estimate_subnet
+from pimsim.util.cli import to_jsonable
+from pimsim.util.fileio import atomic_write_json
 
 __all__ = ["EstimateCache", "checkpoint_digest", "entry_name", "estimate_at"]
 
