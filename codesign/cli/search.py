@@ -26,7 +26,7 @@ from pimsim.util.executors import SERIAL, make_executor
 from codesign.pipeline.protocol import DEFAULT_BUDGET
 from codesign.pipeline.report import write_csv, write_text
 from codesign.hw.placement import PimPlan
-from codesign.hw.plans import validate_plan
+from codesign.hw.plans import reconcile_plan, validate_plan
 from codesign.search import BUDGETS, FITNESS_MODES, SearchConfig, run_search
 from codesign.nas.space import from_dict
 from pimsim.util.cli import non_negative_int, positive_int
@@ -88,7 +88,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _initial_genome(problem: CoSearchProblem, path: Path) -> Genome:
     """The genome in ``path``: {'spec', 'plan'} (a plan is dropped in mode accuracy, which
-    keeps the naive plan), or a spec alone with the profile's naive plan."""
+    keeps the naive plan), or a spec alone with the profile's naive plan. With precision
+    genes a plan that leaves precisions open gets the types its kernels run at."""
     try:
         data = read_json_file(path, CodesignError, "a genome or subnet spec JSON file")
     except CodesignError as exc:
@@ -100,7 +101,10 @@ def _initial_genome(problem: CoSearchProblem, path: Path) -> Genome:
         spec = from_dict(data["spec"] if "spec" in data else data)
         if "plan" in data and problem.co_design:
             plan = PimPlan.from_dict(data["plan"], "plan")
-            return Genome(spec, validate_plan(plan, spec, problem.schema, problem.hw_profile))
+            plan = validate_plan(plan, spec, problem.schema, problem.hw_profile)
+            if problem.precision_genes:
+                plan = reconcile_plan(plan, spec, problem.schema, problem.hw_profile, True)
+            return Genome(spec, plan)
         return Genome(spec, problem.naive(spec))
     except CodesignError as exc:
         raise CodesignError(f"--initial {path}: {exc}") from None
