@@ -49,6 +49,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from codesign.errors import CodesignError, SpecError
 from codesign.nas.flops import MatMul, feature_counts, meta_op, plan_products
 from codesign.nas.ops import FM, PORT_SIDE, Elementwise, Product, Sizes, Step
@@ -340,7 +342,11 @@ def map_subnet(
         for field, rows, pool in zip(graph.tables, graph.cardinalities, pools):
             pl = plan.table_placement(field) if plan is not None else "host"
             dt = plan.table_dtype(field, profile) if plan is not None else "fp32"
-            tables[field] = Table(rows=rows, dim=graph.emb_dim, dtype=dt)
+            try:
+                tables[field] = Table(rows=rows, dim=graph.emb_dim, dtype=dt)
+            except ValidationError as exc:  # a type pimsim's tables do not take
+                raise SpecError(f"plan.tables.{field}.dtype: {dt!r}: pimsim's tables refuse "
+                                f"it ({exc.errors()[0]['msg']}); accepted: one of those") from None
             kernels.append(EmbeddingBag(name=f"emb.{field}", table=field, batch=batch,
                                         pooling=pool, distribution="zipf", zipf_s=zipf_s,
                                         placement=pl))

@@ -60,10 +60,11 @@ def estimate_at(precision: Precision | None, **kwargs: Any) -> Any:
     if precision is None or precision.key() == "":
         return estimate_subnet(**kwargs)
     if "precision" not in inspect.signature(estimate_subnet).parameters:
+        other = {k: len(v) for k, v in precision.to_dict().items() if v}
         raise CodesignError(
-            f"accuracy: precision {precision.key()} needs a supernet estimate that applies "
-            "precisions (codesign.train.estimate_subnet(..., precision=...)), which this "
-            "build lacks; accepted: fp32 estimates (precision genes off)")
+            f"accuracy: a precision other than fp32 ({other}) needs a supernet estimate that "
+            "applies precisions (codesign.train.estimate_subnet(..., precision=...)), which "
+            "this build lacks; accepted: fp32 estimates (precision genes off)")
     return estimate_subnet(**kwargs, precision=precision)
 
 

@@ -73,8 +73,8 @@ def test_estimate_at_passes_a_precision_only_where_the_estimate_takes_one(monkey
     int4 = Precision(tables={"C1": "int4"})
     monkeypatch.setattr(estimate_cache, "estimate_subnet", fp32_only)
     assert estimate_at(Precision(), spec="s") == "fp32 estimate" and seen == [{"spec": "s"}]
-    with pytest.raises(CodesignError, match=r"accuracy: precision .*int4.* accepted: fp32 "
-                       r"estimates \(precision genes off\)"):
+    with pytest.raises(CodesignError, match=r"accuracy: a precision other than fp32 "
+                       r"\({'tables': 1}\).* accepted: fp32 estimates \(precision genes off\)"):
         estimate_at(int4, spec="s")
     monkeypatch.setattr(estimate_cache, "estimate_subnet", with_precision)
     assert estimate_at(int4, spec="s") == "estimate at precision" and seen[-1] == int4
