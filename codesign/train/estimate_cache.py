@@ -60,7 +60,10 @@ def estimate_at(precision: Precision | None, **kwargs: Any) -> Any:
     if precision is None or precision.key() == "":
         return estimate_subnet(**kwargs)
     if "precision" not in inspect.signature(estimate_subnet).parameters:
-        other = {k: len(v) for k, v in precision.to_dict().items() if v}
+        counts = {"tables": sum(d != "fp32" for d in precision.tables.values()),
+                  "ops": sum(d != "fp32" for d in precision.ops.values()),
+                  "crossbar": len(precision.crossbar)}
+        other = {k: n for k, n in counts.items() if n}
         raise CodesignError(
             f"accuracy: a precision other than fp32 ({other}) needs a supernet estimate that "
             "applies precisions (codesign.train.estimate_subnet(..., precision=...)), which "

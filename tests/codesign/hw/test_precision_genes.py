@@ -306,7 +306,7 @@ def test_to_precision_resolves_open_types(spec, loaded) -> None:
                    knobs={"dtype": "fp16"})
     prec = plan.to_precision(hbm, subnet_graph(spec, SCHEMA))
     assert prec.ops == {fc: "fp16"}  # the PIM kernel runs at the plan's PIM type
-    assert prec.table("C2") == "int8" and prec.table("C1") == "fp32"
+    assert prec.tables["C2"] == "int8" and prec.tables.get("C1", "fp32") == "fp32"
     assert prec.crossbar == {}  # bank_simd has no crossbars
     assert PimPlan().to_precision(hbm).key() == ""  # an all-host open plan is fp32
     # UPMEM's default type int32 has no accuracy model: an open precision there is refused
