@@ -2,34 +2,34 @@
 
 :class:`CoSearchProblem` implements :class:`codesign.search.SearchProblem`:
 
-- ``sample`` / ``mutate``: a subnet of the space and a plan for it (:mod:`codesign.hw.plans`);
-  with ``co_design=False`` the plan is always the profile's naive plan and only the subnet
-  varies (the accuracy-only baseline). A mutation changes the subnet or the plan (a fair
-  coin per mutation); after a subnet change the plan is reconciled with the new kernels.
+- ``sample`` / ``mutate`` / ``seed_genomes`` / ``key`` / ``to_json`` / ``from_json``: the
+  genome operations of :class:`codesign.hw.genome.GenomeOps` (a subnet of the space and a
+  plan for it; with ``co_design=False`` the plan is always the profile's naive plan and
+  only the subnet varies, the accuracy-only baseline; with ``precision_genes`` the plans
+  carry the precision of every table and operator).
 - ``evaluate``: the supernet's log loss and AUC of the subnet after fine-tuning its final
-  layer (:func:`codesign.train.estimate_subnet`), cached by the spec hash (in memory and,
+  layer (:func:`codesign.train.estimate_subnet`), with precision genes at the plan's
+  precisions (:meth:`codesign.hw.placement.PimPlan.to_precision`), cached by the spec's
+  functional hash and the precision (:mod:`codesign.train.estimate_cache`; in memory and,
   with ``cache_dir``, on disk under a folder named by the hash of the supernet's and the
   data's identity and the estimate's settings, so co-search genomes that share a subnet
-  train its head once and a score is never reused for another supernet or data); the subnet's FLOPs (:mod:`codesign.nas.flops`); and, with ``simulate``, latency and
-  energy of one batch on the profile with the plan's knobs
+  and precision train its head once and a score is never reused for another supernet or
+  data); the subnet's FLOPs (:mod:`codesign.nas.flops`); and, with ``simulate``, latency
+  and energy of one batch on the profile with the plan's knobs
   (:func:`codesign.hw.evaluate.simulate_subnet`).
   Kernel costs are cached across evaluations by kernel signature through the engine's
   ``cache`` argument (:func:`pimsim.sim.engine.kernel_costs`), one cache per profile variant,
   so a kernel repeated across candidates is simulated once per process.
 
 :func:`codesign.hw.greedy.greedy_plan` places each table and dense kernel of a subnet, for
-given knobs, on the host or on PIM by comparing that kernel's standalone cost on each, from
-the same cached kernel costs. ``sample`` draws the naive, a greedy (random objective)
-or a random plan with probabilities ``p_naive`` / ``p_greedy`` / the rest; ``mutate`` ends
-with a "re-place" move (probability ``p_replace``: the child's plan becomes the greedy plan
-of its subnet and knobs); with probability ``p_shrink`` its subnet change is a "shrink"
-(one FLOPs-lowering change, :func:`shrink_moves`) instead of a random
-mutation; ``seed_genomes`` puts the greedy plans after the first genome.
+given knobs (and precisions), on the host or on PIM by comparing that kernel's standalone
+cost on each, from the same cached kernel costs; the genome operations use it for sampled
+genomes (``p_greedy``), the "re-place" mutation (``p_replace``) and the seeds.
 
 ``identity`` (what a search stores and compares on resume) holds the content hash of the
 supernet checkpoint and of the loaded profile, the data cache's fingerprint, the simulated
-data set and every setting of an estimate; a ``dataset`` other than the data cache's own is
-refused.
+data set and every setting of an estimate (``precision_genes`` only when on, so that searches
+without it resume as they were); a ``dataset`` other than the data cache's own is refused.
 
 The problem pickles without its loaded state: each worker process loads the data, the
 supernet and the profile once (a per-process memo keyed by the paths, which only avoids
@@ -50,14 +50,12 @@ import numpy as np
 import torch
 
 from pimsim import Profile, load_profile
-from pimsim.util.cli import to_jsonable
-from pimsim.util.fileio import atomic_write_json
 
 from codesign.data.cache import CtrData
 from codesign.errors import CodesignError
 from codesign.nas.flops import count_flops
-from codesign.hw.capability import knob_options
 from codesign.hw.evaluate import hardware_metrics, sim_schema, simulate_subnet
+from codesign.hw.genome import Genome, GenomeOps, shrink_moves
 from codesign.hw.greedy import (
     GREEDY_OBJECTIVES,
     KernelCostFn,
@@ -65,22 +63,24 @@ from codesign.hw.greedy import (
     greedy_plan,
     knobs_variant,
 )
+from codesign.hw.mapping import subnet_graph
 from codesign.hw.placement import PimPlan
-from codesign.hw.plans import mutate_plan, naive_plan, reconcile_plan, sample_plan
-from codesign.nas.moves import functional_hash, mutate, sample, shrink_candidates
-from codesign.nas.space import SubnetSpec, from_dict, to_dict
-from codesign.train.checkpoint import CHECKPOINT_NAME
-from codesign.train.finetune import estimate_subnet
+from codesign.nas.space import SubnetSpec
+from codesign.quant.precision import Precision
+from codesign.train.estimate_cache import EstimateCache, checkpoint_digest, estimate_at
 from codesign.train.supernet import load_supernet
 
-__all__ = ["CoSearchProblem", "Genome", "shrink_moves"]
-
-
-@dataclass(frozen=True)
-class Genome:
-    spec: SubnetSpec
-    plan: PimPlan
-
+__all__ = [
+    "GREEDY_OBJECTIVES",
+    "CoSearchProblem",
+    "Genome",
+    "checkpoint_digest",
+    "hardware_metrics",
+    "profile_digest",
+    "shrink_moves",
+    "sim_schema",
+    "simulate_subnet",
+]
 
 #: Per-process memo of loaded inputs (data, supernet, profile) and caches; see the module
 #: docstring. Keyed by the problem's paths; never pickled.
@@ -95,31 +95,9 @@ ACCURACY_INPUTS = ("supernet", "data", "space", "finetune_steps", "finetune_lr",
                    "finetune_batch", "eval_rows", "seed")
 
 
-def checkpoint_digest(path: str | Path) -> str:
-    """``sha256:<hex>`` of a supernet checkpoint's bytes (a file, or a folder holding
-    ``supernet.pt``): its identity, wherever it is stored."""
-    p = Path(path)
-    if p.is_dir():
-        p = p / CHECKPOINT_NAME
-    try:
-        with open(p, "rb") as fh:
-            return "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()
-    except OSError as exc:
-        raise CodesignError(f"--supernet {p}: cannot read ({exc.strerror or exc}); accepted: "
-                            "a checkpoint file or folder written by `codesign train-supernet`") from None
-
-
 def profile_digest(profile: Profile) -> str:
     """``sha256:<hex>`` of a loaded profile's content (after ``extends:``)."""
     return "sha256:" + hashlib.sha256(profile.model_dump_json().encode()).hexdigest()
-
-
-def shrink_moves(spec: SubnetSpec, schema: Any = "criteo", space: str | None = None) -> list[SubnetSpec]:
-    """The single-field changes of ``spec`` (:func:`codesign.nas.moves.shrink_candidates`) that
-    strictly lower its FLOPs on ``schema`` (as :func:`codesign.nas.flops.count_flops` takes it),
-    in that function's order."""
-    flops = count_flops(spec, schema).total_flops
-    return [s for s in shrink_candidates(spec, space) if count_flops(s, schema).total_flops < flops]
 
 
 @dataclass
@@ -159,6 +137,9 @@ class CoSearchProblem:
     #: a smaller width or one input fewer) instead of a random mutation: it walks from an
     #: accurate subnet along the cost axis, where the Pareto front's useful points are.
     p_shrink: float = 0.25
+    #: Precision genes: every plan carries the precision of each table and dense operator,
+    #: drawn from what its target accepts, and the accuracy estimate applies them.
+    precision_genes: bool = False
     num_threads: int | None = None
     _acc: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
     #: :meth:`identity`, computed once and pickled with the problem (workers do not hash
@@ -176,6 +157,9 @@ class CoSearchProblem:
                 f"CoSearchProblem.p_naive + p_greedy: {self.p_naive + self.p_greedy!r}; "
                 "accepted: at most 1"
             )
+        if self.precision_genes and not self.co_design:
+            raise CodesignError("CoSearchProblem.precision_genes: needs co_design (the "
+                                "plan carries the precisions); accepted: co_design=True")
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -219,6 +203,8 @@ class CoSearchProblem:
                 "dataset": self.schema.name,
                 **{name: getattr(self, name) for name in IDENTITY_SETTINGS},
             }
+            if self.precision_genes:
+                self._inputs["precision_genes"] = True
         return dict(self._inputs)
 
     def _accuracy_dir(self) -> Path | None:
@@ -237,9 +223,16 @@ class CoSearchProblem:
     def hw_profile(self) -> Profile:
         return self._memo("profile")
 
-    # ---- genome operations ---------------------------------------------------------------
+    # ---- genome operations (codesign.hw.genome) -------------------------------------------
+    def genome_ops(self) -> GenomeOps:
+        return GenomeOps(
+            schema=self.schema, profile=self.hw_profile, greedy=self.greedy, space=self.space,
+            co_design=self.co_design, precision_genes=self.precision_genes,
+            p_naive=self.p_naive, p_greedy=self.p_greedy, p_pim=self.p_pim,
+            p_replace=self.p_replace, p_shrink=self.p_shrink)
+
     def naive(self, spec: SubnetSpec) -> PimPlan:
-        return naive_plan(spec, self.schema, self.hw_profile)
+        return self.genome_ops().naive(spec)
 
     def kernel_cost(self, knobs: Mapping[str, Any]) -> KernelCostFn:
         """Kernel costs on the profile variant with ``knobs``, through the same per-process
@@ -249,130 +242,62 @@ class CoSearchProblem:
         return cached_kernel_cost(caches.setdefault(knobs_variant(knobs), {}), self.seed)
 
     def greedy(self, spec: SubnetSpec, knobs: Mapping[str, Any] | None = None,
-               objective: str = "edp") -> PimPlan:
+               objective: str = "edp", *, table_dtypes: Mapping[str, str] | None = None,
+               precision: Mapping[str, str] | None = None) -> PimPlan:
         """:func:`greedy_plan` of ``spec`` for ``knobs`` (default: the naive plan's, i.e.
-        the profile's own values) at the problem's batch, with the shared cost cache."""
+        the profile's own values) at the problem's batch, with the shared cost cache,
+        keeping the given table and operator precisions."""
         if knobs is None:
             knobs = self.naive(spec).knobs
         return greedy_plan(spec, self.schema, self.hw_profile, knobs, self.kernel_cost(knobs),
-                           objective, batch=self.batch)
-
-    def _random_greedy(self, spec: SubnetSpec, knobs: Mapping[str, Any],
-                       rng: np.random.Generator) -> PimPlan:
-        objective = GREEDY_OBJECTIVES[int(rng.integers(len(GREEDY_OBJECTIVES)))]
-        return self.greedy(spec, knobs, objective)
+                           objective, batch=self.batch, table_dtypes=table_dtypes,
+                           precision=precision)
 
     def seed_genomes(self, spec: SubnetSpec, n: int, rng: np.random.Generator,
                      plan: PimPlan | None = None, n_mutations: int = 2) -> list[Genome]:
-        """``n`` distinct genomes of ``spec`` for a search's initial population: first
-        ``(spec, plan)`` (default: the naive plan), then ``(spec, greedy plan)`` for each
-        objective of :data:`GREEDY_OBJECTIVES` with that plan's knobs (co-design only;
-        duplicates dropped), then the first plan with ``n_mutations`` random plan
-        mutations each (fewer genomes when the plan has too little to vary)."""
-        first = Genome(spec, self.naive(spec) if plan is None else plan)
-        out, keys = [first], {self.key(first)}
-        if self.co_design:
-            for objective in GREEDY_OBJECTIVES:
-                if len(out) >= n:
-                    break
-                g = Genome(spec, self.greedy(spec, first.plan.knobs, objective))
-                k = self.key(g)
-                if k not in keys:
-                    keys.add(k)
-                    out.append(g)
-        tries = 0
-        while len(out) < n and tries < 50 * n:
-            tries += 1
-            g = Genome(spec, mutate_plan(first.plan, spec, self.schema, self.hw_profile, rng,
-                                         n_mutations))
-            k = self.key(g)
-            if k not in keys:
-                keys.add(k)
-                out.append(g)
-        return out
-
-    def _random_knobs(self, rng: np.random.Generator) -> dict[str, Any]:
-        options = knob_options(self.hw_profile)
-        return {k: v[int(rng.integers(len(v)))] for k, v in options.items()}
+        """:meth:`codesign.hw.genome.GenomeOps.seed_genomes`."""
+        return self.genome_ops().seed_genomes(spec, n, rng, plan, n_mutations)
 
     def sample(self, rng: np.random.Generator) -> Genome:
-        spec = sample(self.space, rng)
-        if not self.co_design:
-            return Genome(spec, self.naive(spec))
-        u = rng.random()
-        if u < self.p_naive:
-            return Genome(spec, self.naive(spec))
-        if u < self.p_naive + self.p_greedy:
-            return Genome(spec, self._random_greedy(spec, self._random_knobs(rng), rng))
-        return Genome(spec, sample_plan(spec, self.schema, self.hw_profile, rng, self.p_pim))
+        return self.genome_ops().sample(rng)
 
     def mutate(self, genome: Genome, rng: np.random.Generator, n_mutations: int) -> Genome:
-        spec, plan = genome.spec, genome.plan
-        if not self.co_design:
-            spec = mutate(spec, self.space, rng, max(1, n_mutations))
-            return Genome(spec, self.naive(spec))
-        n_spec = int(rng.binomial(max(1, n_mutations), 0.5))
-        n_plan = max(1, n_mutations) - n_spec
-        moves = shrink_moves(spec, self.schema, self.space) if rng.random() < self.p_shrink else []
-        if moves:  # a shrink replaces the subnet part of the mutation
-            spec = moves[int(rng.integers(len(moves)))]
-            n_plan = 0
-        elif n_spec:
-            spec = mutate(spec, self.space, rng, n_spec)
-        plan = reconcile_plan(plan, spec, self.schema, self.hw_profile)
-        if n_plan:
-            plan = mutate_plan(plan, spec, self.schema, self.hw_profile, rng, n_plan)
-        if rng.random() < self.p_replace:
-            # re-place: the greedy placement for the (possibly mutated) subnet and knobs
-            plan = self._random_greedy(spec, plan.knobs, rng)
-        return Genome(spec, plan)
+        return self.genome_ops().mutate(genome, rng, n_mutations)
 
     def key(self, genome: Genome) -> str:
-        # functional_hash: a mutation of a field the subnet does not use is no new candidate
-        if not self.co_design:
-            return functional_hash(genome.spec)
-        text = functional_hash(genome.spec) + ":" + genome.plan.key()
-        return hashlib.sha256(text.encode()).hexdigest()
+        return self.genome_ops().key(genome)
 
     def to_json(self, genome: Genome) -> Any:
-        return {"spec": to_dict(genome.spec), "plan": genome.plan.to_dict()}
+        return GenomeOps.to_json(genome)
 
     def from_json(self, data: Any) -> Genome:
-        if not isinstance(data, dict) or "spec" not in data or "plan" not in data:
-            raise CodesignError(
-                f"genome: {str(data)[:80]!r}; accepted: an object with 'spec' and 'plan'"
-            )
-        return Genome(from_dict(data["spec"]), PimPlan.from_dict(data["plan"], "genome.plan"))
+        return GenomeOps.from_json(data)
 
     # ---- evaluation ---------------------------------------------------------------------
-    def accuracy(self, spec: SubnetSpec) -> dict[str, float]:
-        """Supernet log loss / AUC of ``spec`` after head fine-tuning (cached by
-        :func:`codesign.nas.space.functional_hash`)."""
-        h = functional_hash(spec)
-        if h in self._acc:
-            return self._acc[h]
-        folder = self._accuracy_dir()
-        path = None if folder is None else folder / f"{h}.json"
-        if path is not None and path.is_file():
-            try:
-                stored = json.loads(path.read_text())
-                res = {k: math.nan if v is None else float(v) for k, v in stored.items()}
-                self._acc[h] = res
-                return res
-            except (OSError, AttributeError, TypeError, ValueError):
-                pass  # a damaged cache entry is recomputed and rewritten
-        if self.num_threads is not None:
-            torch.set_num_threads(self.num_threads)
-        r = estimate_subnet(
-            self._memo("supernet"), spec, self._memo("data"), self.finetune_steps,
-            split="val", lr=self.finetune_lr, batch_size=self.finetune_batch,
-            seed=self.seed, limit=self.eval_rows,
-        )
-        res = {"logloss": float(r.logloss), "auc": float(r.auc)}
-        self._acc[h] = res
-        if path is not None:
-            atomic_write_json(path, to_jsonable(res), allow_nan=False)
-        return res
+    def precision_of(self, genome: Genome) -> Precision | None:
+        """The precision the genome's accuracy is estimated at: its plan's with precision
+        genes, else None (fp32)."""
+        if not self.precision_genes:
+            return None
+        graph = subnet_graph(genome.spec, self.schema)
+        return genome.plan.to_precision(self.hw_profile, graph)
+
+    def accuracy(self, spec: SubnetSpec, precision: Precision | None = None) -> dict[str, float]:
+        """Supernet log loss / AUC of ``spec`` at ``precision`` (None: fp32) after head
+        fine-tuning (cached, :class:`codesign.train.estimate_cache.EstimateCache`)."""
+
+        def compute() -> dict[str, float]:
+            if self.num_threads is not None:
+                torch.set_num_threads(self.num_threads)
+            r = estimate_at(
+                precision, supernet=self._memo("supernet"), spec=spec, data=self._memo("data"),
+                finetune_steps=self.finetune_steps, split="val", lr=self.finetune_lr,
+                batch_size=self.finetune_batch, seed=self.seed, limit=self.eval_rows,
+            )
+            return {"logloss": float(r.logloss), "auc": float(r.auc)}
+
+        return EstimateCache(self._accuracy_dir(), self._acc).get_or_compute(spec, precision,
+                                                                             compute)
 
     def hardware(self, spec: SubnetSpec, plan: PimPlan) -> dict[str, float]:
         """Latency and energy of one batch of ``spec`` with ``plan`` (cached kernel costs)."""
@@ -384,7 +309,7 @@ class CoSearchProblem:
         return hardware_metrics(trace)
 
     def evaluate(self, genome: Genome) -> dict[str, float]:
-        out: dict[str, float] = dict(self.accuracy(genome.spec))
+        out: dict[str, float] = dict(self.accuracy(genome.spec, self.precision_of(genome)))
         rep = count_flops(genome.spec, self.schema)
         out["flops"] = float(rep.total_flops)
         out["mflops"] = rep.mflops

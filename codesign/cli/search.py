@@ -26,7 +26,7 @@ from pimsim.util.executors import SERIAL, make_executor
 from codesign.pipeline.protocol import DEFAULT_BUDGET
 from codesign.pipeline.report import write_csv, write_text
 from codesign.hw.placement import PimPlan
-from codesign.hw.plans import validate_plan
+from codesign.hw.plans import reconcile_plan, validate_plan
 from codesign.search import BUDGETS, FITNESS_MODES, SearchConfig, run_search
 from codesign.nas.space import from_dict
 from pimsim.util.cli import non_negative_int, positive_int
@@ -74,6 +74,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sp.add_argument("--eval-rows", type=positive_int, default=field_default(CoSearchProblem, "eval_rows"),
                     help="validation rows per estimate (default: %(default)s)")
     sp.add_argument("--seed", type=non_negative_int, default=0)
+    sp.add_argument("--precision-genes", action="store_true",
+                    help="search the precision of every embedding table (fp32, fp16, int8, "
+                    "int4 row-wise) and dense operator (fp32, fp16, bf16, int8) too, each "
+                    "drawn from what its host or PIM target runs; the accuracy estimate "
+                    "applies them (not with --mode accuracy)")
     sp.add_argument("--initial", type=Path, action="append", default=[],
                     help="JSON file of a genome put first into the initial population (counted "
                     "in the budget): {'spec': ..., 'plan': ...} such as reproduce's B.json, or "
@@ -83,7 +88,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _initial_genome(problem: CoSearchProblem, path: Path) -> Genome:
     """The genome in ``path``: {'spec', 'plan'} (a plan is dropped in mode accuracy, which
-    keeps the naive plan), or a spec alone with the profile's naive plan."""
+    keeps the naive plan), or a spec alone with the profile's naive plan. With precision
+    genes a plan that leaves precisions open gets the types its kernels run at."""
     try:
         data = read_json_file(path, CodesignError, "a genome or subnet spec JSON file")
     except CodesignError as exc:
@@ -95,7 +101,10 @@ def _initial_genome(problem: CoSearchProblem, path: Path) -> Genome:
         spec = from_dict(data["spec"] if "spec" in data else data)
         if "plan" in data and problem.co_design:
             plan = PimPlan.from_dict(data["plan"], "plan")
-            return Genome(spec, validate_plan(plan, spec, problem.schema, problem.hw_profile))
+            plan = validate_plan(plan, spec, problem.schema, problem.hw_profile)
+            if problem.precision_genes:
+                plan = reconcile_plan(plan, spec, problem.schema, problem.hw_profile, True)
+            return Genome(spec, plan)
         return Genome(spec, problem.naive(spec))
     except CodesignError as exc:
         raise CodesignError(f"--initial {path}: {exc}") from None
@@ -115,13 +124,16 @@ def _run_search(args: argparse.Namespace) -> int:
     if limits and args.mode != "constrained":
         raise CodesignError(f"--limit: does not apply to --mode {args.mode}; accepted: --limit "
                             "with --mode constrained")
+    if args.precision_genes and args.mode == "accuracy":
+        raise CodesignError("--precision-genes: does not apply to --mode accuracy (its plan "
+                            "is the naive one); accepted: --mode constrained or pareto")
     check_executor(args)
     check_writable(args.out, "--out", "folder")
     problem = CoSearchProblem(
         data_dir=str(args.data), supernet=str(args.supernet), profile=str(args.profile),
         co_design=args.mode != "accuracy", dataset=args.dataset,
         finetune_steps=args.finetune_steps, eval_rows=args.eval_rows, seed=args.seed,
-        simulate=True, cache_dir=str(args.out / "cache"),
+        simulate=True, cache_dir=str(args.out / "cache"), precision_genes=args.precision_genes,
         # worker processes share the cores: one torch thread each
         num_threads=1 if args.scheduler != SERIAL else None,
     )

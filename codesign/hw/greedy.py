@@ -2,7 +2,10 @@
 standalone cost (latency, energy or their product) is lower, from cached kernel costs.
 
 The co-search uses it so that good plans for a subnet are reachable in one step. The
-standalone comparison ignores overlap between host and PIM kernels.
+standalone comparison ignores overlap between host and PIM kernels. Precisions are inputs,
+never choices: the plan keeps the table and operator precisions it is given (and a kernel
+whose precision only one target runs goes there); where none are given, host kernels run
+at fp32 and PIM kernels at the plan's PIM data type, as in any plan that leaves them open.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pimsim import Profile, background_energy_pj, kernel_costs
 from codesign.errors import CodesignError
 from codesign.hw.capability import (
     default_dtype,
+    dense_dtypes,
     has_pim,
     kernel_capable,
     replicates_hot_rows,
@@ -91,7 +95,8 @@ def kernel_cost_value(cost: Any, objective: str, profile: Profile | None = None)
 def greedy_plan(spec: SubnetSpec, schema: Any, profile: Profile, knobs: Mapping[str, Any],
                 kernel_cost: KernelCostFn | None = None, objective: str = "edp", *,
                 batch: int = 256, pooling: Any = None, hot_rows: int = DEFAULT_HOT_ROWS,
-                try_replication: bool = True) -> PimPlan:
+                try_replication: bool = True, table_dtypes: Mapping[str, str] | None = None,
+                precision: Mapping[str, str] | None = None) -> PimPlan:
     """The plan that puts each table and dense kernel of ``spec`` where its standalone
     cost (``objective``: latency, energy or edp; energy with the whole memory's background
     over the kernel's time, see :func:`kernel_cost_value`) is lower, host or PIM, with
@@ -103,28 +108,44 @@ def greedy_plan(spec: SubnetSpec, schema: Any, profile: Profile, knobs: Mapping[
     cost depends on it) the tables on PIM with ``hot_rows`` replicated; with a shared cache
     each kernel signature is simulated at most once per placement. ``batch`` / ``pooling``:
     as :func:`codesign.hw.mapping.map_subnet`. Ties go to the host.
-    The standalone comparison ignores overlap between host and PIM kernels. Raises
-    :class:`~codesign.errors.SpecError` for knobs the profile does not accept.
+    ``table_dtypes`` (field -> type) and ``precision`` (operator key -> type) are kept as
+    given: a table or kernel goes only where its type runs, and where only one target runs
+    it, there. The standalone comparison ignores overlap between host and PIM kernels.
+    Raises :class:`~codesign.errors.SpecError` for knobs the profile does not accept and
+    for precisions no target runs.
     """
     if objective not in GREEDY_OBJECTIVES:
         raise CodesignError(f"greedy_plan: objective {objective!r}; accepted: "
                             f"{', '.join(GREEDY_OBJECTIVES)}")
     knobs = dict(knobs)
+    table_dt = {f: str(d) for f, d in (table_dtypes or {}).items()}
+    prec = {k: str(d) for k, d in (precision or {}).items()}
     graph = subnet_graph(spec, schema)
-    base = PimPlan(tables={f: TablePlan() for f in graph.tables},
-                   dense={k.name: "host" for k in graph.kernels}, knobs=knobs,
-                   hot_rows=hot_rows)
+
+    def table(placement: str = "host", replicate: bool = False, f: str = "") -> TablePlan:
+        return TablePlan(placement=placement, replicate_hot=replicate,  # type: ignore[arg-type]
+                         dtype=table_dt.get(f))
+
+    # where each kernel may run at its precision (given, or the target's default)
+    on_host_ok = {k.name: k.op_key not in prec or prec[k.op_key] in
+                  dense_dtypes(profile, "host", k) for k in graph.kernels}
+    base = PimPlan(tables={f: table(f=f) for f in graph.tables},
+                   dense={k.name: "host" if on_host_ok[k.name] else "pim"
+                          for k in graph.kernels},
+                   precision=prec, knobs=knobs, hot_rows=hot_rows)
     if not has_pim(profile):
         if knobs:
             apply_knobs(profile, base)  # raises, naming the knobs
+        base.check_against(graph, profile)  # precisions the host does not run
         return base
-    base.check_against(graph, profile)  # knob names and values
+    base.check_against(graph, profile)  # knob names and values, precisions
     prof = apply_knobs(profile, base)
     dtype = str(knobs.get("dtype") or default_dtype(profile))
-    tables_ok = graph.uses_embeddings and table_capable(profile, dtype) is None
-    pim_tables = list(graph.tables) if tables_ok else []
-    pim_dense = [k.name for k in graph.kernels if kernel_capable(profile, k, dtype) is None]
-    if not pim_tables and not pim_dense:
+    pim_tables = [f for f in graph.tables if graph.uses_embeddings
+                  and table_capable(profile, table_dt.get(f) or dtype) is None]
+    pim_dense = [k.name for k in graph.kernels
+                 if kernel_capable(profile, k, prec.get(k.op_key) or dtype) is None]
+    if not pim_tables and all(on_host_ok.values()) and not pim_dense:
         return base
     cost_fn = kernel_cost or cached_kernel_cost()
 
@@ -135,17 +156,15 @@ def greedy_plan(spec: SubnetSpec, schema: Any, profile: Profile, knobs: Mapping[
 
     on_host = costs(base)
     all_pim = base.model_copy(update={
-        "tables": {f: TablePlan(placement="pim" if f in pim_tables else "host")
-                   for f in graph.tables},
+        "tables": {f: table("pim" if f in pim_tables else "host", f=f) for f in graph.tables},
         "dense": {k.name: "pim" if k.name in pim_dense else "host" for k in graph.kernels},
     })
     on_pim = costs(all_pim)
     replicated: Mapping[str, Any] = {}
     if try_replication and pim_tables and hot_rows > 0 and replicates_hot_rows(profile):
         replicated = costs(all_pim.model_copy(update={
-            "tables": {f: TablePlan(placement="pim", replicate_hot=True)
-                       for f in pim_tables},
-            "dense": {k.name: "host" for k in graph.kernels},
+            "tables": {f: table("pim", True, f) for f in pim_tables},
+            "dense": base.dense,
         }))
 
     def value(c: Mapping[str, Any], name: str) -> float:
@@ -154,17 +173,18 @@ def greedy_plan(spec: SubnetSpec, schema: Any, profile: Profile, knobs: Mapping[
     tables: dict[str, TablePlan] = {}
     for f in graph.tables:
         name = f"emb.{f}"
-        best, best_value = TablePlan(), value(on_host, name) if name in on_host else math.inf
+        best, best_value = table(f=f), value(on_host, name) if name in on_host else math.inf
         if f in pim_tables:
             v = value(on_pim, name)
             if v < best_value:
-                best, best_value = TablePlan(placement="pim"), v
+                best, best_value = table("pim", f=f), v
             if replicated:
                 v = value(replicated, name)
                 if v < best_value:
-                    best, best_value = TablePlan(placement="pim", replicate_hot=True), v
+                    best, best_value = table("pim", True, f), v
         tables[f] = best
-    dense = {k.name: ("pim" if k.name in pim_dense
-                      and value(on_pim, k.name) < value(on_host, k.name) else "host")
+    dense = {k.name: ("pim" if not on_host_ok[k.name] or (
+                          k.name in pim_dense
+                          and value(on_pim, k.name) < value(on_host, k.name)) else "host")
              for k in graph.kernels}
-    return PimPlan(tables=tables, dense=dense, knobs=knobs, hot_rows=hot_rows)
+    return PimPlan(tables=tables, dense=dense, precision=prec, knobs=knobs, hot_rows=hot_rows)

@@ -2,8 +2,8 @@
 
 :func:`subnet_graph` lists the kernels of a subnet per sample, with their dependencies;
 :func:`map_subnet` turns them into a :class:`pimsim.workload.Workload` for a batch size and a
-PIM plan (placement and data type of every kernel; :class:`KernelPlacement` says what of the
-plan it reads).
+PIM plan (placement and data type of every table and kernel; :class:`KernelPlacement` says
+what of the plan it reads).
 
 Kernels and shapes are each operator's own steps (:meth:`codesign.nas.ops.base.Op.steps`)
 over the subnet's execution plan (:func:`codesign.nas.plan.make_plan`), each step naming
@@ -38,7 +38,9 @@ width equals the concatenated widths of what it reads when the product says so,
 
 Kernel names are stable for a spec: ``b<block>.<op>.<product>`` (``b3.attention.scores``),
 ``b<block>.<op>.<elementwise>`` (``b2.gating.mul``, ``b4.sum.add``, ``b1.fm.add``),
-``final.logit`` and ``emb.<field>``. A PIM plan names kernels by them.
+``final.logit`` and ``emb.<field>``. A PIM plan names kernels by them, and operators by the
+names' prefix (:attr:`MappedKernel.op_key`: ``b3.attention``, ``b1.fm``, ``final``), whose
+precision every kernel of the operator runs at.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from pydantic import ValidationError
 
 from codesign.errors import CodesignError, SpecError
 from codesign.nas.flops import MatMul, feature_counts, meta_op, plan_products
@@ -108,6 +112,12 @@ class MappedKernel:
         return ()
 
     @property
+    def op_key(self) -> str:
+        """The operator this kernel belongs to: ``b<block>.<op>``, ``final`` for the
+        logit layer (the kernel's name without its last part)."""
+        return f"b{self.block}.{self.op}" if self.block >= 0 else self.op
+
+    @property
     def macs_per_sample(self) -> int:
         if self.kind == "gemm":
             return self.rows * self.k * self.n
@@ -137,7 +147,9 @@ class KernelPlacement(Protocol):
 
     def check_against(self, graph: SubnetGraph, profile: Any = None) -> None: ...
 
-    def pim_dtype(self, profile: Any = None) -> str: ...
+    def table_dtype(self, field: str, profile: Any = None) -> str: ...
+
+    def kernel_dtype(self, kernel: MappedKernel, profile: Any = None) -> str: ...
 
     def dense_placement(self, name: str) -> str: ...
 
@@ -293,10 +305,12 @@ def map_subnet(
 ) -> Workload:
     """The pimsim workload of ``spec`` on ``schema`` for ``batch`` samples.
 
-    ``plan`` places kernels (None: everything on the host, fp32); kernels on PIM use the
-    plan's data type (its ``dtype`` knob, else the profile's PIM ``dtype``; ``profile`` is
-    needed only when the plan has no ``dtype`` knob and puts something on PIM). ``pooling``:
-    lookups per bag, one value or one per sparse field (default 1).
+    ``plan`` places kernels and gives each its data type (None: everything on the host,
+    fp32): a table its ``dtype``, a dense kernel its operator's precision, and where the
+    plan leaves them open fp32 on the host and the plan's PIM data type on PIM (its
+    ``dtype`` knob, else the profile's PIM ``dtype``; ``profile`` is needed only when the
+    plan has no ``dtype`` knob and leaves the type of something on PIM open).
+    ``pooling``: lookups per bag, one value or one per sparse field (default 1).
     """
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise SpecError(f"batch: {batch!r}; accepted: an integer >= 1")
@@ -317,15 +331,9 @@ def map_subnet(
         raise SpecError(f"pooling: {pools}; accepted: integers >= 1")
     if plan is not None:
         plan.check_against(graph, profile)
-        pim_dtype = plan.pim_dtype(profile)
-    else:
-        pim_dtype = "fp32"
 
     def place_dense(name: str) -> str:
         return plan.dense_placement(name) if plan is not None else "host"
-
-    def dtype(placement: str) -> str:
-        return pim_dtype if placement == "pim" else "fp32"
 
     tables: dict[str, Table] = {}
     kernels: list[Any] = []
@@ -333,13 +341,18 @@ def map_subnet(
     if graph.uses_embeddings:
         for field, rows, pool in zip(graph.tables, graph.cardinalities, pools):
             pl = plan.table_placement(field) if plan is not None else "host"
-            tables[field] = Table(rows=rows, dim=graph.emb_dim, dtype=dtype(pl))
+            dt = plan.table_dtype(field, profile) if plan is not None else "fp32"
+            try:
+                tables[field] = Table(rows=rows, dim=graph.emb_dim, dtype=dt)
+            except ValidationError as exc:  # a type pimsim's tables do not take
+                raise SpecError(f"plan.tables.{field}.dtype: {dt!r}: pimsim's tables refuse "
+                                f"it ({exc.errors()[0]['msg']}); accepted: one of those") from None
             kernels.append(EmbeddingBag(name=f"emb.{field}", table=field, batch=batch,
                                         pooling=pool, distribution="zipf", zipf_s=zipf_s,
                                         placement=pl))
     for mk in graph.kernels:
         pl = place_dense(mk.name)
-        dt = dtype(pl)
+        dt = plan.kernel_dtype(mk, profile) if plan is not None else "fp32"
         if mk.kind == "gemm":
             # no weight id: equal shapes share one signature, so the engine's cost cache
             # simulates a repeated product once
