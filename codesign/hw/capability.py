@@ -18,7 +18,9 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from pimsim import PimCapabilities, PimSection, PimsimError, Profile, capabilities, pim_section
+from pimsim import (PimCapabilities, PimSection, PimsimError, Profile, capabilities,
+                    pim_section)
+from pimsim import host_dtypes as pimsim_host_dtypes
 
 from codesign.errors import SpecError
 from codesign.quant.precision import DENSE_DTYPES, TABLE_DTYPES, CrossbarQuant
@@ -128,12 +130,11 @@ def replicates_hot_rows(profile: Profile) -> bool:
 
 
 def host_dtypes(profile: Profile) -> tuple[str, ...]:
-    """The data types the profile's host computes: fp32, then every type its host section
-    lists a peak for (``peak_gflops_by_dtype``), in the order listed. A profile without a
-    host section runs no host kernels; its host is taken as fp32 only."""
-    host = profile.host
-    listed = () if host is None else tuple(str(d) for d in host.peak_gflops_by_dtype)
-    return ("fp32", *(d for d in listed if d != "fp32"))
+    """The data types the profile's host computes (:func:`pimsim.host_dtypes`); a profile
+    without a host section runs no host kernels, its host is taken as fp32 only."""
+    if profile.host is None:
+        return ("fp32",)
+    return tuple(str(d) for d in pimsim_host_dtypes(profile))
 
 
 def table_dtypes(profile: Profile, placement: str) -> tuple[str, ...]:

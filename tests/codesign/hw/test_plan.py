@@ -59,7 +59,8 @@ def test_naive_plan_pools_where_the_kind_can(spec, hbm, nmp) -> None:
     p = naive_plan(spec, SCHEMA, hbm)  # HBM2-PIM cannot pool embeddings
     assert all(t.placement == "host" for t in p.tables.values())
     assert set(p.dense.values()) == {"host"}
-    assert p.knobs == {"channels_used": 8, "dtype": "fp16", "units_per_channel": 16}
+    assert p.knobs == {"channels_used": 8, "dtype": "fp16", "units_per_channel": 16,
+                       "batch_tile": 1}  # the profile's own values (hw_profiles/hbm2_pim.yaml)
     q = naive_plan(spec, SCHEMA, nmp)  # RecNMP pools every table
     assert len(q.tables) == 26 and all(t.placement == "pim" for t in q.tables.values())
     assert set(q.dense.values()) == {"host"}
