@@ -24,7 +24,9 @@ shared infrastructure of :mod:`pimsim.util`. By group:
 - simulation: :func:`simulate` -> :class:`Trace` of :class:`KernelRecord`,
   :func:`kernel_costs` (per-kernel costs before scheduling, with a caller's cache),
   :data:`ENERGY_COLUMNS` (the energy components of a trace), :func:`background_energy_pj`
-  (the memory's background energy over a number of cycles);
+  (the memory's background energy over a number of cycles), :func:`standalone_energy_pj`
+  (a kernel's system energy while it runs alone: memory background and host static power
+  over its time);
 - request replay: :func:`replay` -> :class:`ReplayResult`;
 - request replay: :func:`replay_file` (a trace file in bounded memory, per-request
   results to Parquet);
@@ -45,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "capabilities": "pimsim.cost.pim",
     "capacity_refusals": "pimsim.cost.pim",
     "background_energy_pj": "pimsim.energy",
+    "standalone_energy_pj": "pimsim.energy",
     "PimsimError": "pimsim.errors",
     "ProfileError": "pimsim.errors",
     "TraceFormatError": "pimsim.errors",
@@ -75,7 +78,7 @@ _EXPORTS: dict[str, str] = {
 
 if TYPE_CHECKING:  # the names as static tools see them
     from pimsim.cost.pim import PimCapabilities, capabilities, capacity_refusals
-    from pimsim.energy import background_energy_pj
+    from pimsim.energy import background_energy_pj, standalone_energy_pj
     from pimsim.errors import PimsimError, ProfileError, TraceFormatError, WorkloadError
     from pimsim.hw.host import host_dtypes
     from pimsim.hw.load import load_profile
@@ -136,5 +139,6 @@ __all__ = [
     "replay_file",
     "save_workload",
     "simulate",
+    "standalone_energy_pj",
 ]
 __version__ = "0.1.0"

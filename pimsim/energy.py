@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping
+from typing import Any
 from dataclasses import asdict, dataclass, fields
 
 from pimsim.errors import PimsimError
@@ -196,6 +197,23 @@ def background_energy_pj(
         background_power_mw(profile) * active
         + background_power_mw(profile, precharged=True) * precharged_rank_cycles
     ) * tck
+
+
+def standalone_energy_pj(cost: Any, profile: Profile) -> float:
+    """The system's energy while one kernel (a ``KernelCost``) runs alone: its own energy
+    with its background replaced by the whole memory's background over its time (at least
+    its own) and its host static energy by the host's static power over its time (at least
+    its own), so that a slow kernel pays for the memory and the host idling around it, as
+    the engine books them over a schedule's idle time."""
+    time_ns = float(cost.time_ns)
+    energy = float(cost.energy.total_pj)
+    own = float(cost.energy.background_pj)
+    whole = background_energy_pj(profile, int(round(time_ns / profile.timing.tCK_ns)))
+    energy += max(0.0, whole - own)
+    if profile.host is not None:
+        static = profile.host.static_pj(time_ns)
+        energy += max(0.0, static - float(cost.energy.host_static_pj))
+    return energy
 
 
 def io_energy_pj(profile: Profile, external_bytes: int) -> float:

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pimsim import Profile, background_energy_pj, kernel_costs
+from pimsim import Profile, kernel_costs, standalone_energy_pj
 
 from codesign.errors import CodesignError
 from codesign.hw.capability import (
@@ -77,14 +77,8 @@ def kernel_cost_value(cost: Any, objective: str, profile: Profile | None = None)
         raise CodesignError(f"greedy objective: {objective!r}; accepted: "
                             f"{', '.join(GREEDY_OBJECTIVES)}")
     latency = float(cost.time_ns)
-    energy = float(cost.energy.total_pj)
-    if profile is not None:
-        own = float(cost.energy.background_pj)
-        whole = background_energy_pj(profile, int(round(latency / profile.timing.tCK_ns)))
-        energy += max(0.0, whole - own)
-        if profile.host is not None:
-            static = profile.host.static_pj(latency)
-            energy += max(0.0, static - float(cost.energy.host_static_pj))
+    energy = (float(cost.energy.total_pj) if profile is None
+              else standalone_energy_pj(cost, profile))
     if objective == "latency":
         return latency
     if objective == "energy":

@@ -23,8 +23,8 @@ Mapping of one matrix product (per sample: ``batch`` products of ``m x k`` by ``
   triangle, as NASRec does and counts).
 - attention's activation-by-activation products (``scores``, ``weighted_sum``, per head):
   ``Gemm(m = B * heads * t, k, n)`` whose "weight" is an activation of the same sample;
-  such kernels are host-only (no PIM kind keeps activations resident), see
-  :attr:`MappedKernel.pim_capable_ops`.
+  such kernels carry ``activation_operand=True`` and are host-only (no PIM kind keeps
+  activations resident; pimsim's kinds refuse them), see :attr:`MappedKernel.pim_capable_ops`.
 
 Work that FLOPs do not count becomes ``Elementwise`` kernels: the element-wise steps of
 the operators (the sigmoid gating, the sum operator) and the DeepFM residual (``sum`` of
@@ -357,7 +357,7 @@ def map_subnet(
             # no weight id: equal shapes share one signature, so the engine's cost cache
             # simulates a repeated product once
             kernels.append(Gemm(name=mk.name, m=batch * mk.rows, n=mk.n, k=mk.k, dtype=dt,
-                                placement=pl))
+                                activation_operand=not mk.weighted, placement=pl))
         elif mk.kind == "interaction":
             kernels.append(Interaction(name=mk.name, batch=batch, tokens=mk.rows, dim=mk.k,
                                        dtype=dt, full_matrix=True, placement=pl))

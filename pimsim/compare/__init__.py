@@ -18,11 +18,11 @@ run's files.
 
 from pimsim.compare.crossover import Crossover, crossover, crossover_table
 from pimsim.compare.grid import CompareGrid, Point
-from pimsim.compare.model import ModelComparison, compare_model, standalone_energy_pj
+from pimsim.compare.model import ModelComparison, compare_model
 from pimsim.compare.report import write_grid, write_model
 from pimsim.compare.run import default_grid, run_grid
 from pimsim.compare.tables import read_points_csv
 
 __all__ = ["CompareGrid", "Crossover", "ModelComparison", "Point", "compare_model",
            "crossover", "crossover_table", "default_grid", "read_points_csv", "run_grid",
-           "standalone_energy_pj", "write_grid", "write_model"]
+           "write_grid", "write_model"]

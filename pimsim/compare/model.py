@@ -7,8 +7,8 @@ for a kind with its own storage, only the kernels whose resident data fit it,
 ``capacity_refusals``).
 Per kernel that gives host and PIM latency and energy, where a kernel's energy is the
 system's while it runs alone: its own energy with its background replaced by the whole
-memory's background over its time (at least its own), the rule of the engine's ``(idle
-memory)`` record. The per-kernel best placement is the one with the lower ``objective``
+memory's background and the host's static power over its time (at least its own), the
+rule of the engine's idle records (:func:`pimsim.energy.standalone_energy_pj`). The per-kernel best placement is the one with the lower ``objective``
 (latency, energy or their product; ties go to the host).
 
 Three plans are then scheduled with :func:`pimsim.sim.engine.simulate`: ``host-only``,
@@ -31,7 +31,7 @@ from pimsim.compare.run import OK, ratio, require_pim
 from pimsim.compare.transform import placed, with_dtype
 from pimsim.cost.memory import KernelCost
 from pimsim.cost.pim import capacity_refusals, unsupported_reason
-from pimsim.energy import background_energy_pj
+from pimsim.energy import standalone_energy_pj
 from pimsim.errors import PimsimError
 from pimsim.hw.schema import Profile
 from pimsim.sim.engine import kernel_costs, simulate
@@ -64,13 +64,6 @@ class ModelComparison:
     kernels: pd.DataFrame
     plans: pd.DataFrame
     best_traces: dict[int, Trace] = field(default_factory=dict)
-
-
-def standalone_energy_pj(cost: KernelCost, profile: Profile) -> float:
-    """The system's energy while the kernel runs alone (see the module docstring)."""
-    own = float(cost.energy.background_pj)
-    whole = background_energy_pj(profile, int(round(cost.time_ns / profile.timing.tCK_ns)))
-    return float(cost.energy.total_pj) + max(0.0, whole - own)
 
 
 def objective_value(objective: str, latency_ns: float, energy_pj: float) -> float:

@@ -229,6 +229,10 @@ class Gemm(_MatrixOutput):
     k: int = Field(ge=1, description="input features")
     dtype: DType = "fp32"
     weight: str | None = Field(default=None, description="id of the resident weight matrix")
+    activation_operand: bool = Field(
+        default=False,
+        description="the k x n operand is an activation computed at run time (attention "
+        "scores x values), not a resident weight: PIM units cannot hold it")
 
     def macs(self) -> int:
         return self.m * self.n * self.k

@@ -173,6 +173,9 @@ class PimKind:
         """Why the units cannot run ``kernel`` (None if they can)."""
         if isinstance(kernel, Transfer):
             return None
+        if getattr(kernel, "activation_operand", False):
+            return ("an activation-by-activation product: its k x n operand is computed at "
+                    "run time, not a weight resident in the memory")
         dtype = kernel.tbl.dtype if isinstance(kernel, EmbeddingBag) else kernel.dtype
         return self.capabilities().unsupported(kernel.op, dtype, getattr(kernel, "fn", None))
 

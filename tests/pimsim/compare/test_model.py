@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from pimsim import standalone_energy_pj
 from pimsim.compare.grid import CompareGrid
 from pimsim.compare.model import compare_model
 from pimsim.compare.run import default_grid, run_grid
 from pimsim.compare.transform import placed, with_batch, with_dtype
 from pimsim.cost.pim import unsupported_reason
+from pimsim.energy import background_energy_pj
 from pimsim.errors import WorkloadError
 from pimsim.hw.load import load_profile
 from pimsim.sim.engine import kernel_costs, simulate
+from pimsim.workload import Gemm
 from pimsim.workload.examples import criteo_dlrm
 from pimsim.workload.graph import Workload
 from pimsim.workload.kernels import EmbeddingBag, Gemm, Table
@@ -106,3 +109,19 @@ def test_best_plan_by_energy_spends_no_more_than_host_only_or_naive() -> None:
     energies = [simulate(placed(wl, on), p).totals()["energy_pj"] for on in ((), runs)]
     best = mc.plans.query("plan == 'best'").iloc[0]
     assert best["energy_pj"] <= min(energies) * (1 + 1e-12)
+
+
+def test_a_pim_kernel_alone_pays_for_the_idle_host_and_memory() -> None:
+    # hbm2_pim: a GEMV on the PIM units; the host waits for it, so the system's energy
+    # while it runs holds the host's static power over its time (hbm2.yaml host.static_w)
+    # and the whole memory's background beside the kernel's own energy
+    profile = load_profile("hbm2_pim")
+    wl = Workload(name="gemv", tables={}, kernels=[
+        Gemm(name="g", m=1, n=1024, k=1024, dtype="fp16", placement="pim")], deps={})
+    cost = kernel_costs(wl, profile)["g"]
+    assert cost.energy.host_static_pj == 0.0
+    static = profile.host.static_w * 1e3 * cost.time_ns  # W x ns = 1000 pJ
+    cycles = int(round(cost.time_ns / profile.timing.tCK_ns))
+    background = background_energy_pj(profile, cycles) - cost.energy.background_pj
+    assert standalone_energy_pj(cost, profile) == pytest.approx(
+        cost.energy.total_pj + static + max(0.0, background), rel=1e-12)

@@ -16,6 +16,7 @@ from pimsim.cost.pim import (
     capabilities,
     internal_bandwidth_gbps,
     pim_kernel_cost,
+    unsupported_reason,
 )
 from pimsim.dram import FLAG_INTERNAL
 from pimsim.errors import PimsimError, ProfileError
@@ -136,3 +137,18 @@ def test_a_new_kind_is_a_class_and_a_profile() -> None:
 ])
 def test_internal_bandwidth_by_hand(name: str, gbps: float) -> None:
     assert internal_bandwidth_gbps(load_profile(name)) == pytest.approx(gbps)
+
+
+@pytest.mark.parametrize("name", ["hbm2_pim", "gddr6_aim", "upmem", "reram_pim"])
+def test_no_kind_runs_an_activation_by_activation_product(name: str) -> None:
+    # attention's scores x values: the k x n operand exists only at run time, so no unit
+    # can hold it beside its bank or in its crossbars, whatever the kind runs otherwise
+    profile = load_profile(name)
+    dtype = capabilities(profile).dtypes[0]
+    weights = Gemm(name="proj", m=16, n=64, k=64, dtype=dtype, placement="pim")
+    scores = weights.model_copy(update={"name": "scores", "activation_operand": True})
+    assert unsupported_reason(profile, weights) is None
+    assert "activation-by-activation" in unsupported_reason(profile, scores)
+    wl = Workload(name="w", tables={}, kernels=[scores], deps={}, check_shapes=False)
+    with pytest.raises(PimsimError, match="activation-by-activation"):
+        simulate(wl, profile)
