@@ -11,8 +11,8 @@
   with ``cache_dir``, on disk under a folder named by the hash of the supernet's and the
   data's identity and the estimate's settings, so co-search genomes that share a subnet
   train its head once and a score is never reused for another supernet or data); the subnet's FLOPs (:mod:`codesign.nas.flops`); and, with ``simulate``, latency and
-  energy of one batch on the profile with the plan's knobs
-  (:func:`codesign.hw.evaluate.simulate_subnet`).
+  energy on the profile with the plan's knobs at each of ``batches``, per batch and
+  aggregated over ``batch_weights``' mix (:mod:`codesign.hw.operating`).
   Kernel costs are cached across evaluations by kernel signature through the engine's
   ``cache`` argument (:func:`pimsim.sim.engine.kernel_costs`), one cache per profile variant,
   so a kernel repeated across candidates is simulated once per process.
@@ -57,14 +57,9 @@ from codesign.data.cache import CtrData
 from codesign.errors import CodesignError
 from codesign.nas.flops import count_flops
 from codesign.hw.capability import knob_options
-from codesign.hw.evaluate import hardware_metrics, sim_schema, simulate_subnet
-from codesign.hw.greedy import (
-    GREEDY_OBJECTIVES,
-    KernelCostFn,
-    cached_kernel_cost,
-    greedy_plan,
-    knobs_variant,
-)
+from codesign.hw.evaluate import sim_schema
+from codesign.hw.greedy import GREEDY_OBJECTIVES, KernelCostFn, cached_kernel_cost, knobs_variant
+from codesign.hw.operating import OperatingPoints, greedy_over_batches, resolve_batches
 from codesign.hw.placement import PimPlan
 from codesign.hw.plans import mutate_plan, naive_plan, reconcile_plan, sample_plan
 from codesign.nas.moves import functional_hash, mutate, sample, shrink_candidates
@@ -87,7 +82,7 @@ class Genome:
 _PROCESS_MEMO: dict[tuple[Any, ...], Any] = {}
 
 #: Settings of the problem that its results depend on (part of :meth:`CoSearchProblem.identity`).
-IDENTITY_SETTINGS = ("space", "co_design", "batch", "finetune_steps", "finetune_lr",
+IDENTITY_SETTINGS = ("space", "co_design", "finetune_steps", "finetune_lr",
                      "finetune_batch", "eval_rows", "seed", "simulate", "p_naive", "p_greedy",
                      "p_pim", "p_replace", "p_shrink")
 #: The identity keys a supernet estimate depends on (the accuracy cache's key).
@@ -128,7 +123,8 @@ class CoSearchProblem:
 
     ``data_dir``: prepared data cache; ``supernet``: checkpoint path; ``profile``: profile
     name or YAML path; ``dataset``: name whose published table sizes the simulation uses
-    (None: the data cache's own schema).
+    (None: the data cache's own schema); ``batches``, ``batch_weights``, ``latency_limit_us``:
+    :class:`codesign.hw.operating.OperatingPoints` (``batch=B`` is ``batches=(B,)``).
     """
 
     data_dir: str
@@ -137,7 +133,7 @@ class CoSearchProblem:
     co_design: bool = True
     space: str = "full"
     dataset: str | None = None
-    batch: int = 256
+    batch: int | None = None
     finetune_steps: int = 50
     finetune_lr: float = 0.05
     finetune_batch: int = 512
@@ -160,6 +156,9 @@ class CoSearchProblem:
     #: accurate subnet along the cost axis, where the Pareto front's useful points are.
     p_shrink: float = 0.25
     num_threads: int | None = None
+    batches: tuple[int, ...] | None = None
+    batch_weights: tuple[float, ...] | None = None
+    latency_limit_us: dict[int, float] = field(default_factory=dict)
     _acc: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
     #: :meth:`identity`, computed once and pickled with the problem (workers do not hash
     #: the checkpoint again).
@@ -176,6 +175,8 @@ class CoSearchProblem:
                 f"CoSearchProblem.p_naive + p_greedy: {self.p_naive + self.p_greedy!r}; "
                 "accepted: at most 1"
             )
+        self.batch, self.batches = resolve_batches(self.batch, self.batches)
+        self.operating  # validates the batches, their weights and the limits
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -218,6 +219,7 @@ class CoSearchProblem:
                 "profile": profile_digest(self.hw_profile),
                 "dataset": self.schema.name,
                 **{name: getattr(self, name) for name in IDENTITY_SETTINGS},
+                **self.operating.identity(),
             }
         return dict(self._inputs)
 
@@ -237,6 +239,10 @@ class CoSearchProblem:
     def hw_profile(self) -> Profile:
         return self._memo("profile")
 
+    @property
+    def operating(self) -> OperatingPoints:
+        return OperatingPoints(self.batches, self.batch_weights, self.latency_limit_us)
+
     # ---- genome operations ---------------------------------------------------------------
     def naive(self, spec: SubnetSpec) -> PimPlan:
         return naive_plan(spec, self.schema, self.hw_profile)
@@ -250,12 +256,13 @@ class CoSearchProblem:
 
     def greedy(self, spec: SubnetSpec, knobs: Mapping[str, Any] | None = None,
                objective: str = "edp") -> PimPlan:
-        """:func:`greedy_plan` of ``spec`` for ``knobs`` (default: the naive plan's, i.e.
-        the profile's own values) at the problem's batch, with the shared cost cache."""
+        """:func:`~codesign.hw.operating.greedy_over_batches` of ``spec`` for ``knobs``
+        (default: the naive plan's, i.e. the profile's own), with the shared cost cache."""
         if knobs is None:
             knobs = self.naive(spec).knobs
-        return greedy_plan(spec, self.schema, self.hw_profile, knobs, self.kernel_cost(knobs),
-                           objective, batch=self.batch)
+        cache = self._memo("sim_caches").setdefault(knobs_variant(knobs), {})
+        return greedy_over_batches(self.operating, spec, self.schema, self.hw_profile, knobs,
+                                   objective, seed=self.seed, cache=cache)
 
     def _random_greedy(self, spec: SubnetSpec, knobs: Mapping[str, Any],
                        rng: np.random.Generator) -> PimPlan:
@@ -375,13 +382,11 @@ class CoSearchProblem:
         return res
 
     def hardware(self, spec: SubnetSpec, plan: PimPlan) -> dict[str, float]:
-        """Latency and energy of one batch of ``spec`` with ``plan`` (cached kernel costs)."""
-        profile = self.hw_profile
-        caches = self._memo("sim_caches")
-        cache = caches.setdefault(knobs_variant(plan.knobs), {})
-        trace = simulate_subnet(spec, self.schema, plan, profile, batch=self.batch,
-                                seed=self.seed, cache=cache)
-        return hardware_metrics(trace)
+        """Latency, energy and edp of ``spec`` with ``plan`` per batch and aggregated
+        (:meth:`codesign.hw.operating.OperatingPoints.metrics`; cached kernel costs)."""
+        cache = self._memo("sim_caches").setdefault(knobs_variant(plan.knobs), {})
+        return self.operating.metrics(spec, self.schema, plan, self.hw_profile,
+                                      seed=self.seed, cache=cache)
 
     def evaluate(self, genome: Genome) -> dict[str, float]:
         out: dict[str, float] = dict(self.accuracy(genome.spec))
@@ -389,9 +394,7 @@ class CoSearchProblem:
         out["flops"] = float(rep.total_flops)
         out["mflops"] = rep.mflops
         if self.simulate:
-            hw = self.hardware(genome.spec, genome.plan)
-            out.update(hw)
-            out["edp"] = hw["latency_ns"] * hw["energy_pj"]
+            out.update(self.hardware(genome.spec, genome.plan))
         if not math.isfinite(out["logloss"]):
             out["logloss"] = math.inf
         return out
