@@ -189,12 +189,12 @@ class OperatingPoints:
             return "worst"
         if all(w == 1.0 for w in self.weights):
             return "sum"
-        return ":".join(f"{w:g}" for w in self.weights)
+        return ":".join(format(w, ".17g") for w in self.weights)  # exact: the identity
 
     def identity(self) -> dict[str, Any]:
-        """What the evaluation depends on: ``{"batch": B}`` for one batch (the key a
-        single-batch search has always stored, so its journals resume), else the batches
-        and their mix."""
+        """What the evaluation depends on: ``{"batch": B}`` for one batch (the identity of a
+        problem made with ``batch=B``, so that such a search's journal resumes), else the
+        batches and their mix."""
         if len(self.batches) == 1:
             return {"batch": self.batches[0]}
         return {"batch": list(self.batches), "batch_mix": self.mix}

@@ -21,7 +21,7 @@ from codesign.hw.operating import (
     parse_batches,
     parse_latency_limits,
 )
-from codesign.search import SearchConfig, run_search
+from codesign.search import SearchConfig, fitness_order, run_search
 from codesign.search.toy import IntVectorProblem
 from pimsim import ENERGY_COLUMNS
 
@@ -218,3 +218,21 @@ def test_constrained_with_no_feasible_genome_returns_none() -> None:
     assert not res.history["feasible"].any()
     assert res.best is None and res.best_genome is None
     assert res.front.empty
+
+
+def test_constrained_ties_on_the_metric_go_to_the_cheaper_genome() -> None:
+    """Genomes of one subnet share its log loss whatever their plan: among them the lower
+    latency, then the lower energy (the config's other objectives, in order) ranks first;
+    the violation still comes before everything."""
+    objs = [
+        {"logloss": 0.40, "latency_ns": 150.0, "energy_pj": 5.0},
+        {"logloss": 0.40, "latency_ns": 120.0, "energy_pj": 9.0},
+        {"logloss": 0.40, "latency_ns": 120.0, "energy_pj": 7.0},
+        {"logloss": 0.39, "latency_ns": 190.0, "energy_pj": 9.0},
+        {"logloss": 0.30, "latency_ns": 250.0, "energy_pj": 1.0},  # over the limit
+    ]
+    con = SearchConfig(mode="constrained", limits={"latency_ns": 200.0})
+    assert list(fitness_order(objs, con)) == [3, 2, 1, 0, 4]
+    # results without energy_pj: latency alone, then the older genome
+    bare = [{"logloss": o["logloss"], "latency_ns": o["latency_ns"]} for o in objs]
+    assert list(fitness_order(bare, con)) == [3, 1, 2, 0, 4]

@@ -2,7 +2,7 @@
 search never returns (as best or on its front) a genome over a limit, checked by simulating
 each returned genome again here; a search with no feasible genome says so; a multi-batch
 search resumes from its journal to the uninterrupted result; a single-batch journal (the
-identity a single-batch search has always stored) resumes, and is refused, naming the
+identity of a problem made with ``batch=B``) resumes, and is refused, naming the
 batch, when resumed with other batches."""
 
 from __future__ import annotations
