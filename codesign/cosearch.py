@@ -15,8 +15,8 @@
   data's identity and the estimate's settings, so co-search genomes that share a subnet
   and precision train its head once and a score is never reused for another supernet or
   data); the subnet's FLOPs (:mod:`codesign.nas.flops`); and, with ``simulate``, latency
-  and energy of one batch on the profile with the plan's knobs
-  (:func:`codesign.hw.evaluate.simulate_subnet`).
+  and energy on the profile with the plan's knobs at each of ``batches``, per batch and
+  aggregated over ``batch_weights``' mix (:mod:`codesign.hw.operating`).
   Kernel costs are cached across evaluations by kernel signature through the engine's
   ``cache`` argument (:func:`pimsim.sim.engine.kernel_costs`), one cache per profile variant,
   so a kernel repeated across candidates is simulated once per process.
@@ -56,14 +56,9 @@ from codesign.errors import CodesignError
 from codesign.nas.flops import count_flops
 from codesign.hw.evaluate import hardware_metrics, sim_schema, simulate_subnet
 from codesign.hw.genome import Genome, GenomeOps, shrink_moves
-from codesign.hw.greedy import (
-    GREEDY_OBJECTIVES,
-    KernelCostFn,
-    cached_kernel_cost,
-    greedy_plan,
-    knobs_variant,
-)
+from codesign.hw.greedy import GREEDY_OBJECTIVES, KernelCostFn, cached_kernel_cost, knobs_variant
 from codesign.hw.mapping import subnet_graph
+from codesign.hw.operating import OperatingPoints, greedy_over_batches, resolve_batches
 from codesign.hw.placement import PimPlan
 from codesign.nas.space import SubnetSpec
 from codesign.quant.precision import Precision
@@ -87,7 +82,7 @@ __all__ = [
 _PROCESS_MEMO: dict[tuple[Any, ...], Any] = {}
 
 #: Settings of the problem that its results depend on (part of :meth:`CoSearchProblem.identity`).
-IDENTITY_SETTINGS = ("space", "co_design", "batch", "finetune_steps", "finetune_lr",
+IDENTITY_SETTINGS = ("space", "co_design", "finetune_steps", "finetune_lr",
                      "finetune_batch", "eval_rows", "seed", "simulate", "p_naive", "p_greedy",
                      "p_pim", "p_replace", "p_shrink")
 #: The identity keys a supernet estimate depends on (the accuracy cache's key).
@@ -106,7 +101,8 @@ class CoSearchProblem:
 
     ``data_dir``: prepared data cache; ``supernet``: checkpoint path; ``profile``: profile
     name or YAML path; ``dataset``: name whose published table sizes the simulation uses
-    (None: the data cache's own schema).
+    (None: the data cache's own schema); ``batches``, ``batch_weights``, ``latency_limit_us``:
+    :class:`codesign.hw.operating.OperatingPoints` (``batch=B`` is ``batches=(B,)``).
     """
 
     data_dir: str
@@ -115,7 +111,7 @@ class CoSearchProblem:
     co_design: bool = True
     space: str = "full"
     dataset: str | None = None
-    batch: int = 256
+    batch: int | None = None
     finetune_steps: int = 50
     finetune_lr: float = 0.05
     finetune_batch: int = 512
@@ -141,6 +137,9 @@ class CoSearchProblem:
     #: drawn from what its target accepts, and the accuracy estimate applies them.
     precision_genes: bool = False
     num_threads: int | None = None
+    batches: tuple[int, ...] | None = None
+    batch_weights: tuple[float, ...] | None = None
+    latency_limit_us: dict[int, float] = field(default_factory=dict)
     _acc: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
     #: :meth:`identity`, computed once and pickled with the problem (workers do not hash
     #: the checkpoint again).
@@ -160,6 +159,8 @@ class CoSearchProblem:
         if self.precision_genes and not self.co_design:
             raise CodesignError("CoSearchProblem.precision_genes: needs co_design (the "
                                 "plan carries the precisions); accepted: co_design=True")
+        self.batch, self.batches = resolve_batches(self.batch, self.batches)
+        self.operating  # validates the batches, their weights and the limits
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -202,6 +203,7 @@ class CoSearchProblem:
                 "profile": profile_digest(self.hw_profile),
                 "dataset": self.schema.name,
                 **{name: getattr(self, name) for name in IDENTITY_SETTINGS},
+                **self.operating.identity(),
             }
             if self.precision_genes:
                 self._inputs["precision_genes"] = True
@@ -222,6 +224,10 @@ class CoSearchProblem:
     @property
     def hw_profile(self) -> Profile:
         return self._memo("profile")
+
+    @property
+    def operating(self) -> OperatingPoints:
+        return OperatingPoints(self.batches, self.batch_weights, self.latency_limit_us)
 
     # ---- genome operations (codesign.hw.genome) -------------------------------------------
     def genome_ops(self) -> GenomeOps:
@@ -244,14 +250,15 @@ class CoSearchProblem:
     def greedy(self, spec: SubnetSpec, knobs: Mapping[str, Any] | None = None,
                objective: str = "edp", *, table_dtypes: Mapping[str, str] | None = None,
                precision: Mapping[str, str] | None = None) -> PimPlan:
-        """:func:`greedy_plan` of ``spec`` for ``knobs`` (default: the naive plan's, i.e.
-        the profile's own values) at the problem's batch, with the shared cost cache,
+        """:func:`~codesign.hw.operating.greedy_over_batches` of ``spec`` for ``knobs``
+        (default: the naive plan's, i.e. the profile's own), with the shared cost cache,
         keeping the given table and operator precisions."""
         if knobs is None:
             knobs = self.naive(spec).knobs
-        return greedy_plan(spec, self.schema, self.hw_profile, knobs, self.kernel_cost(knobs),
-                           objective, batch=self.batch, table_dtypes=table_dtypes,
-                           precision=precision)
+        cache = self._memo("sim_caches").setdefault(knobs_variant(knobs), {})
+        return greedy_over_batches(self.operating, spec, self.schema, self.hw_profile, knobs,
+                                   objective, seed=self.seed, cache=cache,
+                                   table_dtypes=table_dtypes, precision=precision)
 
     def seed_genomes(self, spec: SubnetSpec, n: int, rng: np.random.Generator,
                      plan: PimPlan | None = None, n_mutations: int = 2) -> list[Genome]:
@@ -300,13 +307,11 @@ class CoSearchProblem:
                                                                              compute)
 
     def hardware(self, spec: SubnetSpec, plan: PimPlan) -> dict[str, float]:
-        """Latency and energy of one batch of ``spec`` with ``plan`` (cached kernel costs)."""
-        profile = self.hw_profile
-        caches = self._memo("sim_caches")
-        cache = caches.setdefault(knobs_variant(plan.knobs), {})
-        trace = simulate_subnet(spec, self.schema, plan, profile, batch=self.batch,
-                                seed=self.seed, cache=cache)
-        return hardware_metrics(trace)
+        """Latency, energy and edp of ``spec`` with ``plan`` per batch and aggregated
+        (:meth:`codesign.hw.operating.OperatingPoints.metrics`; cached kernel costs)."""
+        cache = self._memo("sim_caches").setdefault(knobs_variant(plan.knobs), {})
+        return self.operating.metrics(spec, self.schema, plan, self.hw_profile,
+                                      seed=self.seed, cache=cache)
 
     def evaluate(self, genome: Genome) -> dict[str, float]:
         out: dict[str, float] = dict(self.accuracy(genome.spec, self.precision_of(genome)))
@@ -314,9 +319,7 @@ class CoSearchProblem:
         out["flops"] = float(rep.total_flops)
         out["mflops"] = rep.mflops
         if self.simulate:
-            hw = self.hardware(genome.spec, genome.plan)
-            out.update(hw)
-            out["edp"] = hw["latency_ns"] * hw["energy_pj"]
+            out.update(self.hardware(genome.spec, genome.plan))
         if not math.isfinite(out["logloss"]):
             out["logloss"] = math.inf
         return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import sys
 from pathlib import Path
@@ -25,9 +26,16 @@ from codesign.search.store import SearchStore
 from pimsim.util.executors import SERIAL, make_executor
 from codesign.pipeline.protocol import DEFAULT_BUDGET
 from codesign.pipeline.report import write_csv, write_text
+from codesign.hw.operating import (
+    BATCH_MIXES,
+    DEFAULT_BATCH,
+    parse_batch_mix,
+    parse_batches,
+    parse_latency_limits,
+)
 from codesign.hw.placement import PimPlan
 from codesign.hw.plans import reconcile_plan, validate_plan
-from codesign.search import BUDGETS, FITNESS_MODES, SearchConfig, run_search
+from codesign.search import BUDGETS, FITNESS_MODES, SearchConfig, SearchResult, run_search
 from codesign.nas.space import from_dict
 from pimsim.util.cli import non_negative_int, positive_int
 from pimsim.util.cli import to_jsonable
@@ -52,7 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sp.add_argument("--supernet", type=Path, required=True, help="supernet checkpoint")
     sp.add_argument("--profile", required=True, help="hardware profile name or YAML path")
     sp.add_argument("--mode", choices=FITNESS_MODES, default=DEFAULT_MODE,
-                    help="fitness: accuracy, constrained (needs --limit) or pareto (default: %(default)s)")
+                    help="fitness: accuracy, constrained (needs --limit or --latency-limit-us) "
+                    "or pareto (default: %(default)s)")
     sp.add_argument("--budget", choices=tuple(BUDGETS), default=DEFAULT_BUDGET,
                     help="population and generations preset (default: %(default)s)")
     sp.add_argument("--out", type=Path, required=True)
@@ -63,8 +72,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_executor(sp)
     sp.add_argument("--limit", type=_limit, action="append", default=[],
                     help=f"constrained mode: KEY=V ({', '.join(LIMIT_KEYS)}; latency of one "
-                    "batch in ns, its energy in pJ, FLOPs per sample at 2 per multiply-add); "
+                    "batch in ns, its energy in pJ, FLOPs per sample at 2 per multiply-add; with "
+                    "several --batch sizes, the aggregate of --batch-mix, energy per sample); "
                     "repeatable")
+    sp.add_argument("--batch", default=str(DEFAULT_BATCH), metavar="B[,B...]",
+                    help="batch sizes each genome is simulated at (default: %(default)s)")
+    sp.add_argument("--batch-mix", default=BATCH_MIXES[0], metavar="MIX",
+                    help="how several batches combine into the latency, energy and edp the "
+                    "fitness ranks: worst (the largest over the batches), sum, or weights "
+                    "w1:w2:... (weighted sum), one per batch; latency per request, energy per "
+                    "sample (default: %(default)s)")
+    sp.add_argument("--latency-limit-us", default=None, metavar="X[,X...]",
+                    help="constrained mode: latency limit of one request in us at each batch "
+                    "(one value for every batch, or one per batch); a genome over any limit "
+                    "is infeasible")
     sp.add_argument("--dataset", choices=DATASET_NAMES, default=None,
                     help="simulate with the published table sizes of the cache's data set, "
                     "named again here (another data set is refused; default: the cache's own, "
@@ -119,11 +140,17 @@ def _run_search(args: argparse.Namespace) -> int:
     OUT/checkpoint.json, OUT/history.csv, OUT/front.csv, OUT/best.json.
     """
     limits = dict(args.limit)
-    if args.mode == "constrained" and not limits:
-        raise CodesignError("--mode constrained: give at least one --limit KEY=V")
-    if limits and args.mode != "constrained":
-        raise CodesignError(f"--limit: does not apply to --mode {args.mode}; accepted: --limit "
-                            "with --mode constrained")
+    batches = parse_batches(args.batch)
+    weights = parse_batch_mix(args.batch_mix, batches)
+    latency_limits = ({} if args.latency_limit_us is None
+                      else parse_latency_limits(args.latency_limit_us, batches))
+    if args.mode == "constrained" and not limits and not latency_limits:
+        raise CodesignError("--mode constrained: give at least one --limit KEY=V or "
+                            "--latency-limit-us X")
+    for option, given in (("--limit", limits), ("--latency-limit-us", latency_limits)):
+        if given and args.mode != "constrained":
+            raise CodesignError(f"{option}: does not apply to --mode {args.mode}; accepted: "
+                                f"{option} with --mode constrained")
     if args.precision_genes and args.mode == "accuracy":
         raise CodesignError("--precision-genes: does not apply to --mode accuracy (its plan "
                             "is the naive one); accepted: --mode constrained or pareto")
@@ -131,7 +158,8 @@ def _run_search(args: argparse.Namespace) -> int:
     check_writable(args.out, "--out", "folder")
     problem = CoSearchProblem(
         data_dir=str(args.data), supernet=str(args.supernet), profile=str(args.profile),
-        co_design=args.mode != "accuracy", dataset=args.dataset,
+        co_design=args.mode != "accuracy", dataset=args.dataset, batches=batches,
+        batch_weights=weights, latency_limit_us=latency_limits,
         finetune_steps=args.finetune_steps, eval_rows=args.eval_rows, seed=args.seed,
         simulate=True, cache_dir=str(args.out / "cache"), precision_genes=args.precision_genes,
         # worker processes share the cores: one torch thread each
@@ -139,7 +167,8 @@ def _run_search(args: argparse.Namespace) -> int:
     )
     problem.identity()  # reads the data, the profile and the checkpoint: errors come first
     seeds = tuple(problem.to_json(_initial_genome(problem, path)) for path in args.initial)
-    cfg = SearchConfig(budget=args.budget, seed=args.seed, mode=args.mode, limits=limits,
+    cfg = SearchConfig(budget=args.budget, seed=args.seed, mode=args.mode,
+                       limits={**limits, **problem.operating.search_limits()},
                        initial_genomes=seeds)
     created = not args.out.exists()
     if not args.quiet:
@@ -160,10 +189,41 @@ def _run_search(args: argparse.Namespace) -> int:
     write_csv(res.front, args.out / "front.csv")
     best = to_jsonable(res.best or {})
     write_text(args.out / "best.json", json.dumps(best, indent=1, allow_nan=False) + "\n")
-    if res.best is not None:
-        print(f"best ({args.mode}): logloss {res.best.get('logloss'):.5f}  latency "
-              f"{res.best.get('latency_ns', float('nan')) / 1e3:.4g} us  energy "
-              f"{res.best.get('energy_pj', float('nan')) / 1e6:.4g} uJ  "
-              f"({len(res.history)} evaluations, front {len(res.front)})")
+    for line in summary(res, problem, cfg):
+        print(line)
     print(f"results in {args.out}")
     return 0
+
+
+def summary(res: SearchResult, problem: CoSearchProblem, cfg: SearchConfig) -> list[str]:
+    """The lines the command prints about its result: the best genome with its aggregate and
+    per-batch figures and the limits, or that no genome meets the limits."""
+    points = problem.operating
+    counts = f"{len(res.history)} evaluations, front {len(res.front)}"
+    if res.best is None:
+        if cfg.mode != "constrained":
+            return []
+        closest = float(res.history["violation"].min()) if len(res.history) else math.nan
+        return [f"no feasible genome: none of the {len(res.history)} evaluations meets every limit "
+                f"({_limits_text(cfg.limits)}); the closest exceeds them by {closest:.3g} "
+                "(sum of relative excesses); the front is empty"]
+    b = res.best
+    many = len(points.batches) > 1
+    lines = [f"best ({cfg.mode}): logloss {b.get('logloss'):.5f}  latency "
+             f"{b.get('latency_ns', math.nan) / 1e3:.4g} us  energy "
+             f"{b.get('energy_pj', math.nan) / 1e6:.4g} uJ{'/sample' if many else ''}  "
+             f"({counts})"]
+    if many:
+        lines[0] += f"; over batches {','.join(map(str, points.batches))}, mix {points.mix}"
+    for batch in points.batches:
+        limit = points.latency_limit_us.get(batch)
+        lines.append(
+            f"  batch {batch}: latency {b.get(f'latency_ns@{batch}', math.nan) / 1e3:.4g} us"
+            + ("" if limit is None else f" (limit {limit:g} us)")
+            + f"  energy {b.get(f'energy_pj@{batch}', math.nan) / 1e6:.4g} uJ "
+            f"({b.get(f'energy_pj_per_sample@{batch}', math.nan) / 1e6:.4g} uJ/sample)")
+    return lines
+
+
+def _limits_text(limits: dict[str, float]) -> str:
+    return ", ".join(f"{k} <= {v:g}" for k, v in limits.items())

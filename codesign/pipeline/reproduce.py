@@ -43,7 +43,8 @@ from typing import Any
 import pandas as pd
 import torch
 
-from codesign.cosearch import CoSearchProblem, Genome, hardware_metrics, sim_schema, simulate_subnet
+from codesign.cosearch import CoSearchProblem, Genome
+from codesign.hw.evaluate import hardware_metrics, sim_schema, simulate_subnet
 from codesign.data.cache import CtrData
 from codesign.data.prepare import prepare
 from codesign.data.schema import DATASET_NAMES
@@ -100,6 +101,9 @@ class _Run:
     workers: int | None
     threads: int | None
     quiet: bool
+    #: The searches' operating points (CoSearchProblem.batches / batch_weights).
+    batches: tuple[int, ...] = (SIM_BATCH,)
+    batch_weights: tuple[float, ...] | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -157,7 +161,8 @@ def _stage_supernet(run: _Run) -> None:
 def _problem(run: _Run, co_design: bool) -> CoSearchProblem:
     return CoSearchProblem(
         data_dir=str(run.data_dir), supernet=str(run.supernet_dir), profile=run.profile_name,
-        co_design=co_design, space="full", dataset=run.dataset, batch=SIM_BATCH,
+        co_design=co_design, space="full", dataset=run.dataset, batches=run.batches,
+        batch_weights=run.batch_weights,
         finetune_steps=run.bud.finetune_steps, finetune_batch=run.bud.finetune_batch,
         eval_rows=run.bud.eval_rows, seed=run.seed,
         simulate=co_design, cache_dir=str(run.out / "cache"),
@@ -293,10 +298,14 @@ def reproduce(
     quiet: bool = False,
     log: Callable[[str], None] | None = None,
     stop_after: str | None = None,
+    batches: tuple[int, ...] = (SIM_BATCH,),
+    batch_weights: tuple[float, ...] | None = None,
 ) -> Path | None:
     """Run (or continue) the reproduction; returns the path of ``report.md``, or None when
     ``stop_after`` (a stage name of :data:`STAGES`) ended the run early (continue it later
-    with the same arguments)."""
+    with the same arguments). ``batches`` / ``batch_weights``: the operating points the
+    searches score genomes at (:class:`codesign.hw.operating.OperatingPoints`); the
+    simulate stage runs at ``SIM_BATCH``."""
     if dataset not in DATASET_NAMES:
         raise CodesignError(f"dataset: {dataset!r}; accepted: {', '.join(DATASET_NAMES)}")
     if stop_after is not None and stop_after not in STAGES:
@@ -313,11 +322,18 @@ def reproduce(
     run = _Run(out=Path(out_dir), dataset=dataset, profile_name=profile,
                profile=load_profile(profile),  # fail early on a bad profile
                bud=bud, seed=seed, raw=raw, synthetic_rows=synthetic_rows, scheduler=scheduler,
-               workers=workers, threads=threads, quiet=quiet)
+               workers=workers, threads=threads, quiet=quiet, batches=tuple(batches),
+               batch_weights=None if batch_weights is None else tuple(batch_weights))
     run.out.mkdir(parents=True, exist_ok=True)
-    _check_settings(run.out, {"dataset": dataset, "profile": profile, "budget": asdict(bud),
-                              "seed": seed, "raw": None if raw is None else str(raw),
-                              "synthetic_rows": synthetic_rows})
+    settings: dict[str, Any] = {"dataset": dataset, "profile": profile, "budget": asdict(bud),
+                                "seed": seed, "raw": None if raw is None else str(raw),
+                                "synthetic_rows": synthetic_rows,
+                                # null for the default, as a run that does not record it
+                                "operating_points": None}
+    if run.batches != (SIM_BATCH,) or batch_weights is not None:
+        settings["operating_points"] = {"batches": list(run.batches),
+                                        "batch_weights": run.batch_weights}
+    _check_settings(run.out, settings)
     if threads is not None:
         torch.set_num_threads(threads)
     say = log or ((lambda s: None) if quiet else (lambda s: print(s, flush=True)))

@@ -14,9 +14,11 @@ is a small documented example.
 
 Fitness modes (ties go to the older genome; NaN counts as the worst value): ``accuracy``
 ranks by ``metric``; ``constrained`` puts the genomes within every ``limit`` first by
-``metric``, then the others by total relative violation; ``pareto`` is NSGA-II order over
-``objectives`` (front, then crowding distance), and the result's front is the
-non-dominated set of the whole history.
+``metric``, then the others by total relative violation, and its result holds only genomes
+within every limit (the best, the front: the non-dominated set of the feasible genomes;
+None and empty when there is none); ``pareto`` is NSGA-II order over ``objectives`` (front,
+then crowding distance), and the result's front is the non-dominated set of the whole
+history.
 """
 
 from codesign.search.config import BUDGETS, FITNESS_MODES, BudgetPreset, SearchConfig, SearchError

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from codesign.errors import CodesignError, SpecError
 from pimsim.util.executors import Executor, LocalExecutor
 from codesign.search.config import SearchConfig, SearchError, canonical_json
-from codesign.search.pareto import rank_positions
+from codesign.search.pareto import constraint_violation, rank_positions
 from codesign.search.problem import REQUIRED_METHODS, SearchProblem
 from codesign.search.result import SearchResult, make_result
 from codesign.search.store import Checkpoint, SearchStore, malformed_checkpoint
@@ -290,7 +290,13 @@ class _Search(Generic[G]):
         bar.set_postfix(postfix)
 
     def _best_value(self) -> float | None:
-        vals = [r["objectives"].get(self.config.metric) for r in self.history]
+        """The best ``metric`` so far (mode ``constrained``: of the genomes within the
+        limits)."""
+        objs = [r["objectives"] for r in self.history]
+        if self.config.mode == "constrained":
+            viol = constraint_violation(objs, self.config.limits)
+            objs = [o for o, v in zip(objs, viol) if v == 0.0]
+        vals = [o.get(self.config.metric) for o in objs]
         vals = [v for v in vals if v is not None and not math.isnan(v)]
         return min(vals) if vals else None
 

@@ -131,8 +131,11 @@ def constraint_violation(objs: Sequence[Mapping[str, float]],
     return total
 
 
-def _metric(objs: Sequence[Mapping[str, float]], name: str) -> np.ndarray:
+def _metric(objs: Sequence[Mapping[str, float]], name: str, sense: str = "min") -> np.ndarray:
+    """Values of ``name`` as minimised (negated for ``max``), NaN as +inf."""
     vals = np.array([o[name] for o in objs], dtype=np.float64)
+    if sense == "max":
+        vals = -vals
     return np.where(np.isnan(vals), np.inf, vals)
 
 
@@ -140,8 +143,11 @@ def fitness_order(objs: Sequence[Mapping[str, float]], config: SearchConfig) -> 
     """Indices of ``objs`` from best to worst under ``config.mode``; ties favour lower index.
 
     ``accuracy``: ascending ``metric``. ``constrained``: ascending total violation of the
-    ``limits`` (0 for every feasible genome), then ``metric``. ``pareto``: NSGA-II order over
-    ``objectives`` (front index, then larger crowding distance within the front).
+    ``limits`` (0 for every feasible genome), then ``metric``, then the other
+    ``objectives`` in their order and sense (those every result has): genomes that share a
+    subnet share its log loss whatever their plan, and of those the cheaper comes first.
+    ``pareto``: NSGA-II order over ``objectives`` (front index, then larger crowding
+    distance within the front).
     """
     n = len(objs)
     if n == 0:
@@ -151,7 +157,9 @@ def fitness_order(objs: Sequence[Mapping[str, float]], config: SearchConfig) -> 
         return np.lexsort((index, _metric(objs, config.metric)))
     if config.mode == "constrained":
         violation = constraint_violation(objs, config.limits)
-        return np.lexsort((index, _metric(objs, config.metric), violation))
+        ties = [_metric(objs, k, sense) for k, sense in zip(config.objectives, config.senses)
+                if k != config.metric and all(k in o for o in objs)]
+        return np.lexsort((index, *reversed(ties), _metric(objs, config.metric), violation))
     points = np.array([[o[k] for k in config.objectives] for o in objs], dtype=np.float64)
     fronts = non_dominated_sort(points, config.senses)
     crowd = crowding_distance(points, fronts, config.senses)

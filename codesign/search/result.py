@@ -25,10 +25,14 @@ class SearchResult:
     config's ``initial_genomes``), ``genome`` (canonical
     JSON text), one column per objective, and ``front`` (non-dominated rank of the row over
     ``config.objectives`` within the whole history, when every row has those objectives),
-    ``feasible``/``violation`` in mode ``constrained``.
-    ``front``: the history rows with ``front == 0`` (empty if the objectives are missing).
+    ``feasible``/``violation`` in mode ``constrained``, where ``front`` ranks the feasible
+    rows only (an infeasible row has ``front`` -1).
+    ``front``: the history rows with ``front == 0`` (empty if the objectives are missing or,
+    in mode ``constrained``, when no genome meets every limit).
     ``best``: the best history row under the mode's order (in mode ``pareto``: the front row
-    with the lowest ``metric``), as a dict; ``best_genome`` the same as a genome object.
+    with the lowest ``metric``; in mode ``constrained``: the feasible row with the lowest
+    ``metric``, None when there is none: a genome over a limit is never the best), as a
+    dict; ``best_genome`` the same as a genome object.
     ``population``/``population_keys``: the final population, oldest first. ``generation``:
     the last finished generation. ``duplicates_accepted``: proposals that took a cached result
     after ``max_retries``; ``redraws``: proposals re-drawn as invalid or duplicate;
@@ -81,16 +85,20 @@ def make_result(config: SearchConfig, history: Sequence[Mapping[str, Any]],
     frame = _history_frame(cfg, history)
     objs = [rec["objectives"] for rec in history]
     have_front = bool(history) and all(all(k in o for k in cfg.objectives) for o in objs)
+    feasible = np.ones(len(history), dtype=bool)
+    if cfg.mode == "constrained" and history:
+        viol = constraint_violation(objs, cfg.limits)
+        feasible = viol == 0.0
+        frame["violation"] = viol
+        frame["feasible"] = feasible
     if have_front:
         points = frame[list(cfg.objectives)].to_numpy(dtype=np.float64)
-        frame["front"] = non_dominated_sort(points, cfg.senses)
+        ranks = np.full(len(history), -1, dtype=np.int64)
+        ranks[feasible] = non_dominated_sort(points[feasible], cfg.senses)
+        frame["front"] = ranks
         front = frame[frame["front"] == 0].reset_index(drop=True)
     else:
         front = frame.iloc[0:0].copy()
-    if cfg.mode == "constrained" and history:
-        viol = constraint_violation(objs, cfg.limits)
-        frame["violation"] = viol
-        frame["feasible"] = viol == 0.0
     best: dict[str, Any] | None = None
     best_genome: Any = None
     if history:
@@ -99,8 +107,9 @@ def make_result(config: SearchConfig, history: Sequence[Mapping[str, Any]],
             i = int(front.sort_values([metric_col, "index"], kind="stable").iloc[0]["index"])
         else:
             i = int(fitness_order(objs, cfg)[0])
-        best = frame.iloc[i].to_dict()
-        best_genome = genomes[history[i]["key"]]
+        if feasible[i]:
+            best = frame.iloc[i].to_dict()
+            best_genome = genomes[history[i]["key"]]
     return SearchResult(config=cfg, history=frame, population_keys=list(population),
                         population=[genomes[k] for k in population], best=best,
                         best_genome=best_genome, front=front, generation=generation,
