@@ -12,9 +12,11 @@ import torch
 from tqdm.auto import tqdm
 
 from codesign.cli.options import add_quiet, add_threads, command
+from codesign.cli.precision import add_precision, describe, precision_of
 from codesign.data.cache import CtrData
 from codesign.nas.nasrec_json import load_spec
 from codesign.nas.space import SPACES, spec_hash
+from codesign.quant import Precision
 from codesign.train.checkpoint import save_torch
 from codesign.train.config import TrainConfig, TrainError, default
 from codesign.train.loop import steps_per_epoch
@@ -96,6 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     tr = command(subparsers, "train", cmd_train)
     tr.add_argument("--spec", type=Path, required=True, help="spec JSON (ours or NASRec's)")
     _add_common(tr)
+    add_precision(tr)
     tr.add_argument("--out", type=Path, default=None, help="folder for model.pt and metrics.json")
 
 
@@ -184,15 +187,18 @@ def _print_probe(report: ProbeReport) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     """Train one subnet from scratch; print val/test log loss and AUC.
 
-    Train subnet SPEC alone from fresh weights and evaluate it.
+    Train subnet SPEC alone from fresh weights and evaluate it; with --precision (or
+    --table-dtype / --dense-dtype) quantisation-aware, evaluated under that precision.
     """
     if args.out is not None:
         check_writable(args.out, TrainError, "--out", folder=True)
     spec = load_spec(args.spec)
     data = CtrData.open(args.data)
-    run = train_from_scratch_run(spec, data, _config(args))
+    precision = precision_of(args, spec, data.schema)
+    run = train_from_scratch_run(spec, data, _config(args), precision=precision)
     base = base_rate_logloss(data, "val")
     print(f"subnet {spec_hash(spec)[:12]} trained from scratch: {run.steps} steps, {run.samples_per_s:,.0f} samples/s")
+    print(describe(precision))
     print(f"val : {run.val}")
     print(f"test: {run.test}")
     print(f"base-rate val log loss: {base:.5f}")
@@ -202,6 +208,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             args.out / "metrics.json",
             {
                 "spec_hash": spec_hash(spec),
+                "precision": (precision or Precision()).to_dict(),
                 "val": run.val.__dict__,
                 "test": run.test.__dict__,
                 "steps": run.steps,

@@ -16,7 +16,14 @@ Operator keys are the PIM mapping's kernel-name prefixes (``b3.fc`` for block 3'
 runs at ``ops["b3.fc"]``.
 """
 
-from codesign.quant.apply import QuantizedSubnet, apply_precision, calibrate, operator_keys
+from codesign.quant.apply import (
+    QuantizedSubnet,
+    apply_precision,
+    calibrate,
+    operator_keys,
+    plan_operator_keys,
+    uniform_precision,
+)
 from codesign.quant.precision import (
     DENSE_DTYPES,
     TABLE_DTYPES,
@@ -29,4 +36,5 @@ from codesign.quant.precision import (
 __all__ = [
     "DENSE_DTYPES", "TABLE_DTYPES", "CrossbarQuant", "Precision", "PrecisionError",
     "QuantizedSubnet", "apply_precision", "calibrate", "load_precision", "operator_keys",
+    "plan_operator_keys", "uniform_precision",
 ]

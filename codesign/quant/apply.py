@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from codesign.nas.ops import Standalone
 from codesign.nas.ops.base import Affine
-from codesign.nas.plan import OpCall, run_plan
+from codesign.nas.plan import ExecutionPlan, OpCall, run_plan
 from codesign.nas.subnet import SubnetModel, check_batch, embed, op_key
 from codesign.quant.arith import ActRange, Arithmetic
 from codesign.quant.fake import rowwise
@@ -40,11 +40,23 @@ def mapping_key(block: int, name: str) -> str:
     return name if block < 0 else f"b{block}.{name}"
 
 
+def plan_operator_keys(plan: ExecutionPlan) -> tuple[str, ...]:
+    """The operator keys of every operator ``plan`` runs, in execution order."""
+    keys = [mapping_key(bp.index, c.name) for bp in plan.blocks if bp is not None
+            for c in bp.calls()]
+    return (*keys, mapping_key(-1, plan.final.name))
+
+
 def operator_keys(model: SubnetModel) -> tuple[str, ...]:
     """The operator keys of every operator ``model`` runs, in execution order."""
-    keys = [mapping_key(bp.index, c.name) for bp in model.plan.blocks if bp is not None
-            for c in bp.calls()]
-    return (*keys, mapping_key(-1, model.plan.final.name))
+    return plan_operator_keys(model.plan)
+
+
+def uniform_precision(plan: ExecutionPlan, sparse_names: Sequence[str], *,
+                      table_dtype: str = "fp32", dense_dtype: str = "fp32") -> Precision:
+    """One data type for every table and one for every operator of ``plan``."""
+    return Precision(tables={f: table_dtype for f in sparse_names},
+                     ops={k: dense_dtype for k in plan_operator_keys(plan)})
 
 
 def default_sparse_names(n: int) -> tuple[str, ...]:
@@ -117,6 +129,7 @@ class QuantizedSubnet(nn.Module):
             if precision.table(field) != "fp32":
                 groups.setdefault(precision.table(field), []).append(i)
         self._tables = [(dt, torch.tensor(idx)) for dt, idx in sorted(groups.items())]
+        self.train(base.training)  # the wrapper starts in the model's mode
 
     def operator(self, key: str) -> nn.Module:
         """The module that runs the operator with key ``key`` (``b3.fc``, ``final``)."""
