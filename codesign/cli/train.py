@@ -76,6 +76,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sp.add_argument("--shrink-fraction", type=float, default=default("shrink_fraction"),
                     help="progressive shrinking: fraction of the steps over which the narrowest "
                     "allowed width falls to the space's smallest (default: %(default)s)")
+    sp.add_argument("--precision-sampling", type=float, default=default("precision_sampling"),
+                    help="fraction of sampled subnet passes that run under a random precision "
+                    "(each table fp32/fp16/int8/int4, each operator fp32/fp16/bf16/int8, "
+                    "straight-through gradients) (default: %(default)s)")
     sp.add_argument("--checkpoint-storage",
                     choices=typing.get_args(TrainConfig.model_fields["checkpoint_storage"].annotation),
                     default=default("checkpoint_storage"),
@@ -153,6 +157,7 @@ def cmd_train_supernet(args: argparse.Namespace) -> int:
         sandwich_random=args.sandwich_random,
         distill=args.distill,
         shrink_fraction=args.shrink_fraction,
+        precision_sampling=args.precision_sampling,
         checkpoint_storage=args.checkpoint_storage,
     )
     base = base_rate_logloss(data, "train")

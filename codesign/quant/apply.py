@@ -19,17 +19,17 @@ host.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from codesign.nas.ops import Standalone
+from codesign.nas.ops import Op, Standalone
 from codesign.nas.ops.base import Affine
 from codesign.nas.plan import ExecutionPlan, OpCall, run_plan
 from codesign.nas.subnet import SubnetModel, check_batch, embed, op_key
-from codesign.quant.arith import ActRange, Arithmetic
+from codesign.quant.arith import ActRange, Arithmetic, Range
 from codesign.quant.fake import rowwise
 from codesign.quant.precision import Precision, PrecisionError
 
@@ -69,13 +69,46 @@ class QuantAffine(Affine):
     """An :class:`Affine` piece whose product computes in ``arith`` (input range ``act``)."""
 
     arith: Arithmetic = Arithmetic("fp32")
-    act: ActRange | None = None
+    act: Range | None = None
 
     def __call__(self, x: Tensor) -> Tensor:
         return self.arith.linear(x, self.matrix, self.bias, self.act)
 
     def over_tokens(self, x: Tensor) -> Tensor:
         return self.arith.linear(x.transpose(1, 2), self.matrix, self.bias, self.act)
+
+
+def compute_in(op: type[Op], weights: Any, arith: Arithmetic,
+               ranges: Callable[[str], Range | None], *x: Tensor) -> Tensor:
+    """``op.compute(weights, *x)`` with every weighted product in ``arith``; ``ranges``
+    gives each weight piece's input range by the piece's field name."""
+    swap: dict[str, Any] = {}
+    for f in dataclasses.fields(weights):
+        v = getattr(weights, f.name)
+        if isinstance(v, Affine):
+            swap[f.name] = QuantAffine(v.weight, v.bias, arith=arith, act=ranges(f.name))
+    xs = [arith.values(t) for t in x]
+    return arith.values(op.compute(dataclasses.replace(weights, **swap), *xs))
+
+
+def quantise_tokens(tokens: Tensor, tables: Sequence[tuple[str, Tensor]]) -> Tensor:
+    """Embedded tokens ``[B, fields, dim]`` with the fields of each (dtype, field indices)
+    group quantised row-wise as that type stores them."""
+    if not tables:
+        return tokens
+    out = tokens.clone()
+    for dtype, idx in tables:
+        out[:, idx] = rowwise(tokens[:, idx], dtype)
+    return out
+
+
+def table_groups(precision: Precision, sparse_names: Sequence[str]) -> list[tuple[str, Tensor]]:
+    """(dtype, field indices) of every non-fp32 table type of ``precision``."""
+    groups: dict[str, list[int]] = {}
+    for i, field in enumerate(sparse_names):
+        if precision.table(field) != "fp32":
+            groups.setdefault(precision.table(field), []).append(i)
+    return [(dt, torch.tensor(idx)) for dt, idx in sorted(groups.items())]
 
 
 class QuantOp(nn.Module):
@@ -93,17 +126,12 @@ class QuantOp(nn.Module):
             {n: ActRange(f"{key}.{n}") for n in pieces} if arith.needs_range else {}
         )
 
+    def _range(self, name: str) -> Range | None:
+        return self.ranges[name] if name in self.ranges else None  # type: ignore[return-value]
+
     def forward(self, *x: Tensor) -> Tensor:
         inner: Standalone = self.__dict__["inner"]
-        w = inner.weights()
-        swap: dict[str, Any] = {}
-        for f in dataclasses.fields(w):
-            v = getattr(w, f.name)
-            if isinstance(v, Affine):
-                act = self.ranges[f.name] if f.name in self.ranges else None
-                swap[f.name] = QuantAffine(v.weight, v.bias, arith=self.arith, act=act)
-        xs = [self.arith.values(t) for t in x]
-        return self.arith.values(inner.op.compute(dataclasses.replace(w, **swap), *xs))
+        return compute_in(inner.op, inner.weights(), self.arith, self._range, *x)
 
 
 class QuantizedSubnet(nn.Module):
@@ -119,16 +147,12 @@ class QuantizedSubnet(nn.Module):
             calls = [(-1, base.plan.final)] if bp is None else [(bp.index, c) for c in bp.calls()]
             for block, c in calls:
                 key = mapping_key(block, c.name)
-                arith = _arithmetic(precision, key)
+                arith = arithmetic(precision, key)
                 if arith is not None:
                     mk = op_key(block, c.name)
                     qops[mk] = QuantOp(base.ops[mk], key, arith)
         self.qops = nn.ModuleDict(qops)
-        groups: dict[str, list[int]] = {}
-        for i, field in enumerate(sparse_names):
-            if precision.table(field) != "fp32":
-                groups.setdefault(precision.table(field), []).append(i)
-        self._tables = [(dt, torch.tensor(idx)) for dt, idx in sorted(groups.items())]
+        self._tables = table_groups(precision, sparse_names)
         self.train(base.training)  # the wrapper starts in the model's mode
 
     def operator(self, key: str) -> nn.Module:
@@ -147,16 +171,14 @@ class QuantizedSubnet(nn.Module):
         check_batch(dense, sparse, base.n_dense, len(base.cardinalities))
         tokens = None
         if base.embedding is not None:
-            tokens = embed(base.embedding, sparse, base.offsets, base.cards)
-            if self._tables:
-                raw, tokens = tokens, tokens.clone()
-                for dtype, idx in self._tables:
-                    tokens[:, idx] = rowwise(raw[:, idx], dtype)
+            tokens = quantise_tokens(embed(base.embedding, sparse, base.offsets, base.cards),
+                                     self._tables)
         plan = base.plan
         return run_plan(plan, dense if plan.need_raw_dense else None, tokens, self._call)
 
 
-def _arithmetic(precision: Precision, key: str) -> Arithmetic | None:
+def arithmetic(precision: Precision, key: str) -> Arithmetic | None:
+    """The arithmetic of operator ``key`` under ``precision`` (None: fp32)."""
     if key in precision.crossbar:
         return Arithmetic("crossbar", precision.crossbar[key])
     dt = precision.op(key)

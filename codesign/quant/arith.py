@@ -71,6 +71,19 @@ class ActRange(nn.Module):
         return symmetric_scale(self.absmax.detach(), bits)
 
 
+class BatchRange:
+    """A range taken from each batch itself (max |x| of the batch): for training steps
+    whose subnet and precision change every step, where a running range has nothing to
+    follow. Never for inference: a row's output would depend on its batch."""
+
+    def scale(self, x: Tensor, bits: int) -> Tensor:
+        return symmetric_scale(x.detach().abs().amax(), bits)
+
+
+#: What an operator's product reads its input range from.
+Range = ActRange | BatchRange
+
+
 @dataclass(frozen=True)
 class Arithmetic:
     """How one operator's weighted products compute: ``dtype`` is fp16, bf16, int8 or
@@ -92,7 +105,7 @@ class Arithmetic:
         integer types code only the inputs of products)."""
         return round_float(x, self.dtype) if self.rounds_float else x
 
-    def linear(self, x: Tensor, w: Tensor, b: Tensor | None, act: ActRange | None) -> Tensor:
+    def linear(self, x: Tensor, w: Tensor, b: Tensor | None, act: Range | None) -> Tensor:
         """``x @ w.T + b`` in this arithmetic (``act``: the input's range, for int8 and
         crossbar)."""
         if self.rounds_float:
