@@ -9,7 +9,13 @@ from typing import Any
 
 from codesign.nas.plan import make_plan
 from codesign.nas.space import SubnetSpec
-from codesign.quant import DENSE_DTYPES, TABLE_DTYPES, Precision, load_precision, uniform_precision
+from codesign.quant import (
+    DENSE_DTYPES,
+    TABLE_DTYPES,
+    Precision,
+    load_precision,
+    uniform_precision,
+)
 from codesign.quant.precision import PrecisionError
 
 

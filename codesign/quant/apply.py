@@ -33,6 +33,9 @@ from codesign.quant.arith import ActRange, Arithmetic, Range
 from codesign.quant.fake import rowwise
 from codesign.quant.precision import Precision, PrecisionError
 
+#: The arithmetic of an operator without a precision.
+FP32 = Arithmetic("fp32")
+
 
 def mapping_key(block: int, name: str) -> str:
     """The operator key of block ``block``'s operator ``name`` (the PIM mapping's
@@ -68,7 +71,7 @@ def default_sparse_names(n: int) -> tuple[str, ...]:
 class QuantAffine(Affine):
     """An :class:`Affine` piece whose product computes in ``arith`` (input range ``act``)."""
 
-    arith: Arithmetic = Arithmetic("fp32")
+    arith: Arithmetic = FP32
     act: Range | None = None
 
     def __call__(self, x: Tensor) -> Tensor:
@@ -127,7 +130,8 @@ class QuantOp(nn.Module):
         )
 
     def _range(self, name: str) -> Range | None:
-        return self.ranges[name] if name in self.ranges else None  # type: ignore[return-value]
+        # nn.ModuleDict has no get()
+        return self.ranges[name] if name in self.ranges else None  # type: ignore[return-value]  # noqa: SIM401
 
     def forward(self, *x: Tensor) -> Tensor:
         inner: Standalone = self.__dict__["inner"]

@@ -9,9 +9,23 @@ import torch
 
 from codesign.hw.mapping import subnet_graph
 from codesign.nas.supernet import Supernet
+from codesign.quant import (
+    Precision,
+    PrecisionError,
+    QuantizedSubnet,
+    apply_precision,
+    calibrate,
+    operator_keys,
+)
 from codesign.quant.fake import rowwise
-from codesign.quant import Precision, PrecisionError, QuantizedSubnet, apply_precision, calibrate, operator_keys
-from tests.codesign.quant.conftest import CARDS, N_DENSE, TinySchema, batch, model_of, spec_of
+from tests.codesign.quant.conftest import (
+    CARDS,
+    N_DENSE,
+    TinySchema,
+    batch,
+    model_of,
+    spec_of,
+)
 
 SEEDS = range(12)
 NAMES = TinySchema.sparse_names

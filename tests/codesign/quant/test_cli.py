@@ -34,7 +34,7 @@ def test_eval_and_train_with_a_precision(tmp_path: Path, capsys: pytest.CaptureF
     out = capsys.readouterr().out
     p = Precision(tables={f: "int4" for f in data.schema.sparse_names})
     assert f"precision {p.key()}: tables 26 int4" in out
-    last = [line for line in out.splitlines() if "head fine-tuning steps" in line][0]
+    last = next(line for line in out.splitlines() if "head fine-tuning steps" in line)
     assert last not in fp32  # another log loss
     pfile = tmp_path / "p.json"
     Precision(ops={"final": "int8"}).save(pfile)

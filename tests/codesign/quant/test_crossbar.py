@@ -11,7 +11,13 @@ import pytest
 import torch
 
 from codesign.nas.supernet import Supernet
-from codesign.quant import CrossbarQuant, Precision, apply_precision, calibrate, operator_keys
+from codesign.quant import (
+    CrossbarQuant,
+    Precision,
+    apply_precision,
+    calibrate,
+    operator_keys,
+)
 from codesign.quant.crossbar import crossbar_dot
 from tests.codesign.quant.conftest import batch, model_of
 

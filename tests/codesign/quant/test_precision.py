@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from codesign.quant import DENSE_DTYPES, TABLE_DTYPES, CrossbarQuant, Precision, PrecisionError, load_precision
+from codesign.quant import (
+    DENSE_DTYPES,
+    TABLE_DTYPES,
+    CrossbarQuant,
+    Precision,
+    PrecisionError,
+    load_precision,
+)
 
 XBAR = {"rows": 128, "cell_bits": 2, "weight_bits": 8, "input_bits": 8, "dac_bits": 1, "adc_bits": 8}
 
