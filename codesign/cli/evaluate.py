@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from codesign.cli.options import add_quiet, add_threads, command
+from codesign.cli.precision import add_precision, describe, precision_of
 from codesign.data.cache import CtrData
 from codesign.nas.nasrec_json import load_spec
 from codesign.nas.space import spec_hash
@@ -31,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     help="L-BFGS iterations of the head fit (default: %(default)s)")
     ev.add_argument("--split", choices=("val", "test"), default="val")
     ev.add_argument("--seed", type=non_negative_int, default=0)
+    add_precision(ev)
     add_threads(ev)
     add_quiet(ev, "no progress lines")
 
@@ -51,14 +53,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """Estimate a subnet with a trained supernet (head fine-tuning, then val).
 
     Extract SPEC from the supernet checkpoint, refit its final layer on training rows
-    (--finetune-steps L-BFGS iterations) and report log loss and AUC. Each stage prints a
-    line on stderr (--quiet: none).
+    (--finetune-steps L-BFGS iterations) and report log loss and AUC. With --precision
+    (or --table-dtype / --dense-dtype) the refit's feature pass and the evaluation compute
+    under that precision. Each stage prints a line on stderr (--quiet: none).
     """
     say = _stages(args.quiet)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     spec = load_spec(args.spec)
     data = CtrData.open(args.data)
+    precision = precision_of(args, spec, data.schema)
     say(f"loading the supernet checkpoint {args.supernet}")
     net, ckpt = load_supernet(args.supernet, data.schema)
     if spec.space != ckpt["space"]:
@@ -72,11 +76,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     n_train = min(FINETUNE_ROWS, int(data.indices("train").shape[0]))
     say(f"refitting the head: {args.finetune_steps} L-BFGS iterations on {n_train:,} "
         "training rows")
-    model = finetune_head(net, spec, data, steps=args.finetune_steps, seed=args.seed)
+    model = finetune_head(net, spec, data, steps=args.finetune_steps, seed=args.seed,
+                          precision=precision)
     say(f"{args.split} log loss with the refitted head ({n_split:,} rows)")
     after = evaluate(model, data, args.split)
     say("done")
     print(f"subnet {spec_hash(spec)[:12]} in supernet {ckpt['path']} (step {ckpt['step']}/{ckpt['total_steps']})")
-    print(f"{args.split} without fine-tuning: {before}")
+    print(describe(precision))
+    print(f"{args.split} without fine-tuning (fp32): {before}")
     print(f"{args.split} after {args.finetune_steps} head fine-tuning steps: {after}")
     return 0

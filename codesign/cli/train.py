@@ -12,9 +12,11 @@ import torch
 from tqdm.auto import tqdm
 
 from codesign.cli.options import add_quiet, add_threads, command
+from codesign.cli.precision import add_precision, describe, precision_of
 from codesign.data.cache import CtrData
 from codesign.nas.nasrec_json import load_spec
 from codesign.nas.space import SPACES, spec_hash
+from codesign.quant import Precision
 from codesign.train.checkpoint import save_torch
 from codesign.train.config import TrainConfig, TrainError, default
 from codesign.train.loop import steps_per_epoch
@@ -74,6 +76,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sp.add_argument("--shrink-fraction", type=float, default=default("shrink_fraction"),
                     help="progressive shrinking: fraction of the steps over which the narrowest "
                     "allowed width falls to the space's smallest (default: %(default)s)")
+    sp.add_argument("--precision-sampling", type=float, default=default("precision_sampling"),
+                    help="fraction of sampled subnet passes that run under a random precision "
+                    "(each table fp32/fp16/int8/int4, each operator fp32/fp16/bf16/int8, "
+                    "straight-through gradients) (default: %(default)s)")
     sp.add_argument("--checkpoint-storage",
                     choices=typing.get_args(TrainConfig.model_fields["checkpoint_storage"].annotation),
                     default=default("checkpoint_storage"),
@@ -96,6 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     tr = command(subparsers, "train", cmd_train)
     tr.add_argument("--spec", type=Path, required=True, help="spec JSON (ours or NASRec's)")
     _add_common(tr)
+    add_precision(tr)
     tr.add_argument("--out", type=Path, default=None, help="folder for model.pt and metrics.json")
 
 
@@ -150,6 +157,7 @@ def cmd_train_supernet(args: argparse.Namespace) -> int:
         sandwich_random=args.sandwich_random,
         distill=args.distill,
         shrink_fraction=args.shrink_fraction,
+        precision_sampling=args.precision_sampling,
         checkpoint_storage=args.checkpoint_storage,
     )
     base = base_rate_logloss(data, "train")
@@ -184,15 +192,18 @@ def _print_probe(report: ProbeReport) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     """Train one subnet from scratch; print val/test log loss and AUC.
 
-    Train subnet SPEC alone from fresh weights and evaluate it.
+    Train subnet SPEC alone from fresh weights and evaluate it; with --precision (or
+    --table-dtype / --dense-dtype) quantisation-aware, evaluated under that precision.
     """
     if args.out is not None:
         check_writable(args.out, TrainError, "--out", folder=True)
     spec = load_spec(args.spec)
     data = CtrData.open(args.data)
-    run = train_from_scratch_run(spec, data, _config(args))
+    precision = precision_of(args, spec, data.schema)
+    run = train_from_scratch_run(spec, data, _config(args), precision=precision)
     base = base_rate_logloss(data, "val")
     print(f"subnet {spec_hash(spec)[:12]} trained from scratch: {run.steps} steps, {run.samples_per_s:,.0f} samples/s")
+    print(describe(precision))
     print(f"val : {run.val}")
     print(f"test: {run.test}")
     print(f"base-rate val log loss: {base:.5f}")
@@ -202,6 +213,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             args.out / "metrics.json",
             {
                 "spec_hash": spec_hash(spec),
+                "precision": (precision or Precision()).to_dict(),
                 "val": run.val.__dict__,
                 "test": run.test.__dict__,
                 "steps": run.steps,

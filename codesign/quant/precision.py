@@ -1,39 +1,67 @@
-"""Precision: per embedding table and per dense operator, the data type a subnet computes
-in, and per operator placed on a crossbar PIM its crossbar arithmetic.
+"""The precision of a subnet: a data type per embedding table and per dense operator, and
+the crossbar arithmetic of operators placed on a ReRAM crossbar.
 
-- ``tables``: sparse field name -> one of :data:`TABLE_DTYPES` (``int8`` / ``int4``: rows
-  quantised row-wise with a scale and a bias per row, as FBGEMM's fused quantised tables);
-- ``ops``: operator key -> one of :data:`DENSE_DTYPES` (weights and activations). The
-  operator key is the prefix of the mapping's kernel names: ``b{block}.{op}`` for a
-  block's operator (``b3.fc``, ``b2.attention``), ``final`` for the logit layer;
-- ``crossbar``: operator key -> :class:`CrossbarQuant`.
+Absent entries are fp32, and fp32 entries are dropped on construction, so two precisions
+that compute the same model are equal and have the same :meth:`Precision.key` (``""``
+when everything is fp32, so that caches keyed before precisions existed stay valid).
 
-Absent entries are fp32 (no crossbar). :meth:`Precision.key` is canonical and ``""`` for
-all-fp32, so that caches keyed by it stay valid for fp32 estimates.
+JSON form (``pimrec-precision/1``)::
+
+    {"format": "pimrec-precision/1",
+     "tables": {"C3": "int4"},
+     "ops": {"b2.fc": "int8", "final": "fp16"},
+     "crossbar": {"b4.fc": {"rows": 128, "cell_bits": 2, "weight_bits": 8,
+                            "input_bits": 8, "dac_bits": 1, "adc_bits": 8}}}
+
+An operator with a ``crossbar`` entry computes its weighted products with that arithmetic
+(its own weight and input bits), whatever ``ops`` says for it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 from typing import Any
 
-from codesign.errors import SpecError
+from codesign.errors import SpecError, read_json_file
+from pimsim.util.fileio import atomic_write_json
 
-__all__ = ["DENSE_DTYPES", "TABLE_DTYPES", "CrossbarQuant", "Precision"]
-
-#: Data types of embedding table rows.
+#: Data types of an embedding table's rows: int8 / int4 are row-wise quantised with a
+#: scale and bias per row, as FBGEMM's fused tables.
 TABLE_DTYPES: tuple[str, ...] = ("fp32", "fp16", "int8", "int4")
-#: Data types of dense operators (weights and activations).
+#: Data types of a dense operator's arithmetic (int8: weights and activations).
 DENSE_DTYPES: tuple[str, ...] = ("fp32", "fp16", "bf16", "int8")
+#: The ``format`` field of the JSON form.
+PRECISION_FORMAT = "pimrec-precision/1"
+
+
+class PrecisionError(SpecError):
+    """A precision (its JSON, a field, a key it names) is invalid."""
+
+
+#: Accepted range of each crossbar field: (lowest, highest). Weight and input bits up to 16
+#: (ISAAC's 16-bit fixed point is the widest of the published crossbar designs), cell bits
+#: up to 8 and ADCs up to 32 bits bound what the float32 emulation computes exactly.
+CROSSBAR_LIMITS: dict[str, tuple[int, int]] = {
+    "rows": (1, 4096),
+    "cell_bits": (1, 8),
+    "weight_bits": (2, 16),
+    "input_bits": (2, 16),
+    "dac_bits": (1, 16),
+    "adc_bits": (1, 32),
+}
 
 
 @dataclass(frozen=True)
 class CrossbarQuant:
-    """Crossbar arithmetic of one operator: ``rows``-long dot products per crossbar, cells
-    of ``cell_bits``, weights of ``weight_bits`` (bit-sliced over cells), inputs of
-    ``input_bits`` through ``dac_bits`` DACs, partial sums read by ``adc_bits`` ADCs."""
+    """The arithmetic of one operator on a crossbar: ``rows`` word lines summed per
+    bit line, weights of ``weight_bits`` sliced over cells of ``cell_bits``, inputs of
+    ``input_bits`` fed ``dac_bits`` at a time, each partial sum read by an ``adc_bits`` ADC."""
 
     rows: int
     cell_bits: int
@@ -43,79 +71,173 @@ class CrossbarQuant:
     adc_bits: int
 
     def __post_init__(self) -> None:
+        self.check("crossbar")
+
+    def check(self, where: str) -> None:
         for f in fields(self):
             v = getattr(self, f.name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise SpecError(f"crossbar.{f.name}: {v!r}; accepted: an integer >= 1")
+            lo, hi = CROSSBAR_LIMITS[f.name]
+            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+                raise PrecisionError(f"{where}.{f.name}: {v!r}; accepted: an integer {lo}..{hi}")
+        if self.dac_bits > self.input_bits:
+            raise PrecisionError(f"{where}.dac_bits: {self.dac_bits}; accepted: at most "
+                                 f"input_bits ({self.input_bits})")
+
+    @property
+    def weight_slices(self) -> int:
+        """Cells per weight: ``ceil(weight_bits / cell_bits)``."""
+        return -(-self.weight_bits // self.cell_bits)
+
+    @property
+    def input_slices(self) -> int:
+        """DAC steps per input: ``ceil(input_bits / dac_bits)``."""
+        return -(-self.input_bits // self.dac_bits)
+
+    @property
+    def max_partial_sum(self) -> int:
+        """The largest partial sum one ADC conversion reads: ``rows`` products of an
+        unsigned ``dac_bits`` input step and an unsigned ``cell_bits`` cell."""
+        return self.rows * (2**self.dac_bits - 1) * (2**self.cell_bits - 1)
+
+    @property
+    def lossless_adc_bits(self) -> int:
+        """ADC bits that read every partial sum exactly, ``ceil(log2(max_partial_sum + 1))``:
+        ``log2(rows) + cell_bits + dac_bits`` for a power-of-two ``rows`` and multi-bit
+        cells and DACs, one fewer when either is one bit (ISAAC, Shafiee et al., ISCA 2016:
+        A = log R + v + w, or log R + v + w - 1 when v or w is 1)."""
+        return math.ceil(math.log2(self.max_partial_sum + 1))
 
     def to_dict(self) -> dict[str, int]:
         return {f.name: int(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "crossbar") -> CrossbarQuant:
+    def from_dict(cls, d: Any, where: str = "crossbar") -> CrossbarQuant:
         names = [f.name for f in fields(cls)]
-        if not isinstance(data, Mapping) or set(data) != set(names):
-            raise SpecError(f"{where}: {data!r}; accepted: an object with exactly "
-                            f"{', '.join(names)}")
+        if not isinstance(d, Mapping) or set(d) != set(names):
+            got = sorted(d) if isinstance(d, Mapping) else d
+            raise PrecisionError(f"{where}: {got!r}; accepted: an object with exactly the "
+                                 f"fields {names}")
         try:
-            return cls(**{n: data[n] for n in names})
-        except SpecError as exc:
-            raise SpecError(f"{where}.{exc}") from None
+            return cls(**{n: d[n] for n in names})
+        except PrecisionError as exc:
+            raise PrecisionError(str(exc).replace("crossbar.", f"{where}.", 1)) from None
 
 
-def _check(where: str, entries: Mapping[str, str], accepted: tuple[str, ...]) -> None:
-    for name, dtype in entries.items():
-        if not isinstance(name, str) or dtype not in accepted:
-            raise SpecError(f"{where}[{name!r}]: {dtype!r}; accepted: {', '.join(accepted)}")
+def _check_map(where: str, m: Any, accepted: tuple[str, ...]) -> dict[str, str]:
+    if not isinstance(m, Mapping):
+        raise PrecisionError(f"{where}: {m!r}; accepted: an object of name -> data type")
+    out: dict[str, str] = {}
+    for k, v in m.items():
+        if not isinstance(k, str) or not k:
+            raise PrecisionError(f"{where}: key {k!r}; accepted: a non-empty name")
+        if v not in accepted:
+            raise PrecisionError(f"{where}.{k}: {v!r}; accepted: {', '.join(accepted)}")
+        if v != "fp32":
+            out[k] = str(v)
+    return dict(sorted(out.items()))
 
 
-@dataclass(frozen=True)
+def _check_op_key(where: str, key: str) -> None:
+    """An operator key is ``b<block>.<operator>`` or ``final``."""
+    if key == "final":
+        return
+    head, _, name = key.partition(".")
+    if not (head.startswith("b") and head[1:].isdigit() and name and "." not in name):
+        raise PrecisionError(f"{where}: key {key!r}; accepted: b<block>.<operator> (e.g. "
+                             "b3.fc, the mapping's kernel-name prefix) or final")
+
+
+@dataclass(frozen=True, eq=True)
 class Precision:
-    """Data types of a subnet's tables and dense operators (see the module docstring)."""
+    """Data types of a subnet's tables and operators (absent: fp32). See the module
+    docstring for the fields and the JSON form."""
 
     tables: Mapping[str, str] = field(default_factory=dict)
     ops: Mapping[str, str] = field(default_factory=dict)
     crossbar: Mapping[str, CrossbarQuant] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _check("precision.tables", self.tables, TABLE_DTYPES)
-        _check("precision.ops", self.ops, DENSE_DTYPES)
-        for name, q in self.crossbar.items():
-            if not isinstance(q, CrossbarQuant):
-                raise SpecError(f"precision.crossbar[{name!r}]: {q!r}; accepted: a "
-                                "CrossbarQuant")
+        tables = _check_map("precision.tables", self.tables, TABLE_DTYPES)
+        ops = _check_map("precision.ops", self.ops, DENSE_DTYPES)
+        for k in ops:
+            _check_op_key("precision.ops", k)
+        if not isinstance(self.crossbar, Mapping):
+            raise PrecisionError(f"precision.crossbar: {self.crossbar!r}; accepted: an object "
+                                 "of operator key -> crossbar arithmetic")
+        xbar: dict[str, CrossbarQuant] = {}
+        for k, v in self.crossbar.items():
+            _check_op_key("precision.crossbar", str(k))
+            xbar[k] = (v if isinstance(v, CrossbarQuant)
+                       else CrossbarQuant.from_dict(v, f"precision.crossbar.{k}"))
+        object.__setattr__(self, "tables", MappingProxyType(tables))
+        object.__setattr__(self, "ops", MappingProxyType(ops))
+        object.__setattr__(self, "crossbar", MappingProxyType(dict(sorted(xbar.items()))))
 
-    def table(self, field_name: str) -> str:
-        return self.tables.get(field_name, "fp32")
+    def __hash__(self) -> int:
+        return hash(self.key())
+
+    @property
+    def is_fp32(self) -> bool:
+        """Whether everything computes in fp32 (the model is unchanged)."""
+        return not (self.tables or self.ops or self.crossbar)
+
+    def table(self, field: str) -> str:
+        return self.tables.get(field, "fp32")
 
     def op(self, key: str) -> str:
         return self.ops.get(key, "fp32")
 
-    def is_fp32(self) -> bool:
-        return self.key() == ""
-
     def to_dict(self) -> dict[str, Any]:
-        """Entries other than fp32, keys sorted."""
         return {
-            "tables": {k: v for k, v in sorted(self.tables.items()) if v != "fp32"},
-            "ops": {k: v for k, v in sorted(self.ops.items()) if v != "fp32"},
-            "crossbar": {k: q.to_dict() for k, q in sorted(self.crossbar.items())},
+            "format": PRECISION_FORMAT,
+            "tables": dict(self.tables),
+            "ops": dict(self.ops),
+            "crossbar": {k: v.to_dict() for k, v in self.crossbar.items()},
         }
 
-    def key(self) -> str:
-        """Canonical text of the entries other than fp32; ``""`` for all-fp32."""
-        d = {k: v for k, v in self.to_dict().items() if v}
-        return json.dumps(d, sort_keys=True, separators=(",", ":")) if d else ""
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "precision") -> Precision:
+        if not isinstance(d, Mapping):
+            raise PrecisionError(f"{where}: {type(d).__name__}; accepted: a JSON object")
+        unknown = set(d) - {"format", "tables", "ops", "crossbar"}
+        if unknown:
+            raise PrecisionError(f"{where}: unknown fields {sorted(unknown)}; accepted: "
+                                 "format, tables, ops, crossbar")
+        fmt = d.get("format", PRECISION_FORMAT)
+        if fmt != PRECISION_FORMAT:
+            raise PrecisionError(f"{where}.format: {fmt!r}; accepted: {PRECISION_FORMAT!r}")
+        try:
+            return cls(tables=d.get("tables", {}), ops=d.get("ops", {}),
+                       crossbar=d.get("crossbar", {}))
+        except PrecisionError as exc:
+            if where == "precision":
+                raise
+            raise PrecisionError(f"{where}: {exc}") from None
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "precision") -> Precision:
-        if not isinstance(data, Mapping) or set(data) - {"tables", "ops", "crossbar"}:
-            raise SpecError(f"{where}: {str(data)[:80]!r}; accepted: an object with "
-                            "'tables', 'ops' and 'crossbar'")
-        tables, ops, xbar = (data.get(k, {}) for k in ("tables", "ops", "crossbar"))
-        for name, part in (("tables", tables), ("ops", ops), ("crossbar", xbar)):
-            if not isinstance(part, Mapping):
-                raise SpecError(f"{where}.{name}: {part!r}; accepted: an object")
-        return cls(tables=dict(tables), ops=dict(ops),
-                   crossbar={k: CrossbarQuant.from_dict(v, f"{where}.crossbar[{k!r}]")
-                             for k, v in xbar.items()})
+    def from_json(cls, text: str) -> Precision:
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise PrecisionError(f"precision: not valid JSON at {exc.lineno}:{exc.colno}: "
+                                 f"{exc.msg}") from None
+
+    def key(self) -> str:
+        """A canonical key: ``""`` when everything is fp32, else 16 hex digits of the
+        SHA-256 of the canonical JSON (sorted keys, fp32 entries dropped)."""
+        if self.is_fp32:
+            return ""
+        canon = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        atomic_write_json(path, self.to_dict(), indent=2, sort_keys=True)
+
+
+def load_precision(path: str | os.PathLike[str]) -> Precision:
+    """A precision from its JSON file; errors name the file."""
+    d = read_json_file(path, PrecisionError, "a pimrec-precision/1 JSON object")
+    return Precision.from_dict(d, where=str(path))

@@ -136,7 +136,9 @@ def check_resume(ckpt: dict[str, Any], config: TrainConfig, space: str, data: Ct
     for key in sorted(set(ckpt["config"]) | set(now)):
         if key in RESUME_FREE:
             continue
-        old = ckpt["config"].get(key)
+        # a key the checkpoint lacks ran at that field's default
+        field = TrainConfig.model_fields.get(key)
+        old = ckpt["config"].get(key, field.default if field is not None else None)
         if now.get(key) != old:
             raise TrainError(
                 f"{where}: config.{key} was {old!r}, now {now.get(key)!r}; accepted: the same "

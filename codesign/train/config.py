@@ -86,6 +86,11 @@ class TrainConfig(BaseModel):
     #: have falls from the largest of the space to the smallest (a sampled value below the
     #: floor is raised to it); 0: every width from the first step.
     shrink_fraction: float = Field(0.0, ge=0, le=1)
+    #: Supernet training only: the fraction of sampled subnet passes that compute under a
+    #: random precision (every table's and operator's type drawn uniformly,
+    #: :mod:`codesign.quant.sampled`), the one-shot mixed-precision supernet's training;
+    #: 0: all fp32. Draws come from ``default_rng([seed, 6, step])``.
+    precision_sampling: float = Field(0.0, ge=0, le=1)
     seed: int = 0
     emb_dim: int = Field(16, ge=1)
     #: Folder for checkpoints (``supernet.pt``); None: no checkpoints.

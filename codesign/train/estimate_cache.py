@@ -11,7 +11,6 @@ identity and the estimate's settings), so a score is never reused for another su
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import math
 from collections.abc import Callable
@@ -54,20 +53,10 @@ def entry_name(spec: SubnetSpec, precision: Precision | None = None) -> str:
 
 
 def estimate_at(precision: Precision | None, **kwargs: Any) -> Any:
-    """:func:`codesign.train.finetune.estimate_subnet` with ``kwargs``, at ``precision``:
-    an all-fp32 precision is the plain estimate; another one is passed on as its
-    ``precision`` argument, and refused with a clear error where the estimate takes none."""
+    """:func:`codesign.train.finetune.estimate_subnet` with ``kwargs`` at ``precision``
+    (None or all-fp32: the plain estimate)."""
     if precision is None or precision.key() == "":
         return estimate_subnet(**kwargs)
-    if "precision" not in inspect.signature(estimate_subnet).parameters:
-        counts = {"tables": sum(d != "fp32" for d in precision.tables.values()),
-                  "ops": sum(d != "fp32" for d in precision.ops.values()),
-                  "crossbar": len(precision.crossbar)}
-        other = {k: n for k, n in counts.items() if n}
-        raise CodesignError(
-            f"accuracy: a precision other than fp32 ({other}) needs a supernet estimate that "
-            "applies precisions (codesign.train.estimate_subnet(..., precision=...)), which "
-            "this build lacks; accepted: fp32 estimates (precision genes off)")
     return estimate_subnet(**kwargs, precision=precision)
 
 

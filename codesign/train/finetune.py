@@ -6,6 +6,16 @@ training, and a few minibatch steps do not repair it (benchmarks/README.md, "hea
 the head alone on the frozen subnet's features is a convex logistic problem, so the default
 refit is full-batch L-BFGS from the supernet's head. The rows come from
 ``default_rng([seed, 3])``, the Adagrad variant's order from ``default_rng([seed, 4])``.
+
+With a precision (:class:`codesign.quant.Precision`) the estimate sees it: the extracted
+subnet computes under it (:func:`codesign.quant.apply_precision`) in the feature pass and
+in the validation pass. Its activation ranges are calibrated first, on
+:data:`CALIBRATION_ROWS` of the refit rows (``default_rng([seed, 5])``), so the cached
+features are those of the quantised body. The head is refitted in fp32 on them and its own
+precision applies afterwards, in the validation pass: a fake-quantised head makes the
+refit's loss piecewise constant in its weights, which L-BFGS's line search cannot follow,
+and the logit layer is one dot product per sample, whose post-training rounding moves the
+logit by at most half a step per weight.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from tqdm.auto import tqdm
 from codesign.data.cache import CtrData
 from codesign.nas.ops import Final
 from codesign.nas.space import SubnetSpec
+from codesign.quant import Precision, QuantizedSubnet, apply_precision, calibrate
 from codesign.train.config import TrainError, default
 from codesign.train.loop import deterministic, iter_batches, to_tensors
 from codesign.train.metrics import EvalResult, evaluate
@@ -33,6 +44,8 @@ FINETUNE_STEPS = 100
 #: Rows per frozen forward pass while caching the head's inputs (memory only: the features
 #: of a row do not depend on the batch).
 FEATURE_BATCH = 4096
+#: Refit rows the activation ranges of a quantised estimate are calibrated on.
+CALIBRATION_ROWS = 4096
 #: Gradient-norm clip of the Adagrad head refit: the same as training's.
 HEAD_GRAD_CLIP: float = default("grad_clip")
 #: L-BFGS history of the head refit (curvature pairs kept, each two copies of the head's
@@ -52,7 +65,8 @@ def final_module(model: nn.Module) -> nn.Module:
 
 
 def _head_inputs(model: nn.Module, final: nn.Module, data: CtrData, rows: np.ndarray) -> tuple[list[Tensor], Tensor]:
-    """The inputs of ``final`` and the labels on ``rows``, from one frozen forward pass."""
+    """The inputs of ``final`` (the module that runs the logit layer in ``model``) and the
+    labels on ``rows``, from one frozen forward pass."""
     cached: list[tuple[Tensor, ...]] = []
 
     def keep(_module: nn.Module, inputs: tuple[Tensor, ...]) -> None:
@@ -123,6 +137,7 @@ def finetune_head(
     batch_size: int = 512,
     seed: int = 0,
     quiet: bool = True,
+    precision: Precision | None = None,
 ) -> nn.Module:
     """Fine-tune the final layer of subnet ``spec`` on training data; return that subnet.
 
@@ -132,12 +147,16 @@ def finetune_head(
     final layer alone is then fitted on them: ``method="lbfgs"`` runs at most ``steps``
     full-batch L-BFGS iterations on the log loss plus ``l2`` times the squared weights;
     ``method="adagrad"`` runs ``steps`` Adagrad steps of ``batch_size`` rows (``lr``, ``eps``).
+    With ``precision``, the subnet computes under it (module docstring); the returned model
+    is the quantised one.
     """
     if steps < 0:
         raise TrainError(f"finetune_head: steps {steps!r}; accepted: an integer >= 0")
     model = supernet.extract(spec)
     model.eval()
-    if steps == 0:
+    net = apply_precision(model, precision, data.schema.sparse_names)
+    quantised = net is not model
+    if steps == 0 and not quantised:
         return model
     if method not in ("lbfgs", "adagrad"):
         raise TrainError(f"finetune_head: method {method!r}; accepted: lbfgs, adagrad")
@@ -147,13 +166,21 @@ def finetune_head(
     if n_rows < 1:
         raise TrainError(f"finetune_head: rows {rows!r}; accepted: a positive integer")
     chosen = np.sort(np.random.default_rng([seed, 3]).choice(idx, n_rows, replace=False))
-    feats, y = _head_inputs(model, final, data, chosen)
+    if quantised:
+        cal = np.sort(np.random.default_rng([seed, 5]).choice(
+            chosen, min(CALIBRATION_ROWS, n_rows), replace=False))
+        calibrate(net, (to_tensors(b)[:2] for b in iter_batches(data, cal, FEATURE_BATCH)))
+        net.eval()
+        if steps == 0:
+            return net
+    runs_final = net.operator(Final.name) if isinstance(net, QuantizedSubnet) else final
+    feats, y = _head_inputs(net, runs_final, data, chosen)
     if method == "lbfgs":
         _fit_lbfgs(final, feats, y, steps, l2)
     else:
         _fit_adagrad(final, feats, y, steps, lr=lr, eps=eps, batch_size=batch_size, seed=seed,
                      quiet=quiet)
-    return model
+    return net
 
 
 def estimate_subnet(
@@ -169,10 +196,12 @@ def estimate_subnet(
     batch_size: int = 512,
     seed: int = 0,
     limit: int | None = None,
+    precision: Precision | None = None,
 ) -> EvalResult:
-    """The supernet's estimate of a subnet: fine-tune its head, evaluate on ``split``."""
+    """The supernet's estimate of a subnet: fine-tune its head, evaluate on ``split``; with
+    ``precision``, both under that precision (module docstring)."""
     model = finetune_head(
         supernet, spec, data, steps=finetune_steps, rows=rows, method=method, lr=lr,
-        batch_size=batch_size, seed=seed,
+        batch_size=batch_size, seed=seed, precision=precision,
     )
     return evaluate(model, data, split, limit=limit)

@@ -8,6 +8,11 @@ any-connection sampling (:func:`codesign.nas.moves.sample`; ``n`` = 1, or
 never depends on an outcome. Progressive shrinking raises the sampled widths to a floor
 that falls over ``shrink_fraction`` of the steps.
 
+With ``precision_sampling`` > 0, each sampled subnet's pass computes, with that
+probability, under a random precision (:func:`codesign.quant.sampled.random_precision`),
+drawn from ``default_rng([seed, 6, step])`` (a stream of its own, so the subnets a step
+samples do not depend on it, and a resumed run draws the same).
+
 The loss of a step is the mean of the centred losses (:func:`supernet_loss`) of the subnets
 it trains: one backward pass then adds up their gradients into one optimizer step. Under the
 sandwich rule those are the largest subnet, the smallest and the sampled ones; with in-place
@@ -23,6 +28,9 @@ from torch import Tensor, nn
 
 from codesign.nas.moves import largest, sample, smallest, with_floor
 from codesign.nas.space import SubnetSpec, get_space
+from codesign.quant import Precision
+from codesign.quant.apply import default_sparse_names
+from codesign.quant.sampled import random_precision, supernet_forward
 from codesign.train.config import TrainConfig
 
 
@@ -47,8 +55,11 @@ class SupernetStep:
     the whole supernet)."""
 
     def __init__(self, net: nn.Module, space: str, rng: np.random.Generator, config: TrainConfig,
-                 total_steps: int) -> None:
+                 total_steps: int, sparse_names: tuple[str, ...] | None = None) -> None:
         self.net, self.space, self.rng, self.config = net, space, rng, config
+        self.sparse_names = sparse_names or default_sparse_names(int(net.n_sparse))
+        #: The precision each pass of the last step ran under (None: fp32).
+        self.last_precisions: list[Precision | None] = []
         self.warm_steps = int(round(total_steps * config.supernet_warmup_fraction))
         self.shrink_steps = int(round(total_steps * config.shrink_fraction))
         sp = get_space(space)
@@ -77,6 +88,18 @@ class SupernetStep:
             return [self.big, self.small, *sampled]
         return sampled
 
+    def _precisions(self, specs: list[SubnetSpec | None], step: int) -> list[Precision | None]:
+        frac = self.config.precision_sampling
+        if frac <= 0:
+            return [None] * len(specs)
+        rng = np.random.default_rng([self.config.seed, 6, step])
+        out: list[Precision | None] = []
+        for spec in specs:
+            u = float(rng.random())
+            p = None if spec is None else random_precision(rng, self.net.plan(spec), self.sparse_names)
+            out.append(p if u < frac else None)
+        return out
+
     def __call__(self, dense: Tensor, sparse: Tensor, label: Tensor, step: int) -> Tensor:
         specs = self._draw(step)
         self.last_specs = specs
@@ -84,8 +107,13 @@ class SupernetStep:
         distill = self.config.sampling == "sandwich" and self.config.distill and specs[0] is not None
         total = label.new_zeros(())
         target = label
-        for k, spec in enumerate(specs):
-            logits = self.net(dense, sparse, spec)
+        precisions = self._precisions(specs, step)
+        self.last_precisions = precisions
+        for k, (spec, prec) in enumerate(zip(specs, precisions)):
+            if spec is not None and prec is not None:
+                logits = supernet_forward(self.net, dense, sparse, spec, prec, self.sparse_names)
+            else:
+                logits = self.net(dense, sparse, spec)
             total = total + supernet_loss(logits, target, bias, center)
             if k == 0 and distill:
                 target = torch.sigmoid(centred(logits, bias, center)).detach()

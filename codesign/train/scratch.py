@@ -1,5 +1,11 @@
 """Training a subnet alone from freshly initialised weights (the from-scratch reference a
-supernet's estimates are compared with), and training any standalone model."""
+supernet's estimates are compared with), and training any standalone model.
+
+With a precision (:class:`codesign.quant.Precision`) the subnet trains under it
+(quantisation-aware training): every step computes the forward pass as the precision
+does (:func:`codesign.quant.apply_precision`; straight-through gradients), the activation
+ranges follow their running averages, and the evaluation runs the same quantised model
+with the ranges training ended with."""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from torch import Tensor, nn
 
 from codesign.data.cache import CtrData
 from codesign.nas.space import SubnetSpec, spec_hash
+from codesign.quant import Precision, apply_precision
 from codesign.train.config import TrainConfig
 from codesign.train.loop import steps_per_epoch, train_steps
 from codesign.train.metrics import EvalResult, evaluate
@@ -63,13 +70,15 @@ def train_from_scratch_run(
     config: TrainConfig,
     *,
     eval_limit: int | None = None,
+    precision: Precision | None = None,
 ) -> ScratchRun:
     """Train subnet ``spec`` alone from freshly initialised weights (the supernet's own
     initialisation for ``config.seed``, output bias at the base rate), evaluate on val and
-    test (at most ``eval_limit`` rows each)."""
+    test (at most ``eval_limit`` rows each); with ``precision``, quantisation-aware (module
+    docstring), and the model returned computes under it."""
     net = build_supernet(data.schema, spec.space, config.emb_dim, config.seed)
     init_output_bias(net, data)
-    model = net.extract(spec)
+    model = apply_precision(net.extract(spec), precision, data.schema.sparse_names)
     del net
     losses, samples, wall = train_model(model, data, config, desc=f"scratch {spec_hash(spec)[:8]}")
     return ScratchRun(
@@ -89,7 +98,8 @@ def train_from_scratch(
     config: TrainConfig,
     *,
     eval_limit: int | None = None,
+    precision: Precision | None = None,
 ) -> tuple[nn.Module, EvalResult, EvalResult]:
     """:func:`train_from_scratch_run` as (model, val, test)."""
-    run = train_from_scratch_run(spec, data, config, eval_limit=eval_limit)
+    run = train_from_scratch_run(spec, data, config, eval_limit=eval_limit, precision=precision)
     return run.model, run.val, run.test

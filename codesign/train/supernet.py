@@ -165,7 +165,8 @@ def train_supernet(
         if every is not None and at_step % every == 0 and at_step != stop_at:
             probe(at_step)
 
-    loss_of = SupernetStep(net, space, sample_rng, config, total_steps)
+    loss_of = SupernetStep(net, space, sample_rng, config, total_steps,
+                           tuple(data.schema.sparse_names))
     net.train()
     done = train_steps(loss_of, params, opt, data, config, start_step=step, stop_at=stop_at,
                        bar_total=total_steps, desc=f"supernet[{space}]", after_step=after_step,

@@ -59,25 +59,19 @@ def test_cache_computes_each_name_once_and_reads_it_back(tmp_path: Path) -> None
     assert calls == ["fp32", "int8"]
 
 
-def test_estimate_at_passes_a_precision_only_where_the_estimate_takes_one(monkeypatch) -> None:
+def test_estimate_at_passes_a_precision_only_when_it_is_not_fp32(monkeypatch) -> None:
     seen: list[Any] = []
 
-    def fp32_only(**kwargs: Any) -> str:
+    def estimate(**kwargs: Any) -> str:
         seen.append(kwargs)
-        return "fp32 estimate"
-
-    def with_precision(*, precision: Precision | None = None, **kwargs: Any) -> str:
-        seen.append(precision)
-        return "estimate at precision"
+        return "estimate"
 
     int4 = Precision(tables={"C1": "int4"})
-    monkeypatch.setattr(estimate_cache, "estimate_subnet", fp32_only)
-    assert estimate_at(Precision(), spec="s") == "fp32 estimate" and seen == [{"spec": "s"}]
-    with pytest.raises(CodesignError, match=r"accuracy: a precision other than fp32 "
-                       r"\({'tables': 1}\).* accepted: fp32 estimates \(precision genes off\)"):
-        estimate_at(int4, spec="s")
-    monkeypatch.setattr(estimate_cache, "estimate_subnet", with_precision)
-    assert estimate_at(int4, spec="s") == "estimate at precision" and seen[-1] == int4
+    monkeypatch.setattr(estimate_cache, "estimate_subnet", estimate)
+    assert estimate_at(Precision(), spec="s") == "estimate" and seen == [{"spec": "s"}]
+    assert estimate_at(None, spec="s") == "estimate" and seen[-1] == {"spec": "s"}
+    assert estimate_at(int4, spec="s") == "estimate"
+    assert seen[-1] == {"spec": "s", "precision": int4}
 
 
 def _problem(monkeypatch, genes: bool, calls: list[Any]) -> CoSearchProblem:

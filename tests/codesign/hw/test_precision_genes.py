@@ -342,7 +342,7 @@ def test_knobs_are_set_by_field_name_and_revalidated(loaded) -> None:
         profile_with_knobs(odd, {"warp_size": 32})
 
 
-def test_precision_stand_in_interface() -> None:
+def test_precision_interface_the_genes_use() -> None:
     assert set(TABLE_DTYPES) == HOST_TABLE_TYPES
     assert set(DENSE_DTYPES) == {"fp32", "fp16", "bf16", "int8"}
     assert Precision().key() == "" and Precision(tables={"C1": "fp32"}).key() == ""
