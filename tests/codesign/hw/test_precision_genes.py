@@ -349,5 +349,6 @@ def test_precision_interface_the_genes_use() -> None:
     p = Precision(tables={"C1": "int4"}, ops={"b0.fc": "fp16"},
                   crossbar={"b0.fc": CrossbarQuant(128, 2, 8, 8, 1, 8)})
     assert Precision.from_dict(p.to_dict()) == p and p.key() != ""
-    with pytest.raises(SpecError, match=r"precision\.ops\['b0\.fc'\]: 'fp8'"):
+    with pytest.raises(SpecError,
+                       match=r"precision\.ops\.b0\.fc: 'fp8'; accepted: fp32, fp16, bf16, int8"):
         Precision(ops={"b0.fc": "fp8"})
