@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pimsim import Profile, kernel_costs, standalone_energy_pj
+from pimsim import Profile, capacity_refusals, kernel_costs, standalone_energy_pj
 
 from codesign.errors import CodesignError
 from codesign.hw.capability import (
@@ -139,6 +139,12 @@ def greedy_plan(spec: SubnetSpec, schema: Any, profile: Profile, knobs: Mapping[
                   and table_capable(profile, table_dt.get(f) or dtype) is None]
     pim_dense = [k.name for k in graph.kernels
                  if kernel_capable(profile, k, prec.get(k.op_key) or dtype) is None]
+    if pim_dense:  # weights beyond the units' own storage (crossbars) stay on the host
+        trial = base.model_copy(update={"dense": {
+            k.name: "pim" if k.name in pim_dense else base.dense[k.name] for k in graph.kernels}})
+        wl = map_subnet(spec, schema, trial, batch=batch, pooling=pooling, profile=prof)
+        refused = capacity_refusals(prof, [wl.kernel(n) for n in wl.topological_order()])
+        pim_dense = [n for n in pim_dense if n not in refused]
     if not pim_tables and all(on_host_ok.values()) and not pim_dense:
         return base
     cost_fn = kernel_cost or cached_kernel_cost()

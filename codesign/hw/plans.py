@@ -20,12 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from pimsim import Profile
+from pimsim import Profile, capacity_refusals
 
 from codesign.errors import SpecError
 from codesign.hw.capability import (
     default_dtype,
     dense_dtypes,
+    has_pim,
     kernel_capable,
     knob_options,
     knob_value,
@@ -34,7 +35,7 @@ from codesign.hw.capability import (
     table_dtypes,
 )
 from codesign.hw.placement import Placement, PimPlan, TablePlan
-from codesign.hw.mapping import SubnetGraph, subnet_graph
+from codesign.hw.mapping import SubnetGraph, map_subnet, subnet_graph
 from codesign.hw.precision_genes import (
     FLIP,
     draw_precision,
@@ -51,6 +52,7 @@ from codesign.nas.space import SubnetSpec
 __all__ = [
     "PlanGenes",
     "apply_knobs",
+    "fit_capacity",
     "host_plan",
     "mutate_plan",
     "naive_plan",
@@ -174,8 +176,38 @@ def reconcile_plan(plan: PimPlan, spec: SubnetSpec, schema: Any, profile: Profil
         dense.update(placed)  # type: ignore[arg-type]
         if value is not None:
             precision[key] = value
-    return PimPlan(tables=tables, dense=dense, precision=precision, knobs=knobs,
-                   hot_rows=plan.hot_rows)
+    return fit_capacity(PimPlan(tables=tables, dense=dense, precision=precision, knobs=knobs,
+                                hot_rows=plan.hot_rows), spec, schema, profile)
+
+
+def fit_capacity(plan: PimPlan, spec: SubnetSpec, schema: Any, profile: Profile) -> PimPlan:
+    """``plan`` with the dense kernels whose resident weights do not fit the PIM units' own
+    storage (the crossbars of a ``crossbar`` kind, counted in schedule order with the
+    plan's knobs: :func:`pimsim.capacity_refusals`) moved to the host; unchanged for kinds
+    without such storage. A kernel moved keeps its operator's precision where the host
+    runs it, else its operator takes the first type its placements run together."""
+    if not has_pim(profile) or "pim" not in plan.dense.values():
+        return plan
+    prof = apply_knobs(profile, plan)
+    wl = map_subnet(spec, schema, plan, batch=1, profile=prof)
+    refused = capacity_refusals(prof, [wl.kernel(n) for n in wl.topological_order()])
+    if not refused:
+        return plan
+    dense = {n: ("host" if n in refused else p) for n, p in plan.dense.items()}
+    graph = subnet_graph(spec, schema)
+    precision = dict(plan.precision)
+    for key, kernels in op_kernels(graph).items():
+        if any(k.name in refused for k in kernels):
+            placed, value = settle_op(profile, kernels, dense, precision.get(key),
+                                      bool(precision))
+            placed.update({k.name: "host" for k in kernels if k.name in refused})
+            if value is not None and value not in op_dtypes(profile, kernels, placed):
+                # the host does not run the operator's type: the first type both run
+                placed, value = settle_op(profile, kernels, placed, None, True)
+            dense.update(placed)  # type: ignore[arg-type]
+            if value is not None:
+                precision[key] = value
+    return plan.model_copy(update={"dense": dense, "precision": precision})
 
 
 def sample_plan(spec: SubnetSpec, schema: Any, profile: Profile, rng: np.random.Generator,
