@@ -14,8 +14,8 @@ stops elsewhere on slightly other features), the same-head change is the precisi
 - dense fp16 / bf16 / int8 (weights per channel, activations per tensor), every operator;
 - tables int8 + dense int8;
 - with ``--crossbar``: every operator on an ISAAC-like crossbar (128 rows, 2-bit cells,
-  8-bit weights and inputs, 1-bit DAC steps) with a lossless ADC (9 bits) and with 8 and 6
-  bits.
+  8-bit weights and inputs, 1-bit DAC steps, ISAAC's weight flipping) with a lossless ADC
+  (8 bits) and with 7 and 6 bits.
 
 With ``--forward-timing``, the forward pass alone: the best of 5 no-grad passes over 4,096
 val rows of each subnet, under each precision (calibrated), and its ratio to fp32.
@@ -86,7 +86,7 @@ def precisions(spec: SubnetSpec, data: CtrData, crossbar: bool) -> dict[str, Pre
     out["tables int8 + dense int8"] = uni("int8", "int8")
     if crossbar:
         keys = plan_operator_keys(plan)
-        for adc in (9, 8, 6):
+        for adc in (8, 7, 6):
             q = CrossbarQuant(rows=128, cell_bits=2, weight_bits=8, input_bits=8, dac_bits=1,
                               adc_bits=adc)
             out[f"crossbar adc {adc}"] = Precision(crossbar={k: q for k in keys})

@@ -6,10 +6,18 @@ integer codes are offset-encoded (ISAAC's biased weights; the same for inputs):
 into ``weight_slices`` digits of ``cell_bits`` (one cell each), each input into
 ``input_slices`` digits of ``dac_bits`` (one DAC step each). A crossbar of ``rows`` word
 lines sums, for one input step and one cell slice, the products of a ``rows``-long chunk
-of the dot product; an ADC of ``adc_bits`` reads that partial sum: with fewer bits than
-the partial sum's range needs (:attr:`CrossbarQuant.lossless_adc_bits`), it reads it to the
-nearest multiple of ``2^(lossless - adc_bits)`` and saturates at its top code. Shift-and-add
-combines the readings, and the digital unit removes the offsets exactly:
+of the dot product (the last chunk may be shorter).
+
+Weight flipping (ISAAC, Shafiee et al., ISCA 2016, Sec. 5), decided statically when the
+weights are programmed: a column (one output's cell slice over one chunk of ``L`` rows)
+whose digits sum to more than ``floor(L (2^cell_bits - 1) / 2)`` is stored flipped,
+``w' = 2^cell_bits - 1 - w``, so every partial sum stays within
+:attr:`CrossbarQuant.max_partial_sum`. An ADC of ``adc_bits`` reads the stored column's
+partial sum: with fewer bits than that range needs (:attr:`CrossbarQuant.lossless_adc_bits`),
+to the nearest multiple of ``2^(lossless - adc_bits)``, saturated at its top code. The
+digital unit recovers a flipped column's sum as ``(2^cell_bits - 1) * sum(input steps over
+the chunk) - reading`` (the input steps' sum is exact, digital), shift-and-adds the
+readings in float64, and removes the offsets exactly:
 ``sum (x_u - ox)(w_u - ow) = sum x_u w_u - ow sum x_u - ox sum w_u + K ox ow``.
 
 When the ADC is lossless the result is the exact integer dot product, computed as one
@@ -64,23 +72,32 @@ def crossbar_dot(x: Tensor, w: Tensor, q: CrossbarQuant) -> Tensor:
     ox, ow = float(2 ** (q.input_bits - 1)), float(2 ** (q.weight_bits - 1))
     xu, wu = x.double() + ox, w.double() + ow
     si, sw, r = q.input_slices, q.weight_slices, q.rows
+    top = 2**q.cell_bits - 1
     dt = torch.float32 if q.max_partial_sum < FLOAT32_EXACT else torch.float64
-    chunks = -(-k // r)
-    pad = chunks * r - k
-    xs = torch.nn.functional.pad(_digits(xu, q.dac_bits, si), (0, pad)).to(dt)   # [si, n, K']
-    ws = torch.nn.functional.pad(_digits(wu, q.cell_bits, sw), (0, pad)).to(dt)   # [sw, o, K']
+    xs = _digits(xu, q.dac_bits, si).to(dt)   # [si, n, K]
+    ws = _digits(wu, q.cell_bits, sw).to(dt)  # [sw, o, K]
+    slice_weight = 2.0 ** (q.cell_bits * torch.arange(sw, dtype=torch.float64))  # [sw]
     total = torch.zeros(n, o, dtype=torch.float64)
     step = max(1, PARTIAL_ELEMS // (si * sw * o))
-    for c in range(chunks):
-        wc = ws[:, :, c * r : (c + 1) * r].reshape(sw * o, r).T
+    for lo in range(0, k, r):
+        hi = min(k, lo + r)
+        wc = ws[:, :, lo:hi]
+        flip = wc.sum(dim=2) > ((hi - lo) * top) // 2                         # [sw, o]
+        wc = torch.where(flip[:, :, None], top - wc, wc).reshape(sw * o, hi - lo).T
+        # a flipped column's true sum is top * (input steps' sum) - reading: the readings
+        # enter with sign -1, and summed over the input steps and cell slices the steps'
+        # part is top * (the chunk's sum of x_u) * (sum over flipped slices of 2^(j c))
+        sign = 1.0 - 2.0 * flip.to(dt)                                         # [sw, o]
+        flipped_weight = slice_weight @ flip.double()                          # [o]
+        total += top * xu[:, lo:hi].sum(dim=1, keepdim=True) * flipped_weight
         for a in range(0, n, step):
             b = min(n, a + step)
-            xc = xs[:, a:b, c * r : (c + 1) * r].reshape(si * (b - a), r)
+            xc = xs[:, a:b, lo:hi].reshape(si * (b - a), hi - lo)
             codes, adc_step = adc_codes(xc @ wc, q)
-            codes = codes.view(si, b - a, sw, o)
-            part = torch.zeros(b - a, o, dtype=codes.dtype)
+            read = codes.view(si, b - a, sw, o).mul_(sign * adc_step)
+            part = torch.zeros(b - a, o, dtype=torch.float64)
             for i in range(si):
                 for j in range(sw):
-                    part.add_(codes[i, :, j], alpha=adc_step * 2.0 ** (i * q.dac_bits + j * q.cell_bits))
+                    part.add_(read[i, :, j], alpha=2.0 ** (i * q.dac_bits + j * q.cell_bits))
             total[a:b] += part
     return total - ow * xu.sum(dim=1, keepdim=True) - ox * wu.sum(dim=1) + k * ox * ow

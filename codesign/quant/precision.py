@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -61,7 +60,9 @@ CROSSBAR_LIMITS: dict[str, tuple[int, int]] = {
 class CrossbarQuant:
     """The arithmetic of one operator on a crossbar: ``rows`` word lines summed per
     bit line, weights of ``weight_bits`` sliced over cells of ``cell_bits``, inputs of
-    ``input_bits`` fed ``dac_bits`` at a time, each partial sum read by an ``adc_bits`` ADC."""
+    ``input_bits`` fed ``dac_bits`` at a time, each partial sum read by an ``adc_bits`` ADC;
+    each column's cells over a chunk are stored as they are or flipped, whichever sums to at
+    most half the maximum (ISAAC's weight encoding, see :attr:`max_column_weight_sum`)."""
 
     rows: int
     cell_bits: int
@@ -94,18 +95,29 @@ class CrossbarQuant:
         return -(-self.input_bits // self.dac_bits)
 
     @property
+    def max_column_weight_sum(self) -> int:
+        """The largest sum of one column's cell digits over a ``rows``-long chunk with
+        ISAAC's weight flipping (Shafiee et al., ISCA 2016, Sec. 5): a column whose digits
+        sum to more than half the maximum, ``floor(rows * (2^cell_bits - 1) / 2)``, is
+        stored flipped (``2^cell_bits - 1 - w``), so no stored column exceeds that half."""
+        return self.rows * (2**self.cell_bits - 1) // 2
+
+    @property
     def max_partial_sum(self) -> int:
-        """The largest partial sum one ADC conversion reads: ``rows`` products of an
-        unsigned ``dac_bits`` input step and an unsigned ``cell_bits`` cell."""
-        return self.rows * (2**self.dac_bits - 1) * (2**self.cell_bits - 1)
+        """The largest partial sum one ADC conversion reads: an unsigned ``dac_bits`` input
+        step on every row times a column of weight-flipped cells,
+        ``(2^dac_bits - 1) * floor(rows * (2^cell_bits - 1) / 2)``."""
+        return (2**self.dac_bits - 1) * self.max_column_weight_sum
 
     @property
     def lossless_adc_bits(self) -> int:
-        """ADC bits that read every partial sum exactly, ``ceil(log2(max_partial_sum + 1))``:
-        ``log2(rows) + cell_bits + dac_bits`` for a power-of-two ``rows`` and multi-bit
-        cells and DACs, one fewer when either is one bit (ISAAC, Shafiee et al., ISCA 2016:
-        A = log R + v + w, or log R + v + w - 1 when v or w is 1)."""
-        return math.ceil(math.log2(self.max_partial_sum + 1))
+        """ADC bits that read every partial sum exactly: the bits of :attr:`max_partial_sum`.
+        Without the flip a column needs ``log2(rows) + cell_bits + dac_bits`` for a
+        power-of-two ``rows`` and multi-bit cells and DACs, one fewer when either is one bit
+        (ISAAC, Sec. 5: A = log R + v + w, or log R + v + w - 1 when v or w is 1); the flip
+        halves the largest column sum and saves one bit more: 8 bits for 128 rows, 2-bit
+        cells and 1-bit DACs, ISAAC's 8-bit ADC."""
+        return int(self.max_partial_sum).bit_length()
 
     def to_dict(self) -> dict[str, int]:
         return {f.name: int(getattr(self, f.name)) for f in fields(self)}

@@ -18,7 +18,10 @@ for what the arrays cannot do. Weights are stationary:
 - a crossbar cycle reads the array (``crossbar_read_ns``) while the ADCs convert the
   previous read's columns, so a cycle lasts the longer of the two
   (:meth:`CrossbarFields.cycle_ns`); the converted partial sums are shifted and added in
-  the digital unit (one shift-and-add per conversion).
+  the digital unit (one shift-and-add per conversion);
+- each column is stored as it is or flipped, whichever sums to at most half its maximum
+  (ISAAC's weight encoding), which saves the ADCs one bit
+  (:meth:`CrossbarFields.lossless_adc_bits`).
 
 Energy per event: ``cell_read_pj`` per cell of a driven row per read,
 ``dac_pj_per_conversion`` per row driven per input cycle, ``adc_pj_by_bits[adc_bits]`` per
@@ -162,11 +165,15 @@ class CrossbarFields(StrictModel):
         return max(self.crossbar_read_ns, self.convert_ns(columns))
 
     def lossless_adc_bits(self) -> int:
-        """ADC resolution that keeps a column's partial sum exact: the bits of its largest
-        value ``rows x (2^dac_bits - 1) x (2^cell_bits - 1)`` (ISAAC, Sec. 5: log R + v + w,
-        one less when v or w is 1; its weight flipping saves one bit more)."""
-        top = self.crossbar_size * (2**self.dac_bits - 1) * (2**self.cell_bits - 1)
-        return int(top).bit_length()
+        """ADC resolution that keeps every column's partial sum exact with ISAAC's weight
+        flipping (Shafiee et al., ISCA 2016, Sec. 5): a column whose cells over the rows sum
+        to more than half their maximum is stored flipped (``2^cell_bits - 1 - w``, the
+        digital unit recovers the sum), so a partial sum is at most
+        ``(2^dac_bits - 1) x floor(rows x (2^cell_bits - 1) / 2)``: the bits of that value,
+        one fewer than the unflipped log R + v + w (log R + v + w - 1 when v or w is 1);
+        8 bits for 128 rows, 1-bit DACs and 2-bit cells, ISAAC's 8-bit ADC."""
+        half = self.crossbar_size * (2**self.cell_bits - 1) // 2
+        return int((2**self.dac_bits - 1) * half).bit_length()
 
     def arithmetic(self) -> dict[str, int]:
         """What the accuracy side quantises by (``codesign.quant.CrossbarQuant``'s fields):

@@ -78,12 +78,15 @@ def test_bad_files_are_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("rows", "cell", "dac", "bits"), [
-    (4, 2, 2, 6),      # max 4 * 3 * 3 = 36 < 64 = 2^(2 + 2 + 2)
-    (128, 2, 1, 9),    # max 128 * 1 * 3 = 384: log2 R + v + w - 1 (ISAAC, one-bit DAC)
-    (128, 2, 2, 11),   # max 128 * 3 * 3 = 1152 < 2048
-    (100, 1, 1, 7),    # max 100 < 128
+    # largest partial sum with ISAAC's weight flipping: (2^dac - 1) * floor(rows * (2^cell - 1) / 2)
+    (4, 2, 2, 5),      # 3 * floor(12 / 2) = 18 < 32
+    (128, 2, 1, 8),    # 1 * 192: ISAAC Sec. 5, log R + v + w - 1 = 9 without flipping, 8 with
+    (128, 2, 2, 10),   # 3 * 192 = 576 < 1024: log R + v + w = 11, one fewer
+    (100, 1, 1, 6),    # 1 * 50 < 64
+    (3, 2, 1, 3),      # 1 * floor(9 / 2) = 4 < 8
+    (1, 1, 1, 0),      # a single one-bit cell is always stored as 0
 ])
 def test_lossless_adc_bits_by_hand(rows: int, cell: int, dac: int, bits: int) -> None:
     q = CrossbarQuant(rows=rows, cell_bits=cell, weight_bits=8, input_bits=8, dac_bits=dac, adc_bits=8)
     assert q.lossless_adc_bits == bits
-    assert q.max_partial_sum == rows * (2**dac - 1) * (2**cell - 1)
+    assert q.max_partial_sum == (2**dac - 1) * (rows * (2**cell - 1) // 2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -73,9 +75,11 @@ def test_knobs_move_the_cost_the_way_the_hardware_does() -> None:
 
 
 @pytest.mark.parametrize("size, dac, cell, bits", [
-    (128, 1, 2, 9),    # ISAAC Sec. 5: 128 rows, 1-bit inputs, 2-bit cells: 9 bits (8 with flipping)
-    (128, 2, 2, 11),   # log R + v + w when both exceed 1 bit
-    (256, 1, 1, 9),    # 256 x 1 x 1 = 256 needs 9 bits
+    # with ISAAC's weight flipping a partial sum is at most (2^v - 1) x floor(R (2^w - 1) / 2)
+    (128, 1, 2, 8),    # ISAAC Sec. 5: 128 rows, 1-bit inputs, 2-bit cells: 9 bits, 8 with flipping
+    (128, 2, 2, 10),   # log R + v + w = 11 when both exceed 1 bit, one fewer: 3 x 192 = 576
+    (256, 1, 1, 8),    # 256 x 1 x 1 = 256 needs 9 bits; flipped, floor(256 / 2) = 128: 8
+    (64, 2, 3, 10),    # 3 x floor(64 x 7 / 2) = 672: 512 <= 672 < 1024 (log R + v + w - 1)
 ])
 def test_lossless_adc_resolution_as_isaac_states_it(size, dac, cell, bits) -> None:
     pim = load_profile("reram_pim").pim.model_copy(
@@ -89,6 +93,8 @@ def test_profile_check_prints_the_crossbar_capacity(capsys) -> None:
     assert "16,128 crossbars (8 channels x 21 tiles x 96 crossbars" in out
     # 16,128 crossbars x 4,096 int8 weights per 800 ns
     assert f"{16128 * 4096 / 800 * 1e-3:.3f}" in out
+    # ISAAC Sec. 5: 128 rows, 1-bit DAC, 2-bit cells with weight flipping: its 8-bit ADC
+    assert re.search(r"crossbar_lossless_adc_bits\s+8\b", out)
 
 
 def test_arithmetic_follows_the_knobs() -> None:
