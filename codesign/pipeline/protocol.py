@@ -33,6 +33,7 @@ class ReproBudget:
     (population, sample, children, generations) on top; ``train_rows``: training rows per
     epoch for the supernet and for training from scratch (None: the whole split);
     ``finetune_steps`` / ``finetune_batch``: head fine-tuning per evaluated subnet;
+    ``finetune_rows``: training rows of each head refit (None: the estimate's default);
     ``eval_rows``: validation rows per supernet estimate (None: all); ``cap``: bucket cap
     of the data cache (None: the published distinct counts).
     """
@@ -47,6 +48,7 @@ class ReproBudget:
     scratch_epochs: int
     cap: int | None
     search_overrides: tuple[tuple[str, int], ...] = ()
+    finetune_rows: int | None = None
 
 
 #: ``tiny`` runs in about 5 minutes on 2 cores (50,000 synthetic rows); ``small`` trains
