@@ -28,8 +28,9 @@ genomes (``p_greedy``), the "re-place" mutation (``p_replace``) and the seeds.
 
 ``identity`` (what a search stores and compares on resume) holds the content hash of the
 supernet checkpoint and of the loaded profile, the data cache's fingerprint, the simulated
-data set and every setting of an estimate (``precision_genes`` only when on, so that searches
-without it resume as they were); a ``dataset`` other than the data cache's own is refused.
+data set and every setting of an estimate (``precision_genes`` only when on and
+``finetune_rows`` only when set, so that searches without them resume as they were); a
+``dataset`` other than the data cache's own is refused.
 
 The problem pickles without its loaded state: each worker process loads the data, the
 supernet and the profile once (a per-process memo keyed by the paths, which only avoids
@@ -88,6 +89,9 @@ IDENTITY_SETTINGS = ("space", "co_design", "finetune_steps", "finetune_lr",
 #: The identity keys a supernet estimate depends on (the accuracy cache's key).
 ACCURACY_INPUTS = ("supernet", "data", "space", "finetune_steps", "finetune_lr",
                    "finetune_batch", "eval_rows", "seed")
+#: Accuracy-cache keys present only when set (absent, the estimate is the default one and
+#: caches and searches written without them stay valid).
+OPTIONAL_ACCURACY_INPUTS = ("finetune_rows",)
 
 
 def profile_digest(profile: Profile) -> str:
@@ -116,6 +120,8 @@ class CoSearchProblem:
     finetune_lr: float = 0.05
     finetune_batch: int = 512
     eval_rows: int | None = 20000
+    #: Training rows each head refit reads (None: :data:`codesign.train.finetune.FINETUNE_ROWS`).
+    finetune_rows: int | None = None
     seed: int = 0
     simulate: bool = True
     cache_dir: str | None = None
@@ -207,13 +213,16 @@ class CoSearchProblem:
             }
             if self.precision_genes:
                 self._inputs["precision_genes"] = True
+            if self.finetune_rows is not None:
+                self._inputs["finetune_rows"] = self.finetune_rows
         return dict(self._inputs)
 
     def _accuracy_dir(self) -> Path | None:
         if self.cache_dir is None:
             return None
         inputs = self.identity()
-        text = json.dumps({k: inputs[k] for k in ACCURACY_INPUTS}, sort_keys=True)
+        text = json.dumps({k: inputs[k] for k in ACCURACY_INPUTS + OPTIONAL_ACCURACY_INPUTS
+                           if k in inputs}, sort_keys=True)
         return Path(self.cache_dir) / "accuracy" / hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
@@ -300,6 +309,7 @@ class CoSearchProblem:
                 precision, supernet=self._memo("supernet"), spec=spec, data=self._memo("data"),
                 finetune_steps=self.finetune_steps, split="val", lr=self.finetune_lr,
                 batch_size=self.finetune_batch, seed=self.seed, limit=self.eval_rows,
+                rows=self.finetune_rows,
             )
             return {"logloss": float(r.logloss), "auc": float(r.auc)}
 

@@ -37,6 +37,7 @@ from codesign.hw.placement import PimPlan
 from codesign.hw.plans import reconcile_plan, validate_plan
 from codesign.search import BUDGETS, FITNESS_MODES, SearchConfig, SearchResult, run_search
 from codesign.nas.space import from_dict
+from codesign.train.finetune import FINETUNE_ROWS
 from pimsim.util.cli import non_negative_int, positive_int
 from pimsim.util.cli import to_jsonable
 
@@ -94,6 +95,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     help="head refit iterations per estimate (default: %(default)s)")
     sp.add_argument("--eval-rows", type=positive_int, default=field_default(CoSearchProblem, "eval_rows"),
                     help="validation rows per estimate (default: %(default)s)")
+    sp.add_argument("--finetune-rows", type=positive_int, default=None,
+                    help=f"training rows each head refit reads (default: {FINETUNE_ROWS})")
     sp.add_argument("--seed", type=non_negative_int, default=0)
     sp.add_argument("--precision-genes", action="store_true",
                     help="search the precision of every embedding table (fp32, fp16, int8, "
@@ -160,7 +163,8 @@ def _run_search(args: argparse.Namespace) -> int:
         data_dir=str(args.data), supernet=str(args.supernet), profile=str(args.profile),
         co_design=args.mode != "accuracy", dataset=args.dataset, batches=batches,
         batch_weights=weights, latency_limit_us=latency_limits,
-        finetune_steps=args.finetune_steps, eval_rows=args.eval_rows, seed=args.seed,
+        finetune_steps=args.finetune_steps, eval_rows=args.eval_rows,
+        finetune_rows=args.finetune_rows, seed=args.seed,
         simulate=True, cache_dir=str(args.out / "cache"), precision_genes=args.precision_genes,
         # worker processes share the cores: one torch thread each
         num_threads=1 if args.scheduler != SERIAL else None,

@@ -33,6 +33,7 @@ class ReproBudget:
     (population, sample, children, generations) on top; ``train_rows``: training rows per
     epoch for the supernet and for training from scratch (None: the whole split);
     ``finetune_steps`` / ``finetune_batch``: head fine-tuning per evaluated subnet;
+    ``finetune_rows``: training rows of each head refit (None: the estimate's default);
     ``eval_rows``: validation rows per supernet estimate (None: all); ``cap``: bucket cap
     of the data cache (None: the published distinct counts).
     """
@@ -47,17 +48,20 @@ class ReproBudget:
     scratch_epochs: int
     cap: int | None
     search_overrides: tuple[tuple[str, int], ...] = ()
+    finetune_rows: int | None = None
 
 
 #: ``tiny`` runs in about 5 minutes on 2 cores (50,000 synthetic rows); ``small`` trains
 #: the supernet and B and C from scratch on 393,216 training rows (768 steps of 512), its
-#: search is the ``small`` preset cut to 12 generations (80 evaluations per search), each
-#: estimate on 16,384 val rows, and its buckets are capped at 2**14 rows per field, because
-#: supernet steps and head fine-tuning dominate on 2 cores.
+#: search is the ``small`` preset run for 92 generations (400 evaluations per search), each
+#: estimate's head refitted on 4,096 training rows and validated on 2,048 val rows (the
+#: same rows for every genome; benchmarks/search_speed.py measures its speed and its
+#: answers against 20,000 / 16,384 rows), and its buckets are capped at 2**14 rows per
+#: field, because supernet steps and head fine-tuning dominate on 2 cores.
 REPRO_BUDGETS: dict[str, ReproBudget] = {
     "tiny": ReproBudget("tiny", "tiny", 1, 8192, 5, 512, 1000, 1, 2**12),
-    "small": ReproBudget("small", "small", 1, 393_216, 10, 512, 16_384, 1, 2**14,
-                         (("generations", 12),)),
+    "small": ReproBudget("small", "small", 1, 393_216, 10, 512, 2048, 1, 2**14,
+                         (("generations", 92),), finetune_rows=4096),
     "paper": ReproBudget("paper", "paper", 1, None, 100, 512, None, 1, None),
 }
 #: Budget and profile of a run that names none.

@@ -164,7 +164,7 @@ def _problem(run: _Run, co_design: bool) -> CoSearchProblem:
         co_design=co_design, space="full", dataset=run.dataset, batches=run.batches,
         batch_weights=run.batch_weights,
         finetune_steps=run.bud.finetune_steps, finetune_batch=run.bud.finetune_batch,
-        eval_rows=run.bud.eval_rows, seed=run.seed,
+        eval_rows=run.bud.eval_rows, finetune_rows=run.bud.finetune_rows, seed=run.seed,
         simulate=co_design, cache_dir=str(run.out / "cache"),
         # worker processes share the cores: one torch thread each
         num_threads=1 if run.scheduler not in (None, SERIAL) else run.threads,

@@ -32,7 +32,7 @@ from codesign.nas.space import SubnetSpec
 from codesign.quant import Precision, QuantizedSubnet, apply_precision, calibrate
 from codesign.train.config import TrainError, default
 from codesign.train.loop import deterministic, iter_batches, to_tensors
-from codesign.train.metrics import EvalResult, evaluate
+from codesign.train.metrics import EvalResult, evaluate, metrics
 from codesign.train.optim import clip_grad_norm
 
 #: Training rows the head is refitted on when the caller gives none: the budget the ranking
@@ -64,29 +64,36 @@ def final_module(model: nn.Module) -> nn.Module:
     return found[0]
 
 
-def _head_inputs(model: nn.Module, final: nn.Module, data: CtrData, rows: np.ndarray) -> tuple[list[Tensor], Tensor]:
+def head_inputs(model: nn.Module, final: nn.Module, data: CtrData,
+                 *row_sets: np.ndarray) -> list[tuple[list[Tensor], Tensor]]:
     """The inputs of ``final`` (the module that runs the logit layer in ``model``) and the
-    labels on ``rows``, from one frozen forward pass."""
+    labels on each of ``row_sets``, from one frozen forward pass over them all (inference
+    mode; :data:`FEATURE_BATCH` rows at a time within each set)."""
     cached: list[tuple[Tensor, ...]] = []
 
     def keep(_module: nn.Module, inputs: tuple[Tensor, ...]) -> None:
         cached.append(tuple(t.detach() for t in inputs))
 
-    labels: list[Tensor] = []
+    per_set: list[tuple[list[Tensor], Tensor]] = []
     handle = final.register_forward_pre_hook(keep)
     try:
-        with torch.no_grad():
-            for batch in iter_batches(data, rows, FEATURE_BATCH):
-                dense, sparse, label = to_tensors(batch)
-                model(dense, sparse)
-                labels.append(label)
+        with torch.inference_mode():
+            for rows in row_sets:
+                cached.clear()
+                labels: list[Tensor] = []
+                for batch in iter_batches(data, rows, FEATURE_BATCH):
+                    dense, sparse, label = to_tensors(batch)
+                    model(dense, sparse)
+                    labels.append(label)
+                feats = [torch.cat([c[k] for c in cached]) for k in range(len(cached[0]))]
+                per_set.append((feats, torch.cat(labels)))
     finally:
         handle.remove()
-    feats = [torch.cat([c[k] for c in cached]) for k in range(len(cached[0]))]
-    return feats, torch.cat(labels)
+    # inference-mode tensors cannot enter the head fit's autograd graph: plain copies
+    return [([f.clone() for f in feats], y.clone()) for feats, y in per_set]
 
 
-def _fit_lbfgs(final: nn.Module, feats: list[Tensor], y: Tensor, steps: int, l2: float) -> None:
+def fit_head_lbfgs(final: nn.Module, feats: list[Tensor], y: Tensor, steps: int, l2: float) -> None:
     head = list(final.parameters())
     opt = torch.optim.LBFGS(head, lr=1.0, max_iter=steps, history_size=LBFGS_HISTORY,
                             line_search_fn="strong_wolfe")
@@ -161,11 +168,8 @@ def finetune_head(
     if method not in ("lbfgs", "adagrad"):
         raise TrainError(f"finetune_head: method {method!r}; accepted: lbfgs, adagrad")
     final = final_module(model)
-    idx = data.indices("train")
-    n_rows = min(rows if rows is not None else FINETUNE_ROWS, idx.shape[0])
-    if n_rows < 1:
-        raise TrainError(f"finetune_head: rows {rows!r}; accepted: a positive integer")
-    chosen = np.sort(np.random.default_rng([seed, 3]).choice(idx, n_rows, replace=False))
+    chosen = refit_rows(data, rows, seed)
+    n_rows = chosen.shape[0]
     if quantised:
         cal = np.sort(np.random.default_rng([seed, 5]).choice(
             chosen, min(CALIBRATION_ROWS, n_rows), replace=False))
@@ -174,13 +178,40 @@ def finetune_head(
         if steps == 0:
             return net
     runs_final = net.operator(Final.name) if isinstance(net, QuantizedSubnet) else final
-    feats, y = _head_inputs(net, runs_final, data, chosen)
+    ((feats, y),) = head_inputs(net, runs_final, data, chosen)
     if method == "lbfgs":
-        _fit_lbfgs(final, feats, y, steps, l2)
+        fit_head_lbfgs(final, feats, y, steps, l2)
     else:
         _fit_adagrad(final, feats, y, steps, lr=lr, eps=eps, batch_size=batch_size, seed=seed,
                      quiet=quiet)
     return net
+
+
+def refit_rows(data: CtrData, rows: int | None, seed: int) -> np.ndarray:
+    """The training rows a head refit reads: ``rows`` of them (default
+    :data:`FINETUNE_ROWS`, at most the split) drawn by ``default_rng([seed, 3])``, sorted."""
+    idx = data.indices("train")
+    n_rows = min(rows if rows is not None else FINETUNE_ROWS, idx.shape[0])
+    if n_rows < 1:
+        raise TrainError(f"finetune_head: rows {rows!r}; accepted: a positive integer")
+    return np.sort(np.random.default_rng([seed, 3]).choice(idx, n_rows, replace=False))
+
+
+def estimate_on_rows(supernet: nn.Module, spec: SubnetSpec, data: CtrData, fit_rows: np.ndarray,
+                     eval_rows: np.ndarray, steps: int, *, l2: float = 1e-4) -> EvalResult:
+    """The fp32 estimate of ``spec`` from one frozen pass: the logit layer's inputs on
+    ``fit_rows`` and on ``eval_rows`` are cached together; the head is fitted by L-BFGS
+    (at most ``steps`` iterations, as :func:`finetune_head`) on the first and applied to the
+    second. The body is frozen, so the head on the cached inputs is the model's forward."""
+    model = supernet.extract(spec)
+    model.eval()
+    final = final_module(model)
+    (feats, y), (val_feats, val_y) = head_inputs(model, final, data, fit_rows, eval_rows)
+    if steps > 0:
+        fit_head_lbfgs(final, feats, y, steps, l2)
+    with torch.inference_mode():
+        probs = torch.sigmoid(final(*val_feats).double()).numpy()
+    return metrics(val_y.numpy(), probs)
 
 
 def estimate_subnet(
@@ -198,8 +229,16 @@ def estimate_subnet(
     limit: int | None = None,
     precision: Precision | None = None,
 ) -> EvalResult:
-    """The supernet's estimate of a subnet: fine-tune its head, evaluate on ``split``; with
-    ``precision``, both under that precision (module docstring)."""
+    """The supernet's estimate of a subnet: fine-tune its head, evaluate on ``split``'s
+    first ``limit`` rows; with ``precision``, both under that precision (module docstring).
+    The fp32 L-BFGS estimate runs as :func:`estimate_on_rows` (one frozen pass)."""
+    if precision is None and method == "lbfgs" and finetune_steps >= 0:
+        val = data.indices(split)  # type: ignore[arg-type]
+        val = val if limit is None else val[:limit]
+        if val.shape[0] == 0:
+            raise TrainError(f"evaluate: split {split!r} has no rows; accepted: a non-empty split")
+        return estimate_on_rows(supernet, spec, data, refit_rows(data, rows, seed), val,
+                                finetune_steps)
     model = finetune_head(
         supernet, spec, data, steps=finetune_steps, rows=rows, method=method, lr=lr,
         batch_size=batch_size, seed=seed, precision=precision,
