@@ -12,7 +12,7 @@ classes of a row can add up to more than its latency."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,13 +94,13 @@ def components_figure(energy: pd.DataFrame, latency: pd.DataFrame,
     return fig
 
 
-def class_kernels(trace_dir: Path, rows: Mapping[str, str]) -> pd.DataFrame:
-    """Per model of ``rows`` (model -> trace name) and kernel class: busy time (ns),
+def class_kernels(trace_dir: Path, rows: Sequence[str]) -> pd.DataFrame:
+    """Per model of ``rows`` (read from ``trace_dir/<model>.parquet``) and kernel class: busy time (ns),
     placement (host, pim or mixed) and energy by component (pJ), the input of the per-class
     breakdown plot (:func:`codesign.pipeline.plots.kernel_breakdown_plot`)."""
     out = []
-    for model, name in rows.items():
-        df = Trace.from_parquet(trace_dir / f"{name}.parquet").df
+    for model in rows:
+        df = Trace.from_parquet(trace_dir / f"{model}.parquet").df
         df = df[df["op"] != IDLE_OP]
         cls = [kernel_class(str(n), str(o)) for n, o in zip(df["name"], df["op"])]
         for c, g in df.groupby(cls, sort=False):

@@ -111,18 +111,14 @@ def decompose(point_dir: Path, *, spec_b: SubnetSpec, spec_c: SubnetSpec, plan_c
                                cache=cache if same_knobs else None)
 
     traces: dict[str, tuple[Trace, SubnetSpec | None, PimPlan, str]] = {}
-    best: tuple[float, str, Trace] | None = None
-    for source, plan in cands.items():
+    scored: list[tuple[float, int, str, Trace]] = []
+    for i, (source, plan) in enumerate(cands.items()):
         t = sim(spec_b, plan)
-        e = _edp(hardware_metrics(t))
-        if best is None or e < best[0]:
-            best = (e, source, t)
-        if source == "naive":
-            traces["B"] = (t, spec_b, plan, "naive")
-        elif source == "host":
-            traces["B_host"] = (t, spec_b, plan, "host")
-    assert best is not None
-    traces["B+plan"] = (best[2], spec_b, cands[best[1]], best[1])
+        scored.append((_edp(hardware_metrics(t)), i, source, t))
+        if source in ("naive", "host"):
+            traces["B" if source == "naive" else "B_host"] = (t, spec_b, plan, source)
+    _, _, source, t = min(scored, key=lambda s: (s[0], s[1]))  # ties: the earlier candidate
+    traces["B+plan"] = (t, spec_b, cands[source], source)
     naive_c = naive_plan(spec_c, schema, profile)
     traces["C-arch"] = (sim(spec_c, naive_c), spec_c, naive_c, "naive")
     traces["C"] = (sim(spec_c, plan_c), spec_c, plan_c, "co-search")

@@ -132,7 +132,7 @@ def _point_section(out: Path, pdir: Path, dataset: str, point: OperatingPoint,
     where = f"{point.profile} at batch {point.batch}"
     pareto_plot(hist, pdir / "pareto.png", marks=marks,
                 title=f"{dataset}: co-search on {where} (budget {budget})")
-    kernel_breakdown_plot(class_kernels(pdir / "traces", {t: t for t in ROWS}),
+    kernel_breakdown_plot(class_kernels(pdir / "traces", ("B", "C")),
                           pdir / "breakdown.png", group="model", max_kernels=None,
                           title=f"{dataset}, {where}: latency and energy by kernel class")
     save_figure(components_figure(energy, busy, f"{dataset}, {where}"), pdir / "components.png")
@@ -201,7 +201,8 @@ def write_report(out: Path, dataset: str, points: Sequence[OperatingPoint], budg
         "C, B+plan and C-arch marked (points beyond Tukey's far-out fence are drawn at the "
         "axis edge)",
         "- `components.png`: energy by component and busy time by kernel class of every row; "
-        "`breakdown.png`: latency (by placement) and energy by component of each kernel class",
+        "`breakdown.png`: latency (by placement) and energy by component of each kernel class "
+        "of B and C",
         "- `traces/<row>.parquet` per row, `traces/B.chrome.json`, `traces/C.chrome.json` "
         "(Perfetto)",
         f"- `{TIMINGS_NAME}`: wall seconds of each stage (the report stage's own time is added "
