@@ -49,6 +49,7 @@ def points_run(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_every_point_writes_every_artefact(points_run: Path) -> None:
     for b in BATCHES:
         pdir = points_run / POINTS_DIR / f"{PROFILE}_b{b}"
@@ -72,6 +73,7 @@ def test_every_point_writes_every_artefact(points_run: Path) -> None:
     assert {f"search C {PROFILE}_b{b}" for b in BATCHES} <= set(times)
 
 
+@pytest.mark.slow
 def test_decomposition_rows_are_the_simulations_they_name(points_run: Path) -> None:
     """B_host and C-arch re-simulated here from B.json / C.json and the plan functions; the
     ratios and shares are quotients of the rows; B+plan is no worse than B or B_host on
