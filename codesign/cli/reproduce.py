@@ -64,7 +64,7 @@ def _profiles(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def _run_reproduce(args: argparse.Namespace) -> int:
-    """The reproduction protocol: supernet, baseline B, co-design C per operating point, report.
+    """The reproduction protocol: supernet, baseline B, co-design C, report.
 
     Train the supernet, accuracy search (B), one pareto co-search (C) per profile and batch,
     train B and each C from scratch, simulate the decomposition (B, B_host, B+plan, C-arch,
