@@ -26,7 +26,8 @@ DEMO_ROWS ?= 50000
 # its advantage map (GEMM shapes x batch sizes, host vs PIM) and the Criteo DLRM example
 # kernel by kernel with its host-only, naive and best plans at batch 1..256, printed and
 # written (tables, heatmaps, timelines) in demo_out/compare/; then the co-design
-# reproduction at budget tiny in demo_out/reproduce (its finished stages are skipped when
+# reproduction at budget tiny on two operating points (hbm2_pim at batch 1 and 256) in
+# demo_out/reproduce (its finished stages are skipped when
 # the demo runs again); prints the B/C tables and where report.md is.
 demo: $(STAMP)
 	$(VENV)/bin/python -m pimsim.cli.demo
@@ -34,7 +35,7 @@ demo: $(STAMP)
 	$(VENV)/bin/pimsim compare --profile hbm2_pim --quiet --workload examples/criteo_dlrm_b256.yaml \
 		--out demo_out/compare/criteo_dlrm_hbm2_pim
 	$(VENV)/bin/codesign reproduce --dataset criteo --synthetic-rows $(DEMO_ROWS) \
-		--profile hbm2_pim --budget tiny --out demo_out/reproduce
+		--profile hbm2_pim --batch 1,256 --budget tiny --out demo_out/reproduce
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -n 2 tests

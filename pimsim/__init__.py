@@ -12,7 +12,8 @@ shared infrastructure of :mod:`pimsim.util`. By group:
 
 - profiles: :func:`load_profile`, :class:`Profile`, :func:`pim_section` (a profile's PIM
   section, or an error naming the profile) and its type :data:`PimSection`;
-- workloads: :class:`Workload`, :func:`load_workload`, :func:`save_workload`, the kernel
+- workloads: :class:`Workload`, :func:`load_workload`, :func:`save_workload`,
+  :func:`criteo_dlrm` (DLRM's Criteo model as a workload, table sizes passed in), the kernel
   types :class:`Table`, :class:`EmbeddingBag`, :class:`Gemm`, :class:`Interaction`,
   :class:`Elementwise`, :class:`Transfer`;
 - PIM capabilities: :func:`capabilities` -> :class:`PimCapabilities` (the kernel ops, data
@@ -66,6 +67,7 @@ _EXPORTS: dict[str, str] = {
     "KernelRecord": "pimsim.sim.trace",
     "Trace": "pimsim.sim.trace",
     "Workload": "pimsim.workload.graph",
+    "criteo_dlrm": "pimsim.workload.examples",
     "load_workload": "pimsim.workload.graph",
     "save_workload": "pimsim.workload.graph",
     "Elementwise": "pimsim.workload.kernels",
@@ -88,6 +90,7 @@ if TYPE_CHECKING:  # the names as static tools see them
     from pimsim.requests.replay import ReplayResult, replay
     from pimsim.sim.engine import kernel_costs, simulate
     from pimsim.sim.trace import ENERGY_COLUMNS, KernelRecord, Trace
+    from pimsim.workload.examples import criteo_dlrm
     from pimsim.workload.graph import Workload, load_workload, save_workload
     from pimsim.workload.kernels import (
         Elementwise, EmbeddingBag, Gemm, Interaction, Table, Transfer,
@@ -130,6 +133,7 @@ __all__ = [
     "background_energy_pj",
     "capabilities",
     "capacity_refusals",
+    "criteo_dlrm",
     "host_dtypes",
     "kernel_costs",
     "load_profile",

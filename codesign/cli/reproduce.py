@@ -15,7 +15,10 @@ from codesign.cli.options import (
     command,
 )
 from codesign.data.schema import DATASET_NAMES
-from codesign.pipeline.protocol import DEFAULT_BUDGET, DEFAULT_PROFILE, REPRO_BUDGETS, STAGES
+from codesign.errors import CodesignError
+from codesign.hw.operating import parse_batches
+from codesign.pipeline.points import DEFAULT_BATCHES, DEFAULT_PROFILES
+from codesign.pipeline.protocol import DEFAULT_BUDGET, REPRO_BUDGETS, STAGES
 from codesign.pipeline.report_md import summary_text
 from codesign.pipeline.reproduce import reproduce
 from pimsim.util.cli import non_negative_int, positive_int
@@ -28,8 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     src.add_argument("--raw", type=Path, help="raw data set file (Kaggle format)")
     src.add_argument("--synthetic-rows", type=positive_int,
                      help="generate N synthetic rows in the raw format")
-    rp.add_argument("--profile", default=DEFAULT_PROFILE,
-                    help="hardware profile name or YAML path (default: %(default)s)")
+    hw = rp.add_mutually_exclusive_group()
+    hw.add_argument("--profiles", default=None, metavar="P[,P...]",
+                    help="hardware profiles (names or YAML paths), one co-search per profile "
+                    f"and batch (default: {','.join(DEFAULT_PROFILES)})")
+    hw.add_argument("--profile", default=None, metavar="P",
+                    help="one hardware profile: --profiles P")
+    rp.add_argument("--batch", default=",".join(map(str, DEFAULT_BATCHES)), metavar="B[,B...]",
+                    help="inference batches of the operating points (default: %(default)s)")
     rp.add_argument("--budget", choices=tuple(REPRO_BUDGETS), default=DEFAULT_BUDGET,
                     help="training, search and evaluation sizes (default: %(default)s)")
     rp.add_argument("--out", type=Path, required=True)
@@ -42,18 +51,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     "the same command continues from there")
 
 
+def _profiles(args: argparse.Namespace) -> tuple[str, ...]:
+    if args.profile is not None:
+        return (args.profile,)
+    if args.profiles is None:
+        return DEFAULT_PROFILES
+    names = tuple(p.strip() for p in args.profiles.split(","))
+    if any(not p for p in names):
+        raise CodesignError(f"--profiles {args.profiles}: an empty name; accepted: profile "
+                            "names or YAML paths separated by commas")
+    return names
+
+
 def _run_reproduce(args: argparse.Namespace) -> int:
     """The reproduction protocol: supernet, baseline B, co-design C, report.
 
-    Train the supernet, accuracy search (B), pareto co-search (C), train both from scratch,
-    simulate, write OUT/report.md, results.csv, pareto.png, breakdown.png and the Chrome
-    traces of B and C. Each stage is skipped when its artefact exists, so running the same
+    Train the supernet, accuracy search (B), one pareto co-search (C) per profile and batch,
+    train B and each C from scratch, simulate the decomposition (B, B_host, B+plan, C-arch,
+    C, DLRM) at each point, write OUT/report.md, summary.csv and per point the tables,
+    plots and traces. Each stage is skipped when its artefact exists, so running the same
     command again continues an interrupted run.
     """
     check_executor(args)
     check_writable(args.out, "--out", "folder")
+    profiles = _profiles(args)
     report = reproduce(
-        args.dataset, args.out, profile=args.profile, budget=args.budget,
+        args.dataset, args.out, profiles=profiles, batches=parse_batches(args.batch),
+        budget=args.budget,
         raw=args.raw, synthetic_rows=args.synthetic_rows, seed=args.seed,
         scheduler=args.scheduler, workers=args.workers, threads=args.threads,
         quiet=args.quiet, stop_after=args.stop_after,

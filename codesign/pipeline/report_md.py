@@ -1,62 +1,29 @@
-"""The reproduction's results: the table of B, C and B_host, the ratios beside the published
-ones, the plots, ``report.md``, and the short summary ``codesign reproduce`` prints."""
+"""The reproduction's report: per operating point the B, C and B_host table, the ratios
+beside the published ones, the decomposition and its shares, energy by component, busy time
+by kernel class and the plots; the summary of every point; ``report.md`` and the short text
+``codesign reproduce`` prints."""
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from codesign.pipeline.protocol import PUBLISHED, SIM_BATCH, TIMINGS_NAME, read_json, read_timings
+from codesign.pipeline.breakdown import class_kernels, components_figure, row_breakdowns
+from codesign.pipeline.decompose import ROWS, decomposition_table, shares_table
 from codesign.pipeline.plots import kernel_breakdown_plot, pareto_plot
-from codesign.pipeline.report import markdown_table, write_csv, write_text
+from codesign.pipeline.points import OperatingPoint, point_dir
+from codesign.pipeline.protocol import TIMINGS_NAME, read_json, read_timings
+from codesign.pipeline.report import markdown_table, save_figure, write_csv, write_text
 from codesign.pipeline.selection import LOGLOSS_TOLERANCE, RULE_FALLBACK, RULE_MET
-from pimsim import ENERGY_COLUMNS, Trace
+from codesign.pipeline.tables import published_row, ratios_table, results_table, summary_row
 
-#: Kernels per model shown in the breakdown plot (the rest are summed into one bar).
-BREAKDOWN_KERNELS = 12
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else math.nan
-
-
-def results_table(out: Path, dataset: str) -> pd.DataFrame:
-    """One row per model (B, C, B_host) with accuracy, FLOPs, energy and latency."""
-    b, c = read_json(out / "B.json"), read_json(out / "C.json")
-    hw = read_json(out / "hardware.json")
-    scratch = {t: read_json(out / f"scratch_{t}.json") for t in ("B", "C")}
-    rows = []
-    for tag, sup, sc in (("B", b, scratch["B"]), ("C", c, scratch["C"]),
-                         ("B_host", b, scratch["B"])):
-        h = hw[tag]
-        rows.append({
-            "dataset": dataset, "model": tag,
-            "supernet_logloss": sup["objectives"]["logloss"],
-            "test_logloss": sc["test"]["logloss"], "test_auc": sc["test"]["auc"],
-            "mflops": h["flops"] / 1e6, "energy_uj": h["energy_pj"] / 1e6,
-            "latency_us": h["latency_ns"] / 1e3,
-            "pim_kernels": len(h["on_pim"]),
-        })
-    return pd.DataFrame(rows)
-
-
-def ratios_table(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """B / C and B_host / C of FLOPs, energy and latency, then the published B / C."""
-    by = df.set_index("model")
-    ratios = []
-    for ref in ("B", "B_host"):
-        ratios.append({
-            "dataset": dataset, "ratio": f"{ref} / C",
-            "flops": _ratio(by.loc[ref, "mflops"], by.loc["C", "mflops"]),
-            "energy": _ratio(by.loc[ref, "energy_uj"], by.loc["C", "energy_uj"]),
-            "latency": _ratio(by.loc[ref, "latency_us"], by.loc["C", "latency_us"]),
-        })
-    ratios.append({"dataset": "published", "ratio": "B / C", **PUBLISHED})
-    return pd.DataFrame(ratios)
+#: The run's summary of every operating point, in the run folder.
+SUMMARY_NAME = "summary.csv"
 
 
 def _models_md(df: pd.DataFrame) -> str:
@@ -101,79 +68,143 @@ def _timings_md(times: dict[str, float]) -> str:
     return markdown_table(pd.DataFrame(rows), float_format=".1f")
 
 
+def _summary_md(summary: pd.DataFrame) -> str:
+    return markdown_table(summary.drop(columns=["folder"], errors="ignore"), float_format=".3g")
+
+
 def summary_text(out: str | os.PathLike[str]) -> str:
-    """A short text for the terminal: how C was picked, the B/C tables, the run time and the
-    path of ``report.md`` (of a finished run in ``out``)."""
+    """A short text for the terminal: with one operating point, how C was picked and the
+    B/C tables; the summary of every point, the run time and the path of ``report.md`` (of
+    a finished run in ``out``)."""
     out = Path(out)
-    b, c = read_json(out / "B.json"), read_json(out / "C.json")
-    df = pd.read_csv(out / "results.csv")
-    rdf = pd.read_csv(out / "ratios.csv")
+    summary = pd.read_csv(out / SUMMARY_NAME)
     times = read_timings(out)
-    lines = [*_choice_lines(b, c), _models_md(df), "", markdown_table(rdf, float_format=".3g"),
-             "", f"run time: {sum(times.values()):.0f} s over {len(times)} stages "
-             f"({', '.join(f'{k} {v:.0f} s' for k, v in times.items())})",
-             f"report: {out / 'report.md'}"]
+    lines: list[str] = []
+    if (out / "C.json").is_file():  # one point: its files are in the run folder
+        b, c = read_json(out / "B.json"), read_json(out / "C.json")
+        lines += [*_choice_lines(b, c), _models_md(pd.read_csv(out / "results.csv")), "",
+                  markdown_table(pd.read_csv(out / "ratios.csv"), float_format=".3g"), ""]
+    lines += ["B / C at every operating point (larger = C better; hw / arch share: B / B+plan "
+              "and B / C-arch):", "", _summary_md(summary), "",
+              f"run time: {sum(times.values()):.0f} s over {len(times)} stages "
+              f"({', '.join(f'{k} {v:.0f} s' for k, v in times.items())})",
+              f"report: {out / 'report.md'}"]
     return "\n".join(lines)
 
 
-def _kernels(out: Path) -> pd.DataFrame:
-    """Per-kernel latency and energy by component of B and C, from their traces."""
-    kdfs = []
-    for tag in ("B", "C"):
-        tdf = Trace.from_parquet(out / "traces" / f"{tag}.parquet").df
-        tdf = tdf[tdf["op"] != "background"]
-        k = pd.DataFrame({"model": tag, "name": tdf["name"], "placement": tdf["placement"],
-                          "latency_ns": tdf["duration_ns"]})
-        for col in ENERGY_COLUMNS:
-            k[f"energy_{col[:-3]}_pj"] = tdf[col].to_numpy()
-        kdfs.append(k)
-    return pd.concat(kdfs, ignore_index=True)
+def _shares_lines(shares: pd.DataFrame) -> list[str]:
+    """The shares table and what it says: per metric, B / C against hardware x architecture."""
+    lines = [markdown_table(shares, float_format=".4g"), ""]
+    for _, r in shares.iterrows():
+        if r["metric"] == "flops":
+            continue
+        lines.append(
+            f"- {r['metric']}: the plan alone gives {r['hardware']:.3g}x, the architecture "
+            f"alone {r['architecture']:.3g}x, their product {r['hardware_x_architecture']:.3g}x; "
+            f"C (both) gives {r['total_B_over_C']:.3g}x, so doing both together is "
+            f"{r['joint']:.3g}x the product (1: the gains multiply; above 1: C's plan does "
+            "more for C's subnet than B's best plan does for B's).")
+    return [*lines, ""]
 
 
-def write_report(out: Path, dataset: str, profile: str, budget: str) -> Path:
-    """Write results.csv, ratios.csv, pareto.png, breakdown.png and report.md of the run in
-    ``out``; returns the path of report.md."""
-    df = results_table(out, dataset)
-    write_csv(df, out / "results.csv")
+def _point_section(out: Path, pdir: Path, dataset: str, point: OperatingPoint,
+                   budget: str) -> tuple[list[str], dict[str, Any]]:
+    """Write the point's tables and plots into ``pdir``; return its report lines and its
+    summary row."""
+    df = results_table(out, pdir, dataset)
+    write_csv(df, pdir / "results.csv")
     rdf = ratios_table(df, dataset)
-    write_csv(rdf, out / "ratios.csv")
-    b, c = read_json(out / "B.json"), read_json(out / "C.json")
-    hist = pd.read_csv(out / "search_C" / "history.csv")
-    hw = read_json(out / "hardware.json")
-    marks = {t: {"logloss": (b if t == "B" else c)["objectives"]["logloss"],
-                 "energy_pj": hw[t]["energy_pj"], "latency_ns": hw[t]["latency_ns"]}
-             for t in ("B", "C")}
-    pareto_plot(hist, out / "pareto.png", marks=marks,
-                title=f"{dataset}: co-search on {profile} (budget {budget})")
-    kernel_breakdown_plot(_kernels(out), out / "breakdown.png", group="model",
-                          max_kernels=BREAKDOWN_KERNELS,
-                          title=f"{dataset}: per-kernel latency and energy, B vs C")
+    write_csv(rdf, pdir / "ratios.csv")
+    hw = read_json(pdir / "hardware.json")
+    dec = decomposition_table(hw)
+    write_csv(dec, pdir / "decomposition.csv")
+    shares = shares_table(dec)
+    write_csv(shares, pdir / "shares.csv")
+    energy, busy = row_breakdowns(pdir / "traces", ROWS)
+    write_csv(energy, pdir / "energy_components.csv")
+    write_csv(busy, pdir / "kernel_classes.csv")
+    b, c = read_json(out / "B.json"), read_json(pdir / "C.json")
+    hist = pd.read_csv(pdir / "search_C" / "history.csv")
+    logloss = {"B": b["objectives"]["logloss"], "C": c["objectives"]["logloss"],
+               "C-arch": c["objectives"]["logloss"], "B+plan": b["objectives"]["logloss"]}
+    marks = {t: {"logloss": logloss[t], "energy_pj": hw[t]["energy_pj"],
+                 "latency_ns": hw[t]["latency_ns"]} for t in ("B", "C", "B+plan", "C-arch")}
+    where = f"{point.profile} at batch {point.batch}"
+    pareto_plot(hist, pdir / "pareto.png", marks=marks,
+                title=f"{dataset}: co-search on {where} (budget {budget})")
+    kernel_breakdown_plot(class_kernels(pdir / "traces", ("B", "C")),
+                          pdir / "breakdown.png", group="model", max_kernels=None,
+                          title=f"{dataset}, {where}: latency and energy by kernel class")
+    save_figure(components_figure(energy, busy, f"{dataset}, {where}"), pdir / "components.png")
+    rel = os.path.relpath(pdir, out)
+    prefix = "" if rel == "." else f"{rel}/"
     lines = [
-        f"# pimrec reproduction: {dataset}, profile `{profile}`, budget `{budget}`",
-        "",
-        "B: best subnet of an accuracy-only search with the profile's naive plan (tables on "
-        "PIM where the kind can pool, dense kernels on the host). C: the co-search front point "
-        "with the lowest energy x latency whose supernet log loss is at most B's + "
-        f"{LOGLOSS_TOLERANCE}. B_host: B with every kernel on the host. Latency and energy: one "
-        f"inference batch of {SIM_BATCH} simulated by pimsim; `mflops`: MFLOPs/sample, 2 per "
-        "multiply-add (what is counted follows NASRec).",
-        "",
+        f"## {where}", "",
         *_choice_lines(b, c),
-        "## Models", "", _models_md(df), "",
-        "## Ratios (larger = C better) beside the published ones", "",
+        "### B, C and B_host", "", _models_md(df), "",
         markdown_table(rdf, float_format=".3g"), "",
-        f"Searches: {b.get('evaluations')} evaluations each (B accuracy, C pareto); C's front "
-        f"holds {c.get('front_size')} points. C places {len(hw['C']['on_pim'])} kernels on PIM "
-        f"with knobs {hw['C']['knobs']}; B places {len(hw['B']['on_pim'])}.", "",
+        "### Decomposition (one batch; `*_vs_B`: B / row, larger = better than B)", "",
+        markdown_table(dec, float_format={"mflops": ".4g", "energy_uj": ".4g",
+                                          "latency_us": ".4g", "flops_vs_B": ".3g",
+                                          "energy_vs_B": ".3g", "latency_vs_B": ".3g"}), "",
+        "Shares: hardware = B / B+plan (B's subnet, its best plan), architecture = B / C-arch "
+        "(C's subnet on the naive plan), total = B / C, joint = total / (hardware x "
+        "architecture).", "",
+        *_shares_lines(shares),
+        "### Energy by component (µJ)", "", markdown_table(energy, float_format=".4g"), "",
+        "### Busy time by kernel class (µs; overlapping kernels both count)", "",
+        markdown_table(busy, float_format=".4g"), "",
+        f"C places {len(hw['C']['on_pim'])} kernels on PIM with knobs {hw['C']['knobs']}; B "
+        f"places {len(hw['B']['on_pim'])}; B+plan's plan: {hw['B+plan']['plan_source']}. "
+        f"Searches: {b.get('evaluations')} evaluations each; C's front holds "
+        f"{c.get('front_size')} points.", "",
+        f"![pareto]({prefix}pareto.png) ![components]({prefix}components.png) "
+        f"![breakdown]({prefix}breakdown.png)", "",
+    ]
+    return lines, summary_row(dataset, point, rel, df, shares)
+
+
+def write_report(out: Path, dataset: str, points: Sequence[OperatingPoint], budget: str) -> Path:
+    """Write every point's tables and plots, ``summary.csv`` and ``report.md`` of the run in
+    ``out``; returns the path of report.md."""
+    single = len(points) == 1
+    sections: list[str] = []
+    rows = []
+    for p in points:
+        lines, row = _point_section(out, point_dir(out, p, single), dataset, p, budget)
+        sections += lines
+        rows.append(row)
+    summary = pd.DataFrame([*rows, published_row(dataset)])
+    write_csv(summary, out / SUMMARY_NAME)
+    lines = [
+        f"# pimrec reproduction: {dataset}, budget `{budget}`, "
+        f"{len(points)} operating point(s)", "",
+        "B: best subnet of an accuracy-only search with the profile's naive plan (tables on "
+        "PIM where the kind can pool, dense kernels on the host). C: at each operating point, "
+        "the co-search front point with the lowest energy x latency whose supernet log loss is "
+        f"at most B's + {LOGLOSS_TOLERANCE}. B_host: B with every kernel on the host. B+plan: "
+        "B's subnet with its best plan (placement and configuration alone). C-arch: C's subnet "
+        "on the naive plan (architecture alone). DLRM: DLRM's Criteo model on the data set's "
+        "tables, naive placement (handcrafted baseline). Latency (µs) and energy (µJ): one "
+        "inference batch of the point's size simulated by pimsim; `mflops`: MFLOPs/sample, 2 "
+        "per multiply-add (what is counted follows NASRec).", "",
+        "## Summary: B / C at every operating point beside the published ratios", "",
+        _summary_md(summary), "",
         "The published work does not define its PIM hardware, configuration space or the "
         "baseline of its ratios; these are pimrec's own (see README).", "",
+        *sections,
         "## Artefacts", "",
-        "- `results.csv`, `ratios.csv`: the tables above",
-        "- `pareto.png`: log loss vs energy and vs latency of every co-search evaluation, B and "
-        "C marked (points beyond Tukey's far-out fence are drawn at the axis edge)",
-        "- `breakdown.png`: per-kernel latency (coloured by placement: host or PIM) and energy "
-        "by component of B and C",
-        "- `traces/B.chrome.json`, `traces/C.chrome.json` (Perfetto), `traces/*.parquet`",
+        f"- `{SUMMARY_NAME}`: the summary above; per point (its folder): `results.csv`, "
+        "`ratios.csv`, `decomposition.csv`, `shares.csv`, `energy_components.csv`, "
+        "`kernel_classes.csv`",
+        "- `pareto.png`: log loss vs energy and vs latency of every co-search evaluation, B, "
+        "C, B+plan and C-arch marked (points beyond Tukey's far-out fence are drawn at the "
+        "axis edge)",
+        "- `components.png`: energy by component and busy time by kernel class of every row; "
+        "`breakdown.png`: latency (by placement) and energy by component of each kernel class "
+        "of B and C",
+        "- `traces/<row>.parquet` per row, `traces/B.chrome.json`, `traces/C.chrome.json` "
+        "(Perfetto)",
         f"- `{TIMINGS_NAME}`: wall seconds of each stage (the report stage's own time is added "
         "after this report is written)",
         "",

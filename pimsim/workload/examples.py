@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pimsim.errors import WorkloadError
 from pimsim.workload.graph import Workload, load_workload
 from pimsim.workload.kernels import EmbeddingBag, Gemm, Interaction, Placement, Table
 
@@ -44,17 +45,21 @@ def criteo_dlrm(
     mlp_placement: Placement = "host",
     distribution: str = "zipf",
     fallback_to_host: bool = False,
+    dense_features: int = CRITEO_DENSE_FEATURES,
 ) -> Workload:
     """A DLRM inference batch: one embedding bag per entry of ``table_rows``, a 3-layer
-    bottom MLP (13-512-256-dim), the dot interaction of the tables plus the bottom MLP's
-    output and a 4-layer top MLP (-1024-512-256-1): 7 GEMM layers."""
+    bottom MLP (``dense_features``-512-256-dim; Criteo's 13 dense features by default), the
+    dot interaction of the tables plus the bottom MLP's output and a 4-layer top MLP
+    (-1024-512-256-1): 7 GEMM layers."""
+    if dense_features < 1:
+        raise WorkloadError(f"criteo_dlrm dense_features: {dense_features}; accepted: >= 1")
     tables = {f"t{i}": Table(rows=r, dim=dim, dtype=dtype) for i, r in enumerate(table_rows)}
     kernels: list[Any] = []
     deps: dict[str, list[str]] = {}
     for i in range(len(tables)):
         kernels.append(EmbeddingBag(name=f"emb{i}", table=f"t{i}", batch=batch, pooling=pooling,
                                     distribution=distribution, placement=embedding_placement))
-    prev, width = None, CRITEO_DENSE_FEATURES
+    prev, width = None, dense_features
     for j, n in enumerate((*BOTTOM_MLP, dim)):
         kernels.append(Gemm(name=f"bot{j}", m=batch, k=width, n=n, dtype=dtype,
                             placement=mlp_placement))

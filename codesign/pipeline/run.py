@@ -1,0 +1,105 @@
+"""A reproduction run as the stages see it: its arguments and folders (:class:`Run`), the
+stage runner that skips finished stages and keeps their times (:class:`Stages`), and the
+search problems and searches the stages start (:func:`problem`, :func:`search`)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codesign.cosearch import CoSearchProblem
+from codesign.pipeline.points import OperatingPoint, point_dir
+from codesign.pipeline.protocol import TIMINGS_NAME, ReproBudget, read_timings, write_json
+from codesign.search import SearchConfig, run_search
+from pimsim import Profile
+from pimsim.util.executors import SERIAL, make_executor
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything a stage reads: the arguments of ``reproduce`` and the folders."""
+
+    out: Path
+    dataset: str
+    points: tuple[OperatingPoint, ...]
+    profiles: dict[str, Profile]
+    bud: ReproBudget
+    seed: int
+    raw: str | os.PathLike[str] | None
+    synthetic_rows: int | None
+    scheduler: str | None
+    workers: int | None
+    threads: int | None
+    quiet: bool
+
+    @property
+    def data_dir(self) -> Path:
+        return self.out / "data" / "cache"
+
+    @property
+    def supernet_dir(self) -> Path:
+        return self.out / "supernet"
+
+    @property
+    def single(self) -> bool:
+        """One operating point: its artefacts sit in the run folder itself."""
+        return len(self.points) == 1
+
+    def dir(self, point: OperatingPoint) -> Path:
+        return point_dir(self.out, point, self.single)
+
+
+class Stages:
+    """Runs stages in order, skipping those whose artefact exists, and keeps their times."""
+
+    def __init__(self, out: Path, log: Callable[[str], None], stop_after: str | None) -> None:
+        self.out, self.log, self.stop_after = out, log, stop_after
+        self.times = read_timings(out)
+
+    def run(self, name: str, artefact: Path, fn: Callable[[], None], label: str = "") -> None:
+        """Run stage ``name`` (shown and timed as ``name label``) unless ``artefact``
+        exists."""
+        full = f"{name} {label}".strip()
+        if artefact.exists():
+            self.log(f"[{full}] done already ({artefact.relative_to(self.out)})")
+        else:
+            self.log(f"[{full}] running")
+            t0 = time.perf_counter()
+            fn()
+            self.times[full] = time.perf_counter() - t0
+            write_json(self.out / TIMINGS_NAME, self.times)
+            self.log(f"[{full}] {self.times[full]:.1f} s")
+
+    def stop_here(self, name: str) -> bool:
+        """True (and said) when ``name`` is the ``stop_after`` stage."""
+        if name == self.stop_after:
+            self.log(f"[{name}] stopping here (stop_after); run again to continue")
+            return True
+        return False
+
+
+def problem(run: Run, co_design: bool, point: OperatingPoint) -> CoSearchProblem:
+    """The search problem of B (``co_design=False``) or of C at ``point``; every problem
+    shares the run's estimate cache, so a subnet is estimated once across the searches."""
+    return CoSearchProblem(
+        data_dir=str(run.data_dir), supernet=str(run.supernet_dir), profile=point.profile,
+        co_design=co_design, space="full", dataset=run.dataset, batches=(point.batch,),
+        finetune_steps=run.bud.finetune_steps, finetune_batch=run.bud.finetune_batch,
+        eval_rows=run.bud.eval_rows, finetune_rows=run.bud.finetune_rows, seed=run.seed,
+        simulate=co_design, cache_dir=str(run.out / "cache"),
+        # worker processes share the cores: one torch thread each
+        num_threads=1 if run.scheduler not in (None, SERIAL) else run.threads,
+    )
+
+
+def search(run: Run, prob: CoSearchProblem, folder: Path, seeds: tuple[Any, ...] = ()) -> Any:
+    """Run (or resume) the search of ``prob`` in ``folder`` with the run's budget."""
+    mode = "pareto" if prob.co_design else "accuracy"
+    cfg = SearchConfig(budget=run.bud.search, seed=run.seed, mode=mode,
+                       initial_genomes=seeds, **dict(run.bud.search_overrides))
+    with make_executor(run.scheduler, run.workers) as ex:
+        return run_search(prob, cfg, out_dir=folder, resume=True, executor=ex, quiet=run.quiet)

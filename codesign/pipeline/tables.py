@@ -1,0 +1,76 @@
+"""The reproduction's tables of one operating point (B, C and B_host with accuracy; B / C
+beside the published ratios) and the summary over every point."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from codesign.pipeline.decompose import METRICS
+from codesign.pipeline.points import OperatingPoint
+from codesign.pipeline.protocol import PUBLISHED, read_json
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
+def results_table(out: Path, pdir: Path, dataset: str) -> pd.DataFrame:
+    """One row per model (B, C, B_host) of the point in ``pdir`` with accuracy, FLOPs,
+    energy and latency."""
+    b, c = read_json(out / "B.json"), read_json(pdir / "C.json")
+    hw = read_json(pdir / "hardware.json")
+    scratch = {"B": read_json(out / "scratch_B.json"), "C": read_json(pdir / "scratch_C.json")}
+    rows = []
+    for tag, sup, sc in (("B", b, scratch["B"]), ("C", c, scratch["C"]),
+                         ("B_host", b, scratch["B"])):
+        h = hw[tag]
+        rows.append({
+            "dataset": dataset, "model": tag,
+            "supernet_logloss": sup["objectives"]["logloss"],
+            "test_logloss": sc["test"]["logloss"], "test_auc": sc["test"]["auc"],
+            "mflops": h["flops"] / 1e6, "energy_uj": h["energy_pj"] / 1e6,
+            "latency_us": h["latency_ns"] / 1e3,
+            "pim_kernels": len(h["on_pim"]),
+        })
+    return pd.DataFrame(rows)
+
+
+def ratios_table(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """B / C and B_host / C of FLOPs, energy and latency, then the published B / C."""
+    by = df.set_index("model")
+    ratios = []
+    for ref in ("B", "B_host"):
+        ratios.append({
+            "dataset": dataset, "ratio": f"{ref} / C",
+            "flops": _ratio(by.loc[ref, "mflops"], by.loc["C", "mflops"]),
+            "energy": _ratio(by.loc[ref, "energy_uj"], by.loc["C", "energy_uj"]),
+            "latency": _ratio(by.loc[ref, "latency_us"], by.loc["C", "latency_us"]),
+        })
+    ratios.append({"dataset": "published", "ratio": "B / C", **PUBLISHED})
+    return pd.DataFrame(ratios)
+
+
+def summary_row(dataset: str, point: OperatingPoint, folder: str, results: pd.DataFrame,
+                shares: pd.DataFrame) -> dict[str, Any]:
+    """One line of the summary: B / C per metric, the hardware and architecture shares of
+    energy and latency, and C's test log loss against B's."""
+    by = results.set_index("model")
+    sh = shares.set_index("metric")
+    row: dict[str, Any] = {"dataset": dataset, "profile": point.profile, "batch": point.batch}
+    for metric, _ in METRICS:
+        row[metric] = float(sh.loc[metric, "total_B_over_C"])
+    for metric in ("energy", "latency"):
+        row[f"{metric}_hw_share"] = float(sh.loc[metric, "hardware"])
+        row[f"{metric}_arch_share"] = float(sh.loc[metric, "architecture"])
+    row["test_logloss_C_minus_B"] = float(by.loc["C", "test_logloss"] - by.loc["B", "test_logloss"])
+    row["folder"] = folder
+    return row
+
+
+def published_row(dataset: str) -> dict[str, Any]:
+    """The published B / C beside the measured ones."""
+    return {"dataset": dataset, "profile": "published", "batch": math.nan, **PUBLISHED}
