@@ -28,6 +28,10 @@ shared infrastructure of :mod:`pimsim.util`. By group:
   (the memory's background energy over a number of cycles), :func:`standalone_energy_pj`
   (a kernel's system energy while it runs alone: memory background and host static power
   over its time);
+- host against PIM for a whole model: :func:`compare_model` -> :class:`ModelComparison`
+  (per kernel and batch, host vs PIM latency and energy, and the host-only, naive and
+  best plans scheduled: ``pimsim compare``'s model view), :func:`write_model` (its CSV,
+  Markdown and plots);
 - request replay: :func:`replay` -> :class:`ReplayResult`;
 - request replay: :func:`replay_file` (a trace file in bounded memory, per-request
   results to Parquet);
@@ -47,6 +51,9 @@ _EXPORTS: dict[str, str] = {
     "PimCapabilities": "pimsim.cost.pim",
     "capabilities": "pimsim.cost.pim",
     "capacity_refusals": "pimsim.cost.pim",
+    "ModelComparison": "pimsim.compare.model",
+    "compare_model": "pimsim.compare.model",
+    "write_model": "pimsim.compare.report",
     "background_energy_pj": "pimsim.energy",
     "standalone_energy_pj": "pimsim.energy",
     "PimsimError": "pimsim.errors",
@@ -79,6 +86,8 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:  # the names as static tools see them
+    from pimsim.compare.model import ModelComparison, compare_model
+    from pimsim.compare.report import write_model
     from pimsim.cost.pim import PimCapabilities, capabilities, capacity_refusals
     from pimsim.energy import background_energy_pj, standalone_energy_pj
     from pimsim.errors import PimsimError, ProfileError, TraceFormatError, WorkloadError
@@ -118,6 +127,7 @@ __all__ = [
     "Gemm",
     "Interaction",
     "KernelRecord",
+    "ModelComparison",
     "PimsimError",
     "PimCapabilities",
     "PimSection",
@@ -133,6 +143,7 @@ __all__ = [
     "background_energy_pj",
     "capabilities",
     "capacity_refusals",
+    "compare_model",
     "criteo_dlrm",
     "host_dtypes",
     "kernel_costs",
@@ -144,5 +155,6 @@ __all__ = [
     "save_workload",
     "simulate",
     "standalone_energy_pj",
+    "write_model",
 ]
 __version__ = "0.1.0"

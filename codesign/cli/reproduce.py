@@ -17,7 +17,13 @@ from codesign.cli.options import (
 from codesign.data.schema import DATASET_NAMES
 from codesign.errors import CodesignError
 from codesign.hw.operating import parse_batches
-from codesign.pipeline.points import DEFAULT_BATCHES, DEFAULT_PROFILES
+from codesign.pipeline.points import (
+    AUTO_LIMIT_SPEEDUP,
+    DEFAULT_BATCHES,
+    DEFAULT_PROFILES,
+    LIMIT_AUTO,
+    parse_limit,
+)
 from codesign.pipeline.protocol import DEFAULT_BUDGET, REPRO_BUDGETS, STAGES
 from codesign.pipeline.report_md import summary_text
 from codesign.pipeline.reproduce import reproduce
@@ -39,6 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     help="one hardware profile: --profiles P")
     rp.add_argument("--batch", default=",".join(map(str, DEFAULT_BATCHES)), metavar="B[,B...]",
                     help="inference batches of the operating points (default: %(default)s)")
+    rp.add_argument("--latency-limit-us", default=LIMIT_AUTO, metavar="auto|none|US",
+                    help="one more operating point per profile: batch 1 under this latency "
+                    "limit (µs; auto: B's naive-plan latency / "
+                    f"{AUTO_LIMIT_SPEEDUP:g}; none: no such point; default %(default)s)")
     rp.add_argument("--budget", choices=tuple(REPRO_BUDGETS), default=DEFAULT_BUDGET,
                     help="training, search and evaluation sizes (default: %(default)s)")
     rp.add_argument("--out", type=Path, required=True)
@@ -66,9 +76,11 @@ def _profiles(args: argparse.Namespace) -> tuple[str, ...]:
 def _run_reproduce(args: argparse.Namespace) -> int:
     """The reproduction protocol: supernet, baseline B, co-design C, report.
 
-    Train the supernet, accuracy search (B), one pareto co-search (C) per profile and batch,
-    train B and each C from scratch, simulate the decomposition (B, B_host, B+plan, C-arch,
-    C, DLRM) at each point, write OUT/report.md, summary.csv and per point the tables,
+    Train the supernet, accuracy search (B), one pareto co-search (C) per profile and batch
+    (and a latency-limited one at batch 1 per profile), train B and each C from scratch
+    with 3 seeds (C accepted at B's mean test log loss + 0.002), simulate the
+    decomposition (B, B_host, B+plan, C-arch, C, DLRM) and the advantage maps of B and C
+    at each point, write OUT/report.md, summary.csv and per point the tables,
     plots and traces. Each stage is skipped when its artefact exists, so running the same
     command again continues an interrupted run.
     """
@@ -77,6 +89,7 @@ def _run_reproduce(args: argparse.Namespace) -> int:
     profiles = _profiles(args)
     report = reproduce(
         args.dataset, args.out, profiles=profiles, batches=parse_batches(args.batch),
+        latency_limit=parse_limit(args.latency_limit_us),
         budget=args.budget,
         raw=args.raw, synthetic_rows=args.synthetic_rows, seed=args.seed,
         scheduler=args.scheduler, workers=args.workers, threads=args.threads,

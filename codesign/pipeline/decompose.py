@@ -7,12 +7,14 @@ Rows (:data:`ROWS`):
 
 - ``B``: the accuracy-best subnet on the profile's naive plan;
 - ``B_host``: B's subnet with every kernel on the host;
-- ``B+plan``: B's subnet with its best plan: of the naive and host plans, the greedy plans
-  over :data:`~codesign.hw.greedy.GREEDY_OBJECTIVES` at the point's batch, and the plan
-  with the lowest energy x latency that the co-search evaluated for B's subnet, the one with
-  the lowest simulated energy x latency (so B+plan is never above B on that product);
+- ``B+plan``: B's subnet with its best plan (:func:`best_plan`): of the naive and host
+  plans, the greedy plans over :data:`~codesign.hw.greedy.GREEDY_OBJECTIVES` at the point's
+  batch, and the plan with the lowest energy x latency that the co-search evaluated for B's
+  subnet, the best simulated one (so B+plan is never worse than B on the point's score);
 - ``C-arch``: C's subnet on the naive plan (the architecture alone);
-- ``C``: C's subnet with C's plan (both);
+- ``C``: C's subnet with its best plan among the same candidates, C's own plan from the
+  co-search first (both sides; a plan the search never tried for C's subnet, such as its
+  greedy plan at the point's batch, can still beat the one it found);
 - ``DLRM``: DLRM's Criteo model (:func:`pimsim.criteo_dlrm`: bottom MLP 512-256-16, dot
   interaction, top MLP 1024-512-256-1) on the data set's tables and dense features, as a
   workload on the naive placement (tables on PIM where the kind pools them, the rest on the
@@ -20,7 +22,10 @@ Rows (:data:`ROWS`):
 
 Shares, per metric (FLOPs, energy, latency): ``hardware = B / B+plan``, ``architecture =
 B / C-arch``, ``total = B / C``; ``joint = total / (hardware x architecture)`` is what doing
-both together gives beyond the product of the two alone (1.0: the gains multiply)."""
+both together gives beyond the product of the two alone (1.0: the gains multiply).
+
+The score that "best" means: energy x latency; at a point with a latency limit, the lowest
+energy among the plans within the limit (the lowest latency when none is)."""
 
 from __future__ import annotations
 
@@ -86,24 +91,53 @@ def cosearch_plan_for(history: pd.DataFrame | None, spec: SubnetSpec) -> PimPlan
     return None if best is None else best[1]
 
 
+def plan_score(m: Mapping[str, float], limit_ns: float | None) -> tuple[float, float]:
+    """What :func:`best_plan` minimises: ``(0, energy x latency)``; with ``limit_ns``,
+    ``(0, energy)`` within the limit and ``(1, latency)`` beyond it."""
+    if limit_ns is None:
+        return 0.0, _edp(m)
+    if float(m["latency_ns"]) <= limit_ns:
+        return 0.0, float(m["energy_pj"])
+    return 1.0, float(m["latency_ns"])
+
+
+def plan_candidates(spec: SubnetSpec, schema: Any, profile: Profile, batch: int,
+                    naive: PimPlan, cost: Any, first: Mapping[str, PimPlan]) -> dict[str, PimPlan]:
+    """``first`` (source -> plan), then ``spec``'s naive and host plans and its greedy plans
+    at ``batch`` with ``naive``'s knobs."""
+    cands: dict[str, PimPlan] = dict(first)
+    cands.setdefault("naive", naive)
+    cands.setdefault("host", host_plan(spec, schema))
+    for objective in GREEDY_OBJECTIVES:
+        cands[f"greedy ({objective})"] = greedy_plan(spec, schema, profile, naive.knobs,
+                                                     cost, objective, batch=batch)
+    return cands
+
+
+def best_plan(traces: Mapping[str, Trace], limit_ns: float | None) -> str:
+    """The source in ``traces`` (source -> simulated trace, in preference order) with the
+    lowest :func:`plan_score` (ties: the earlier one)."""
+    order = list(traces)
+    return min(order, key=lambda s: (plan_score(hardware_metrics(traces[s]), limit_ns),
+                                     order.index(s)))
+
+
 def decompose(point_dir: Path, *, spec_b: SubnetSpec, spec_c: SubnetSpec, plan_c: PimPlan,
               schema: Any, profile: Profile, batch: int, seed: int,
-              history: pd.DataFrame | None) -> dict[str, Any]:
+              history: pd.DataFrame | None, limit_ns: float | None = None) -> dict[str, Any]:
     """Simulate every row of :data:`ROWS` at ``batch``; write each trace into
     ``point_dir/traces/`` and return ``{row: hardware metrics, flops, on_pim, knobs,
-    plan_source}`` (what ``hardware.json`` holds)."""
+    plan_source, plan}`` (what ``hardware.json`` holds; with ``limit_ns``, each row's
+    ``within_limit``)."""
     tdir = point_dir / "traces"
     tdir.mkdir(parents=True, exist_ok=True)
     cache: dict[tuple[Any, ...], Any] = {}
     naive_b = naive_plan(spec_b, schema, profile)
-    cands: dict[str, PimPlan] = {"naive": naive_b, "host": host_plan(spec_b, schema)}
     cost = cached_kernel_cost(cache, seed)
-    for objective in GREEDY_OBJECTIVES:
-        cands[f"greedy ({objective})"] = greedy_plan(spec_b, schema, profile, naive_b.knobs,
-                                                     cost, objective, batch=batch)
     found = cosearch_plan_for(history, spec_b)
-    if found is not None:
-        cands["co-search"] = found
+    cands_b = plan_candidates(spec_b, schema, profile, batch, naive_b, cost,
+                              {"naive": naive_b, "host": host_plan(spec_b, schema),
+                               **({"co-search": found} if found is not None else {})})
 
     def sim(spec: SubnetSpec, plan: PimPlan) -> Trace:
         same_knobs = plan.knobs == naive_b.knobs
@@ -111,17 +145,19 @@ def decompose(point_dir: Path, *, spec_b: SubnetSpec, spec_c: SubnetSpec, plan_c
                                cache=cache if same_knobs else None)
 
     traces: dict[str, tuple[Trace, SubnetSpec | None, PimPlan, str]] = {}
-    scored: list[tuple[float, int, str, Trace]] = []
-    for i, (source, plan) in enumerate(cands.items()):
-        t = sim(spec_b, plan)
-        scored.append((_edp(hardware_metrics(t)), i, source, t))
-        if source in ("naive", "host"):
-            traces["B" if source == "naive" else "B_host"] = (t, spec_b, plan, source)
-    _, _, source, t = min(scored, key=lambda s: (s[0], s[1]))  # ties: the earlier candidate
-    traces["B+plan"] = (t, spec_b, cands[source], source)
+    sims_b = {source: sim(spec_b, plan) for source, plan in cands_b.items()}
+    traces["B"] = (sims_b["naive"], spec_b, naive_b, "naive")
+    traces["B_host"] = (sims_b["host"], spec_b, cands_b["host"], "host")
+    source = best_plan(sims_b, limit_ns)
+    traces["B+plan"] = (sims_b[source], spec_b, cands_b[source], source)
     naive_c = naive_plan(spec_c, schema, profile)
-    traces["C-arch"] = (sim(spec_c, naive_c), spec_c, naive_c, "naive")
-    traces["C"] = (sim(spec_c, plan_c), spec_c, plan_c, "co-search")
+    cands_c = plan_candidates(spec_c, schema, profile, batch, naive_c, cost,
+                              {"co-search": plan_c})
+    sims_c = {s: sims_b[s] if spec_c == spec_b and s in sims_b and cands_b[s] == p
+              else sim(spec_c, p) for s, p in cands_c.items()}
+    traces["C-arch"] = (sims_c["naive"], spec_c, naive_c, "naive")
+    source = best_plan(sims_c, limit_ns)
+    traces["C"] = (sims_c[source], spec_c, cands_c[source], source)
     wl = dlrm_workload(schema, profile, naive_b, batch)
     traces["DLRM"] = (simulate(wl, apply_knobs(profile, naive_b), seed=seed), None, naive_b,
                       "naive")
@@ -135,11 +171,14 @@ def decompose(point_dir: Path, *, spec_b: SubnetSpec, spec_c: SubnetSpec, plan_c
         if spec is not None:
             m["flops"] = float(count_flops(spec, schema).total_flops)
             m["on_pim"] = plan.on_pim()
+            m["plan"] = plan.to_dict()
         else:  # the workload's own count: 2 per multiply-add, per sample
             m["flops"] = float(trace.totals()["flops"]) / batch
             m["on_pim"] = sorted(k.name for k in wl.kernels if k.placement == "pim")
         m["knobs"] = dict(plan.knobs)
         m["plan_source"] = source
+        if limit_ns is not None:
+            m["within_limit"] = bool(m["latency_ns"] <= limit_ns)
         hw[tag] = m
     return hw
 

@@ -17,6 +17,7 @@ from codesign.pipeline.breakdown import class_kernels, components_figure, row_br
 from codesign.pipeline.decompose import ROWS, decomposition_table, shares_table
 from codesign.pipeline.plots import kernel_breakdown_plot, pareto_plot
 from codesign.pipeline.points import OperatingPoint, point_dir
+from codesign.pipeline.acceptance import SCRATCH_SEEDS, TEST_TOLERANCE
 from codesign.pipeline.protocol import TIMINGS_NAME, read_json, read_timings
 from codesign.pipeline.report import markdown_table, save_figure, write_csv, write_text
 from codesign.pipeline.selection import LOGLOSS_TOLERANCE, RULE_FALLBACK, RULE_MET
@@ -28,8 +29,52 @@ SUMMARY_NAME = "summary.csv"
 
 def _models_md(df: pd.DataFrame) -> str:
     return markdown_table(df, float_format={
-        "supernet_logloss": ".5f", "test_logloss": ".5f", "test_auc": ".5f", "mflops": ".4g",
+        "supernet_logloss": ".5f", "test_logloss": ".5f", "test_logloss_std": ".5f",
+        "test_auc": ".5f", "test_auc_std": ".5f", "mflops": ".4g",
         "energy_uj": ".4g", "latency_us": ".4g"})
+
+
+def _acceptance_lines(b_scratch: dict[str, Any], c: dict[str, Any]) -> list[str]:
+    """How C was accepted on the test split, with every subnet tried."""
+    b_ll = float(b_scratch["test"]["logloss"])
+    lines = [f"C's acceptance (test log loss, mean over {len(b_scratch.get('seeds', [0]))} "
+             f"seeds trained from scratch; C passes at B's mean + {TEST_TOLERANCE}): "
+             f"**{c.get('rule', 'not recorded')}**. B: {b_ll:.5f} ± "
+             f"{float(b_scratch.get('test_std', {}).get('logloss', math.nan)):.5f}.", ""]
+    tried = c.get("tried", [])
+    if tried:
+        rows = [{"try": i + 1, "subnet": t["spec_hash"], "supernet_logloss": t["supernet_logloss"],
+                 "test_logloss": t["test"]["logloss"], "std": t["test_std"]["logloss"],
+                 "minus_B": t["test"]["logloss"] - b_ll, "accepted": t["accepted"]}
+                for i, t in enumerate(tried)]
+        lines += [markdown_table(pd.DataFrame(rows), float_format=".5f"), ""]
+    if not c.get("supernet_choice_accepted", True):
+        lines += ["**The supernet's choice of C failed the test tolerance.**", ""]
+    return lines
+
+
+def _advantage_lines(adv: dict[str, Any], prefix: str) -> list[str]:
+    """The advantage maps of B and C: the best plan against the host, and per kernel class
+    what PIM runs and wins."""
+    if not adv:
+        return []
+    verdict = ("PIM can win here (the model view's best plan beats the host alone on latency "
+               "or energy for B or C)" if adv["pim_can_win"] else
+               "**PIM cannot win here**: for neither B nor C does any placement beat the host "
+               "alone; no hardware share above 1 is possible at this point")
+    lines = [f"### Advantage map (`pimsim compare` model view, {adv['dtype']} on both sides)",
+             "", verdict + ".", ""]
+    for tag in ("B", "C"):
+        a = adv.get(tag)
+        if a is None:
+            continue
+        lines += [f"{tag}: best plan ({a['best_from']}, {a['kernels_on_pim']} kernels on PIM) "
+                  f"host / plan latency {a['best_latency_ratio']:.3g}x, energy "
+                  f"{a['best_energy_ratio']:.3g}x; every runnable kernel on PIM (naive): "
+                  f"{a['naive_latency_ratio']:.3g}x, {a['naive_energy_ratio']:.3g}x "
+                  f"(files: `{prefix}advantage/{tag}/`).", "",
+                  markdown_table(pd.DataFrame(a["classes"]), float_format=".4g"), ""]
+    return lines
 
 
 def _choice_lines(b: dict[str, Any], c: dict[str, Any]) -> list[str]:
@@ -124,12 +169,21 @@ def _point_section(out: Path, pdir: Path, dataset: str, point: OperatingPoint,
     write_csv(energy, pdir / "energy_components.csv")
     write_csv(busy, pdir / "kernel_classes.csv")
     b, c = read_json(out / "B.json"), read_json(pdir / "C.json")
+    accepted_c = read_json(pdir / "scratch_C.json")
     hist = pd.read_csv(pdir / "search_C" / "history.csv")
-    logloss = {"B": b["objectives"]["logloss"], "C": c["objectives"]["logloss"],
-               "C-arch": c["objectives"]["logloss"], "B+plan": b["objectives"]["logloss"]}
+    c_ll = accepted_c["objectives"]["logloss"]
+    logloss = {"B": b["objectives"]["logloss"], "C": c_ll, "C-arch": c_ll,
+               "B+plan": b["objectives"]["logloss"]}
     marks = {t: {"logloss": logloss[t], "energy_pj": hw[t]["energy_pj"],
                  "latency_ns": hw[t]["latency_ns"]} for t in ("B", "C", "B+plan", "C-arch")}
-    where = f"{point.profile} at batch {point.batch}"
+    where = point.label
+    limit = c.get("latency_limit_us")
+    limit_lines = [] if limit is None else [
+        f"Latency limit at batch {point.batch}: **{float(limit):.4g} µs** (the co-search keeps "
+        "only genomes within it and C is the least energy among them within B's log loss + "
+        f"the tolerance). C {'meets' if hw['C'].get('within_limit') else '**misses**'} it; "
+        f"B {'meets' if hw['B'].get('within_limit') else 'misses'} it." +
+        ("" if c.get("feasible", True) else " **No genome of the co-search met it.**"), ""]
     pareto_plot(hist, pdir / "pareto.png", marks=marks,
                 title=f"{dataset}: co-search on {where} (budget {budget})")
     kernel_breakdown_plot(class_kernels(pdir / "traces", ("B", "C")),
@@ -140,7 +194,9 @@ def _point_section(out: Path, pdir: Path, dataset: str, point: OperatingPoint,
     prefix = "" if rel == "." else f"{rel}/"
     lines = [
         f"## {where}", "",
+        *limit_lines,
         *_choice_lines(b, c),
+        *_acceptance_lines(read_json(out / "scratch_B.json"), accepted_c),
         "### B, C and B_host", "", _models_md(df), "",
         markdown_table(rdf, float_format=".3g"), "",
         "### Decomposition (one batch; `*_vs_B`: B / row, larger = better than B)", "",
@@ -151,6 +207,7 @@ def _point_section(out: Path, pdir: Path, dataset: str, point: OperatingPoint,
         "(C's subnet on the naive plan), total = B / C, joint = total / (hardware x "
         "architecture).", "",
         *_shares_lines(shares),
+        *_advantage_lines(hw.get("advantage", {}), prefix),
         "### Energy by component (µJ)", "", markdown_table(energy, float_format=".4g"), "",
         "### Busy time by kernel class (µs; overlapping kernels both count)", "",
         markdown_table(busy, float_format=".4g"), "",
@@ -161,7 +218,7 @@ def _point_section(out: Path, pdir: Path, dataset: str, point: OperatingPoint,
         f"![pareto]({prefix}pareto.png) ![components]({prefix}components.png) "
         f"![breakdown]({prefix}breakdown.png)", "",
     ]
-    return lines, summary_row(dataset, point, rel, df, shares)
+    return lines, summary_row(dataset, point, rel, df, shares, pdir)
 
 
 def write_report(out: Path, dataset: str, points: Sequence[OperatingPoint], budget: str) -> Path:
@@ -182,7 +239,9 @@ def write_report(out: Path, dataset: str, points: Sequence[OperatingPoint], budg
         "B: best subnet of an accuracy-only search with the profile's naive plan (tables on "
         "PIM where the kind can pool, dense kernels on the host). C: at each operating point, "
         "the co-search front point with the lowest energy x latency whose supernet log loss is "
-        f"at most B's + {LOGLOSS_TOLERANCE}. B_host: B with every kernel on the host. B+plan: "
+        f"at most B's + {LOGLOSS_TOLERANCE}, accepted when its mean test log loss over "
+        f"{SCRATCH_SEEDS} seeds trained from scratch is at most B's + {TEST_TOLERANCE} (else "
+        "the next front candidate, else B's subnet with its best plan). B_host: B with every kernel on the host. B+plan: "
         "B's subnet with its best plan (placement and configuration alone). C-arch: C's subnet "
         "on the naive plan (architecture alone). DLRM: DLRM's Criteo model on the data set's "
         "tables, naive placement (handcrafted baseline). Latency (µs) and energy (µJ): one "
@@ -190,6 +249,9 @@ def write_report(out: Path, dataset: str, points: Sequence[OperatingPoint], budg
         "per multiply-add (what is counted follows NASRec).", "",
         "## Summary: B / C at every operating point beside the published ratios", "",
         _summary_md(summary), "",
+        "`limit_us`: a serving point's latency limit; `C_accepted`: C met the test "
+        "tolerance; `pim_can_win`: the advantage map shows a plan that beats the host alone "
+        "(where it is false, only the architecture can give a gain).", "",
         "The published work does not define its PIM hardware, configuration space or the "
         "baseline of its ratios; these are pimrec's own (see README).", "",
         *sections,

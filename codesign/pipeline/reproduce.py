@@ -57,7 +57,8 @@ from codesign.data.synthetic import make_synthetic_cache
 from codesign.errors import CodesignError
 from codesign.nas.space import to_dict
 from codesign.pipeline.point_stages import stage_scratch_b, stage_scratch_c, stage_search_c, stage_simulate
-from codesign.pipeline.points import OperatingPoint, operating_points
+from codesign.pipeline.acceptance import SCRATCH_SEEDS, TEST_TOLERANCE
+from codesign.pipeline.points import LIMIT_NONE, OperatingPoint, operating_points
 from codesign.pipeline.protocol import (
     DEFAULT_BUDGET,
     DEFAULT_PROFILE,
@@ -162,12 +163,14 @@ def reproduce(
     stop_after: str | None = None,
     profiles: tuple[str, ...] | None = None,
     batches: tuple[int, ...] = (SIM_BATCH,),
+    latency_limit: float | str = LIMIT_NONE,
 ) -> Path | None:
     """Run (or continue) the reproduction; returns the path of ``report.md``, or None when
     ``stop_after`` (a stage name of :data:`STAGES`; a per-point stage stops once every
     point has finished it) ended the run early (continue it later with the same
     arguments). The operating points are every pair of ``profiles`` (default: ``profile``
-    alone) and ``batches`` (:func:`codesign.pipeline.points.operating_points`)."""
+    alone) and ``batches``, and with ``latency_limit`` (``auto``, or µs) one serving point
+    per profile (:func:`codesign.pipeline.points.operating_points`)."""
     if dataset not in DATASET_NAMES:
         raise CodesignError(f"dataset: {dataset!r}; accepted: {', '.join(DATASET_NAMES)}")
     if stop_after is not None and stop_after not in STAGES:
@@ -182,7 +185,7 @@ def reproduce(
         raise CodesignError(f"--raw {raw}: no such file or folder; accepted: the raw {dataset} "
                             "data (a file, or KDD's folder)")
     names = tuple(profiles) if profiles is not None else (profile,)
-    points = operating_points(names, tuple(batches))
+    points = operating_points(names, tuple(batches), latency_limit)
     run = Run(out=Path(out_dir), dataset=dataset, points=points,
               profiles={p: load_profile(p) for p in names},  # fail early on a bad profile
               bud=bud, seed=seed, raw=raw, synthetic_rows=synthetic_rows, scheduler=scheduler,
@@ -193,9 +196,12 @@ def reproduce(
                                 "synthetic_rows": synthetic_rows,
                                 # null for one profile at SIM_BATCH, as a run that does not
                                 # record it
-                                "operating_points": None}
-    if len(names) > 1 or tuple(batches) != (SIM_BATCH,):
-        settings["operating_points"] = {"profiles": list(names), "batches": list(batches)}
+                                "operating_points": None,
+                                "scratch": {"seeds": SCRATCH_SEEDS,
+                                            "test_tolerance": TEST_TOLERANCE}}
+    if len(names) > 1 or tuple(batches) != (SIM_BATCH,) or latency_limit != LIMIT_NONE:
+        settings["operating_points"] = {"profiles": list(names), "batches": list(batches),
+                                        "latency_limit_us": latency_limit}
     _check_settings(run.out, settings)
     if threads is not None:
         torch.set_num_threads(threads)

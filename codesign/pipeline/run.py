@@ -82,24 +82,31 @@ class Stages:
         return False
 
 
-def problem(run: Run, co_design: bool, point: OperatingPoint) -> CoSearchProblem:
-    """The search problem of B (``co_design=False``) or of C at ``point``; every problem
-    shares the run's estimate cache, so a subnet is estimated once across the searches."""
+def problem(run: Run, co_design: bool, point: OperatingPoint,
+            limit_us: float | None = None) -> CoSearchProblem:
+    """The search problem of B (``co_design=False``) or of C at ``point`` (with a latency
+    limit of ``limit_us`` at the point's batch); every problem shares the run's estimate
+    cache, so a subnet is estimated once across the searches."""
     return CoSearchProblem(
         data_dir=str(run.data_dir), supernet=str(run.supernet_dir), profile=point.profile,
         co_design=co_design, space="full", dataset=run.dataset, batches=(point.batch,),
         finetune_steps=run.bud.finetune_steps, finetune_batch=run.bud.finetune_batch,
         eval_rows=run.bud.eval_rows, finetune_rows=run.bud.finetune_rows, seed=run.seed,
         simulate=co_design, cache_dir=str(run.out / "cache"),
+        latency_limit_us={} if limit_us is None else {point.batch: float(limit_us)},
         # worker processes share the cores: one torch thread each
         num_threads=1 if run.scheduler not in (None, SERIAL) else run.threads,
     )
 
 
 def search(run: Run, prob: CoSearchProblem, folder: Path, seeds: tuple[Any, ...] = ()) -> Any:
-    """Run (or resume) the search of ``prob`` in ``folder`` with the run's budget."""
-    mode = "pareto" if prob.co_design else "accuracy"
+    """Run (or resume) the search of ``prob`` in ``folder`` with the run's budget: an
+    accuracy search for B, a pareto co-search for C, or with latency limits a
+    ``constrained`` co-search minimising energy (its front: the genomes within them)."""
+    limits = prob.operating.search_limits()
+    mode = "constrained" if limits else "pareto" if prob.co_design else "accuracy"
+    extra: dict[str, Any] = {"metric": "energy_pj", "limits": limits} if limits else {}
     cfg = SearchConfig(budget=run.bud.search, seed=run.seed, mode=mode,
-                       initial_genomes=seeds, **dict(run.bud.search_overrides))
+                       initial_genomes=seeds, **extra, **dict(run.bud.search_overrides))
     with make_executor(run.scheduler, run.workers) as ex:
         return run_search(prob, cfg, out_dir=folder, resume=True, executor=ex, quiet=run.quiet)

@@ -100,17 +100,35 @@ def b_elite(history: pd.DataFrame) -> list[SubnetSpec]:
     return out
 
 
+#: What C minimises among the front points within the tolerance: energy x latency at a
+#: batch point, energy at a serving point (whose front holds the genomes within its
+#: latency limit only).
+SELECT_KEYS = ("edp", "energy")
+
+
+def ranked_within_tolerance(front: pd.DataFrame, b_logloss: float,
+                            tolerance: float = LOGLOSS_TOLERANCE, key: str = "edp") -> list[int]:
+    """Row positions of ``front`` with ``logloss <= b_logloss + tolerance``, best first by
+    ``key`` (:data:`SELECT_KEYS`; ties: lower log loss, then position)."""
+    if key not in SELECT_KEYS:
+        raise CodesignError(f"select key: {key!r}; accepted: {', '.join(SELECT_KEYS)}")
+    energy = front["energy_pj"].to_numpy()
+    score = energy * front["latency_ns"].to_numpy() if key == "edp" else energy
+    ll = front["logloss"].to_numpy()
+    cand = [i for i in range(len(front)) if ll[i] <= b_logloss + tolerance]
+    return sorted(cand, key=lambda i: (score[i], ll[i], i))
+
+
 def select_c(front: pd.DataFrame, b_logloss: float,
-             tolerance: float = LOGLOSS_TOLERANCE) -> tuple[int, bool]:
+             tolerance: float = LOGLOSS_TOLERANCE, key: str = "edp") -> tuple[int, bool]:
     """Row position in ``front`` of C and whether it met the log-loss tolerance: the lowest
-    ``latency_ns x energy_pj`` among rows with ``logloss <= b_logloss + tolerance``; if none,
-    the lowest log loss."""
+    ``key`` (``latency_ns x energy_pj``, or ``energy_pj``) among rows with
+    ``logloss <= b_logloss + tolerance``; if none, the lowest log loss."""
     if front.empty:
         raise CodesignError("reproduce: the co-search front is empty; accepted: a finished search")
+    ranked = ranked_within_tolerance(front, b_logloss, tolerance, key)
+    if ranked:
+        return ranked[0], True
     edp = front["latency_ns"].to_numpy() * front["energy_pj"].to_numpy()
-    ok = front["logloss"].to_numpy() <= b_logloss + tolerance
-    if ok.any():
-        cand = [i for i in range(len(front)) if ok[i]]
-        return min(cand, key=lambda i: (edp[i], front["logloss"].iloc[i], i)), True
     ll = front["logloss"].to_numpy()
     return int(min(range(len(front)), key=lambda i: (ll[i], edp[i], i))), False

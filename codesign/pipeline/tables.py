@@ -19,19 +19,24 @@ def _ratio(a: float, b: float) -> float:
 
 
 def results_table(out: Path, pdir: Path, dataset: str) -> pd.DataFrame:
-    """One row per model (B, C, B_host) of the point in ``pdir`` with accuracy, FLOPs,
-    energy and latency."""
-    b, c = read_json(out / "B.json"), read_json(pdir / "C.json")
+    """One row per model (B, C, B_host) of the point in ``pdir`` with accuracy (supernet
+    estimate; test log loss and AUC, mean and std over the seeds trained from scratch),
+    FLOPs, energy and latency; C is the accepted C (``scratch_C.json``)."""
+    b = read_json(out / "B.json")
     hw = read_json(pdir / "hardware.json")
     scratch = {"B": read_json(out / "scratch_B.json"), "C": read_json(pdir / "scratch_C.json")}
     rows = []
-    for tag, sup, sc in (("B", b, scratch["B"]), ("C", c, scratch["C"]),
+    for tag, sup, sc in (("B", b, scratch["B"]), ("C", scratch["C"], scratch["C"]),
                          ("B_host", b, scratch["B"])):
         h = hw[tag]
+        std = sc.get("test_std", {})
         rows.append({
             "dataset": dataset, "model": tag,
             "supernet_logloss": sup["objectives"]["logloss"],
-            "test_logloss": sc["test"]["logloss"], "test_auc": sc["test"]["auc"],
+            "test_logloss": sc["test"]["logloss"],
+            "test_logloss_std": std.get("logloss", math.nan),
+            "test_auc": sc["test"]["auc"], "test_auc_std": std.get("auc", math.nan),
+            "seeds": len(sc.get("seeds", [0])),
             "mflops": h["flops"] / 1e6, "energy_uj": h["energy_pj"] / 1e6,
             "latency_us": h["latency_ns"] / 1e3,
             "pim_kernels": len(h["on_pim"]),
@@ -55,18 +60,25 @@ def ratios_table(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
 
 
 def summary_row(dataset: str, point: OperatingPoint, folder: str, results: pd.DataFrame,
-                shares: pd.DataFrame) -> dict[str, Any]:
+                shares: pd.DataFrame, pdir: Path) -> dict[str, Any]:
     """One line of the summary: B / C per metric, the hardware and architecture shares of
-    energy and latency, and C's test log loss against B's."""
+    energy and latency, C's mean test log loss against B's and whether C was accepted,
+    whether the advantage map shows PIM can win, and a serving point's limit."""
     by = results.set_index("model")
     sh = shares.set_index("metric")
-    row: dict[str, Any] = {"dataset": dataset, "profile": point.profile, "batch": point.batch}
+    hw, c = read_json(pdir / "hardware.json"), read_json(pdir / "scratch_C.json")
+    limit = read_json(pdir / "C.json").get("latency_limit_us")
+    row: dict[str, Any] = {"dataset": dataset, "profile": point.profile, "batch": point.batch,
+                           "limit_us": math.nan if limit is None else float(limit)}
     for metric, _ in METRICS:
         row[metric] = float(sh.loc[metric, "total_B_over_C"])
     for metric in ("energy", "latency"):
         row[f"{metric}_hw_share"] = float(sh.loc[metric, "hardware"])
         row[f"{metric}_arch_share"] = float(sh.loc[metric, "architecture"])
     row["test_logloss_C_minus_B"] = float(by.loc["C", "test_logloss"] - by.loc["B", "test_logloss"])
+    row["C_accepted"] = bool(c.get("accepted", True))
+    row["pim_can_win"] = bool(hw.get("advantage", {}).get("pim_can_win", True))
+    row["C_within_limit"] = bool(hw["C"].get("within_limit", True))
     row["folder"] = folder
     return row
 

@@ -84,7 +84,7 @@ def test_decomposition_rows_are_the_simulations_they_name(points_run: Path) -> N
     for b in BATCHES:
         pdir = points_run / POINTS_DIR / f"{PROFILE}_b{b}"
         hw = json.loads((pdir / "hardware.json").read_text())
-        c = json.loads((pdir / "C.json").read_text())
+        c = json.loads((pdir / "scratch_C.json").read_text())  # the accepted C
         spec_c = from_dict(c["spec"])
         again = {
             "B": hardware_metrics(simulate_subnet(spec_b, schema, naive_plan(spec_b, schema, profile),
@@ -94,8 +94,16 @@ def test_decomposition_rows_are_the_simulations_they_name(points_run: Path) -> N
             "C-arch": hardware_metrics(simulate_subnet(spec_c, schema, naive_plan(spec_c, schema, profile),
                                                        profile, batch=b, seed=0)),
             "C": hardware_metrics(simulate_subnet(
-                spec_c, schema, PimPlan.from_dict(c["plan"], "C.json"), profile, batch=b, seed=0)),
+                spec_c, schema, PimPlan.from_dict(hw["C"]["plan"], "hardware.json"), profile,
+                batch=b, seed=0)),
         }
+        # C's plan is the best of its candidates: never worse than the co-search's own plan
+        # for C's subnet nor than the naive plan (C-arch)
+        own = hardware_metrics(simulate_subnet(spec_c, schema, PimPlan.from_dict(
+            c["plan"], "scratch_C.json"), profile, batch=b, seed=0))
+        edp_c = hw["C"]["latency_ns"] * hw["C"]["energy_pj"]
+        assert edp_c <= own["latency_ns"] * own["energy_pj"] * (1 + 1e-12)
+        assert edp_c <= hw["C-arch"]["latency_ns"] * hw["C-arch"]["energy_pj"] * (1 + 1e-12)
         for tag, m in again.items():
             assert hw[tag]["latency_ns"] == pytest.approx(m["latency_ns"], rel=1e-9), (b, tag)
             assert hw[tag]["energy_pj"] == pytest.approx(m["energy_pj"], rel=1e-9), (b, tag)
