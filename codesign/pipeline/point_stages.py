@@ -18,7 +18,8 @@ import pandas as pd
 from codesign.data.cache import CtrData
 from codesign.hw.evaluate import sim_schema
 from codesign.hw.placement import PimPlan
-from codesign.nas.space import from_dict, spec_hash, to_dict
+from codesign.nas.moves import functional_hash
+from codesign.nas.space import from_dict, to_dict
 from codesign.hw.evaluate import hardware_metrics, simulate_subnet
 from codesign.hw.plans import naive_plan
 from codesign.pipeline.acceptance import (
@@ -116,10 +117,16 @@ def stage_search_c(run: Run, point: OperatingPoint) -> None:
     write_csv(res.history, pdir / "search_C" / "history.csv")
 
 
+def _fhash(spec_dict: dict[str, Any]) -> str:
+    """The functional hash of a spec's JSON form: equal for specs that build one model."""
+    return functional_hash(from_dict(spec_dict))
+
+
 def train_subnet(run: Run, spec_dict: dict[str, Any]) -> dict[str, Any]:
     """Test and validation metrics (mean and std over :func:`seeds_of` the run's seed) of
     the subnet trained from scratch with the run's budget, each seed's run kept in
-    ``scratch/<hash>_s<seed>.json`` (trained once per subnet and seed)."""
+    ``scratch/<hash>_s<seed>.json`` by the subnet's functional hash (trained once per model
+    and seed: two specs that differ in inert fields build the same model)."""
     spec = from_dict(spec_dict)
 
     def one(seed: int) -> Any:
@@ -127,7 +134,7 @@ def train_subnet(run: Run, spec_dict: dict[str, Any]) -> dict[str, Any]:
                                train_rows=run.bud.train_rows, num_threads=run.threads)
         return train_from_scratch_run(spec, CtrData.open(run.data_dir), cfg)
 
-    return train_seeds(run.out / "scratch", spec_hash(spec)[:16], seeds_of(run.seed), one)
+    return train_seeds(run.out / "scratch", functional_hash(spec)[:16], seeds_of(run.seed), one)
 
 
 def stage_scratch_b(run: Run) -> None:
@@ -171,10 +178,10 @@ def stage_scratch_c(run: Run, point: OperatingPoint) -> None:
     chosen: dict[str, Any] | None = None
     for k, cand in enumerate(_candidates(pdir, c, float(b_json["objectives"]["logloss"]),
                                          select_key(point))):
-        same = cand["spec"] == b_json["spec"]
+        same = _fhash(cand["spec"]) == _fhash(b_json["spec"])
         result = b_scratch if same else train_subnet(run, cand["spec"])
         ok = same or accepted(b_scratch, result)
-        tried.append({"spec_hash": spec_hash(from_dict(cand["spec"]))[:16],
+        tried.append({"spec_hash": _fhash(cand["spec"])[:16],
                       "supernet_logloss": cand["objectives"].get("logloss"),
                       "test": result["test"], "test_std": result["test_std"], "accepted": ok})
         if ok:
@@ -190,7 +197,7 @@ def stage_scratch_c(run: Run, point: OperatingPoint) -> None:
                   "plan": (plan or PimPlan.from_dict(b_json["plan"], "B.json: plan")).to_dict(),
                   "objectives": c.get("b_in_search", b_json["objectives"]), **b_scratch,
                   "rule": RULE_B_SUBNET}
-    chosen["same_subnet_as_b"] = chosen["spec"] == b_json["spec"]
+    chosen["same_subnet_as_b"] = _fhash(chosen["spec"]) == _fhash(b_json["spec"])
     chosen["accepted"] = chosen["rule"] != RULE_B_SUBNET or bool(tried and tried[-1]["accepted"])
     chosen["supernet_choice_accepted"] = bool(tried and tried[0]["accepted"])
     chosen["tried"] = tried

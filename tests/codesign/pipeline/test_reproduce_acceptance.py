@@ -14,7 +14,8 @@ import pytest
 
 from codesign.hw.evaluate import hardware_metrics, sim_schema, simulate_subnet
 from codesign.hw.plans import naive_plan
-from codesign.nas.space import from_dict, spec_hash
+from codesign.nas.moves import functional_hash
+from codesign.nas.space import from_dict
 from codesign.pipeline.acceptance import (
     RULE_B_SUBNET,
     RULE_SAME,
@@ -115,7 +116,7 @@ def test_a_c_that_fails_on_test_falls_back_to_bs_subnet(run_dir: Path, tmp_path:
     (out / "C.json").write_text(json.dumps(c))
     hist["front"] = [0 if j == i else 1 for j in range(len(hist))]
     hist.to_csv(out / "search_C" / "history.csv", index=False)
-    key = spec_hash(from_dict(c["spec"]))[:16]
+    key = functional_hash(from_dict(c["spec"]))[:16]
     worse = scratch_b["test"]["logloss"] + 10 * TEST_TOLERANCE
     for s in seeds_of(0):
         rec = {"seed": s, "val": scratch_b["val"], "test": {**scratch_b["test"], "logloss": worse},
