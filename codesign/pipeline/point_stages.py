@@ -39,6 +39,7 @@ from codesign.pipeline.protocol import read_json, write_json
 from codesign.pipeline.report import write_csv
 from codesign.pipeline.run import Run, problem, search
 from codesign.pipeline.selection import (
+    LOGLOSS_TOLERANCE,
     RULE_FALLBACK,
     RULE_MET,
     b_elite,
@@ -77,7 +78,8 @@ def resolve_limit(run: Run, point: OperatingPoint) -> float | None:
 def stage_search_c(run: Run, point: OperatingPoint) -> None:
     """The co-search at ``point``, seeded with B's genome (B's subnet on the point's naive
     plan) and its neighbours, and C picked from its front (at a serving point: a
-    ``constrained`` search, energy minimised, within the latency limit)."""
+    ``constrained`` search, energy minimised, within the latency limit and B's supernet
+    log loss + the tolerance)."""
     pdir = run.dir(point)
     pdir.mkdir(parents=True, exist_ok=True)
     b = read_json(run.out / "B.json")
@@ -87,7 +89,9 @@ def stage_search_c(run: Run, point: OperatingPoint) -> None:
     elite = b_elite(pd.read_csv(run.out / "search_B" / "history.csv"))
     seeds = c_seeds(prob, spec_b, prob.naive(spec_b), search_population(run.bud), run.seed,
                     elite)
-    res = search(run, prob, pdir / "search_C", tuple(prob.to_json(g) for g in seeds))
+    b_ll = float(b["objectives"]["logloss"])
+    res = search(run, prob, pdir / "search_C", tuple(prob.to_json(g) for g in seeds),
+                 logloss_limit=b_ll + LOGLOSS_TOLERANCE if point.serving else None)
     front = res.front.reset_index(drop=True)
     b_key = prob.key(seeds[0])
     b_row = res.history[res.history["key"] == b_key].iloc[0]
@@ -99,11 +103,12 @@ def stage_search_c(run: Run, point: OperatingPoint) -> None:
         write_json(pdir / "C.json", {
             **common, "feasible": False, "spec": b["spec"], "plan": prob.naive(spec_b).to_dict(),
             "objectives": dict(common["b_in_search"]), "met_tolerance": False,
-            "rule": f"no genome within the latency limit ({limit_us:.4g} µs): C is B",
+            "rule": f"no genome within the latency limit ({limit_us:.4g} µs) and B's log "
+                    "loss + the tolerance: C is B",
             "is_b_genome": True, "same_subnet_as_b": True})
         write_csv(res.history, pdir / "search_C" / "history.csv")
         return
-    i, met = select_c(front, float(b["objectives"]["logloss"]), key=select_key(point))
+    i, met = select_c(front, b_ll, key=select_key(point))
     row = front.iloc[i]
     g = prob.from_json(json.loads(row["genome"]))
     write_json(pdir / "C.json", {

@@ -6,9 +6,9 @@ training from scratch and its decomposition live in ``points/<profile>_b<batch>/
 with a single point keeps them in the run folder itself (the layout of a one-point run).
 
 A serving point (:attr:`OperatingPoint.serving`) is the serving case: batch 1 under a
-latency limit. Its co-search runs in the ``constrained`` mode (a genome over the limit is
-never chosen) and C is the least energy among the genomes within the limit and B's log
-loss plus the tolerance; the limit is given (``--latency-limit-us``) or, by default, B's
+latency limit. Its co-search runs in the ``constrained`` mode, minimising energy with the
+latency limit and B's supernet log loss plus the tolerance as its limits (a genome over
+either is never chosen), and C is the least energy among the genomes within both; the limit is given (``--latency-limit-us``) or, by default, B's
 latency on the naive plan over the published speed-up (:data:`AUTO_LIMIT_SPEEDUP`)."""
 
 from __future__ import annotations

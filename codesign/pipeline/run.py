@@ -99,11 +99,15 @@ def problem(run: Run, co_design: bool, point: OperatingPoint,
     )
 
 
-def search(run: Run, prob: CoSearchProblem, folder: Path, seeds: tuple[Any, ...] = ()) -> Any:
+def search(run: Run, prob: CoSearchProblem, folder: Path, seeds: tuple[Any, ...] = (),
+           logloss_limit: float | None = None) -> Any:
     """Run (or resume) the search of ``prob`` in ``folder`` with the run's budget: an
     accuracy search for B, a pareto co-search for C, or with latency limits a
-    ``constrained`` co-search minimising energy (its front: the genomes within them)."""
+    ``constrained`` co-search minimising energy (its front: the genomes within them and,
+    with ``logloss_limit``, within that supernet log loss)."""
     limits = prob.operating.search_limits()
+    if limits and logloss_limit is not None:
+        limits["logloss"] = float(logloss_limit)
     mode = "constrained" if limits else "pareto" if prob.co_design else "accuracy"
     extra: dict[str, Any] = {"metric": "energy_pj", "limits": limits} if limits else {}
     cfg = SearchConfig(budget=run.bud.search, seed=run.seed, mode=mode,
