@@ -55,6 +55,7 @@ from pimsim import Profile, load_profile
 from codesign.data.cache import CtrData
 from codesign.errors import CodesignError
 from codesign.nas.flops import count_flops
+from codesign.nas.memo import BlockMemo
 from codesign.hw.evaluate import hardware_metrics, sim_schema, simulate_subnet
 from codesign.hw.genome import Genome, GenomeOps, shrink_moves
 from codesign.hw.greedy import GREEDY_OBJECTIVES, KernelCostFn, cached_kernel_cost, knobs_variant
@@ -189,6 +190,8 @@ class CoSearchProblem:
             val = self._memo("data").schema if self.dataset is None else sim_schema(self.dataset)
         elif what == "sim_caches":
             val = {}
+        elif what == "block_memo":  # block outputs of the loaded (frozen) supernet
+            val = BlockMemo()
         else:  # pragma: no cover
             raise KeyError(what)
         _PROCESS_MEMO[key] = val
@@ -309,7 +312,7 @@ class CoSearchProblem:
                 precision, supernet=self._memo("supernet"), spec=spec, data=self._memo("data"),
                 finetune_steps=self.finetune_steps, split="val", lr=self.finetune_lr,
                 batch_size=self.finetune_batch, seed=self.seed, limit=self.eval_rows,
-                rows=self.finetune_rows,
+                rows=self.finetune_rows, memo=self._memo("block_memo"),
             )
             return {"logloss": float(r.logloss), "auc": float(r.auc)}
 

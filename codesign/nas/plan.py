@@ -11,7 +11,7 @@ Only operators whose output reaches the logit run (:func:`required_outputs`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -30,6 +30,7 @@ from codesign.nas.ops import (
     Segment,
     Sizes,
 )
+from codesign.nas.memo import BlockMemo, block_signature
 from codesign.nas.space import BlockSpec, SearchSpace, SubnetSpec, get_space, validate
 
 #: Index of each side in a (dense, sparse) pair.
@@ -296,15 +297,29 @@ def _sum(xs: list[Tensor]) -> Tensor:
     return out
 
 
+def _block_sid(memo: BlockMemo, bp: BlockPlan, src_ids: dict[str, dict[int, int]]) -> int:
+    """The signature id of ``bp``'s outputs (:func:`codesign.nas.memo.block_signature`)."""
+    read = sorted({(PORT_SIDE[port], j) for c in bp.calls() for port, srcs in c.inputs
+                   for j in srcs})
+    calls = (bp.dense_ops, bp.sparse_ops, bp.merge, bp.fm)
+    return memo.sig_id(block_signature(bp.index, calls, tuple(
+        (side, j, src_ids[side][j]) for side, j in read)))
+
+
 def run_plan(plan: ExecutionPlan, dense: Tensor | None, tokens: Tensor | None,
-             call: Caller) -> Tensor:
+             call: Caller, memo: BlockMemo | None = None, tag: Hashable = None) -> Tensor:
     """Execute ``plan`` on the raw dense features and the embedded sparse ones (None when
-    the plan does not read them); returns the logits."""
+    the plan does not read them); returns the logits. With ``memo`` (frozen weights only),
+    a block whose outputs ``memo`` holds for the rows ``tag`` names is not recomputed, and
+    every computed block's outputs are kept there (:mod:`codesign.nas.memo`)."""
     outs: dict[str, dict[int, Tensor]] = {"dense": {}, "sparse": {}}
     if dense is not None:
         outs["dense"][0] = dense
     if tokens is not None:
         outs["sparse"][0] = tokens
+    src_ids: dict[str, dict[int, int]] = {"dense": {}, "sparse": {}}
+    if memo is not None:
+        src_ids = {side: {0: memo.sig_id(("raw", side))} for side in ("dense", "sparse")}
 
     def run(i: int, c: OpCall, shared: dict[tuple[str, tuple[int, ...]], Tensor] | None = None
             ) -> Tensor:
@@ -325,6 +340,17 @@ def run_plan(plan: ExecutionPlan, dense: Tensor | None, tokens: Tensor | None,
         if bp is None:
             continue
         i = bp.index
+        sides = tuple(s for s, need in (("dense", bp.need_dense), ("sparse", bp.need_sparse))
+                      if need)
+        sid = -1
+        if memo is not None:
+            sid = _block_sid(memo, bp, src_ids)
+            src_ids["dense"][i + 1] = src_ids["sparse"][i + 1] = sid
+            kept = memo.get(tag, sid, sides)
+            if kept is not None:
+                for side in sides:
+                    outs[side][i + 1] = kept[side]
+                continue
         d = _sum([run(i, c) for c in bp.dense_ops]) if bp.dense_ops else None
         # The sparse operators of a block share one concatenation of their common sources;
         # the dense operators each concatenate their own. That fixes the autograd graph, and
@@ -345,5 +371,7 @@ def run_plan(plan: ExecutionPlan, dense: Tensor | None, tokens: Tensor | None,
                 assert s is not None  # DeepFM reads the sparse operators' output, unmerged
                 d = d + call(i, bp.fm, s)
             outs["dense"][i + 1] = d
+        if memo is not None:
+            memo.put(tag, sid, {side: outs[side][i + 1] for side in sides})
     last = len(plan.blocks)
     return call(-1, plan.final, outs["dense"][last], outs["sparse"][last])

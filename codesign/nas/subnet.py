@@ -8,7 +8,7 @@ supernet's execution plan, run by the same :func:`~codesign.nas.plan.run_plan`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from codesign.errors import DataFormatError
+from codesign.nas.memo import BlockMemo
 from codesign.nas.ops import Standalone
 from codesign.nas.plan import ExecutionPlan, OpCall, run_plan
 from codesign.nas.space import SubnetSpec
@@ -90,12 +91,16 @@ class SubnetModel(nn.Module):
     def _call(self, block: int, c: OpCall, *x: Tensor) -> Tensor:
         return self.ops[op_key(block, c.name)](*x)
 
-    def forward(self, dense: Tensor, sparse: Tensor) -> Tensor:
+    def forward(self, dense: Tensor, sparse: Tensor, memo: BlockMemo | None = None,
+                tag: Hashable = None) -> Tensor:
+        """Logits [B]; with ``memo`` and ``tag`` (frozen weights, rows named by ``tag``),
+        blocks kept there are not recomputed (:func:`codesign.nas.plan.run_plan`)."""
         check_batch(dense, sparse, self.n_dense, len(self.cardinalities))
         tokens = None
         if self.embedding is not None:
             tokens = embed(self.embedding, sparse, self.offsets, self.cards)
-        return run_plan(self.plan, dense if self.plan.need_raw_dense else None, tokens, self._call)
+        return run_plan(self.plan, dense if self.plan.need_raw_dense else None, tokens,
+                        self._call, memo, tag)
 
 
 def extract_ops(plan: ExecutionPlan, blocks: Any, final: Any) -> dict[str, Standalone]:

@@ -20,6 +20,8 @@ logit by at most half a step per weight.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -27,6 +29,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from codesign.data.cache import CtrData
+from codesign.nas.memo import BlockMemo
 from codesign.nas.ops import Final
 from codesign.nas.space import SubnetSpec
 from codesign.quant import Precision, QuantizedSubnet, apply_precision, calibrate
@@ -64,11 +67,21 @@ def final_module(model: nn.Module) -> nn.Module:
     return found[0]
 
 
+def rows_tag(rows: np.ndarray, start: int) -> str:
+    """The name of the :data:`FEATURE_BATCH` rows of ``rows`` from ``start`` in a
+    :class:`~codesign.nas.memo.BlockMemo` (a digest of their indices)."""
+    part = np.ascontiguousarray(rows[start:start + FEATURE_BATCH], dtype=np.int64)
+    return hashlib.sha256(part.tobytes()).hexdigest()[:24]
+
+
 def head_inputs(model: nn.Module, final: nn.Module, data: CtrData,
-                 *row_sets: np.ndarray) -> list[tuple[list[Tensor], Tensor]]:
+                *row_sets: np.ndarray, memo: BlockMemo | None = None
+                ) -> list[tuple[list[Tensor], Tensor]]:
     """The inputs of ``final`` (the module that runs the logit layer in ``model``) and the
     labels on each of ``row_sets``, from one frozen forward pass over them all (inference
-    mode; :data:`FEATURE_BATCH` rows at a time within each set)."""
+    mode; :data:`FEATURE_BATCH` rows at a time within each set). With ``memo`` (``model``
+    from ``Supernet.extract`` of a frozen supernet), blocks another subnet already computed
+    on the same rows are read from it."""
     cached: list[tuple[Tensor, ...]] = []
 
     def keep(_module: nn.Module, inputs: tuple[Tensor, ...]) -> None:
@@ -81,9 +94,12 @@ def head_inputs(model: nn.Module, final: nn.Module, data: CtrData,
             for rows in row_sets:
                 cached.clear()
                 labels: list[Tensor] = []
-                for batch in iter_batches(data, rows, FEATURE_BATCH):
+                for k, batch in enumerate(iter_batches(data, rows, FEATURE_BATCH)):
                     dense, sparse, label = to_tensors(batch)
-                    model(dense, sparse)
+                    if memo is None:
+                        model(dense, sparse)
+                    else:
+                        model(dense, sparse, memo, rows_tag(rows, k * FEATURE_BATCH))
                     labels.append(label)
                 feats = [torch.cat([c[k] for c in cached]) for k in range(len(cached[0]))]
                 per_set.append((feats, torch.cat(labels)))
@@ -198,15 +214,19 @@ def refit_rows(data: CtrData, rows: int | None, seed: int) -> np.ndarray:
 
 
 def estimate_on_rows(supernet: nn.Module, spec: SubnetSpec, data: CtrData, fit_rows: np.ndarray,
-                     eval_rows: np.ndarray, steps: int, *, l2: float = 1e-4) -> EvalResult:
+                     eval_rows: np.ndarray, steps: int, *, l2: float = 1e-4,
+                     memo: BlockMemo | None = None) -> EvalResult:
     """The fp32 estimate of ``spec`` from one frozen pass: the logit layer's inputs on
     ``fit_rows`` and on ``eval_rows`` are cached together; the head is fitted by L-BFGS
     (at most ``steps`` iterations, as :func:`finetune_head`) on the first and applied to the
-    second. The body is frozen, so the head on the cached inputs is the model's forward."""
+    second. The body is frozen, so the head on the cached inputs is the model's forward;
+    ``memo`` keeps block outputs across calls on the same frozen supernet (the same answer,
+    fewer blocks computed: :mod:`codesign.nas.memo`)."""
     model = supernet.extract(spec)
     model.eval()
     final = final_module(model)
-    (feats, y), (val_feats, val_y) = head_inputs(model, final, data, fit_rows, eval_rows)
+    (feats, y), (val_feats, val_y) = head_inputs(model, final, data, fit_rows, eval_rows,
+                                                 memo=memo)
     if steps > 0:
         fit_head_lbfgs(final, feats, y, steps, l2)
     with torch.inference_mode():
@@ -228,17 +248,19 @@ def estimate_subnet(
     seed: int = 0,
     limit: int | None = None,
     precision: Precision | None = None,
+    memo: BlockMemo | None = None,
 ) -> EvalResult:
     """The supernet's estimate of a subnet: fine-tune its head, evaluate on ``split``'s
     first ``limit`` rows; with ``precision``, both under that precision (module docstring).
-    The fp32 L-BFGS estimate runs as :func:`estimate_on_rows` (one frozen pass)."""
+    The fp32 L-BFGS estimate runs as :func:`estimate_on_rows` (one frozen pass, reading and
+    filling ``memo`` when given; the other routes do not use it)."""
     if precision is None and method == "lbfgs" and finetune_steps >= 0:
         val = data.indices(split)  # type: ignore[arg-type]
         val = val if limit is None else val[:limit]
         if val.shape[0] == 0:
             raise TrainError(f"evaluate: split {split!r} has no rows; accepted: a non-empty split")
         return estimate_on_rows(supernet, spec, data, refit_rows(data, rows, seed), val,
-                                finetune_steps)
+                                finetune_steps, memo=memo)
     model = finetune_head(
         supernet, spec, data, steps=finetune_steps, rows=rows, method=method, lr=lr,
         batch_size=batch_size, seed=seed, precision=precision,
