@@ -18,6 +18,7 @@ from codesign.nas.moves import functional_hash
 from codesign.nas.space import from_dict
 from codesign.pipeline.acceptance import (
     RULE_B_SUBNET,
+    RULE_NEXT,
     RULE_SAME,
     SCRATCH_SEEDS,
     TEST_TOLERANCE,
@@ -97,43 +98,69 @@ def test_parse_limit() -> None:
             parse_limit(bad)
 
 
+def _prefill(out: Path, spec: dict, scratch_b: dict, logloss: float) -> None:
+    """Seed runs of ``spec`` "trained from scratch" with test log loss ``logloss``."""
+    key = functional_hash(from_dict(spec))[:16]
+    for s in seeds_of(0):
+        rec = {"seed": s, "val": scratch_b["val"], "test": {**scratch_b["test"], "logloss": logloss},
+               "steps": 1, "wall_s": 0.0}
+        (out / "scratch" / f"{key}_s{s}.json").write_text(json.dumps(rec))
+
+
 @pytest.mark.slow
-def test_a_c_that_fails_on_test_falls_back_to_bs_subnet(run_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("second", [None, "passes"])
+def test_a_c_that_fails_on_test_is_replaced(run_dir: Path, tmp_path: Path, second: str | None) -> None:
     """C's seeds trained from scratch (pre-filled here) are worse than B by more than the
-    tolerance: C must not be accepted, and with no other candidate it becomes B's subnet."""
+    tolerance: C is not accepted. With a second front candidate within the supernet
+    tolerance whose test log loss equals B's, that one is C (RULE_NEXT); with none, C
+    becomes B's subnet (RULE_B_SUBNET)."""
     out = tmp_path / "run"
     shutil.copytree(run_dir, out)
     b = json.loads((out / "B.json").read_text())
     c = json.loads((out / "C.json").read_text())
     scratch_b = json.loads((out / "scratch_B.json").read_text())
     hist = pd.read_csv(out / "search_C" / "history.csv")
-    # C: the co-search's first genome of another subnet than B's, alone on the front, so
-    # that no second candidate exists
-    other = [json.loads(g)["spec"] != b["spec"] for g in hist["genome"]]
-    assert any(other), "the co-search evaluated only B's subnet"
-    i = other.index(True)
-    genome = json.loads(hist["genome"].iloc[i])
+    # candidates: the co-search's first genomes of distinct subnets other than B's
+    seen = {functional_hash(from_dict(b["spec"]))}
+    picks = []
+    for j, g in enumerate(hist["genome"]):
+        h = functional_hash(from_dict(json.loads(g)["spec"]))
+        if h not in seen:
+            seen.add(h)
+            picks.append(j)
+    want = 1 if second is None else 2
+    assert len(picks) >= want, "the co-search evaluated too few subnets"
+    picks = picks[:want]
+    genome = json.loads(hist["genome"].iloc[picks[0]])
     c.update(spec=genome["spec"], plan=genome["plan"], same_subnet_as_b=False, is_b_genome=False)
     (out / "C.json").write_text(json.dumps(c))
-    hist["front"] = [0 if j == i else 1 for j in range(len(hist))]
+    hist["front"] = [0 if j in picks else 1 for j in range(len(hist))]
+    if second is not None:  # within the supernet tolerance, so a candidate
+        hist.loc[picks[1], "logloss"] = b["objectives"]["logloss"]
     hist.to_csv(out / "search_C" / "history.csv", index=False)
-    key = functional_hash(from_dict(c["spec"]))[:16]
     worse = scratch_b["test"]["logloss"] + 10 * TEST_TOLERANCE
-    for s in seeds_of(0):
-        rec = {"seed": s, "val": scratch_b["val"], "test": {**scratch_b["test"], "logloss": worse},
-               "steps": 1, "wall_s": 0.0}
-        (out / "scratch" / f"{key}_s{s}.json").write_text(json.dumps(rec))
+    _prefill(out, c["spec"], scratch_b, worse)
+    if second is not None:
+        second_spec = json.loads(hist["genome"].iloc[picks[1]])["spec"]
+        _prefill(out, second_spec, scratch_b, scratch_b["test"]["logloss"])
     for name in ("scratch_C.json", "hardware.json", "report.md"):
         (out / name).unlink()
     reproduce("criteo", out, profile="hbm2_pim", budget=MICRO, synthetic_rows=3000, seed=0,
               scheduler="serial", threads=1, quiet=True)
     final = json.loads((out / "scratch_C.json").read_text())
-    assert final["rule"] == RULE_B_SUBNET and final["spec"] == b["spec"]
     assert not final["supernet_choice_accepted"]
     assert final["tried"][0]["test"]["logloss"] == pytest.approx(worse)
-    assert final["test"] == scratch_b["test"]
+    assert not final["tried"][0]["accepted"]
     report = (out / "report.md").read_text()
-    assert "failed the test tolerance" in report and RULE_B_SUBNET in report
+    assert "failed the test tolerance" in report
+    if second is None:
+        assert final["rule"] == RULE_B_SUBNET and final["spec"] == b["spec"]
+        assert final["test"] == scratch_b["test"] and len(final["tried"]) == 1
+        assert RULE_B_SUBNET in report
+    else:
+        assert final["rule"] == RULE_NEXT and final["spec"] == second_spec
+        assert [t["accepted"] for t in final["tried"]] == [False, True]
+        assert final["test"]["logloss"] == pytest.approx(scratch_b["test"]["logloss"])
     summary = pd.read_csv(out / "summary.csv")
     assert summary.loc[0, "test_logloss_C_minus_B"] == pytest.approx(0.0)
 
