@@ -135,11 +135,13 @@ def _label_groups(ax: Any, points: Sequence[tuple[str, float, float]]) -> list[t
 
 def _panel(ax: Any, xv: np.ndarray, yv: np.ndarray, mask: np.ndarray | None,
            marks: Mapping[str, Mapping[str, float]], x_col: str, y: str, log_x: bool | None,
-           labels: Mapping[str, str]) -> None:
+           labels: Mapping[str, str],
+           vlines: Mapping[str, Mapping[str, float]] | None = None) -> None:
     mx = np.array([float(m[x_col]) for m in marks.values()])
     my = np.array([float(m[y]) for m in marks.values()])
+    lx = np.array([float(v[x_col]) for v in (vlines or {}).values() if x_col in v])
     front = front_2d(xv, yv)
-    keep_x = np.concatenate([xv[front], mx])
+    keep_x = np.concatenate([xv[front], mx, lx])
     keep_y = np.concatenate([yv[front], my])
     use_log = log_x
     if use_log is None:  # a log axis when the values it shows span more than two decades
@@ -167,6 +169,10 @@ def _panel(ax: Any, xv: np.ndarray, yv: np.ndarray, mask: np.ndarray | None,
                    marker=_MARK_STYLES[k % len(_MARK_STYLES)],
                    c=_MARK_COLOURS[k % len(_MARK_COLOURS)], edgecolors="black",
                    label=name, zorder=3)
+    for k, (name, v) in enumerate((vlines or {}).items()):
+        if x_col in v:
+            ax.axvline(float(v[x_col]), ls="--", lw=1.5, c=_MARK_COLOURS[-1 - k % len(_MARK_COLOURS)],
+                       label=name, zorder=2)
     if use_log:
         ax.set_xscale("log")
     ax.set_xlim(x_lo, x_top)
@@ -190,11 +196,12 @@ def pareto_figure(
     log_x: bool | None = None,
     title: str | None = None,
     labels: Mapping[str, str] | None = None,
+    vlines: Mapping[str, Mapping[str, float]] | None = None,
 ) -> Any:
     """The matplotlib Figure of :func:`pareto_plot` (same arguments but the path)."""
     require_columns(points, [y, *xs], "pareto_plot points")
     labels = {"logloss": "log loss", "energy_pj": "energy (pJ)", "latency_ns": "latency (ns)",
-              **(labels or {})}
+              "energy_uj": "energy (µJ)", "latency_us": "latency (µs)", **(labels or {})}
     marks = dict(marks or {})
     for name, mark in marks.items():
         missing = [c for c in (y, *xs) if c not in mark]
@@ -215,7 +222,7 @@ def pareto_figure(
     fig, axes = _new_figure(5.2 * len(xs), 4.2, len(xs))
     for ax, x_col in zip(axes, xs):
         _panel(ax, points[x_col].to_numpy(dtype=np.float64), yv, mask, marks, x_col, y, log_x,
-               labels)
+               labels, vlines)
     axes[0].legend(loc="best", fontsize=8)
     if title:
         fig.suptitle(title)
@@ -228,7 +235,9 @@ def pareto_plot(points: pd.DataFrame, path: str | os.PathLike[str], **options: A
     All points are drawn in grey; those in ``front_mask`` (default: the rows whose ``front``
     column is 0 when there is one) in blue; each panel's 2-D front (both axes minimised) is a
     step line. ``marks`` maps a label (e.g. "B", "C") to a mapping holding ``y`` and the
-    ``xs`` values; each is drawn as a large marker and labelled. ``log_x`` defaults to a log
+    ``xs`` values; each is drawn as a large marker and labelled. ``vlines`` maps a label to
+    x values only (a model without a ``y``, such as a handcrafted baseline the supernet
+    cannot estimate): a dashed vertical line in each panel it has a value for. ``log_x`` defaults to a log
     axis when the x values span more than two decades. Options: those of
     :func:`pareto_figure`.
     """

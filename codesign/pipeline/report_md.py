@@ -174,8 +174,12 @@ def _point_section(out: Path, pdir: Path, dataset: str, point: OperatingPoint,
     c_ll = accepted_c["objectives"]["logloss"]
     logloss = {"B": b["objectives"]["logloss"], "C": c_ll, "C-arch": c_ll,
                "B+plan": b["objectives"]["logloss"]}
-    marks = {t: {"logloss": logloss[t], "energy_pj": hw[t]["energy_pj"],
-                 "latency_ns": hw[t]["latency_ns"]} for t in ("B", "C", "B+plan", "C-arch")}
+    marks = {t: {"logloss": logloss[t], "energy_uj": hw[t]["energy_pj"] / 1e6,
+                 "latency_us": hw[t]["latency_ns"] / 1e3} for t in ("B", "C", "B+plan", "C-arch")}
+    # DLRM is not in the search space: no supernet log loss, its cost as lines
+    dlrm = {"DLRM (no supernet estimate)": {"energy_uj": hw["DLRM"]["energy_pj"] / 1e6,
+                                            "latency_us": hw["DLRM"]["latency_ns"] / 1e3}}
+    hist = hist.assign(energy_uj=hist["energy_pj"] / 1e6, latency_us=hist["latency_ns"] / 1e3)
     where = point.label
     limit = c.get("latency_limit_us")
     limit_lines = [] if limit is None else [
@@ -184,7 +188,8 @@ def _point_section(out: Path, pdir: Path, dataset: str, point: OperatingPoint,
         f"the tolerance). C {'meets' if hw['C'].get('within_limit') else '**misses**'} it; "
         f"B {'meets' if hw['B'].get('within_limit') else 'misses'} it." +
         ("" if c.get("feasible", True) else " **No genome of the co-search met it.**"), ""]
-    pareto_plot(hist, pdir / "pareto.png", marks=marks,
+    pareto_plot(hist, pdir / "pareto.png", marks=marks, xs=("energy_uj", "latency_us"),
+                vlines=dlrm,
                 title=f"{dataset}: co-search on {where} (budget {budget})")
     kernel_breakdown_plot(class_kernels(pdir / "traces", ("B", "C")),
                           pdir / "breakdown.png", group="model", max_kernels=None,
@@ -259,9 +264,10 @@ def write_report(out: Path, dataset: str, points: Sequence[OperatingPoint], budg
         f"- `{SUMMARY_NAME}`: the summary above; per point (its folder): `results.csv`, "
         "`ratios.csv`, `decomposition.csv`, `shares.csv`, `energy_components.csv`, "
         "`kernel_classes.csv`",
-        "- `pareto.png`: log loss vs energy and vs latency of every co-search evaluation, B, "
-        "C, B+plan and C-arch marked (points beyond Tukey's far-out fence are drawn at the "
-        "axis edge)",
+        "- `pareto.png`: log loss vs energy (µJ) and vs latency (µs) of every co-search "
+        "evaluation, B, C, B+plan and C-arch marked, DLRM's energy and latency as dashed "
+        "lines (it has no supernet log loss; points beyond Tukey's far-out fence are drawn at "
+        "the axis edge)",
         "- `components.png`: energy by component and busy time by kernel class of every row; "
         "`breakdown.png`: latency (by placement) and energy by component of each kernel class "
         "of B and C",
