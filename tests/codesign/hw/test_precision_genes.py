@@ -31,7 +31,7 @@ from codesign.hw.plans import (
 from codesign.nas.moves import sample
 from codesign.quant import DENSE_DTYPES, TABLE_DTYPES, CrossbarQuant, Precision
 from pimsim import Profile, load_profile
-from pimsim.workload import EmbeddingBag, Gemm, Table
+from pimsim.workload import EmbeddingBag, Gemm
 
 SCHEMA = get_schema("criteo")
 PROFILE_DIR = Path(__file__).resolve().parents[3] / "hw_profiles"
