@@ -5,8 +5,8 @@ the advantage maps of B and C (``hardware.json``, ``traces/``, ``advantage/``), 
 point's folder (:meth:`codesign.pipeline.run.Run.dir`).
 
 Training from scratch is a function of the subnet and the seed, so a subnet trained for one
-point (or B's) is not trained again for another: results are kept by the subnet's hash and
-the seed in ``scratch/`` of the run folder."""
+point (or B's) is not trained again for another: results are kept by the subnet's
+functional hash and the seed in ``scratch/`` of the run folder."""
 
 from __future__ import annotations
 
@@ -16,12 +16,11 @@ from typing import Any
 import pandas as pd
 
 from codesign.data.cache import CtrData
-from codesign.hw.evaluate import sim_schema
+from codesign.hw.evaluate import hardware_metrics, sim_schema, simulate_subnet
 from codesign.hw.placement import PimPlan
+from codesign.hw.plans import naive_plan
 from codesign.nas.moves import functional_hash
 from codesign.nas.space import from_dict, to_dict
-from codesign.hw.evaluate import hardware_metrics, simulate_subnet
-from codesign.hw.plans import naive_plan
 from codesign.pipeline.acceptance import (
     ACCEPT_TRIES,
     RULE_B_SUBNET,
