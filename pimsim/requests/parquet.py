@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pimsim.dram import ReleaseSink, Released
+from pimsim.dram import Released, ReleaseSink
 from pimsim.requests.parquetfile import ParquetColumnsWriter
 
 #: the columns of the per-request Parquet file and their types
