@@ -1,16 +1,16 @@
 """A Parquet file of flat, required INT64 / BOOLEAN columns, written with numpy and zstd
 alone: row groups appended one at a time, the footer at :meth:`ParquetColumnsWriter.close`.
 
-Why not pyarrow: its writer costs a replay about 100 MB of resident memory (the library
-and its allocators, measured with ``pimsim replay --requests-out``), a third of the
-replay's budget, for four integer columns. The format (Apache Parquet, parquet.thrift,
-format 2.x, read as a spec): the file is ``PAR1``, then per row group and column one data
-page (a ``PageHeader`` and the column's values, PLAIN encoded: INT64 little-endian, BOOLEAN
-one bit per value, least significant first; no definition or repetition levels, since the
-columns are required and flat; the values zstd-compressed), then the ``FileMetaData``, its
-length (4 bytes, little-endian) and ``PAR1``. Headers and metadata are Thrift structs in
-the compact protocol: a field is a byte ``(id delta << 4) | type`` then its value; integers
-are zigzag varints; a struct ends with a 0 byte.
+Why not pyarrow: its writer (the library and its allocators) takes a third of the
+resident memory a streamed replay may use, for four integer columns (the figures:
+benchmarks/README.md, "Replay"). The format (Apache Parquet, parquet.thrift, format 2.x,
+read as a spec): the file is ``PAR1``, then per row group and column its data pages (at
+most PAGE_ROWS rows each: a ``PageHeader``, then the values PLAIN encoded, INT64
+little-endian, BOOLEAN one bit per value, least significant first, and zstd-compressed; no
+definition or repetition levels, since the columns are required and flat), then the
+``FileMetaData``, its length (4 bytes, little-endian) and ``PAR1``. Headers and metadata
+are Thrift structs in the compact protocol: a field is a byte ``(id delta << 4) | type``
+then its value; integers are zigzag varints; a struct ends with a 0 byte.
 """
 
 from __future__ import annotations
@@ -30,8 +30,7 @@ REQUIRED = 0
 ENCODING_PLAIN, ENCODING_RLE = 0, 3
 CODEC_ZSTD = 6
 PAGE_DATA = 0
-#: zstd level of the pages (level 1: about 400 MB/s on one core, and integers that grow
-#: slowly shrink to about a third)
+#: zstd level of the pages: the fastest, since a page is compressed while the replay waits
 ZSTD_LEVEL = 1
 #: rows of one data page at most (a reader allocates a page whole)
 PAGE_ROWS = 1 << 20
