@@ -12,10 +12,14 @@ request waits for a transaction queue and the channel groups run in parallel). E
 is replayed on HBM2 by ``pimsim replay`` (a fresh process, JIT cache warm) and by DRAMsim3
 (``../shared/peers/dramsim3``'s replay front end on HBM2_8Gb_x128.ini, built into
 ~/.cache/pimrec-peers/dramsim3 when absent; its output files go to a temporary folder);
-``paced`` also by ``pimsim replay --threads 1`` (one lane: the parallel groups' gain).
-Every run is its own child process: wall seconds, CPU seconds and peak resident memory are
-the child's (os.wait4). Also prints the start-up figures: ``pimsim --help`` and a warm
-``pimsim replay`` of a 100,000-request trace.
+``paced`` also by ``pimsim replay --threads 1`` (one lane: the parallel groups' gain), and
+every trace once more by ``pimsim replay --requests-out`` (the per-request results streamed
+to a Parquet file in a temporary folder: the memory of that path). Every run is its own
+child process: wall seconds, CPU seconds and peak resident memory are the child's
+(os.wait4); each row also shows the 1-minute load average when the run ended (the machine
+may be shared: a figure measured under load is slower in wall time, not in CPU time).
+Also prints the start-up figures: ``pimsim --help`` and a warm ``pimsim replay`` of a
+100,000-request trace.
 """
 
 from __future__ import annotations
@@ -104,19 +108,22 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {err.strip()}")
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
-            "rss_mb": usage.ru_maxrss / 1024, "stdout": text}
+            "rss_mb": usage.ru_maxrss / 1024, "stdout": text, "load": os.getloadavg()[0]}
 
 
 def pimsim_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-def run_pimsim(trace: Path, threads: int | None) -> dict:
+def run_pimsim(trace: Path, threads: int | None, parquet: bool = False) -> dict:
     argv = [sys.executable, "-m", "pimsim.cli.main", "replay", "--profile", "hbm2", "--trace",
             str(trace), "--json"]
     if threads:
         argv += ["--threads", str(threads)]
-    res = measure(argv, pimsim_env())
+    with tempfile.TemporaryDirectory() as out:
+        if parquet:
+            argv += ["--requests-out", str(Path(out) / "requests.parquet")]
+        res = measure(argv, pimsim_env())
     res["cycles"] = json.loads(res["stdout"])["cycles"]
     return res
 
@@ -164,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     if binary is None and not args.no_dramsim3:
         print(f"DRAMsim3 not available ({DS3_PEER} absent or its build failed): pimsim only")
     head = ["trace", "requests", "sim", "wall s", "cpu s", "peak MB", "req/s (wall)",
-            "cycles", "wall / pimsim's wall"]
+            "cycles", "wall / pimsim's wall", "cpu / pimsim's cpu", "load"]
     rows = []
     for n in (_count(s) for s in args.sizes.split(",")):
         for kind in args.kinds.split(","):
@@ -174,13 +181,16 @@ def main(argv: list[str] | None = None) -> int:
             if kind == "paced" and args.threads is None:
                 # the channel groups' gain: the same replay in one lane
                 runs.append(("pimsim 1 thread", run_pimsim(trace, 1)))
+            runs.append(("pimsim + Parquet", run_pimsim(trace, args.threads, parquet=True)))
             if binary is not None:
                 runs.append(("DRAMsim3", run_dramsim3(binary, trace)))
             for sim, r in runs:
                 ratio = f"{r['wall_s'] / ours['wall_s']:.1f}x" if sim != "pimsim" else ""
+                cpu_ratio = f"{r['cpu_s'] / ours['cpu_s']:.1f}x" if sim != "pimsim" else ""
                 rows.append([kind, f"{n:,}", sim, f"{r['wall_s']:.2f}", f"{r['cpu_s']:.2f}",
                              f"{r['rss_mb']:.0f}", f"{n / r['wall_s']:,.0f}",
-                             f"{r['cycles']:,}", ratio])
+                             f"{r['cycles']:,}", ratio, cpu_ratio,
+                             f"{r['load']:.2f}"])
                 print("  ".join(rows[-1]), flush=True)
     widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
     print()

@@ -12,9 +12,16 @@ from numba import types as nbtypes
 
 from pimsim.dram.address import AddressMapper
 from pimsim.dram.codes import (
-    FLAG_ALL_BANK, FLAG_INTERNAL, FLAGS_ALL, REFRESH_ALL_BANK, ROW_POLICIES, S_NLOG, S_STATUS,
+    FLAG_ALL_BANK,
+    FLAG_INTERNAL,
+    FLAGS_ALL,
+    REFRESH_ALL_BANK,
+    ROW_POLICIES,
+    S_NLOG,
+    S_STATUS,
     SCHEDULERS,
 )
+from pimsim.dram.decode import decode_requests
 from pimsim.dram.kernel import simulate
 from pimsim.dram.result import DramResult, command_log_frame, dram_result
 from pimsim.dram.state import Geometry, Requests, Timing
@@ -94,13 +101,7 @@ def geometry(profile: Profile) -> Geometry:
 def decoded_requests(profile: Profile, geo: Geometry, addr: np.ndarray, wr: np.ndarray,
                      arr: np.ndarray, fl: np.ndarray) -> Requests:
     """The request arrays with their decoded bank, bank group and queue indices."""
-    dec = AddressMapper(profile).decode(addr)
-    rk = dec.channel * geo.n_rk + dec.rank
-    bank_in_rank = dec.bankgroup * geo.n_bpg + dec.bank
-    queue_in_ch = dec.rank * geo.nb_rank + bank_in_rank if geo.per_bank else dec.rank
-    return Requests(dec.channel, dec.rank, rk * geo.nb_rank + bank_in_rank,
-                    rk * geo.n_bg + dec.bankgroup, dec.channel * geo.nq_ch + queue_in_ch,
-                    dec.row, dec.column, wr, fl, arr, addr)
+    return decode_requests(AddressMapper(profile), geo, addr, wr, arr, fl)
 
 
 # ---------------------------------------------------------------- compile-time dispatch

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pimsim.dram import ReleaseSink, replay_chunks
 from pimsim.hw.schema import Profile
+from pimsim.requests.parquet import ParquetRequests
 from pimsim.requests.replay import ReplayResult, replay_result
 from pimsim.requests.tracefile import BLOCK_BYTES, iter_trace
 from pimsim.util.executors import default_workers
@@ -63,7 +64,6 @@ def replay_file(profile: Profile, path: str | os.PathLike[str], *,
     results: list[ReplayResult] = []
 
     def write(tmp: str) -> None:
-        from pimsim.requests.parquet import ParquetRequests  # lazy: pyarrow, 0.07 s of import
         sink = ParquetRequests(tmp)
         try:
             results.append(run(sink))

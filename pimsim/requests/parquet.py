@@ -1,44 +1,41 @@
 """Per-request replay results streamed to a Parquet file (a ReleaseSink of
-:func:`pimsim.dram.replay_chunks`)."""
+:func:`pimsim.dram.replay_chunks`), one row group per released batch, through the
+numpy-only writer of :mod:`pimsim.requests.parquetfile`."""
 
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from pimsim.dram import ReleaseSink, Released
+from pimsim.dram import Released, ReleaseSink
+from pimsim.requests.parquetfile import ParquetColumnsWriter
 
-#: the columns of the per-request Parquet file
-REQUEST_COLUMNS = ("request", "is_write", "admit_cycle", "complete_cycle")
+#: the columns of the per-request Parquet file and their types
+REQUEST_TYPES = {"request": "int64", "is_write": "bool", "admit_cycle": "int64",
+                 "complete_cycle": "int64"}
+REQUEST_COLUMNS = tuple(REQUEST_TYPES)
 
 
 class ParquetRequests(ReleaseSink):
-    """Per-request results appended to a Parquet file, one row group per batch."""
-
-    SCHEMA = pa.schema([("request", pa.int64()), ("is_write", pa.bool_()),
-                        ("admit_cycle", pa.int64()), ("complete_cycle", pa.int64())])
+    """Per-request results appended to the Parquet file ``path``."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.rows = 0
-        self._writer = self._open()
+        self._fh = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self._writer = ParquetColumnsWriter(self._fh, REQUEST_TYPES)
 
-    def _open(self) -> pq.ParquetWriter:
-        # no dictionary pages: the columns are distinct integers, for which a dictionary
-        # only costs memory while a row group is built
-        return pq.ParquetWriter(self.path, self.SCHEMA, use_dictionary=False)
+    @property
+    def rows(self) -> int:
+        return self._writer.rows
 
     def write(self, batch: Released) -> None:
-        table = pa.table([batch.index, batch.is_write.astype(np.bool_), batch.admit,
-                          batch.complete], schema=self.SCHEMA)
-        self._writer.write_table(table)
-        self.rows += len(batch)
+        self._writer.write([batch.index, batch.is_write.astype(np.bool_), batch.admit,
+                            batch.complete])
 
     def restart(self) -> None:
-        self._writer.close()
-        self.rows = 0
-        self._writer = self._open()
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._writer = ParquetColumnsWriter(self._fh, REQUEST_TYPES)
 
     def close(self) -> None:
         self._writer.close()
+        self._fh.close()
