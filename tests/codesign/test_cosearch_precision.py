@@ -17,6 +17,7 @@ from codesign.cli.main import main as codesign_main
 from codesign.cosearch import CoSearchProblem
 from codesign.data.schema import get_schema
 from codesign.errors import CodesignError
+from codesign.nas.memo import BlockMemo
 from codesign.nas.moves import functional_hash, sample
 from codesign.quant import Precision
 from codesign.train import estimate_cache
@@ -81,7 +82,7 @@ def _problem(monkeypatch, genes: bool, calls: list[Any]) -> CoSearchProblem:
                            simulate=False, precision_genes=genes, p_greedy=0.0, p_replace=0.0)
     memo = {"schema": SCHEMA, "profile": load_profile("hbm2_pim"), "supernet": object(),
             "data": SimpleNamespace(fingerprint="sha256:data", schema=SCHEMA),
-            "sim_caches": {}}
+            "sim_caches": {}, "block_memo": BlockMemo()}
     monkeypatch.setattr(prob, "_memo", memo.__getitem__)
     monkeypatch.setattr(cosearch, "checkpoint_digest", lambda path: "sha256:ckpt")
 

@@ -13,6 +13,7 @@ import numpy as np
 from codesign import cosearch
 from codesign.cosearch import CoSearchProblem
 from codesign.data.schema import get_schema
+from codesign.nas.memo import BlockMemo
 from pimsim import load_profile
 
 SCHEMA = get_schema("criteo")
@@ -25,7 +26,7 @@ def _problem(monkeypatch, tmp_path: Path, calls: list[dict[str, Any]],
                            p_greedy=0.0, p_replace=0.0)
     memo = {"schema": SCHEMA, "profile": load_profile("hbm2_pim"), "supernet": object(),
             "data": SimpleNamespace(fingerprint="sha256:data", schema=SCHEMA),
-            "sim_caches": {}}
+            "sim_caches": {}, "block_memo": BlockMemo()}
     monkeypatch.setattr(prob, "_memo", memo.__getitem__)
     monkeypatch.setattr(cosearch, "checkpoint_digest", lambda path: "sha256:ckpt")
 
@@ -43,6 +44,7 @@ def test_finetune_rows_reaches_the_estimate_and_names_its_cache(monkeypatch, tmp
     genome = default.sample(np.random.default_rng(4))
     default.evaluate(genome)
     assert default_calls[-1]["rows"] is None
+    assert isinstance(default_calls[-1]["memo"], BlockMemo)  # the process's block memo
     assert "finetune_rows" not in default.identity()
     calls: list[dict[str, Any]] = []
     fewer = _problem(monkeypatch, tmp_path, calls, 4096)
