@@ -39,6 +39,9 @@ RULE_B_SUBNET = ("no candidate met the test tolerance; C falls back to B's subne
                  "co-search's plan (the hardware side alone)")
 RULE_SAME = "C has B's subnet: B's training from scratch is C's"
 RULES = (RULE_FIRST, RULE_NEXT, RULE_B_SUBNET, RULE_SAME)
+#: Each rule in a word or two (the summary's ``C_rule`` column).
+RULE_SHORT = {RULE_FIRST: "supernet's choice", RULE_NEXT: "next candidate",
+              RULE_B_SUBNET: "fallback: B's subnet", RULE_SAME: "B's subnet"}
 #: Metrics averaged over the seeds.
 METRICS = ("logloss", "auc")
 

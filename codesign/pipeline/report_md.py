@@ -254,8 +254,9 @@ def write_report(out: Path, dataset: str, points: Sequence[OperatingPoint], budg
         "per multiply-add (what is counted follows NASRec).", "",
         "## Summary: B / C at every operating point beside the published ratios", "",
         _summary_md(summary), "",
-        "`limit_us`: a serving point's latency limit; `C_accepted`: C met the test "
-        "tolerance; `pim_can_win`: the advantage map shows a plan that beats the host alone "
+        "`limit_us`: a serving point's latency limit; `C_rule`: how C passed the test "
+        "tolerance (the supernet's choice, the next front candidate, B's subnet because C has "
+        "it, or B's subnet as the fallback when no candidate passed); `pim_can_win`: the advantage map shows a plan that beats the host alone "
         "(where it is false, only the architecture can give a gain).", "",
         "The published work does not define its PIM hardware, configuration space or the "
         "baseline of its ratios; these are pimrec's own (see README).", "",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from codesign.pipeline.acceptance import RULE_FIRST, RULE_SHORT
 from codesign.pipeline.decompose import METRICS
 from codesign.pipeline.points import OperatingPoint
 from codesign.pipeline.protocol import PUBLISHED, read_json
@@ -76,7 +77,7 @@ def summary_row(dataset: str, point: OperatingPoint, folder: str, results: pd.Da
         row[f"{metric}_hw_share"] = float(sh.loc[metric, "hardware"])
         row[f"{metric}_arch_share"] = float(sh.loc[metric, "architecture"])
     row["test_logloss_C_minus_B"] = float(by.loc["C", "test_logloss"] - by.loc["B", "test_logloss"])
-    row["C_accepted"] = bool(c.get("accepted", True))
+    row["C_rule"] = RULE_SHORT.get(c.get("rule", RULE_FIRST), "not recorded")
     row["pim_can_win"] = bool(hw.get("advantage", {}).get("pim_can_win", True))
     row["C_within_limit"] = bool(hw["C"].get("within_limit", True))
     row["folder"] = folder

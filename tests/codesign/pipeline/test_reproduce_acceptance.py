@@ -20,6 +20,7 @@ from codesign.pipeline.acceptance import (
     RULE_B_SUBNET,
     RULE_NEXT,
     RULE_SAME,
+    RULE_SHORT,
     SCRATCH_SEEDS,
     TEST_TOLERANCE,
     accepted,
@@ -163,6 +164,7 @@ def test_a_c_that_fails_on_test_is_replaced(run_dir: Path, tmp_path: Path, secon
         assert final["test"]["logloss"] == pytest.approx(scratch_b["test"]["logloss"])
     summary = pd.read_csv(out / "summary.csv")
     assert summary.loc[0, "test_logloss_C_minus_B"] == pytest.approx(0.0)
+    assert summary.loc[0, "C_rule"] == RULE_SHORT[final["rule"]]
 
 
 @pytest.fixture(scope="module")
