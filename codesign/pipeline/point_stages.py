@@ -202,7 +202,7 @@ def stage_scratch_c(run: Run, point: OperatingPoint) -> None:
                   "objectives": c.get("b_in_search", b_json["objectives"]), **b_scratch,
                   "rule": RULE_B_SUBNET}
     chosen["same_subnet_as_b"] = _fhash(chosen["spec"]) == _fhash(b_json["spec"])
-    chosen["accepted"] = chosen["rule"] != RULE_B_SUBNET or bool(tried and tried[-1]["accepted"])
+    chosen["accepted"] = chosen["rule"] != RULE_B_SUBNET
     chosen["supernet_choice_accepted"] = bool(tried and tried[0]["accepted"])
     chosen["tried"] = tried
     write_json(pdir / "scratch_C.json", chosen)
