@@ -83,6 +83,19 @@ __all__ = [
 #: docstring. Keyed by the problem's paths; never pickled.
 _PROCESS_MEMO: dict[tuple[Any, ...], Any] = {}
 
+#: The problem fields each memo item depends on, and nothing more: the problems of one run
+#: at several profiles share one loaded supernet and one block-output memo (the frozen
+#: supernet's outputs do not depend on the hardware), so their memory does not grow with
+#: the number of profiles.
+MEMO_KEYS: dict[str, tuple[str, ...]] = {
+    "data": ("data_dir",),
+    "supernet": ("data_dir", "supernet"),
+    "block_memo": ("data_dir", "supernet"),
+    "profile": ("profile",),
+    "schema": ("data_dir", "dataset"),
+    "sim_caches": ("data_dir", "profile", "dataset"),
+}
+
 #: Settings of the problem that its results depend on (part of :meth:`CoSearchProblem.identity`).
 IDENTITY_SETTINGS = ("space", "co_design", "finetune_steps", "finetune_lr",
                      "finetune_batch", "eval_rows", "seed", "simulate", "p_naive", "p_greedy",
@@ -176,7 +189,7 @@ class CoSearchProblem:
 
     # ---- loaded inputs (per process) ----------------------------------------------------
     def _memo(self, what: str) -> Any:
-        key = (what, self.data_dir, self.supernet, self.profile, self.dataset)
+        key = (what, *(getattr(self, name) for name in MEMO_KEYS[what]))
         if key in _PROCESS_MEMO:
             return _PROCESS_MEMO[key]
         if what == "data":

@@ -136,3 +136,23 @@ def _strict_json(source: Path | str) -> object:
     """Parse as strict JSON: NaN, Infinity and -Infinity are refused."""
     text = source.read_text() if isinstance(source, Path) else source
     return json.loads(text, parse_constant=_refuse)
+
+
+def test_problems_at_other_profiles_share_the_loaded_supernet_and_block_memo(run_dir: Path) -> None:
+    # the frozen supernet's block outputs do not depend on the hardware: one copy per
+    # process, whatever the number of profiles a reproduction runs; the kernel costs do
+    common = {"data_dir": str(run_dir / "data" / "cache"), "supernet": str(run_dir / "supernet"),
+              "co_design": True, "finetune_steps": 0, "eval_rows": 200}
+    hbm = CoSearchProblem(profile="hbm2_pim", **common)
+    aim = CoSearchProblem(profile="gddr6_aim", **common)
+    for shared in ("data", "supernet", "block_memo"):
+        assert hbm._memo(shared) is aim._memo(shared), shared
+    assert hbm._memo("sim_caches") is not aim._memo("sim_caches")
+    assert hbm._memo("profile").name != aim._memo("profile").name
+    spec = from_dict(json.loads((run_dir / "B.json").read_text())["spec"])
+    # a profile's estimate reads back the blocks another profile's estimate computed, and
+    # scores the subnet exactly as the first one, which computed every block, did
+    first = hbm.accuracy(spec)
+    hits = hbm._memo("block_memo").hits
+    assert aim.accuracy(spec) == first
+    assert hbm._memo("block_memo").hits > hits
