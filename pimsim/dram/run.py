@@ -16,6 +16,7 @@ from pimsim.dram.codes import (
     FLAG_INTERNAL,
     FLAGS_ALL,
     REFRESH_ALL_BANK,
+    ROW_CLOSE,
     ROW_POLICIES,
     S_NLOG,
     S_STATUS,
@@ -53,12 +54,28 @@ def compiled_timing_for(profile: Profile) -> CompiledTiming:
     return _compiled_from_json(profile.model_dump_json())
 
 
-def _update_lists(lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def issuable_commands(ct: CompiledTiming, row_policy: int, pim: bool) -> np.ndarray:
+    """Per command of ``ct``, whether a replay under ``row_policy`` (``pim``: some request
+    carries flags) can issue it: ACT, PRE, refresh's PREA and REF, and the column commands
+    the row policy picks (:func:`pimsim.dram.rowpolicy.column_command`), their internal
+    forms only with ``pim``."""
+    used = np.zeros(ct.role.shape[0], dtype=np.bool_)
+    used[[int(ct.act), int(ct.pre), int(ct.prea), int(ct.ref)]] = True
+    policy = 1 if row_policy == ROW_CLOSE else 0
+    for internal in (0, 1) if pim else (0,):
+        used[ct.col_cmd[:, policy, internal]] = True
+    return used
+
+
+def update_lists(lat: np.ndarray, used: np.ndarray,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per preceding command, the (slot, following command, latency) entries of ``lat``
-    that exist, so the engine's timing update walks only real constraints."""
+    that exist and whose following command is ``used``, so the engine's timing update walks
+    only constraints that can hold a command back. The registers of a command that cannot
+    issue are never read, so leaving them out changes no threshold."""
     n_slots, nc, _ = lat.shape
     entries = [[(sl, f, int(lat[sl, p, f])) for sl in range(n_slots) for f in range(nc)
-                if lat[sl, p, f] >= 0] for p in range(nc)]
+                if lat[sl, p, f] >= 0 and used[f]] for p in range(nc)]
     width = max(1, max(len(e) for e in entries))
     upd_n = np.array([len(e) for e in entries], dtype=np.int64)
     upd_slot = np.zeros((nc, width), dtype=np.int64)
@@ -70,12 +87,16 @@ def _update_lists(lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return upd_n, upd_slot, upd_f, upd_lat
 
 
-def engine_timing(ct: CompiledTiming, profile: Profile) -> Timing:
-    """The kernel's timing tables for ``profile`` (compiled as ``ct``)."""
+def engine_timing(ct: CompiledTiming, profile: Profile, *, pim: bool) -> Timing:
+    """The kernel's timing tables for ``profile`` (compiled as ``ct``), for a replay with
+    PIM flags (``pim``) or without: the timing update keeps the registers of the commands
+    the replay can issue (:func:`issuable_commands`)."""
     t = ct.values
     burst = int(profile.burst_cycles)
+    used = issuable_commands(ct, ROW_POLICIES[profile.controller.page_policy], pim)
+    win_next = ct.win_next & used[None, :]
     win_any = (ct.win_prev & (ct.win_count[:, None] > 0)).any(axis=0)
-    return Timing(ct.role, ct.col_cmd, *_update_lists(ct.lat), ct.win_prev, ct.win_next,
+    return Timing(ct.role, ct.col_cmd, *update_lists(ct.lat, used), ct.win_prev, win_next,
                   ct.win_count, ct.win_lat, win_any, int(ct.act), int(ct.pre), int(ct.prea),
                   int(ct.ref), int(t["tREFI"]), int(t["CL"]) + burst, int(t["CWL"]) + burst,
                   int(ct.standard.row_hit_cap))
@@ -221,14 +242,15 @@ def run_requests(profile, addresses, is_write, arrival_cycles, *, flags=None,  #
     ct = compiled_timing_for(profile)
     geo = geometry(profile)
     req = decoded_requests(profile, geo, addr, wr, arr, fl)
-    tm = engine_timing(ct, profile)
+    pim = bool(fl.any())
+    tm = engine_timing(ct, profile, pim=pim)
     scheduler = SCHEDULERS[profile.controller.scheduler]
     row_policy = ROW_POLICIES[profile.controller.page_policy]
     record = bool(record_commands)
     log_cap = LOG_ENTRIES_PER_REQUEST * addr.shape[0] + LOG_SLACK
     while True:
         out, log = call_kernel(simulate, req, geo, tm, scheduler, row_policy,
-                               REFRESH_ALL_BANK, record, bool(fl.any()), int(log_cap),
+                               REFRESH_ALL_BANK, record, pim, int(log_cap),
                                int(stall_limit_cycles))
         n_log = int(out.stats[S_NLOG])
         if not record or n_log <= log_cap:

@@ -47,7 +47,7 @@ class EngineSetup:
     @classmethod
     def of(cls, profile: Profile, *, pim: bool, stall_limit_cycles: int) -> EngineSetup:
         ct = compiled_timing_for(profile)
-        return cls(profile, ct, geometry(profile), engine_timing(ct, profile),
+        return cls(profile, ct, geometry(profile), engine_timing(ct, profile, pim=bool(pim)),
                    SCHEDULERS[profile.controller.scheduler],
                    ROW_POLICIES[profile.controller.page_policy], bool(pim),
                    int(stall_limit_cycles))
