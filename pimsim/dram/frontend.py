@@ -154,19 +154,3 @@ def move_transaction(req, tq, q, banks, tm, geo, c, t, scheduler, row_policy):  
         return True
     tq.blocked[c] = True
     return False
-
-
-@njit(inline="always")
-def can_move_again(tq, wb, q, geo, c):  # noqa: ANN001, ANN201
-    """After a move of channel ``c``: whether its next cycle may move another transaction
-    (a write buffer holding writes, or a transaction whose command queue has room). When
-    none can, the transaction queue is marked blocked, as the next cycle's
-    :func:`move_transaction` would find it, and the channel need not come back before a
-    command issues or a request arrives."""
-    if wb.length[c] > 0:
-        return True
-    for k in range(tq.length[c]):
-        if q.length[tq.queue[c, k]] < geo.cq_size:
-            return True
-    tq.blocked[c] = True
-    return False

@@ -35,7 +35,7 @@ from pimsim.dram.codes import (
     BUS_COLUMN, BUS_ROW, INF, MASK_MAX_QUEUES, REFRESH_ALL_BANK, ROLE_PRE, ROLE_RD, ROLE_WR,
     S_END, S_STATUS, S_STEPS, STATUS_STALLED,
 )
-from pimsim.dram.frontend import admit_arrived, can_move_again, has_room, wake_buffered
+from pimsim.dram.frontend import admit_arrived, has_room, wake_buffered
 from pimsim.dram.issue import issue_queue_command
 from pimsim.dram.refresh import any_waiting, new_refresh, next_refresh_due, refresh_step
 from pimsim.dram.scheduler import (
@@ -238,8 +238,6 @@ def replay_loop(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, lo
                 last_progress = t
             moved = move_next(req, tq, wb, q, banks, tm, geo, c, t, scheduler, row_policy,
                               final and fe >= n)
-            if moved:
-                moved = can_move_again(tq, wb, q, geo, c)
             if wake or moved or ref_issued:
                 chans.next_wake[c] = t + 1
             else:
