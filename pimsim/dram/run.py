@@ -16,7 +16,6 @@ from pimsim.dram.codes import (
     FLAG_INTERNAL,
     FLAGS_ALL,
     REFRESH_ALL_BANK,
-    ROW_CLOSE,
     ROW_POLICIES,
     S_NLOG,
     S_STATUS,
@@ -25,7 +24,8 @@ from pimsim.dram.codes import (
 from pimsim.dram.decode import decode_requests
 from pimsim.dram.kernel import simulate
 from pimsim.dram.result import DramResult, command_log_frame, dram_result
-from pimsim.dram.state import Geometry, Requests, Timing
+from pimsim.dram.state import Geometry, Requests
+from pimsim.dram.tables import engine_timing
 from pimsim.errors import PimsimError
 from pimsim.hw.schema import Profile
 from pimsim.standards import CompiledTiming, compile_timing, get_standard
@@ -52,54 +52,6 @@ def _compiled_from_json(profile_json: str) -> CompiledTiming:
 def compiled_timing_for(profile: Profile) -> CompiledTiming:
     """The compiled timing tables of ``profile`` (a pure memo on the profile's content)."""
     return _compiled_from_json(profile.model_dump_json())
-
-
-def issuable_commands(ct: CompiledTiming, row_policy: int, pim: bool) -> np.ndarray:
-    """Per command of ``ct``, whether a replay under ``row_policy`` (``pim``: some request
-    carries flags) can issue it: ACT, PRE, refresh's PREA and REF, and the column commands
-    the row policy picks (:func:`pimsim.dram.rowpolicy.column_command`), their internal
-    forms only with ``pim``."""
-    used = np.zeros(ct.role.shape[0], dtype=np.bool_)
-    used[[int(ct.act), int(ct.pre), int(ct.prea), int(ct.ref)]] = True
-    policy = 1 if row_policy == ROW_CLOSE else 0
-    for internal in (0, 1) if pim else (0,):
-        used[ct.col_cmd[:, policy, internal]] = True
-    return used
-
-
-def update_lists(lat: np.ndarray, used: np.ndarray,
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per preceding command, the (slot, following command, latency) entries of ``lat``
-    that exist and whose following command is ``used``, so the engine's timing update walks
-    only constraints that can hold a command back. The registers of a command that cannot
-    issue are never read, so leaving them out changes no threshold."""
-    n_slots, nc, _ = lat.shape
-    entries = [[(sl, f, int(lat[sl, p, f])) for sl in range(n_slots) for f in range(nc)
-                if lat[sl, p, f] >= 0 and used[f]] for p in range(nc)]
-    width = max(1, max(len(e) for e in entries))
-    upd_n = np.array([len(e) for e in entries], dtype=np.int64)
-    upd_slot = np.zeros((nc, width), dtype=np.int64)
-    upd_f = np.zeros((nc, width), dtype=np.int64)
-    upd_lat = np.zeros((nc, width), dtype=np.int64)
-    for p, lst in enumerate(entries):
-        for k, (sl, f, v) in enumerate(lst):
-            upd_slot[p, k], upd_f[p, k], upd_lat[p, k] = sl, f, v
-    return upd_n, upd_slot, upd_f, upd_lat
-
-
-def engine_timing(ct: CompiledTiming, profile: Profile, *, pim: bool) -> Timing:
-    """The kernel's timing tables for ``profile`` (compiled as ``ct``), for a replay with
-    PIM flags (``pim``) or without: the timing update keeps the registers of the commands
-    the replay can issue (:func:`issuable_commands`)."""
-    t = ct.values
-    burst = int(profile.burst_cycles)
-    used = issuable_commands(ct, ROW_POLICIES[profile.controller.page_policy], pim)
-    win_next = ct.win_next & used[None, :]
-    win_any = (ct.win_prev & (ct.win_count[:, None] > 0)).any(axis=0)
-    return Timing(ct.role, ct.col_cmd, *update_lists(ct.lat, used), ct.win_prev, win_next,
-                  ct.win_count, ct.win_lat, win_any, int(ct.act), int(ct.pre), int(ct.prea),
-                  int(ct.ref), int(t["tREFI"]), int(t["CL"]) + burst, int(t["CWL"]) + burst,
-                  int(ct.standard.row_hit_cap))
 
 
 def geometry(profile: Profile) -> Geometry:
