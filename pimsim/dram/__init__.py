@@ -7,7 +7,8 @@ cycles, command counts, row hits, bytes). The engine follows DRAMsim3's controll
 :mod:`~pimsim.dram.frontend` (admission, transaction queues), :mod:`~pimsim.dram.scheduler`
 (FR-FCFS / FCFS), :mod:`~pimsim.dram.writebuf` (the write buffer and its drain policy),
 :mod:`~pimsim.dram.refresh` (all-bank refresh), :mod:`~pimsim.dram.rowpolicy` (open / close
-page), :mod:`~pimsim.dram.timing` (constraint bookkeeping), :mod:`~pimsim.dram.issue`,
+page), :mod:`~pimsim.dram.timing` (constraint bookkeeping, on the tables of
+:mod:`~pimsim.dram.tables`), :mod:`~pimsim.dram.issue`,
 :mod:`~pimsim.dram.cmdlog` and the main loop in :mod:`~pimsim.dram.kernel`.
 
 Differences from DRAMsim3, on purpose: a write completes when its data is written

@@ -24,7 +24,8 @@ from pimsim.dram.codes import (
 from pimsim.dram.decode import decode_requests
 from pimsim.dram.kernel import simulate
 from pimsim.dram.result import DramResult, command_log_frame, dram_result
-from pimsim.dram.state import Geometry, Requests, Timing
+from pimsim.dram.state import Geometry, Requests
+from pimsim.dram.tables import engine_timing
 from pimsim.errors import PimsimError
 from pimsim.hw.schema import Profile
 from pimsim.standards import CompiledTiming, compile_timing, get_standard
@@ -51,34 +52,6 @@ def _compiled_from_json(profile_json: str) -> CompiledTiming:
 def compiled_timing_for(profile: Profile) -> CompiledTiming:
     """The compiled timing tables of ``profile`` (a pure memo on the profile's content)."""
     return _compiled_from_json(profile.model_dump_json())
-
-
-def _update_lists(lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per preceding command, the (slot, following command, latency) entries of ``lat``
-    that exist, so the engine's timing update walks only real constraints."""
-    n_slots, nc, _ = lat.shape
-    entries = [[(sl, f, int(lat[sl, p, f])) for sl in range(n_slots) for f in range(nc)
-                if lat[sl, p, f] >= 0] for p in range(nc)]
-    width = max(1, max(len(e) for e in entries))
-    upd_n = np.array([len(e) for e in entries], dtype=np.int64)
-    upd_slot = np.zeros((nc, width), dtype=np.int64)
-    upd_f = np.zeros((nc, width), dtype=np.int64)
-    upd_lat = np.zeros((nc, width), dtype=np.int64)
-    for p, lst in enumerate(entries):
-        for k, (sl, f, v) in enumerate(lst):
-            upd_slot[p, k], upd_f[p, k], upd_lat[p, k] = sl, f, v
-    return upd_n, upd_slot, upd_f, upd_lat
-
-
-def engine_timing(ct: CompiledTiming, profile: Profile) -> Timing:
-    """The kernel's timing tables for ``profile`` (compiled as ``ct``)."""
-    t = ct.values
-    burst = int(profile.burst_cycles)
-    win_any = (ct.win_prev & (ct.win_count[:, None] > 0)).any(axis=0)
-    return Timing(ct.role, ct.col_cmd, *_update_lists(ct.lat), ct.win_prev, ct.win_next,
-                  ct.win_count, ct.win_lat, win_any, int(ct.act), int(ct.pre), int(ct.prea),
-                  int(ct.ref), int(t["tREFI"]), int(t["CL"]) + burst, int(t["CWL"]) + burst,
-                  int(ct.standard.row_hit_cap))
 
 
 def geometry(profile: Profile) -> Geometry:
@@ -221,14 +194,15 @@ def run_requests(profile, addresses, is_write, arrival_cycles, *, flags=None,  #
     ct = compiled_timing_for(profile)
     geo = geometry(profile)
     req = decoded_requests(profile, geo, addr, wr, arr, fl)
-    tm = engine_timing(ct, profile)
+    pim = bool(fl.any())
+    tm = engine_timing(ct, profile, pim=pim)
     scheduler = SCHEDULERS[profile.controller.scheduler]
     row_policy = ROW_POLICIES[profile.controller.page_policy]
     record = bool(record_commands)
     log_cap = LOG_ENTRIES_PER_REQUEST * addr.shape[0] + LOG_SLACK
     while True:
         out, log = call_kernel(simulate, req, geo, tm, scheduler, row_policy,
-                               REFRESH_ALL_BANK, record, bool(fl.any()), int(log_cap),
+                               REFRESH_ALL_BANK, record, pim, int(log_cap),
                                int(stall_limit_cycles))
         n_log = int(out.stats[S_NLOG])
         if not record or n_log <= log_cap:

@@ -18,13 +18,12 @@ import numpy as np
 from pimsim.dram.codes import N_STATS, REFRESH_ALL_BANK, ROW_POLICIES, S_STATUS, SCHEDULERS
 from pimsim.dram.kernel import resume
 from pimsim.dram.refresh import new_refresh
-from pimsim.dram.run import (
-    call_kernel, compiled_timing_for, decoded_requests, engine_timing, geometry,
-)
+from pimsim.dram.run import call_kernel, compiled_timing_for, decoded_requests, geometry
 from pimsim.dram.state import (
     N_SCAL, SCAL_CYCLE, SCAL_NEXT, Geometry, Outcome, Requests, Timing, new_banks,
     new_channels, new_cmd_queues, new_command_log, new_trans_queues,
 )
+from pimsim.dram.tables import engine_timing
 from pimsim.dram.writebuf import new_write_buffers
 from pimsim.errors import PimsimError
 from pimsim.hw.schema import Profile
@@ -47,7 +46,7 @@ class EngineSetup:
     @classmethod
     def of(cls, profile: Profile, *, pim: bool, stall_limit_cycles: int) -> EngineSetup:
         ct = compiled_timing_for(profile)
-        return cls(profile, ct, geometry(profile), engine_timing(ct, profile),
+        return cls(profile, ct, geometry(profile), engine_timing(ct, profile, pim=bool(pim)),
                    SCHEDULERS[profile.controller.scheduler],
                    ROW_POLICIES[profile.controller.page_policy], bool(pim),
                    int(stall_limit_cycles))
