@@ -33,7 +33,7 @@ the run folder itself when there is one point); every co-search shares the estim
    ``decomposition.csv``, ``shares.csv``, ``pareto.png``, ``breakdown.png``,
    ``components.png`` (:mod:`codesign.pipeline.report_md`).
 
-``timings.json`` holds the wall seconds of each stage (kept across resumed runs); the report
+``timings.json`` holds the wall seconds of each stage, over all its attempts; the report
 shows them. Log losses compared in stage 3 are the supernet estimates (head fine-tuned) on
 the validation rows; stage 4 reports the test split. The simulation uses the data set's
 published table sizes (the deployed model), whatever bucket cap the training cache used.

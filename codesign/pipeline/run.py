@@ -5,6 +5,7 @@ search problems and searches the stages start (:func:`problem`, :func:`search`).
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,8 +54,17 @@ class Run:
         return point_dir(self.out, point, self.single)
 
 
+#: Seconds between the writes of a running stage's time so far to ``timings.json``: a run
+#: stopped hard (killed, out of memory, the machine gone) loses at most this much of it.
+HEARTBEAT_S = 30.0
+
+
 class Stages:
-    """Runs stages in order, skipping those whose artefact exists, and keeps their times."""
+    """Runs stages in order, skipping those whose artefact exists, and keeps their times.
+
+    A stage's time is the wall time of every attempt at it: a stage without its artefact
+    starts from the time its interrupted attempts recorded, and a running stage writes its
+    time so far every :data:`HEARTBEAT_S` seconds and when it fails."""
 
     def __init__(self, out: Path, log: Callable[[str], None], stop_after: str | None) -> None:
         self.out, self.log, self.stop_after = out, log, stop_after
@@ -67,11 +77,29 @@ class Stages:
         if artefact.exists():
             self.log(f"[{full}] done already ({artefact.relative_to(self.out)})")
         else:
-            self.log(f"[{full}] running")
+            before = self.times.get(full, 0.0)
+            self.log(f"[{full}] running" + (f" ({before:.0f} s before)" if before else ""))
             t0 = time.perf_counter()
-            fn()
-            self.times[full] = time.perf_counter() - t0
-            write_json(self.out / TIMINGS_NAME, self.times)
+            done = threading.Event()
+            lock = threading.Lock()
+
+            def record() -> None:
+                with lock:
+                    self.times[full] = before + time.perf_counter() - t0
+                    write_json(self.out / TIMINGS_NAME, self.times)
+
+            def beat() -> None:
+                while not done.wait(HEARTBEAT_S):
+                    record()
+
+            beater = threading.Thread(target=beat, name=f"timing {full}", daemon=True)
+            beater.start()
+            try:
+                fn()
+            finally:
+                done.set()
+                beater.join()
+                record()
             self.log(f"[{full}] {self.times[full]:.1f} s")
 
     def stop_here(self, name: str) -> bool:
