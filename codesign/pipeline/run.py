@@ -81,12 +81,10 @@ class Stages:
             self.log(f"[{full}] running" + (f" ({before:.0f} s before)" if before else ""))
             t0 = time.perf_counter()
             done = threading.Event()
-            lock = threading.Lock()
 
-            def record() -> None:
-                with lock:
-                    self.times[full] = before + time.perf_counter() - t0
-                    write_json(self.out / TIMINGS_NAME, self.times)
+            def record() -> None:  # by the heartbeat thread, then (after it ends) by this one
+                self.times[full] = before + time.perf_counter() - t0
+                write_json(self.out / TIMINGS_NAME, self.times)
 
             def beat() -> None:
                 while not done.wait(HEARTBEAT_S):
