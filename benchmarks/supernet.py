@@ -20,7 +20,7 @@ It exits with status 1 when a probe subnet's val log loss is not below the base 
 
 Usage::
 
-    python benchmarks/supernet.py --datasets criteo avazu kdd --rows 50000 --subnets 20
+    python benchmarks/supernet.py --datasets criteo avazu kdd --subnets 14
     python benchmarks/supernet.py --sampling sandwich --distill      # a training method
     python benchmarks/supernet.py --quick                            # a smoke run
 
@@ -46,6 +46,8 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 from supernet_truth import (  # benchmarks/supernet_truth.py, beside this script
+    BENCH_CAP,
+    BENCH_ROWS,
     Truth,
     bench_specs,
     kendall,
@@ -311,11 +313,11 @@ def speed_only(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--datasets", nargs="+", choices=("criteo", "avazu", "kdd"), default=["criteo"])
-    ap.add_argument("--rows", type=int, default=50_000, help="synthetic rows per format")
+    ap.add_argument("--rows", type=int, default=BENCH_ROWS, help="synthetic rows per format")
     ap.add_argument("--subnets", type=int, default=20)
     ap.add_argument("--seeds", type=int, default=2, help="from-scratch seeds per subnet")
     ap.add_argument("--quick", action="store_true", help="8,000 rows, 4 subnets, 1 seed")
-    ap.add_argument("--cap", type=int, default=2**16, help="bucket cap per categorical field")
+    ap.add_argument("--cap", type=int, default=BENCH_CAP, help="bucket cap per categorical field")
     ap.add_argument("--space", choices=tuple(SPACES), default="full")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--sampling", choices=typing.get_args(TrainConfig.model_fields["sampling"].annotation),

@@ -36,6 +36,14 @@ from pimsim.util.fileio import atomic_write_json
 BENCH_DIR = Path("/tmp/pimrec-bench")
 #: Seed of the synthetic rows of every benchmark cache.
 DATA_SEED = 2026
+#: Synthetic rows per format of the benchmark's caches: 160,000 train rows, a scale at which
+#: subnets trained alone learn well past the base rate and two seeds of one subnet agree
+#: more closely than neighbouring subnets differ (at 50,000 rows they did not:
+#: benchmarks/README.md, "Supernet ranking").
+BENCH_ROWS = 200_000
+#: Bucket cap per categorical field of the benchmark's caches: 2^14 buckets, so that one
+#: epoch of ``BENCH_ROWS`` visits most buckets of the long-tailed fields several times.
+BENCH_CAP = 2**14
 #: Bootstrap resamples of tau's confidence interval.
 BOOTSTRAP = 2000
 
@@ -139,8 +147,8 @@ def seed_agreement(truths: list[Truth]) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dataset", choices=("criteo", "avazu", "kdd"), default="criteo")
-    ap.add_argument("--rows", type=int, default=50_000)
-    ap.add_argument("--cap", type=int, default=2**16)
+    ap.add_argument("--rows", type=int, default=BENCH_ROWS)
+    ap.add_argument("--cap", type=int, default=BENCH_CAP)
     ap.add_argument("--subnets", type=int, default=20)
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--space", choices=tuple(SPACES), default="full")
