@@ -36,13 +36,14 @@ from pimsim.util.fileio import atomic_write_json
 BENCH_DIR = Path("/tmp/pimrec-bench")
 #: Seed of the synthetic rows of every benchmark cache.
 DATA_SEED = 2026
-#: Synthetic rows per format of the benchmark's caches: 160,000 train rows, a scale at which
-#: subnets trained alone learn well past the base rate and two seeds of one subnet agree
-#: more closely than neighbouring subnets differ (at 50,000 rows they did not:
-#: benchmarks/README.md, "Supernet ranking").
+#: Synthetic rows per format of the benchmark's caches (160,000 train rows). At this scale
+#: subnets trained alone learn well past the base rate and the truth's two seeds rank Criteo's
+#: subnets more alike than at 50,000 rows, which a logistic regression beat
+#: (benchmarks/README.md, "Supernet ranking").
 BENCH_ROWS = 200_000
-#: Bucket cap per categorical field of the benchmark's caches: 2^14 buckets, so that one
-#: epoch of ``BENCH_ROWS`` visits most buckets of the long-tailed fields several times.
+#: Bucket cap per categorical field of the benchmark's caches. It is a choice, not a
+#: measurement: a quarter of the earlier 2^16, so that each bucket of a long-tailed field
+#: sees about four times as many rows in one epoch.
 BENCH_CAP = 2**14
 #: Bootstrap resamples of tau's confidence interval.
 BOOTSTRAP = 2000
