@@ -38,12 +38,12 @@ BENCH_DIR = Path("/tmp/pimrec-bench")
 DATA_SEED = 2026
 #: Synthetic rows per format of the benchmark's caches (160,000 train rows). At this scale
 #: subnets trained alone learn well past the base rate and the truth's two seeds rank Criteo's
-#: subnets more alike than at 50,000 rows, which a logistic regression beat
+#: subnets more alike than at 50,000 rows, where a logistic regression beat every subnet
 #: (benchmarks/README.md, "Supernet ranking").
 BENCH_ROWS = 200_000
 #: Bucket cap per categorical field of the benchmark's caches. It is a choice, not a
-#: measurement: a quarter of the earlier 2^16, so that each bucket of a long-tailed field
-#: sees about four times as many rows in one epoch.
+#: measurement: against a cap of 2^16, each bucket of a field with more than 2^16 values
+#: sees about four times as many rows of an epoch, so its embedding gets more updates.
 BENCH_CAP = 2**14
 #: Bootstrap resamples of tau's confidence interval.
 BOOTSTRAP = 2000
