@@ -3,11 +3,11 @@
 On synthetic rows of each format asked for (Criteo, Avazu, KDD; ``make_synthetic_cache``,
 caches under ``/tmp/pimrec-bench`` reused when present) this script
 
-1. trains the weight-sharing supernet for one epoch of the train split with the training
-   method given by the options (sampling rule, distillation, progressive shrinking,
-   schedule), prints its probe reports (train / val log loss of the whole supernet and of
-   fixed probe subnets against the base rate) and its samples/s, epoch time and the size of
-   its finished checkpoint (and of a resumable one);
+1. trains the weight-sharing supernet for ``--epochs`` epochs (default one) of the train
+   split with the training method given by the options (sampling rule, distillation,
+   progressive shrinking, schedule), prints its probe reports (train / val log loss of the
+   whole supernet and of fixed probe subnets against the base rate) and its samples/s,
+   epoch and training time and the size of its finished checkpoint (and of a resumable one);
 2. samples ``--subnets`` random subnets and estimates each from the finished checkpoint
    (head refit on ``FINETUNE_ROWS`` training rows, then val log loss and AUC), as the search
    does;
@@ -53,6 +53,7 @@ from supernet_truth import (  # benchmarks/supernet_truth.py, beside this script
     kendall,
     open_cache,
     seed_agreement,
+    split_half_agreement,
     tau_interval,
     truth_dir,
     truth_of,
@@ -122,6 +123,7 @@ def method_config(args: argparse.Namespace) -> dict[str, typing.Any]:
         "shrink_fraction": args.shrink, "supernet_warmup_fraction": args.supernet_warmup,
         "lr_warmup_fraction": args.lr_warmup, "dense_lr": args.dense_lr, "lr": args.lr,
         "seed": args.seed, "optimizer": args.optimizer, "center_logits": not args.no_center,
+        "epochs": args.epochs,
     }
 
 
@@ -132,9 +134,10 @@ def train_or_load(data: CtrData, cache: Path, args: argparse.Namespace
     speed and sizes, and its final probe report's lines."""
     trained = None
     method = method_config(args)
-    # the optimizer and the centring name a supernet's folder only when not at their defaults
+    # the optimizer, the centring and the epochs name a supernet's folder only when not at
+    # their defaults
     named = {k: v for k, v in method.items()
-             if k not in ("optimizer", "center_logits") or v != default(k)}
+             if k not in ("optimizer", "center_logits", "epochs") or v != default(k)}
     tag = hashlib.sha256(json.dumps([args.space, named], sort_keys=True).encode()).hexdigest()[:10]
     ck_dir = cache.parent / f"{cache.name}.supernet-{tag}"
     stats_path = ck_dir / "stats.json"
@@ -142,7 +145,7 @@ def train_or_load(data: CtrData, cache: Path, args: argparse.Namespace
         stats = json.loads(stats_path.read_text())
         print(f"supernet: reused {ck_dir} ({json.dumps(method, sort_keys=True)})")
     else:
-        cfg = TrainConfig(**method, epochs=1, checkpoint_dir=ck_dir, checkpoint_every_steps=10**9,
+        cfg = TrainConfig(**method, checkpoint_dir=ck_dir, checkpoint_every_steps=10**9,
                           probe_every_steps=args.probe_every, quiet=True)
         printed = lambda r: print("\n".join(r.lines()), flush=True)  # noqa: E731
         run = train_supernet(data, cfg, space=args.space, overwrite=True, on_probe=printed)
@@ -265,10 +268,14 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
         ["truth: seed spread of log loss, median / max", f"{np.median(spreads):.5f} / {max(spreads):.5f}"],
         ["truth: median gap between neighbours", f"{float(np.median(gaps)):.5f}"],
         ["truth: seed-0 vs seed-1 tau", f"{seed_agreement(truths):.3f}" if len(seeds) > 1 else "-"],
+        *([["truth: split-half tau (mean of each half of the seeds)",
+            f"{split_half_agreement(truths):.3f}"]] if len(seeds) >= 4 else []),
         ["base-rate log loss train / val (probe rows)", f"{stats['base_train']:.5f} / {stats['base_val']:.5f}"],
         *[[f"probe {name} train / val", f"{tr:.5f} / {va:.5f}"] for name, (tr, va) in probe.items()],
         ["supernet samples/s", f"{stats['samples_per_s']:,.0f}"],
-        ["supernet epoch time", f"{epoch_min:.1f} min ({n_train:,} rows, {stats['whole_supernet_steps']} whole-supernet steps)"],
+        ["supernet epoch time", f"{epoch_min:.1f} min ({n_train:,} rows)"],
+        ["supernet training time", f"{stats['wall_s'] / 60:.1f} min ({stats['steps']} steps, "
+         f"{stats['whole_supernet_steps']} of them whole-supernet)"],
         ["finished checkpoint", f"{size:.1f} MB"],
     ]
     if args.logistic_rows > 0:
@@ -327,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-distill", dest="distill", action="store_false")
     ap.add_argument("--shrink", type=float, default=default("shrink_fraction"), help="progressive shrinking fraction")
     ap.add_argument("--supernet-warmup", type=float, default=default("supernet_warmup_fraction"))
+    ap.add_argument("--epochs", type=int, default=default("epochs"),
+                    help="supernet training epochs (the from-scratch truth trains one)")
     ap.add_argument("--lr-warmup", type=float, default=default("lr_warmup_fraction"))
     ap.add_argument("--lr", type=float, default=default("lr"), help="Adagrad lr (tables)")
     ap.add_argument("--dense-lr", type=float, default=default("dense_lr"), help="Adam lr (dense operators)")

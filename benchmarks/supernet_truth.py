@@ -145,6 +145,17 @@ def seed_agreement(truths: list[Truth]) -> float:
     return kendall([t.logloss[0] for t in truths], [t.logloss[1] for t in truths])
 
 
+def split_half_agreement(truths: list[Truth]) -> float:
+    """Kendall tau between the rankings by the mean of the first half of the seeds and by
+    the mean of the second half (at least 4 seeds): how alike two truths of half the seeds
+    rank, a floor on the firmness of the mean over all of them."""
+    half = len(truths[0].logloss) // 2
+    if half < 2:
+        raise ValueError(f"split_half_agreement: {2 * half} seeds; accepted: at least 4")
+    return kendall([float(np.mean(t.logloss[:half])) for t in truths],
+                   [float(np.mean(t.logloss[half:2 * half])) for t in truths])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dataset", choices=("criteo", "avazu", "kdd"), default="criteo")
@@ -169,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{', '.join(f'{v:.5f}' for v in t.logloss)} ({sum(t.wall_s):.0f} s)", flush=True)
     if args.seeds >= 2 and len(truths) >= 2:
         print(f"seed-0 vs seed-1 ranking tau: {seed_agreement(truths):.3f}")
+    if args.seeds >= 4 and len(truths) >= 2:
+        print(f"split-half ranking tau (mean of seeds 0-{args.seeds // 2 - 1} vs "
+              f"{args.seeds // 2}-{2 * (args.seeds // 2) - 1}): {split_half_agreement(truths):.3f}")
     return 0
 
 
