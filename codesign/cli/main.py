@@ -4,8 +4,10 @@ printed as one line and the process exits 2."""
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from codesign.errors import CodesignError
-from pimsim.util.cli import Commands, run_command_line
+from pimsim.util.cli import Commands, exit_process, run_command_line
 from pimsim import PimsimError
 
 #: Each subcommand, in ``--help`` order: the module that registers it and its help line
@@ -36,3 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     return run_command_line(
         "codesign", "NASRec-style supernet and PIM co-search for CTR models.",
         COMMANDS, (CodesignError, PimsimError), argv)
+
+
+def script() -> NoReturn:
+    """The ``codesign`` console script: :func:`main` on the process arguments, then the exit
+    (:func:`pimsim.util.cli.exit_process`)."""
+    exit_process(main())
+
+
+if __name__ == "__main__":
+    script()

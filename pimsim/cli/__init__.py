@@ -1,5 +1,6 @@
-"""The ``pimsim`` command line: :func:`main` (the ``pimsim`` script, ``pimsim.cli:main``)
-and one module per command group; the demo ``python -m pimsim.cli.demo``.
+"""The ``pimsim`` command line: :func:`main` (the ``pimsim`` script runs it through
+``pimsim.cli.main:script``) and one module per command group; the demo ``python -m
+pimsim.cli.demo``.
 
 ``run_command_line`` and ``positive_int`` are re-exports of pimsim.util.cli for codesign;
 to be removed with the layout move.

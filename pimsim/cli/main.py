@@ -9,10 +9,10 @@ process exits with status 2.
 
 from __future__ import annotations
 
-import sys
+from typing import NoReturn
 
 from pimsim.errors import PimsimError
-from pimsim.util.cli import Commands, run_command_line
+from pimsim.util.cli import Commands, exit_process, run_command_line
 
 DESCRIPTION = "Cycle-approximate simulator of banked DRAM with PIM units."
 #: Each subcommand, in ``--help`` order: the module that registers it and its help line
@@ -37,5 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     return run_command_line("pimsim", DESCRIPTION, COMMANDS, (PimsimError,), argv)
 
 
+def script() -> NoReturn:
+    """The ``pimsim`` console script: :func:`main` on the process arguments, then the exit
+    (:func:`pimsim.util.cli.exit_process`)."""
+    exit_process(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    script()

@@ -8,11 +8,12 @@ caches of PIM units (RecNMP's RankCache).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from pimsim.util.jit import njit
 
-@numba.njit(cache=True)
+
+@njit(cache=True)
 def _lru_hits(ids: np.ndarray, n_unique: int, capacity: int) -> np.ndarray:
     """Hit flags of an LRU cache of ``capacity`` rows over the access sequence ``ids``.
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -53,6 +53,15 @@ class Prepared:
     parts: list[tuple[Requests, np.ndarray]]
     fed: int                  #: requests fed once this chunk is
     last_arrival: int         #: arrival cycle of its last request (-1: empty)
+
+
+@dataclass
+class Pending:
+    """What the lanes released after one chunk: per lane its results, and the stream index
+    of the oldest request any lane still held then (the requests fed, when none)."""
+
+    released: list[Released]
+    frontier: int
 
 
 class _Coupled(Exception):
@@ -109,12 +118,12 @@ class _Replay:
         self.pool = pool
         self.keep = keep
         self.sink = sink
-        self.totals = RequestTotals()
+        #: per lane, the totals of what it released (added up in the lane's own thread)
+        self.totals = [RequestTotals() for _ in self.lanes]
         self.kept: list[Released] = []
         self.held: list[Released] = []
-        self.fed = 0
 
-    def _start(self, fn: Callable[[Lane], None]) -> list[Future]:
+    def _start(self, fn: Callable[[Lane], Any]) -> list[Future]:
         """``fn`` on every lane, in the pool's threads (the kernel releases the GIL)."""
         return [self.pool.submit(fn, lane) for lane in self.lanes]
 
@@ -145,15 +154,24 @@ class _Replay:
         grouped = len(self.lanes) > 1
         until = chunk.last_arrival if grouped else -1
         parts = dict(zip(map(id, self.lanes), chunk.parts))
-        self.fed = chunk.fed
-        return self._start(lambda lane: lane.feed(*parts[id(lane)],
-                                                  final=final and not grouped,
-                                                  until_t=until))
+        fed = chunk.fed
 
-    def finish(self, running: list[Future], final: bool) -> None:
-        """Wait for the lanes, then release what became final."""
-        for fut in running:
-            fut.result()
+        def run(lane: Lane) -> tuple[Released, int]:
+            lane.feed(*parts[id(lane)], final=final and not grouped, until_t=until)
+            if final:
+                return Released.empty(), fed  # released once every group has ended
+            # released and added up in the lane's thread: the next chunk's lanes start
+            # without waiting for the main thread
+            done = self._release(lane)
+            oldest = lane.oldest_held
+            return done, fed if oldest is None else oldest
+
+        return self._start(run)
+
+    def finish(self, running: list[Future], final: bool) -> Pending:
+        """Wait for the lanes; what they released, for :meth:`emit`."""
+        outcomes = [fut.result() for fut in running]
+        fed = outcomes[0][1]
         if final and len(self.lanes) > 1:
             # every group to its own end, then all through the last cycle any group ran,
             # as the whole replay runs every channel to its end
@@ -165,20 +183,33 @@ class _Replay:
                 fut.result()
         if any(lane.stalled_admission for lane in self.lanes) and len(self.lanes) > 1:
             raise _Coupled
-        self._release()
+        if final:
+            released = [self._release(lane) for lane in self.lanes]
+            oldest = [i for i in (lane.oldest_held for lane in self.lanes) if i is not None]
+            return Pending(released, min(oldest) if oldest else fed)
+        return Pending([r for r, _ in outcomes], min(o for _, o in outcomes))
 
-    def _release(self) -> None:
-        self.held.extend(lane.release() for lane in self.lanes)
+    def _release(self, lane: Lane) -> Released:
+        """What ``lane`` released, added to its totals."""
+        done = lane.release()
+        self.totals[self.lanes.index(lane)].add(done.admit, done.complete, done.is_write,
+                                                done.flags, self.setup.geo.nb_rank)
+        return done
+
+    def emit(self, pending: Pending) -> None:
+        """Pass on to the sink and the kept results, in stream order, the released results
+        before the oldest request any lane still holds; keep the rest for a later call.
+        (The totals do not depend on the order: the lanes add them up.)"""
+        if self.sink is None and not self.keep:
+            return
+        self.held.extend(pending.released)
         held = Released.concat(self.held)
-        oldest = [i for i in (lane.oldest_held for lane in self.lanes) if i is not None]
-        frontier = min(oldest) if oldest else self.fed
+        frontier = pending.frontier
         order = np.argsort(held.index, kind="stable")
         ready = order[held.index[order] < frontier]
         self.held = [held.take(order[held.index[order] >= frontier])]
         batch = held.take(ready)
         if len(batch):
-            self.totals.add(batch.admit, batch.complete, batch.is_write, batch.flags,
-                            self.setup.geo.nb_rank)
             if self.keep:
                 self.kept.append(batch)
             if self.sink is not None:
@@ -194,7 +225,7 @@ class _Replay:
         if self.keep:
             kept = Released.concat(self.kept)
             admit, complete = kept.admit, kept.complete
-        return totals_result(self.totals, counts, bank_ops, stats, s.ct,
+        return totals_result(RequestTotals.sum(self.totals), counts, bank_ops, stats, s.ct,
                              int(s.profile.transaction_bytes), admit, complete)
 
 
@@ -231,14 +262,19 @@ def replay_chunks(profile: Profile, chunks: Callable[[], Iterable[Chunk]], *, la
             z = np.zeros(0, dtype=np.int64)
             current = attempt.prepare(*next(stream, (0, z, z, z, z)))
             upcoming = next(stream, None)
+            pending: Pending | None = None
             while True:
                 final = upcoming is None
                 running = attempt.start(current, final)
+                # while the lanes run: the previous chunk's results out, the next chunk in
+                if pending is not None:
+                    attempt.emit(pending)
                 if not final:
                     current = attempt.prepare(*upcoming)
                     upcoming = next(stream, None)
-                attempt.finish(running, final)
+                pending = attempt.finish(running, final)
                 if final:
+                    attempt.emit(pending)
                     return attempt.result()
         except _Coupled:
             n_lanes = 1

@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from numba import njit
-
 from pimsim.dram.codes import S_NLOG
+from pimsim.util.jit import njit
 
 
 @njit(inline="always")

@@ -10,10 +10,10 @@ same cores.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from pimsim.dram.address import AddressMapper
 from pimsim.dram.state import Geometry, Requests
+from pimsim.util.jit import njit
 
 #: the address fields in the order of decode_indices' shift / mask arguments
 FIELD_ORDER = ("ch", "ra", "bg", "ba", "ro", "co")

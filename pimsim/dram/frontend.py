@@ -12,11 +12,10 @@ merges into it. Requests with PIM flags never merge.
 
 from __future__ import annotations
 
-from numba import njit
-
 from pimsim.dram.codes import FLAG_ALL_BANK, S_MERGED_RD, S_MERGED_WR
 from pimsim.dram.issue import address_bucket
 from pimsim.dram.scheduler import add_entry_bound
+from pimsim.util.jit import njit
 
 
 @njit(inline="always")

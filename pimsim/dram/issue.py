@@ -10,13 +10,12 @@ operation per bank it acts on.
 
 from __future__ import annotations
 
-from numba import njit
-
 from pimsim.dram.codes import (
     PEND_BUCKETS, PEND_FOLD_SHIFT, ROLE_ACT, ROLE_PRE, ROLE_WR, S_CONFLICTS, S_HITS, S_MISSES,
 )
 from pimsim.dram.rowpolicy import after_column
 from pimsim.dram.timing import apply_timing
+from pimsim.util.jit import njit
 
 
 @njit(inline="always")

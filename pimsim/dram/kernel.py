@@ -27,7 +27,6 @@ own machine code, in which the branches they decide are folded away.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from pimsim.dram.cmdlog import record_command
@@ -47,6 +46,7 @@ from pimsim.dram.state import (
     new_trans_queues, trans_queues,
 )
 from pimsim.dram.writebuf import move_next, new_write_buffers, write_buffers
+from pimsim.util.jit import njit
 
 
 @njit(inline="always")

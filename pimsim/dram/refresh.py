@@ -8,13 +8,13 @@ DRAMsim3 precharges bank by bank before a refresh; one PREA here is a simplifica
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from pimsim.dram.cmdlog import record_command
 from pimsim.dram.codes import INF
 from pimsim.dram.scheduler import mark_rank_dirty
 from pimsim.dram.state import NO_REFCOUNT, Refresh
 from pimsim.dram.timing import apply_timing, threshold_rank
+from pimsim.util.jit import njit
 
 
 @njit(cache=True)

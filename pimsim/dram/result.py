@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -138,6 +138,17 @@ class RequestTotals:
         self.read_latency_cycles += int((complete[reads] - admit[reads]).sum())
         if complete.shape[0]:
             self.end_cycle = max(self.end_cycle, int(complete.max()))
+
+    @classmethod
+    def sum(cls, parts: Iterable[RequestTotals]) -> RequestTotals:
+        """The totals of several disjoint sets of requests together."""
+        out = cls()
+        for part in parts:
+            for f in fields(cls):
+                mine, theirs = getattr(out, f.name), getattr(part, f.name)
+                both = max(mine, theirs) if f.name == "end_cycle" else mine + theirs
+                setattr(out, f.name, both)
+        return out
 
 
 def dram_result(out, ct: CompiledTiming, wr: np.ndarray, fl: np.ndarray,  # noqa: ANN001

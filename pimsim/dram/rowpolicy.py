@@ -8,9 +8,8 @@ every access needs an ACT. The policy is a compile-time literal of the kernel.
 
 from __future__ import annotations
 
-from numba import njit
-
 from pimsim.dram.codes import ROW_CLOSE
+from pimsim.util.jit import njit
 
 
 @njit(inline="always")

@@ -20,8 +20,6 @@ bound gives the same schedule; the bounds only spare scans.
 
 from __future__ import annotations
 
-from numba import njit
-
 from pimsim.dram.codes import (
     CLASS_ACT, CLASS_PRE, CLASS_RD, CLASS_WR, FLAG_ALL_BANK, FLAG_INTERNAL, INF, N_CLASSES,
     NEED_ACT, NEED_COLUMN, NEED_PRE, ROLE_ACT, ROLE_PRE, ROLE_RD, S_SCANS, SCHED_FRFCFS,
@@ -29,6 +27,7 @@ from pimsim.dram.codes import (
 from pimsim.dram.rowpolicy import column_command
 from pimsim.dram.state import NO_REFCOUNT
 from pimsim.dram.timing import threshold, threshold_rank
+from pimsim.util.jit import njit
 
 
 @njit(inline="always")

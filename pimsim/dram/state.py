@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 from numba.core.compiler import Flags
 from numba.core.cpu import CPUTargetOptions
 
 from pimsim.dram.codes import INF, N_CLASSES, N_STATS, NEG, PEND_BUCKETS
+from pimsim.util.jit import njit
 
 #: Numba's private option that compiles a function without reference counting
 NRT_OPTION = "_nrt"

@@ -9,9 +9,8 @@ issue cycles per rank and fold the ring's floor into the rank's registers.
 
 from __future__ import annotations
 
-from numba import njit
-
 from pimsim.standards import SLOT_BANK, SLOT_BANKGROUP, SLOT_RANK, SLOT_RANK_SIBLING
+from pimsim.util.jit import njit
 
 
 @njit(inline="always")

@@ -22,11 +22,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
 from pimsim.dram.frontend import enqueue, move_transaction
 from pimsim.dram.issue import address_bucket
 from pimsim.dram.state import NO_REFCOUNT
+from pimsim.util.jit import njit
 
 
 class WriteBuffers(NamedTuple):

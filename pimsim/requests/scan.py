@@ -10,7 +10,8 @@ the previous request's; the reader then describes that line.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from pimsim.util.jit import njit
 
 #: scanner state, kept from one block of a file to the next: the last request's cycle (-1
 #: before the first), lines consumed so far, line number of the last request

@@ -9,13 +9,15 @@ the given exception families as one line and exits with status 2, never with a t
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import math
 import os
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pimsim.util.fileio import check_writable
 
@@ -145,6 +147,27 @@ def run_command_line(prog: str, description: str, commands: Commands,
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def exit_process(status: int) -> NoReturn:
+    """End a command-line process with ``status`` (the console scripts' last step).
+
+    When the main thread is the last thread left, the exit handlers run and the standard
+    streams are flushed, as at a normal exit, and the process then ends at once: the
+    interpreter's teardown, which frees every module and the machine code Numba loaded, is
+    skipped. That teardown is about 0.4 s of a short ``pimsim replay`` (a third of it, on
+    the project's 2-core machine). With other threads alive the exit is the normal one,
+    which waits for them.
+    """
+    if threading.active_count() > 1:
+        sys.exit(status)
+    atexit._run_exitfuncs()  # what a normal exit runs first (logging's flush and the like)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or the reader went away
+            pass
+    os._exit(status)
 
 
 def format_value(value: Any) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -76,3 +78,31 @@ def test_check_outputs_checks_each_given_option_and_refuses_one_file_twice(tmp_p
         check_outputs(same, {"out": False, "chrome": False}, PimsimError)
     check_outputs(argparse.Namespace(out=str(tmp_path / "new" / "d")), {"out": True},
                   PimsimError)
+
+
+_EXIT_SCRIPT = """
+import atexit, sys, threading, time
+from pathlib import Path
+from pimsim.util.cli import exit_process
+out = Path(sys.argv[1])
+atexit.register(lambda: (out / "atexit").write_text("ran"))
+if sys.argv[2] == "thread":
+    def late() -> None:
+        time.sleep(0.5)
+        (out / "thread").write_text("finished")
+    threading.Thread(target=late).start()
+sys.stdout.write("buffered, no newline")
+exit_process(3)
+"""
+
+
+@pytest.mark.parametrize("mode", ["alone", "thread"])
+def test_exit_process_runs_exit_handlers_flushes_and_waits_for_threads(tmp_path, mode) -> None:
+    proc = subprocess.run([sys.executable, "-c", _EXIT_SCRIPT, str(tmp_path), mode],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3
+    assert proc.stdout == "buffered, no newline"
+    assert (tmp_path / "atexit").read_text() == "ran"
+    if mode == "thread":
+        # another thread alive: the normal exit, which waits for it
+        assert (tmp_path / "thread").read_text() == "finished"
