@@ -54,39 +54,56 @@ def _word_at(buf, p, e, word):  # noqa: ANN001, ANN201
     return True
 
 
+@njit(inline="always")
+def _line_end(buf, p, n):  # noqa: ANN001, ANN201
+    """The first newline at or after ``p`` (``n``: none in ``buf[:n]``)."""
+    while p < n and buf[p] != _NL:
+        p += 1
+    return p
+
+
 @njit(cache=True, nogil=True)
 def scan_block(buf, n, final, addr, wr, cyc, st):  # noqa: ANN001, ANN201
     """Parse the whole lines of ``buf[:n]`` (all of it when ``final``) into ``addr`` /
     ``wr`` / ``cyc``. Returns (requests parsed, bytes consumed, SCAN_* status, start and
-    end of the offending line); ``st`` (ST_*) carries over to the next block."""
+    end of the offending line); ``st`` (ST_*) carries over to the next block.
+
+    One pass over the bytes: a line is parsed as it is read; its end is searched for
+    apart only after a comment, or when the line does not parse (to tell a line the end
+    of the block cut from a malformed one)."""
     read_w = np.array([114, 101, 97, 100], dtype=np.uint8)
     write_w = np.array([119, 114, 105, 116, 101], dtype=np.uint8)
     k = 0
     i = 0
     prev = st[ST_PREV_CYCLE]
+    lines = st[ST_LINES]
+    status = SCAN_OK
+    lo = 0
+    hi = 0
     while i < n:
-        e = i
-        while e < n and buf[e] != _NL:
-            e += 1
-        if e == n and not final:
-            break
-        line = st[ST_LINES] + 1
         p = i
-        while p < e and _is_space(buf[p]):
+        while p < n and _is_space(buf[p]):
             p += 1
-        if p == e or buf[p] == _HASH:
-            st[ST_LINES] = line
+        if p < n and buf[p] == _NL:  # a blank line
+            lines += 1
+            i = p + 1
+            continue
+        if p == n or buf[p] == _HASH:  # a blank last line, or a comment
+            e = _line_end(buf, p, n)
+            if e == n and not final:
+                break
+            lines += 1
             i = e + 1
             continue
         ok = False
         a = np.uint64(0)
         c = np.uint64(0)
         is_write = 0
-        if p + 1 < e and buf[p] == _ZERO and (buf[p + 1] | 32) == _X:
+        if p + 1 < n and buf[p] == _ZERO and (buf[p + 1] | 32) == _X:
             p += 2
             digits = 0
             significant = 0
-            while p < e:
+            while p < n:
                 d = _hex_value(buf[p])
                 if d < 0:
                     break
@@ -95,22 +112,22 @@ def scan_block(buf, n, final, addr, wr, cyc, st):  # noqa: ANN001, ANN201
                 a = (a << np.uint64(4)) | np.uint64(d)
                 digits += 1
                 p += 1
-            if digits > 0 and significant <= 16 and p < e and _is_space(buf[p]):
-                while p < e and _is_space(buf[p]):
+            if digits > 0 and significant <= 16 and p < n and _is_space(buf[p]):
+                while p < n and _is_space(buf[p]):
                     p += 1
                 op_len = 0
-                if _word_at(buf, p, e, read_w):
+                if _word_at(buf, p, n, read_w):
                     op_len = 4
-                elif _word_at(buf, p, e, write_w):
+                elif _word_at(buf, p, n, write_w):
                     op_len = 5
                     is_write = 1
                 p += op_len
-                if op_len and p < e and _is_space(buf[p]):
-                    while p < e and _is_space(buf[p]):
+                if op_len and p < n and _is_space(buf[p]):
+                    while p < n and _is_space(buf[p]):
                         p += 1
                     digits = 0
                     significant = 0
-                    while p < e and 48 <= buf[p] <= 57:
+                    while p < n and 48 <= buf[p] <= 57:
                         d = np.uint64(buf[p] - 48)
                         if significant > 0 or d != 0:
                             significant += 1
@@ -119,21 +136,27 @@ def scan_block(buf, n, final, addr, wr, cyc, st):  # noqa: ANN001, ANN201
                         digits += 1
                         p += 1
                     if digits > 0 and significant <= 19 and c <= _MAX_I64:
-                        while p < e and _is_space(buf[p]):
+                        while p < n and _is_space(buf[p]):
                             p += 1
-                        ok = p == e or buf[p] == _HASH
+                        ok = p == n or buf[p] == _NL or buf[p] == _HASH
+        e = p if ok and p < n and buf[p] == _NL else _line_end(buf, p, n)
+        if e == n and not final:
+            break  # the line goes on in the next block (cut, it may yet parse)
         if not ok:
-            return k, i, SCAN_BAD_LINE, i, e
+            status, lo, hi = SCAN_BAD_LINE, i, e
+            break
         cycle = np.int64(c)
         if cycle < prev:
-            return k, i, SCAN_DECREASING, i, e
+            status, lo, hi = SCAN_DECREASING, i, e
+            break
         addr[k] = a
         wr[k] = is_write
         cyc[k] = cycle
         k += 1
         prev = cycle
-        st[ST_PREV_CYCLE] = cycle
-        st[ST_PREV_LINE] = line
-        st[ST_LINES] = line
+        lines += 1
+        st[ST_PREV_LINE] = lines
         i = e + 1
-    return k, min(i, n), SCAN_OK, 0, 0
+    st[ST_PREV_CYCLE] = prev
+    st[ST_LINES] = lines
+    return k, min(i, n), status, lo, hi
