@@ -13,6 +13,7 @@ the truth can be computed while supernet variants train in another process.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import sys
 import time
@@ -53,11 +54,17 @@ def open_cache(dataset: str, rows: int, cap: int, cache: Path | None = None) -> 
     """The benchmark's synthetic cache of ``dataset`` (made when absent)."""
     path = cache or BENCH_DIR / f"{dataset}-{rows}-cap{cap}"
     t0 = time.perf_counter()
-    try:
-        return CtrData.open(path), path, "reused"
-    except Exception:
-        data = make_synthetic_cache(dataset, rows, path, seed=DATA_SEED, cap=cap, quiet=True)
-        return data, path, f"made in {time.perf_counter() - t0:.1f} s"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # the benchmark and this script run side by side: one makes the cache, the other waits
+    # for it (two writers of one cache would remove each other's temporaries)
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return CtrData.open(path), path, "reused"
+        except Exception:
+            data = make_synthetic_cache(dataset, rows, path, seed=DATA_SEED, cap=cap,
+                                        quiet=True)
+            return data, path, f"made in {time.perf_counter() - t0:.1f} s"
 
 
 def bench_specs(space: str, n: int, seed: int) -> list[SubnetSpec]:
