@@ -155,9 +155,9 @@ def exit_process(status: int) -> NoReturn:
     When the main thread is the last thread left, the exit handlers run and the standard
     streams are flushed, as at a normal exit, and the process then ends at once: the
     interpreter's teardown, which frees every module and the machine code Numba loaded, is
-    skipped. That teardown is about 0.4 s of a short ``pimsim replay`` (a third of it, on
-    the project's 2-core machine). With other threads alive the exit is the normal one,
-    which waits for them.
+    skipped. That teardown is about 0.5 s of a short ``pimsim replay`` on the project's
+    2-core machine (benchmarks/README.md, "Replay"). With other threads alive the exit is
+    the normal one, which waits for them.
     """
     if threading.active_count() > 1:
         sys.exit(status)
