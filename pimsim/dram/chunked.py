@@ -15,6 +15,7 @@ parallel replay is short so that a saturating stream is found out quickly.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +33,10 @@ from pimsim.hw.schema import Profile
 
 #: requests of the first chunk of a replay in channel groups (see the module docstring)
 PROBE_REQUESTS = 65_536
+#: chunks a lane may be given before the oldest one's results are taken back: lanes run
+#: at their own pace (no wait for the slowest at every chunk), in memory bounded by this
+#: many chunks per lane
+CHUNKS_AHEAD = 3
 
 #: one chunk of a stream: byte addresses, is_write, arrival cycles, flags (or None)
 Chunk = tuple[np.ndarray, np.ndarray, np.ndarray, "np.ndarray | None"]
@@ -107,7 +112,7 @@ class _Replay:
     """One attempt at a replay in ``n_lanes`` lanes (see the module docstring)."""
 
     def __init__(self, setup: EngineSetup, n_lanes: int, keep: bool,
-                 sink: ReleaseSink | None, pool: ThreadPoolExecutor) -> None:
+                 sink: ReleaseSink | None, pools: list[ThreadPoolExecutor]) -> None:
         self.setup = setup
         n_ch = setup.geo.n_ch
         #: lane of each channel: contiguous groups of channels
@@ -115,7 +120,9 @@ class _Replay:
         self.first_channel = [int(np.argmax(self.lane_of == g)) for g in range(n_lanes)]
         self.lanes = [Lane(setup.channels(c0, int((self.lane_of == g).sum())))
                       for g, c0 in enumerate(self.first_channel)]
-        self.pool = pool
+        #: one thread per lane: the chunks given to a lane run in order, each lane at its
+        #: own pace
+        self.pools = pools
         self.keep = keep
         self.sink = sink
         #: per lane, the totals of what it released (added up in the lane's own thread)
@@ -124,24 +131,19 @@ class _Replay:
         self.held: list[Released] = []
 
     def _start(self, fn: Callable[[Lane], Any]) -> list[Future]:
-        """``fn`` on every lane, in the pool's threads (the kernel releases the GIL)."""
-        return [self.pool.submit(fn, lane) for lane in self.lanes]
+        """``fn`` on every lane, each in its lane's thread after what the lane was given
+        before (the kernel releases the GIL)."""
+        return [pool.submit(fn, lane) for pool, lane in zip(self.pools, self.lanes)]
 
     def prepare(self, first: int, addr: np.ndarray, wr: np.ndarray, arr: np.ndarray,
                 fl: np.ndarray) -> Prepared:
         """A chunk decoded and split by lane (done while the lanes run the previous one)."""
-        req = self.setup.decode(addr, wr, arr, fl)
-        index = np.arange(first, first + addr.shape[0], dtype=np.int64)
         if len(self.lanes) == 1:
-            parts = [(req, index)]
+            index = np.arange(first, first + addr.shape[0], dtype=np.int64)
+            parts = [(self.setup.decode(addr, wr, arr, fl), index)]
         else:
-            group = self.lane_of[req.channel]
-            parts = []
-            for g in range(len(self.lanes)):
-                sel = np.flatnonzero(group == g)
-                sub = Requests(*(a[sel] for a in req))
-                parts.append((self.setup.local_requests(sub, self.first_channel[g]),
-                              index[sel]))
+            parts = self.setup.decode_by_lane(addr, wr, arr, fl, first, self.lane_of,
+                                              self.first_channel)
         last = int(arr[-1]) if arr.shape[0] else -1
         return Prepared(parts, first + int(addr.shape[0]), last)
 
@@ -156,15 +158,16 @@ class _Replay:
         parts = dict(zip(map(id, self.lanes), chunk.parts))
         fed = chunk.fed
 
-        def run(lane: Lane) -> tuple[Released, int]:
+        def run(lane: Lane) -> tuple[Released, int, bool]:
             lane.feed(*parts[id(lane)], final=final and not grouped, until_t=until)
             if final:
-                return Released.empty(), fed  # released once every group has ended
-            # released and added up in the lane's thread: the next chunk's lanes start
-            # without waiting for the main thread
+                # released once every group has ended
+                return Released.empty(), fed, lane.stalled_admission
+            # released and added up in the lane's thread, which then goes on to its next
+            # chunk without waiting for the main thread
             done = self._release(lane)
             oldest = lane.oldest_held
-            return done, fed if oldest is None else oldest
+            return done, fed if oldest is None else oldest, lane.stalled_admission
 
         return self._start(run)
 
@@ -181,13 +184,17 @@ class _Replay:
             for fut in self._start(lambda lane: lane.feed(*_nothing(), final=True,
                                                           until_t=end)):
                 fut.result()
-        if any(lane.stalled_admission for lane in self.lanes) and len(self.lanes) > 1:
+        # a lane's flag as it was after this chunk (the lane may have gone on since)
+        stalled = any(s for _, _, s in outcomes)
+        if final:
+            stalled = any(lane.stalled_admission for lane in self.lanes)
+        if stalled and len(self.lanes) > 1:
             raise _Coupled
         if final:
             released = [self._release(lane) for lane in self.lanes]
             oldest = [i for i in (lane.oldest_held for lane in self.lanes) if i is not None]
             return Pending(released, min(oldest) if oldest else fed)
-        return Pending([r for r, _ in outcomes], min(o for _, o in outcomes))
+        return Pending([r for r, _, _ in outcomes], min(o for _, o, _ in outcomes))
 
     def _release(self, lane: Lane) -> Released:
         """What ``lane`` released, added to its totals."""
@@ -251,10 +258,11 @@ def replay_chunks(profile: Profile, chunks: Callable[[], Iterable[Chunk]], *, la
     setup = EngineSetup.of(profile, pim=pim, stall_limit_cycles=stall_limit_cycles)
     n_lanes = max(1, min(int(lanes), setup.geo.n_ch))
     while True:
-        # one thread per lane; the calling thread meanwhile reads and decodes the next
-        # chunk (the kernel and the scanner release the GIL)
-        pool = ThreadPoolExecutor(max_workers=n_lanes)
-        attempt = _Replay(setup, n_lanes, keep_requests, sink, pool)
+        # one thread per lane; the calling thread meanwhile reads and decodes the chunks
+        # ahead and passes on the results of those done (the kernel and the scanner
+        # release the GIL)
+        pools = [ThreadPoolExecutor(max_workers=1) for _ in range(n_lanes)]
+        attempt = _Replay(setup, n_lanes, keep_requests, sink, pools)
         try:
             stream = _checked_chunks(profile, chunks(), pim)
             if n_lanes > 1:
@@ -262,23 +270,22 @@ def replay_chunks(profile: Profile, chunks: Callable[[], Iterable[Chunk]], *, la
             z = np.zeros(0, dtype=np.int64)
             current = attempt.prepare(*next(stream, (0, z, z, z, z)))
             upcoming = next(stream, None)
-            pending: Pending | None = None
+            given: deque[list[Future]] = deque()  # per chunk in the lanes, its runs
             while True:
                 final = upcoming is None
-                running = attempt.start(current, final)
-                # while the lanes run: the previous chunk's results out, the next chunk in
-                if pending is not None:
-                    attempt.emit(pending)
+                given.append(attempt.start(current, final))
                 if not final:
                     current = attempt.prepare(*upcoming)
                     upcoming = next(stream, None)
-                pending = attempt.finish(running, final)
+                while given and (final or len(given) > CHUNKS_AHEAD):
+                    running = given.popleft()
+                    attempt.emit(attempt.finish(running, final and not given))
                 if final:
-                    attempt.emit(pending)
                     return attempt.result()
         except _Coupled:
             n_lanes = 1
             if sink is not None:
                 sink.restart()
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            for pool in pools:
+                pool.shutdown(wait=True, cancel_futures=True)

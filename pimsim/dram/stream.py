@@ -15,7 +15,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from pimsim.dram.address import AddressMapper
 from pimsim.dram.codes import N_STATS, REFRESH_ALL_BANK, ROW_POLICIES, S_STATUS, SCHEDULERS
+from pimsim.dram.decode import decode_by_lane
 from pimsim.dram.kernel import resume
 from pimsim.dram.refresh import new_refresh
 from pimsim.dram.run import call_kernel, compiled_timing_for, decoded_requests, geometry
@@ -60,15 +62,19 @@ class EngineSetup:
         (its channels numbered from 0; see :meth:`local_requests`)."""
         return replace(self, geo=self.geo._replace(n_ch=int(count)))
 
-    def local_requests(self, req: Requests, first: int) -> Requests:
-        """``req`` (all on channels ``first`` and up) with the indices of a lane whose
-        channel 0 is channel ``first``: every index is channel-major, so each moves down by
-        the channels before ``first``."""
+    def decode_by_lane(self, addr: np.ndarray, wr: np.ndarray, arr: np.ndarray,
+                       fl: np.ndarray, first: int, lane_of: np.ndarray,
+                       first_channels: list[int]) -> list[tuple[Requests, np.ndarray]]:
+        """A chunk (its first request the stream's ``first``) decoded and split among
+        lanes: lane ``g`` simulates the channels ``c`` with ``lane_of[c] == g``, numbered
+        from ``first_channels[g]`` (:meth:`channels`). Per lane its requests, every
+        channel-major index moved down by the channels before its first, and their stream
+        indices."""
         g = self.geo
-        ranks = first * g.n_rk
-        return req._replace(channel=req.channel - first, bank=req.bank - ranks * g.nb_rank,
-                            bankgroup=req.bankgroup - ranks * g.n_bg,
-                            queue=req.queue - first * g.nq_ch)
+        down = np.array([[c, c * g.n_rk * g.nb_rank, c * g.n_rk * g.n_bg, c * g.nq_ch]
+                         for c in first_channels], dtype=np.int64).reshape(-1, 4)
+        return decode_by_lane(AddressMapper(self.profile), g, addr, wr, arr, fl, first,
+                              lane_of, down)
 
 
 @dataclass

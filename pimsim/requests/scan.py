@@ -24,8 +24,18 @@ SCAN_OK, SCAN_BAD_LINE, SCAN_DECREASING = range(3)
 #: B // MIN_LINE_BYTES + 1 requests
 MIN_LINE_BYTES = 11
 
-_NL, _HASH, _ZERO, _X = 10, 35, 48, 120
+_NL, _HASH, _ZERO, _X, _SPACE = 10, 35, 48, 120, 32
 _MAX_I64 = np.uint64((1 << 63) - 1)
+
+#: value of each byte as a hex digit, -1 for a byte that is not one (the fast path's
+#: table: one load instead of two range tests)
+_HEX_DIGIT = np.full(256, -1, dtype=np.int8)
+_HEX_DIGIT[48:58] = np.arange(10)
+_HEX_DIGIT[97:103] = np.arange(10, 16)
+_HEX_DIGIT[65:71] = np.arange(10, 16)
+#: bytes the fast path may read from a line's start: "0x", 16 hex digits and the one after,
+#: " write ", 18 decimal digits and the one after
+FAST_LINE_BYTES = 2 + 17 + 7 + 19
 
 
 @njit(inline="always")
@@ -62,25 +72,91 @@ def _line_end(buf, p, n):  # noqa: ANN001, ANN201
     return p
 
 
+@njit(inline="always")
+def _fast_line(buf, p):  # noqa: ANN001, ANN201
+    """The line at ``p`` if it has the shape trace writers emit: ``0x<hex> READ|WRITE
+    <decimal>`` then a newline, single spaces, no leading zeros, at most 16 hex and 18
+    decimal digits (so the cycle fits in int64 unchecked). Returns (position of the
+    newline, address, is_write, cycle), the position -1 for any other line, which the
+    general path then reads. Reads at most :data:`FAST_LINE_BYTES` bytes from ``p``."""
+    zero = np.uint64(0)
+    if buf[p] != _ZERO or (buf[p + 1] | 32) != _X:
+        return -1, zero, 0, zero
+    p += 2
+    d = _HEX_DIGIT[buf[p]]
+    if d <= 0:  # not a digit, or a leading zero
+        return -1, zero, 0, zero
+    a = zero
+    digits = 0
+    while d >= 0 and digits < 17:
+        a = (a << np.uint64(4)) | np.uint64(d)
+        digits += 1
+        p += 1
+        d = _HEX_DIGIT[buf[p]]
+    if digits > 16 or buf[p] != _SPACE:
+        return -1, zero, 0, zero
+    p += 1
+    is_write = 0
+    if ((buf[p] | 32) == 114 and (buf[p + 1] | 32) == 101 and (buf[p + 2] | 32) == 97
+            and (buf[p + 3] | 32) == 100 and buf[p + 4] == _SPACE):
+        p += 5
+    elif ((buf[p] | 32) == 119 and (buf[p + 1] | 32) == 114 and (buf[p + 2] | 32) == 105
+            and (buf[p + 3] | 32) == 116 and (buf[p + 4] | 32) == 101
+            and buf[p + 5] == _SPACE):
+        p += 6
+        is_write = 1
+    else:
+        return -1, zero, 0, zero
+    ch = buf[p]
+    if ch < 48 or ch > 57 or (ch == _ZERO and 48 <= buf[p + 1] <= 57):
+        return -1, zero, 0, zero
+    c = zero
+    digits = 0
+    while 48 <= ch <= 57 and digits < 19:
+        c = c * np.uint64(10) + np.uint64(ch - 48)
+        digits += 1
+        p += 1
+        ch = buf[p]
+    if digits > 18 or ch != _NL:
+        return -1, zero, 0, zero
+    return p, a, is_write, c
+
+
 @njit(cache=True, nogil=True)
 def scan_block(buf, n, final, addr, wr, cyc, st):  # noqa: ANN001, ANN201
     """Parse the whole lines of ``buf[:n]`` (all of it when ``final``) into ``addr`` /
     ``wr`` / ``cyc``. Returns (requests parsed, bytes consumed, SCAN_* status, start and
     end of the offending line); ``st`` (ST_*) carries over to the next block.
 
-    One pass over the bytes: a line is parsed as it is read; its end is searched for
-    apart only after a comment, or when the line does not parse (to tell a line the end
-    of the block cut from a malformed one)."""
+    One pass over the bytes: a line is parsed as it is read, first by the fast path
+    (:func:`_fast_line`) where the block has room for it, else by the general one, whose
+    rules are the module docstring's; a line's end is searched for apart only after a
+    comment, or when the line does not parse (to tell a line the end of the block cut
+    from a malformed one)."""
     read_w = np.array([114, 101, 97, 100], dtype=np.uint8)
     write_w = np.array([119, 114, 105, 116, 101], dtype=np.uint8)
     k = 0
     i = 0
     prev = st[ST_PREV_CYCLE]
     lines = st[ST_LINES]
+    prev_line = st[ST_PREV_LINE]
     status = SCAN_OK
     lo = 0
     hi = 0
+    fast_end = n - FAST_LINE_BYTES
     while i < n:
+        if i < fast_end:
+            e, a, is_write, c = _fast_line(buf, i)
+            if e >= 0 and np.int64(c) >= prev:
+                addr[k] = a
+                wr[k] = is_write
+                cyc[k] = np.int64(c)
+                k += 1
+                prev = np.int64(c)
+                lines += 1
+                prev_line = lines
+                i = e + 1
+                continue
         p = i
         while p < n and _is_space(buf[p]):
             p += 1
@@ -155,8 +231,9 @@ def scan_block(buf, n, final, addr, wr, cyc, st):  # noqa: ANN001, ANN201
         k += 1
         prev = cycle
         lines += 1
-        st[ST_PREV_LINE] = lines
+        prev_line = lines
         i = e + 1
     st[ST_PREV_CYCLE] = prev
     st[ST_LINES] = lines
+    st[ST_PREV_LINE] = prev_line
     return k, min(i, n), status, lo, hi

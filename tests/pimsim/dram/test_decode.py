@@ -38,3 +38,35 @@ def test_decode_matches_the_address_mapper(name: str, queues: str) -> None:
     queue_in_channel = dec.rank * banks_per_rank + bank_in_rank if per_bank else dec.rank
     np.testing.assert_array_equal(req.queue, dec.channel * geo.nq_ch + queue_in_channel)
     assert req.address is addr
+
+
+@pytest.mark.parametrize(("name", "lanes"), [("hbm2", 2), ("hbm2", 3), ("ddr4_3200", 2)])
+def test_split_by_lane_is_selection_and_shift(name: str, lanes: int) -> None:
+    """Each lane's part is the whole decode's requests on its channels, in stream order,
+    with channel, bank, bank-group and queue indices counted from its first channel."""
+    from pimsim.dram.stream import EngineSetup  # lazy: the engine setup imports the kernel
+
+    profile = load_profile(name)
+    setup = EngineSetup.of(profile, pim=False, stall_limit_cycles=1000)
+    geo = setup.geo
+    rng = np.random.default_rng(11)
+    n = 4000
+    addr = rng.integers(0, int(profile.capacity_bytes), n, dtype=np.int64)
+    wr = rng.integers(0, 2, n, dtype=np.int64)
+    arr = np.sort(rng.integers(0, 10**6, n))
+    fl = np.zeros(n, dtype=np.int64)
+    lane_of = np.arange(geo.n_ch, dtype=np.int64) * lanes // geo.n_ch
+    firsts = [int(np.argmax(lane_of == g)) for g in range(lanes)]
+    whole = decode_requests(AddressMapper(profile), geo, addr, wr, arr, fl)
+    parts = setup.decode_by_lane(addr, wr, arr, fl, 500, lane_of, firsts)
+    assert sum(len(index) for _, index in parts) == n
+    for g, (req, index) in enumerate(parts):
+        sel = np.flatnonzero(lane_of[whole.channel] == g)
+        np.testing.assert_array_equal(index, 500 + sel)
+        c0 = firsts[g]
+        shift = {"channel": c0, "bank": c0 * geo.n_rk * geo.nb_rank,
+                 "bankgroup": c0 * geo.n_rk * geo.n_bg, "queue": c0 * geo.nq_ch}
+        for field in whole._fields:
+            np.testing.assert_array_equal(getattr(req, field),
+                                          getattr(whole, field)[sel] - shift.get(field, 0),
+                                          err_msg=field)

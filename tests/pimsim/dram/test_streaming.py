@@ -93,6 +93,23 @@ def test_sink_gets_every_request_once_in_order(hbm2, mean_gap: int) -> None:  # 
     assert sink.restarts == (1 if mean_gap == 0 else 0)
 
 
+def test_coupling_found_late_starts_over(hbm2) -> None:  # noqa: ANN001
+    """A stream sparse for many chunks, then saturating: the groups are found coupled
+    while lanes hold chunks given ahead; the sink is told to start over and the one-lane
+    replay gives the whole replay's results."""
+    addr, wr, arr = _stream(3000, seed=6, mean_gap=12)
+    arr[2000:] = arr[1999]  # the last third arrives at once
+    whole = run_requests(hbm2, addr, wr, arr)
+    sink = _Collect()
+    res = replay_chunks(hbm2, _chunks(addr, wr, arr, 100), lanes=2, sink=sink,
+                        keep_requests=True)
+    assert sink.restarts == 1
+    _assert_same(res, whole)
+    got = Released.concat(sink.batches)
+    np.testing.assert_array_equal(got.index, np.arange(3000))
+    np.testing.assert_array_equal(got.complete, whole.complete_cycle)
+
+
 def test_order_is_checked_across_chunks(hbm2) -> None:  # noqa: ANN001
     addr = np.arange(6, dtype=np.int64) * 64
     arr = np.array([0, 1, 5, 4, 6, 7])

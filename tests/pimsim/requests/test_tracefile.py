@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pimsim.errors import TraceFormatError
 from pimsim.requests.arrays import Requests
@@ -179,3 +181,77 @@ def test_corrupt_compressed_file(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(b"0x0 READ 0\n" * 1000)[:40])
     with pytest.raises(TraceFormatError, match=rf"^{path}: cannot read the trace"):
         read_trace(path)
+
+
+def _reference_parse(text: str) -> tuple[list[int], list[bool], list[int]]:
+    """Python's own reading of the accepted lines (fields split on white space, comments
+    cut), independent of the compiled scanner."""
+    addr, wr, cyc = [], [], []
+    for line in text.splitlines():
+        body = line.split("#", 1)[0].split()
+        if not body:
+            continue
+        a, op, c = body
+        addr.append(int(a, 16))
+        wr.append(op.lower() == "write")
+        cyc.append(int(c))
+    return addr, wr, cyc
+
+
+_VARIANTS = [
+    "0x{a:x} READ {c}", "0x{a:X} write {c}", "0X{a:x} Read {c}", "0x{a:016x} READ {c}",
+    "0x0000000000000000000{a:x} WRITE {c}", "0x{a:x}\tREAD\t{c}", "  0x{a:x}  READ  {c}  ",
+    "0x{a:x} READ {c}\r", "0x{a:x} READ 000{c}", "0x{a:x} WRITE {c} # note", "# comment", "",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_fast_and_general_paths_agree(tmp_path_factory: pytest.TempPathFactory,
+                                      data: st.DataObject) -> None:
+    """Lines of the writers' shape (read by the fast path) mixed with every accepted
+    variant (the general path), at every distance from a block's end, read as Python
+    reads them; the largest address and cycle take the general path's range checks."""
+    n = data.draw(st.integers(1, 120))
+    kinds = data.draw(st.lists(st.integers(-1, len(_VARIANTS) - 1), min_size=n, max_size=n))
+    big = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    lines = []
+    cycle = 0
+    for i, (kind, large) in enumerate(zip(kinds, big)):
+        cycle += i % 3
+        a = 2**64 - 1 if large and i % 5 == 0 else (i * 2654435761) % 2**40
+        c = 2**63 - 1 if large and i == n - 1 else cycle
+        form = "0x{a:x} READ {c}" if kind < 0 else _VARIANTS[kind]
+        lines.append(form.format(a=a, c=c))
+    text = "\n".join(lines) + data.draw(st.sampled_from(["", "\n"]))
+    path = tmp_path_factory.mktemp("fast") / "t.trace"
+    path.write_text(text)
+    want_a, want_w, want_c = _reference_parse(text)
+    block = data.draw(st.sampled_from([64, 100, 257, 1 << 20]))
+    parts = list(iter_trace(path, block_bytes=block))
+    got = [np.concatenate([getattr(p, f) for p in parts]) if parts else np.zeros(0)
+           for f in ("addresses", "is_write", "arrival_cycles")]
+    assert got[0].astype(object).tolist() == want_a
+    assert got[1].tolist() == want_w
+    assert got[2].tolist() == want_c
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        ("0x1ffffffffffffffff READ 5", "too large"),
+        ("0x40 READ 9223372036854775808", "too large"),
+        ("0x40 READ 5 9", "4 field(s), expected 3"),
+        ("0x40 READX 5", "neither READ nor WRITE"),
+    ],
+)
+def test_malformed_line_amid_many(tmp_path: Path, line: str, why: str) -> None:
+    """A bad line far from the end of its block (where the fast path reads) is refused
+    with the same message as at the end."""
+    good = [f"0x{64 * i:x} READ {i}" for i in range(200)]
+    path = tmp_path / "m.trace"
+    path.write_text("\n".join(good[:100] + [line] + good[100:]) + "\n")
+    with pytest.raises(TraceFormatError) as info:
+        read_trace(path)
+    assert str(info.value).startswith(f"{path}:101: {line!r}: ")
+    assert why in str(info.value)
