@@ -33,9 +33,10 @@ from pimsim.hw.schema import Profile
 
 #: requests of the first chunk of a replay in channel groups (see the module docstring)
 PROBE_REQUESTS = 65_536
-#: chunks a lane may be given before the oldest one's results are taken back: lanes run
-#: at their own pace (no wait for the slowest at every chunk), in memory bounded by this
-#: many chunks per lane
+#: chunks a lane of a replay in channel groups may be given before the oldest one's
+#: results are taken back: lanes run at their own pace (no wait for the slowest at every
+#: chunk), in memory bounded by this many chunks per lane; one lane alone is given one
+#: chunk ahead (nothing to wait for, less memory)
 CHUNKS_AHEAD = 3
 
 #: one chunk of a stream: byte addresses, is_write, arrival cycles, flags (or None)
@@ -271,13 +272,14 @@ def replay_chunks(profile: Profile, chunks: Callable[[], Iterable[Chunk]], *, la
             current = attempt.prepare(*next(stream, (0, z, z, z, z)))
             upcoming = next(stream, None)
             given: deque[list[Future]] = deque()  # per chunk in the lanes, its runs
+            ahead = CHUNKS_AHEAD if n_lanes > 1 else 1
             while True:
                 final = upcoming is None
                 given.append(attempt.start(current, final))
                 if not final:
                     current = attempt.prepare(*upcoming)
                     upcoming = next(stream, None)
-                while given and (final or len(given) > CHUNKS_AHEAD):
+                while given and (final or len(given) > ahead):
                     running = given.popleft()
                     attempt.emit(attempt.finish(running, final and not given))
                 if final:
