@@ -59,7 +59,7 @@ class EngineSetup:
 
     def channels(self, first: int, count: int) -> EngineSetup:
         """The setup of a lane that simulates channels ``first .. first + count - 1`` only
-        (its channels numbered from 0; see :meth:`local_requests`)."""
+        (its channels numbered from 0; see :meth:`decode_by_lane`)."""
         return replace(self, geo=self.geo._replace(n_ch=int(count)))
 
     def decode_by_lane(self, addr: np.ndarray, wr: np.ndarray, arr: np.ndarray,
