@@ -33,9 +33,10 @@ _HEX_DIGIT = np.full(256, -1, dtype=np.int8)
 _HEX_DIGIT[48:58] = np.arange(10)
 _HEX_DIGIT[97:103] = np.arange(10, 16)
 _HEX_DIGIT[65:71] = np.arange(10, 16)
-#: bytes the fast path may read from a line's start: "0x", 16 hex digits and the one after,
-#: " write ", 18 decimal digits and the one after
-FAST_LINE_BYTES = 2 + 17 + 7 + 19
+#: bytes the fast path may read from a line's start: "0x", 16 hex digits (a 17th ends the
+#: read and refuses the line), a space, "write ", up to 19 decimal digits (a 19th refuses
+#: the line) and the byte after them
+FAST_LINE_BYTES = 2 + 16 + 1 + 6 + 19 + 1
 
 
 @njit(inline="always")
