@@ -54,9 +54,12 @@ class ReleaseSink(Protocol):
 
 @dataclass
 class Prepared:
-    """A chunk ready for the lanes: per lane its requests and their stream indices."""
+    """A chunk ready for the lanes: for one lane its requests decoded, with their stream
+    indices; for channel groups the checked chunk, which each group's thread decodes and
+    selects for itself (the calling thread would otherwise decode for both cores)."""
 
-    parts: list[tuple[Requests, np.ndarray]]
+    one_lane: tuple[Requests, np.ndarray] | None
+    checked: tuple | None     #: (addresses, is_write, arrival, flags, first stream index)
     fed: int                  #: requests fed once this chunk is
     last_arrival: int         #: arrival cycle of its last request (-1: empty)
 
@@ -138,15 +141,21 @@ class _Replay:
 
     def prepare(self, first: int, addr: np.ndarray, wr: np.ndarray, arr: np.ndarray,
                 fl: np.ndarray) -> Prepared:
-        """A chunk decoded and split by lane (done while the lanes run the previous one)."""
-        if len(self.lanes) == 1:
-            index = np.arange(first, first + addr.shape[0], dtype=np.int64)
-            parts = [(self.setup.decode(addr, wr, arr, fl), index)]
-        else:
-            parts = self.setup.decode_by_lane(addr, wr, arr, fl, first, self.lane_of,
-                                              self.first_channel)
+        """A chunk made ready for the lanes (done while they run the previous one)."""
         last = int(arr[-1]) if arr.shape[0] else -1
-        return Prepared(parts, first + int(addr.shape[0]), last)
+        fed = first + int(addr.shape[0])
+        if len(self.lanes) == 1:
+            index = np.arange(first, fed, dtype=np.int64)
+            return Prepared((self.setup.decode(addr, wr, arr, fl), index), None, fed, last)
+        return Prepared(None, (addr, wr, arr, fl, first), fed, last)
+
+    def _part(self, chunk: Prepared, lane: Lane) -> tuple[Requests, np.ndarray]:
+        """``lane``'s requests of ``chunk`` and their stream indices."""
+        if chunk.one_lane is not None:
+            return chunk.one_lane
+        (part,) = self.setup.decode_by_lane(*chunk.checked, self.lane_of, self.first_channel,
+                                            lanes=[self.lanes.index(lane)])
+        return part
 
     def start(self, chunk: Prepared, final: bool) -> list[Future]:
         """Start the lanes on ``chunk``; :meth:`finish` waits for them."""
@@ -156,11 +165,10 @@ class _Replay:
         # buffers drain at the end) before the whole stream ends
         grouped = len(self.lanes) > 1
         until = chunk.last_arrival if grouped else -1
-        parts = dict(zip(map(id, self.lanes), chunk.parts))
         fed = chunk.fed
 
         def run(lane: Lane) -> tuple[Released, int, bool]:
-            lane.feed(*parts[id(lane)], final=final and not grouped, until_t=until)
+            lane.feed(*self._part(chunk, lane), final=final and not grouped, until_t=until)
             if final:
                 # released once every group has ended
                 return Released.empty(), fed, lane.stalled_admission

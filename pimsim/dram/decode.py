@@ -76,31 +76,35 @@ N_SPLIT_ROWS = len(Requests._fields) + 1
 
 
 @njit(cache=True, nogil=True)
-def decode_split(addr, wr, fl, arr, first, shift, mask, n_rk, n_bg, n_bpg, nq_ch,  # noqa: ANN001
-                 per_bank, lane_of, down, out, starts):
-    """:func:`decode_indices` and a partition by lane in one pass over the decoded values:
-    ``out[:, starts[g]:starts[g + 1]]`` are lane ``g``'s requests in stream order (rows:
-    the Requests fields, then the stream index ``first + i``), their channel, bank,
-    bank-group and queue indices moved down by ``down[g]`` (the lane's channels numbered
-    from 0). ``lane_of``: the lane of each channel."""
+def decode_split(addr, wr, fl, arr, first, shift, mask, n_rk, n_bg, n_bpg, nq_ch,  # noqa: ANN001, ANN201
+                 per_bank, lane_of, down, keep):
+    """:func:`decode_indices` and a partition by lane in one pass over the decoded values,
+    for the lanes ``g`` with ``keep[g]`` (``lane_of``: the lane of each channel). Returns
+    ``(out, starts)``: ``out[:, starts[g]:starts[g + 1]]`` are lane ``g``'s requests in
+    stream order (rows: the Requests fields, then the stream index ``first + i``), their
+    channel, bank, bank-group and queue indices moved down by ``down[g]`` (the lane's
+    channels numbered from 0); a lane not kept has no columns."""
     n = addr.shape[0]
-    n_lanes = starts.shape[0] - 1
+    n_lanes = keep.shape[0]
     sh, mk, q_rank, q_bank = _layout(shift, mask, n_bg, n_bpg, per_bank)
     pos = np.zeros(n_lanes, dtype=np.int64)
     for i in range(n):
         pos[lane_of[(addr[i] >> sh[0]) & mk[0]]] += 1
-    starts[0] = 0
+    starts = np.zeros(n_lanes + 1, dtype=np.int64)
     for g in range(n_lanes):
-        starts[g + 1] = starts[g] + pos[g]
+        starts[g + 1] = starts[g] + (pos[g] if keep[g] else 0)
         pos[g] = starts[g]
+    out = np.empty((N_SPLIT_ROWS, starts[n_lanes]), dtype=np.int64)
     (channel, rank, bank, bankgroup, queue, row, column, is_write, flags, arrival, address,
      index) = (out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8], out[9],
                out[10], out[11])
     for i in range(n):
         a = addr[i]
+        g = lane_of[(a >> sh[0]) & mk[0]]
+        if not keep[g]:
+            continue
         ch, ra, bk, grp, qu, ro, co = _decode_one(a, sh, mk, n_rk, n_bg, n_bpg, nq_ch, q_rank,
                                                   q_bank)
-        g = lane_of[ch]
         j = pos[g]
         pos[g] = j + 1
         channel[j] = ch - down[g, 0]
@@ -115,22 +119,28 @@ def decode_split(addr, wr, fl, arr, first, shift, mask, n_rk, n_bg, n_bpg, nq_ch
         arrival[j] = arr[i]
         address[j] = a
         index[j] = first + i
+    return out, starts
 
 
 def decode_by_lane(mapper: AddressMapper, geo: Geometry, addr: np.ndarray, wr: np.ndarray,
                    arr: np.ndarray, fl: np.ndarray, first: int, lane_of: np.ndarray,
-                   down: np.ndarray) -> list[tuple[Requests, np.ndarray]]:
+                   down: np.ndarray, lanes: list[int] | None = None
+                   ) -> list[tuple[Requests, np.ndarray]]:
     """:func:`decode_requests` of a chunk whose first request is the stream's ``first``,
-    split by lane: per lane its requests with lane-local indices (see
-    :func:`decode_split`) and their stream indices. All arrays int64."""
+    split by lane: for each lane of ``lanes`` (default: every lane of ``down``), its
+    requests with lane-local indices (see :func:`decode_split`) and their stream indices.
+    All arrays int64. A lane's thread can decode its own part: each call reads the whole
+    chunk and writes only the parts asked for."""
     shift = np.array([mapper.positions[f] for f in FIELD_ORDER], dtype=np.int64)
     mask = np.array([(1 << mapper.widths[f]) - 1 for f in FIELD_ORDER], dtype=np.int64)
-    out = np.empty((N_SPLIT_ROWS, addr.shape[0]), dtype=np.int64)
-    starts = np.zeros(down.shape[0] + 1, dtype=np.int64)
-    decode_split(addr, wr, fl, arr, np.int64(first), shift, mask, geo.n_rk, geo.n_bg,
-                 geo.n_bpg, geo.nq_ch, geo.per_bank, lane_of, down, out, starts)
+    wanted = list(range(down.shape[0])) if lanes is None else [int(g) for g in lanes]
+    keep = np.zeros(down.shape[0], dtype=np.bool_)
+    keep[wanted] = True
+    out, starts = decode_split(addr, wr, fl, arr, np.int64(first), shift, mask, geo.n_rk,
+                               geo.n_bg, geo.n_bpg, geo.nq_ch, geo.per_bank, lane_of, down,
+                               keep)
     parts = []
-    for g in range(down.shape[0]):
+    for g in wanted:
         rows = out[:, starts[g]:starts[g + 1]]
         parts.append((Requests(*rows[:-1]), rows[-1]))
     return parts

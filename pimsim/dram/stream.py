@@ -64,17 +64,18 @@ class EngineSetup:
 
     def decode_by_lane(self, addr: np.ndarray, wr: np.ndarray, arr: np.ndarray,
                        fl: np.ndarray, first: int, lane_of: np.ndarray,
-                       first_channels: list[int]) -> list[tuple[Requests, np.ndarray]]:
+                       first_channels: list[int], lanes: list[int] | None = None
+                       ) -> list[tuple[Requests, np.ndarray]]:
         """A chunk (its first request the stream's ``first``) decoded and split among
         lanes: lane ``g`` simulates the channels ``c`` with ``lane_of[c] == g``, numbered
-        from ``first_channels[g]`` (:meth:`channels`). Per lane its requests, every
-        channel-major index moved down by the channels before its first, and their stream
-        indices."""
+        from ``first_channels[g]`` (:meth:`channels`). For each lane of ``lanes`` (default:
+        all), its requests, every channel-major index moved down by the channels before its
+        first, and their stream indices."""
         g = self.geo
         down = np.array([[c, c * g.n_rk * g.nb_rank, c * g.n_rk * g.n_bg, c * g.nq_ch]
                          for c in first_channels], dtype=np.int64).reshape(-1, 4)
         return decode_by_lane(AddressMapper(self.profile), g, addr, wr, arr, fl, first,
-                              lane_of, down)
+                              lane_of, down, lanes)
 
 
 @dataclass

@@ -70,3 +70,10 @@ def test_split_by_lane_is_selection_and_shift(name: str, lanes: int) -> None:
             np.testing.assert_array_equal(getattr(req, field),
                                           getattr(whole, field)[sel] - shift.get(field, 0),
                                           err_msg=field)
+        # a lane's thread decodes its own part alone: the same arrays
+        ((own, own_index),) = setup.decode_by_lane(addr, wr, arr, fl, 500, lane_of, firsts,
+                                                   lanes=[g])
+        np.testing.assert_array_equal(own_index, index)
+        for field in whole._fields:
+            np.testing.assert_array_equal(getattr(own, field), getattr(req, field),
+                                          err_msg=field)

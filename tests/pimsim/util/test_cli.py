@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -106,3 +107,35 @@ def test_exit_process_runs_exit_handlers_flushes_and_waits_for_threads(tmp_path,
     if mode == "thread":
         # another thread alive: the normal exit, which waits for it
         assert (tmp_path / "thread").read_text() == "finished"
+
+
+_BLAS_SCRIPT = """
+import contextlib, io, json
+from pimsim.cli.main import main
+with contextlib.redirect_stdout(io.StringIO()):
+    main(["profiles"])
+import numpy, threadpoolctl
+print(json.dumps([p["num_threads"] for p in threadpoolctl.threadpool_info()
+                  if p["internal_api"] == "openblas"]))
+"""
+
+
+def _openblas_threads(env: dict[str, str]) -> list[int]:
+    out = subprocess.run([sys.executable, "-c", _BLAS_SCRIPT], capture_output=True,
+                         text=True, timeout=120, env=env, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_commands_run_numpy_blas_in_one_thread_unless_the_user_says_otherwise() -> None:
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: OpenBLAS starts one thread anyway")
+    base = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    plain = subprocess.run([sys.executable, "-c",
+                            "import json, numpy, threadpoolctl; print(json.dumps("
+                            "[p['num_threads'] for p in threadpoolctl.threadpool_info()]))"],
+                           capture_output=True, text=True, timeout=120, env=base,
+                           check=True).stdout
+    if not json.loads(plain) or max(json.loads(plain)) < 2:
+        pytest.skip("this numpy's BLAS is not a multi-threaded OpenBLAS")
+    assert _openblas_threads(base) == [1]
+    assert _openblas_threads({**base, "OPENBLAS_NUM_THREADS": "2"}) == [2]
