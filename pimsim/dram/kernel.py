@@ -281,6 +281,17 @@ def resume(req, geo, tm, banks, tq_store, q_store, chan_store, ref, out, log, wb
                 until_t)
 
 
+@njit(cache=True)
+def new_engine_state(geo, tm, log_cap):  # noqa: ANN001, ANN201
+    """A fresh engine state in :func:`replay_loop`'s order: banks, transaction queues,
+    command queues, channels, refresh, command log (``log_cap`` entries), write buffers.
+    One compiled function for the whole replay and a lane alike: a lane's set-up loads one
+    kernel from Numba's cache instead of one per store (a short replay's start loads 3
+    instead of 9, about 0.03 s less)."""
+    return (new_banks(geo, tm), new_trans_queues(geo), new_cmd_queues(geo), new_channels(geo),
+            new_refresh(geo, tm), new_command_log(log_cap), new_write_buffers(geo))
+
+
 @njit(cache=True, nogil=True)
 def simulate(req, geo, tm, scheduler, row_policy, refresh_kind, record, pim, log_cap,  # noqa: ANN001, ANN201
              stall_limit):
@@ -291,11 +302,10 @@ def simulate(req, geo, tm, scheduler, row_policy, refresh_kind, record, pim, log
     progressed for ``stall_limit`` cycles."""
     n = req.channel.shape[0]
     out = new_outcome(n, tm.role.shape[0])
-    log = new_command_log(log_cap if record else 1)
-    replay_loop(req, geo, tm, new_banks(geo, tm), new_trans_queues(geo), new_cmd_queues(geo),
-                new_channels(geo), new_refresh(geo, tm), out, log, new_write_buffers(geo),
-                scheduler, row_policy, refresh_kind, record, pim, stall_limit,
-                np.zeros(N_SCAL, dtype=np.int64), True, -1)
+    banks, tq, q, chans, ref, log, wb = new_engine_state(geo, tm, log_cap if record else 1)
+    replay_loop(req, geo, tm, banks, tq, q, chans, ref, out, log, wb, scheduler, row_policy,
+                refresh_kind, record, pim, stall_limit, np.zeros(N_SCAL, dtype=np.int64),
+                True, -1)
     end_cycle = np.int64(0)
     for j in range(n):
         if out.leader[j] >= 0:

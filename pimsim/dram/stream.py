@@ -18,15 +18,12 @@ import numpy as np
 from pimsim.dram.address import AddressMapper
 from pimsim.dram.codes import N_STATS, REFRESH_ALL_BANK, ROW_POLICIES, S_STATUS, SCHEDULERS
 from pimsim.dram.decode import decode_by_lane
-from pimsim.dram.kernel import resume
-from pimsim.dram.refresh import new_refresh
+from pimsim.dram.kernel import new_engine_state, resume
 from pimsim.dram.run import call_kernel, compiled_timing_for, decoded_requests, geometry
 from pimsim.dram.state import (
-    N_SCAL, SCAL_CYCLE, SCAL_NEXT, Geometry, Outcome, Requests, Timing, new_banks,
-    new_channels, new_cmd_queues, new_command_log, new_trans_queues,
+    N_SCAL, SCAL_CYCLE, SCAL_NEXT, Geometry, Outcome, Requests, Timing,
 )
 from pimsim.dram.tables import engine_timing
-from pimsim.dram.writebuf import new_write_buffers
 from pimsim.errors import PimsimError
 from pimsim.hw.schema import Profile
 from pimsim.standards import CompiledTiming
@@ -121,13 +118,8 @@ class Lane:
         self.setup = setup
         geo, tm = setup.geo, setup.tm
         nc = tm.role.shape[0]
-        self.banks = new_banks(geo, tm)
-        self.tq = new_trans_queues(geo)
-        self.q = new_cmd_queues(geo)
-        self.chans = new_channels(geo)
-        self.ref = new_refresh(geo, tm)
-        self.wb = new_write_buffers(geo)
-        self.log = new_command_log(1)
+        (self.banks, self.tq, self.q, self.chans, self.ref, self.log,
+         self.wb) = new_engine_state(geo, tm, 1)
         self.counts = np.zeros((nc, 2), dtype=np.int64)
         self.bank_ops = np.zeros(nc, dtype=np.int64)
         self.stats = np.zeros(N_STATS, dtype=np.int64)

@@ -129,7 +129,10 @@ def _openblas_threads(env: dict[str, str]) -> list[int]:
 def test_commands_run_numpy_blas_in_one_thread_unless_the_user_says_otherwise() -> None:
     if (os.cpu_count() or 1) < 2:
         pytest.skip("one core: OpenBLAS starts one thread anyway")
-    base = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    # OpenBLAS reads its thread count from any of these; a Dask nanny sets OMP_NUM_THREADS in
+    # the environment of the process that starts it (an earlier test's cluster)
+    limits = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+    base = {k: v for k, v in os.environ.items() if k not in limits}
     plain = subprocess.run([sys.executable, "-c",
                             "import json, numpy, threadpoolctl; print(json.dumps("
                             "[p['num_threads'] for p in threadpoolctl.threadpool_info()]))"],
