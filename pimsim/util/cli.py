@@ -132,7 +132,8 @@ def lazy_parser(prog: str, description: str, commands: Commands,
 #: one thread per core when numpy is imported, and they spin for about 0.1 s of CPU (on the
 #: project's 2-core machine, ``import numpy`` alone: 0.23 s CPU, 0.13 s with one thread),
 #: which a short command pays on its start-up and a replay in channel groups takes from its
-#: lanes. The commands' array work is elementwise or compiled, none of it a BLAS call.
+#: lanes. pimsim's array work is elementwise or compiled, none of it a numpy BLAS call;
+#: codesign's matrix products run in torch, whose BLAS (MKL) keeps its own threads.
 COMMAND_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1"}
 
 
