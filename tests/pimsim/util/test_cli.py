@@ -110,18 +110,21 @@ def test_exit_process_runs_exit_handlers_flushes_and_waits_for_threads(tmp_path,
 
 
 _BLAS_SCRIPT = """
-import contextlib, io, json
-from pimsim.cli.main import main
-with contextlib.redirect_stdout(io.StringIO()):
-    main(["profiles"])
+import contextlib, io, json, sys
+if sys.argv[1] == "command":
+    from pimsim.cli.main import main
+    with contextlib.redirect_stdout(io.StringIO()):
+        main(["profiles"])
 import numpy, threadpoolctl
 print(json.dumps([p["num_threads"] for p in threadpoolctl.threadpool_info()
                   if p["internal_api"] == "openblas"]))
 """
 
 
-def _openblas_threads(env: dict[str, str]) -> list[int]:
-    out = subprocess.run([sys.executable, "-c", _BLAS_SCRIPT], capture_output=True,
+def _openblas_threads(env: dict[str, str], after: str) -> list[int]:
+    """OpenBLAS's thread counts in a child process, after ``pimsim profiles`` (``after``
+    "command") or after a plain ``import numpy`` ("import")."""
+    out = subprocess.run([sys.executable, "-c", _BLAS_SCRIPT, after], capture_output=True,
                          text=True, timeout=120, env=env, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -133,12 +136,8 @@ def test_commands_run_numpy_blas_in_one_thread_unless_the_user_says_otherwise() 
     # the environment of the process that starts it (an earlier test's cluster)
     limits = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
     base = {k: v for k, v in os.environ.items() if k not in limits}
-    plain = subprocess.run([sys.executable, "-c",
-                            "import json, numpy, threadpoolctl; print(json.dumps("
-                            "[p['num_threads'] for p in threadpoolctl.threadpool_info()]))"],
-                           capture_output=True, text=True, timeout=120, env=base,
-                           check=True).stdout
-    if not json.loads(plain) or max(json.loads(plain)) < 2:
+    plain = _openblas_threads(base, "import")
+    if not plain or max(plain) < 2:
         pytest.skip("this numpy's BLAS is not a multi-threaded OpenBLAS")
-    assert _openblas_threads(base) == [1]
-    assert _openblas_threads({**base, "OPENBLAS_NUM_THREADS": "2"}) == [2]
+    assert _openblas_threads(base, "command") == [1]
+    assert _openblas_threads({**base, "OPENBLAS_NUM_THREADS": "2"}, "command") == [2]
