@@ -221,6 +221,7 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
                                           "float16 storage check"))
         deltas: dict[str, list[list[float]]] = {"storage_delta": [[], []],
                                                 "storage_delta_float16": [[], []]}
+        by_storage: dict[str, list[list[float]]] = {"float32": [], "float16": []}
         for spec, e in list(zip(specs, est))[: args.storage_check]:
             e32 = estimate_subnet(fp32_net, spec, data, args.finetune_steps, seed=args.seed,
                                   method=args.head_method)
@@ -229,8 +230,12 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
             for key, other in (("storage_delta", e), ("storage_delta_float16", e16)):
                 deltas[key][0].append(abs(e32.logloss - other.logloss))
                 deltas[key][1].append(abs(e32.auc - other.auc))
+            by_storage["float32"].append([e32.logloss, e32.auc])
+            by_storage["float16"].append([e16.logloss, e16.auc])
         for key, (d_ll, d_auc) in deltas.items():
             stats[key] = [len(d_ll), max(d_ll), max(d_auc)]
+        if args.storage_check >= len(specs):  # every subnet: its ranking under each storage
+            stats["estimates_by_storage"] = by_storage
         atomic_write_json(Path(stats["dir"]) / "stats.json", stats, indent=2)
     if args.no_truth:
         print(f"{len(est)} estimates cached in {stats['dir']}; no truth asked for")
@@ -290,6 +295,14 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
         n, d_ll, d_auc = stats["storage_delta_float16"]
         rows.append([f"float16 storage: max |change| of {n} estimates, log loss / AUC",
                      f"{d_ll:.6f} / {d_auc:.6f}"])
+    for storage, pairs in stats.get("estimates_by_storage", {}).items():
+        if len(pairs) != len(truths):
+            continue  # estimated before --available-truth dropped some subnets
+        s_ll, s_auc = [p[0] for p in pairs], [p[1] for p in pairs]
+        c_ll, c_auc = tau_interval(s_ll, t_ll), tau_interval(s_auc, t_auc)
+        rows.append([f"Kendall tau of the {storage} weights' estimates, log loss / AUC (90% CI)",
+                     f"{kendall(s_ll, t_ll):.3f} ({c_ll[0]:.3f} to {c_ll[1]:.3f}) / "
+                     f"{kendall(s_auc, t_auc):.3f} ({c_auc[0]:.3f} to {c_auc[1]:.3f})"])
     if "resumable_bytes" in stats:
         rows.append(["resumable checkpoint (float32 + optimizer)", f"{stats['resumable_bytes'] / 1e6:.1f} MB"])
     figures = {"tau_logloss": tau_ll, "tau_logloss_ci": ci_ll, "tau_auc": tau_auc, "tau_auc_ci": ci_auc,
@@ -354,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--probe-every", type=int, default=None, help="steps between probe reports")
     ap.add_argument("--storage-check", type=int, default=5,
                     help="when the supernet is trained in this run, also estimate this many "
-                    "subnets with its float32 weights and report the change int8 storage makes")
+                    "subnets with its float32 and float16 weights and report the change int8 "
+                    "storage makes; with every subnet, also the ranking of each storage")
     ap.add_argument("--resumable-size", action="store_true",
                     help="also write (and delete) a resumable checkpoint to report its size")
     ap.add_argument("--logistic-rows", type=int, default=0,

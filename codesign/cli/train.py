@@ -66,8 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sp.add_argument("--sampling", choices=typing.get_args(TrainConfig.model_fields["sampling"].annotation),
                     default=default("sampling"),
                     help="single: one sampled subnet per step (NASRec); sandwich: the largest, "
-                    "the smallest and --sandwich-random sampled subnets per step (BigNAS) "
-                    "(default: %(default)s)")
+                    "the smallest and --sandwich-random sampled subnets per step (BigNAS); fair: one "
+                    "subnet per dense operator, every block's operators permuted over them, "
+                    "each on an equal share of the batch (FairNAS) (default: %(default)s)")
     sp.add_argument("--sandwich-random", type=int, default=default("sandwich_random"),
                     help="sampled subnets of a sandwich step (default: %(default)s)")
     sp.add_argument("--distill", action=argparse.BooleanOptionalAction, default=default("distill"),

@@ -50,6 +50,24 @@ def sample(space: str | SearchSpace, rng: np.random.Generator) -> SubnetSpec:
     return SubnetSpec(blocks=blocks, space=sp.name, emb_dim=sp.emb_dim)
 
 
+def fair_sample(space: str | SearchSpace, rng: np.random.Generator) -> list[SubnetSpec]:
+    """Subnets under strict fairness (FairNAS, Chu et al., ICCV 2021, Sec. 3.2): as many as
+    the space has dense operators, each drawn as :func:`sample` draws one except that in
+    every block the dense operators over the group are a random permutation of the space's
+    (each trained exactly once) and the sparse operators cycle through a random permutation
+    of theirs (each equally often when their count divides the group's size)."""
+    sp = get_space(space)
+    n = max(len(sp.dense_ops), len(sp.sparse_ops))
+    drawn = [[_sample_block(i, sp, rng) for i in range(sp.num_blocks)] for _ in range(n)]
+    for i in range(sp.num_blocks):
+        dense = rng.permutation(n) % len(sp.dense_ops)
+        sparse = rng.permutation(n) % len(sp.sparse_ops)
+        for k in range(n):
+            drawn[k][i] = replace(drawn[k][i], dense_op=str(sp.dense_ops[dense[k]]),
+                                  sparse_op=str(sp.sparse_ops[sparse[k]]))
+    return [SubnetSpec(blocks=tuple(b), space=sp.name, emb_dim=sp.emb_dim) for b in drawn]
+
+
 _MUTABLE_FIELDS: tuple[str, ...] = (
     "dense_inputs",
     "sparse_inputs",

@@ -74,7 +74,11 @@ class TrainConfig(BaseModel):
     #: et al., ECCV 2020, Sec. 3.1): the largest and the smallest subnet of the space
     #: (:func:`codesign.nas.moves.largest`, :func:`~codesign.nas.moves.smallest`) and
     #: ``sandwich_random`` sampled ones, their gradients summed into one optimizer step.
-    sampling: Literal["single", "sandwich"] = "single"
+    #: ``fair`` (strict fairness, FairNAS, Chu et al., ICCV 2021): one subnet per dense
+    #: operator, every block's operators permuted over them
+    #: (:func:`codesign.nas.moves.fair_sample`), each on an equal share of the batch, gradients
+    #: summed into one step, so every operator is updated every step.
+    sampling: Literal["single", "sandwich", "fair"] = "single"
     #: Sampled subnets of a sandwich step.
     sandwich_random: int = Field(1, ge=0)
     #: Sandwich only: in-place distillation (BigNAS Sec. 3.1): the largest subnet trains on

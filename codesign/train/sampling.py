@@ -17,6 +17,10 @@ The loss of a step is the mean of the centred losses (:func:`supernet_loss`) of 
 it trains: one backward pass then adds up their gradients into one optimizer step. Under the
 sandwich rule those are the largest subnet, the smallest and the sampled ones; with in-place
 distillation every subnet but the largest learns the largest's probabilities, detached.
+Under strict fairness (``sampling="fair"``) a step trains a group of subnets in which every
+block's every operator appears (:func:`codesign.nas.moves.fair_sample`), each on its own
+part of the batch (:func:`split_rows`), so every operator is updated every step at the
+rows, and about the cost, of one single-path step.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from codesign.nas.moves import largest, sample, smallest, with_floor
+from codesign.nas.moves import fair_sample, largest, sample, smallest, with_floor
 from codesign.nas.space import SubnetSpec, get_space
 from codesign.quant import Precision
 from codesign.quant.apply import default_sparse_names
@@ -79,8 +83,12 @@ class SupernetStep:
     def _draw(self, step: int) -> list[SubnetSpec | None]:
         p_whole = max(0.0, 1.0 - step / self.warm_steps) if self.warm_steps > 0 else 0.0
         u = float(self.rng.random())
-        n = self.config.sandwich_random if self.config.sampling == "sandwich" else 1
-        sampled: list[SubnetSpec | None] = [self._floor(sample(self.space, self.rng), step) for _ in range(n)]
+        if self.config.sampling == "fair":
+            group = fair_sample(self.space, self.rng)
+            sampled: list[SubnetSpec | None] = [self._floor(s, step) for s in group]
+        else:
+            n = self.config.sandwich_random if self.config.sampling == "sandwich" else 1
+            sampled = [self._floor(sample(self.space, self.rng), step) for _ in range(n)]
         if u < p_whole:
             self.whole += 1
             return [None]
@@ -109,12 +117,30 @@ class SupernetStep:
         target = label
         precisions = self._precisions(specs, step)
         self.last_precisions = precisions
-        for k, (spec, prec) in enumerate(zip(specs, precisions)):
+        split = self.config.sampling == "fair" and specs[0] is not None
+        parts = split_rows(int(label.shape[0]), len(specs)) if split else [slice(None)] * len(specs)
+        for k, (spec, prec, rows) in enumerate(zip(specs, precisions, parts)):
+            d, s, y = dense[rows], sparse[rows], target[rows]
             if spec is not None and prec is not None:
-                logits = supernet_forward(self.net, dense, sparse, spec, prec, self.sparse_names)
+                logits = supernet_forward(self.net, d, s, spec, prec, self.sparse_names)
             else:
-                logits = self.net(dense, sparse, spec)
-            total = total + supernet_loss(logits, target, bias, center)
+                logits = self.net(d, s, spec)
+            total = total + supernet_loss(logits, y, bias, center)
             if k == 0 and distill:
                 target = torch.sigmoid(centred(logits, bias, center)).detach()
-        return total / len(specs) if self.config.sampling == "sandwich" else total
+        return total / len(specs) if self.config.sampling in ("sandwich", "fair") else total
+
+
+def split_rows(n_rows: int, n_parts: int) -> list[slice]:
+    """``n_parts`` consecutive, near-equal slices of a batch's ``n_rows`` rows (the first
+    ``n_rows % n_parts`` one row longer): under strict fairness each subnet of a step
+    trains on its own part, so a step reads the rows a single-path step does."""
+    if n_rows < n_parts:
+        raise ValueError(f"a fair step needs at least {n_parts} rows per batch, got {n_rows}")
+    base, extra = divmod(n_rows, n_parts)
+    out, start = [], 0
+    for k in range(n_parts):
+        stop = start + base + (k < extra)
+        out.append(slice(start, stop))
+        start = stop
+    return out

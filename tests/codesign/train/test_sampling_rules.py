@@ -1,6 +1,8 @@
 """The rules of what a supernet step trains: the sandwich rule trains the largest and the
 smallest subnet every step, in-place distillation takes its targets from the largest
-subnet without gradient, and progressive shrinking's floor falls from the widest widths."""
+subnet without gradient, progressive shrinking's floor falls from the widest widths, and
+strict fairness trains every operator of every block once a step, each subnet on its own
+part of the batch."""
 
 from __future__ import annotations
 
@@ -10,12 +12,12 @@ import torch
 import torch.nn.functional as F
 
 from codesign.data.cache import CtrData
-from codesign.nas.moves import largest, smallest
-from codesign.nas.space import get_space
+from codesign.nas.moves import fair_sample, largest, smallest
+from codesign.nas.space import get_space, validate
 from codesign.nas.supernet import Supernet
 from codesign.train.config import TrainConfig
 from codesign.train.loop import to_tensors
-from codesign.train.sampling import SupernetStep
+from codesign.train.sampling import SupernetStep, split_rows
 
 SMALL = dict(batch_size=16, train_rows=64, quiet=True, supernet_warmup_fraction=0.0, probe_rows=0)
 
@@ -95,3 +97,58 @@ def test_progressive_shrinking_floor_falls_from_the_widest(data: CtrData) -> Non
             assert spec is not None
             widths |= {b.dense_width for b in spec.blocks}
     assert min(widths) < max(sp.dense_widths) // 2  # late steps reach the narrow widths
+
+
+def test_fair_groups_train_every_operator_of_every_block_once(data: CtrData) -> None:
+    sp = get_space("full")
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        group = fair_sample("full", rng)
+        assert len(group) == max(len(sp.dense_ops), len(sp.sparse_ops)) == 4
+        for i in range(sp.num_blocks):
+            dense = sorted(s.blocks[i].dense_op for s in group)
+            sparse = sorted(s.blocks[i].sparse_op for s in group)
+            assert dense == sorted(sp.dense_ops)  # each dense operator exactly once
+            assert sparse == sorted(sp.sparse_ops * 2)  # each of the 2 sparse ones twice
+        for s in group:
+            validate(s, "full")  # the other fields are sampled as usual, within the space
+
+
+def test_split_rows_partitions_the_batch() -> None:
+    parts = split_rows(10, 4)
+    assert [(p.start, p.stop) for p in parts] == [(0, 3), (3, 6), (6, 8), (8, 10)]
+    with pytest.raises(ValueError, match="at least 4 rows"):
+        split_rows(3, 4)
+
+
+def test_a_fair_step_trains_each_subnet_on_its_own_rows_and_every_operator(data: CtrData, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows: list[int] = []
+    forward = Supernet.forward
+
+    def recording(self: Supernet, dense: torch.Tensor, sparse: torch.Tensor, spec: object = None) -> torch.Tensor:
+        rows.append(int(dense.shape[0]))
+        return forward(self, dense, sparse, spec)
+
+    monkeypatch.setattr(Supernet, "forward", recording)
+    torch.manual_seed(0)
+    net = Supernet(data.schema, space="full", seed=0)
+    cfg = TrainConfig(**SMALL, sampling="fair", seed=1)
+    rule = SupernetStep(net, "full", np.random.default_rng(0), cfg, total_steps=1)
+    dense, sparse, label = to_tensors(data.take(data.indices("train")[:16]))
+    loss = rule(dense, sparse, label, 0)
+    assert rows == [4, 4, 4, 4] and len(rule.last_specs) == 4
+    # the loss is the mean of the four subnets' centred losses on their quarters
+    bias = net.final.bias
+    expected = label.new_zeros(())
+    for spec, part in zip(rule.last_specs, split_rows(16, 4)):
+        z = forward(net, dense[part], sparse[part], spec)
+        expected = expected + F.binary_cross_entropy_with_logits(z - z.mean() + bias, label[part])
+    torch.testing.assert_close(loss, expected / 4)
+    # the last block feeds the head in every subnet: each of its operators with weights gets
+    # a gradient from the one step
+    loss.backward()
+    last = net.blocks[-1]
+    for op in (*get_space("full").dense_ops, *get_space("full").sparse_ops):
+        params = list(last[op].parameters())
+        if params:
+            assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in params), op
