@@ -62,7 +62,7 @@ from codesign.data.cache import CtrData
 from codesign.nas.space import SPACES, SubnetSpec, spec_hash
 from codesign.train.checkpoint import CHECKPOINT_NAME, checkpoint_record, config_dict, save_torch
 from codesign.train.config import TrainConfig, default
-from codesign.train.finetune import FINETUNE_ROWS, FINETUNE_STEPS, estimate_subnet
+from codesign.train.finetune import FINETUNE_ROWS, FINETUNE_STEPS, REFIT_L2, estimate_subnet
 from codesign.train.metrics import EvalResult, base_rate_logloss, metrics
 from codesign.train.optim import make_optimizers
 from codesign.train.probe import ProbeReport
@@ -177,13 +177,21 @@ def cached_estimate(net: torch.nn.Module, spec: SubnetSpec, data: CtrData, args:
                     folder: str) -> EvalResult:
     """The supernet's estimate of ``spec``, cached beside its checkpoint (per subnet, head
     refit method and steps)."""
-    path = Path(folder) / "estimates" / f"{spec_hash(spec)}-{args.head_method}{args.finetune_steps}-s{args.seed}.json"
+    # the refit's rows and l2 name the file only when not at their defaults
+    refit = "" if (args.refit_rows, args.refit_l2) == (FINETUNE_ROWS, REFIT_L2) else f"-r{args.refit_rows}-l2{args.refit_l2:g}"
+    path = Path(folder) / "estimates" / f"{spec_hash(spec)}-{args.head_method}{args.finetune_steps}{refit}-s{args.seed}.json"
     if path.exists():
         return EvalResult(**json.loads(path.read_text()))
-    e = estimate_subnet(net, spec, data, args.finetune_steps, seed=args.seed, method=args.head_method)
+    e = estimate_subnet(net, spec, data, args.finetune_steps, seed=args.seed, method=args.head_method,
+                        **refit_args(args))
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(path, e.__dict__)
     return e
+
+
+def refit_args(args: argparse.Namespace) -> dict[str, typing.Any]:
+    """The head refit's rows and l2 as :func:`estimate_subnet` takes them."""
+    return {"rows": args.refit_rows, "l2": args.refit_l2}
 
 
 def _fresh_optimizer_state(net: torch.nn.Module, cfg: TrainConfig) -> dict:
@@ -224,9 +232,9 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
         by_storage: dict[str, list[list[float]]] = {"float32": [], "float16": []}
         for spec, e in list(zip(specs, est))[: args.storage_check]:
             e32 = estimate_subnet(fp32_net, spec, data, args.finetune_steps, seed=args.seed,
-                                  method=args.head_method)
+                                  method=args.head_method, **refit_args(args))
             e16 = estimate_subnet(half, spec, data, args.finetune_steps, seed=args.seed,
-                                  method=args.head_method)
+                                  method=args.head_method, **refit_args(args))
             for key, other in (("storage_delta", e), ("storage_delta_float16", e16)):
                 deltas[key][0].append(abs(e32.logloss - other.logloss))
                 deltas[key][1].append(abs(e32.auc - other.auc))
@@ -363,7 +371,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="only train the supernet for this many steps (no checkpoint), print its "
                     "speed and the mean training loss of each tenth of them, and exit")
     ap.add_argument("--finetune-steps", type=int, default=FINETUNE_STEPS,
-                    help=f"head refit: L-BFGS iterations on {FINETUNE_ROWS:,} cached rows")
+                    help="head refit: at most this many L-BFGS iterations (default: %(default)s)")
+    ap.add_argument("--refit-rows", type=int, default=FINETUNE_ROWS,
+                    help="head refit: cached training rows (default: %(default)s)")
+    ap.add_argument("--refit-l2", type=float, default=REFIT_L2,
+                    help="head refit: weight of the squared head weights (default: %(default)s)")
     ap.add_argument("--probe-every", type=int, default=None, help="steps between probe reports")
     ap.add_argument("--storage-check", type=int, default=5,
                     help="when the supernet is trained in this run, also estimate this many "

@@ -44,6 +44,9 @@ FINETUNE_ROWS = 20_000
 #: Head refit iterations of an estimate when the caller gives none (`codesign eval` and
 #: benchmarks/supernet.py use it).
 FINETUNE_STEPS = 100
+#: Weight of the squared head weights in the L-BFGS refit's loss when the caller gives none
+#: (benchmarks/README.md, "Supernet ranking": 1e-2 ranks worse).
+REFIT_L2 = 1e-4
 #: Rows per frozen forward pass while caching the head's inputs (memory only: the features
 #: of a row do not depend on the batch).
 FEATURE_BATCH = 4096
@@ -154,7 +157,7 @@ def finetune_head(
     steps: int,
     rows: int | None = None,
     method: str = "lbfgs",
-    l2: float = 1e-4,
+    l2: float = REFIT_L2,
     lr: float = 0.05,
     eps: float = 1e-2,
     batch_size: int = 512,
@@ -214,7 +217,7 @@ def refit_rows(data: CtrData, rows: int | None, seed: int) -> np.ndarray:
 
 
 def estimate_on_rows(supernet: nn.Module, spec: SubnetSpec, data: CtrData, fit_rows: np.ndarray,
-                     eval_rows: np.ndarray, steps: int, *, l2: float = 1e-4,
+                     eval_rows: np.ndarray, steps: int, *, l2: float = REFIT_L2,
                      memo: BlockMemo | None = None) -> EvalResult:
     """The fp32 estimate of ``spec`` from one frozen pass: the logit layer's inputs on
     ``fit_rows`` and on ``eval_rows`` are cached together; the head is fitted by L-BFGS
@@ -249,9 +252,11 @@ def estimate_subnet(
     limit: int | None = None,
     precision: Precision | None = None,
     memo: BlockMemo | None = None,
+    l2: float = REFIT_L2,
 ) -> EvalResult:
-    """The supernet's estimate of a subnet: fine-tune its head, evaluate on ``split``'s
-    first ``limit`` rows; with ``precision``, both under that precision (module docstring).
+    """The supernet's estimate of a subnet: fine-tune its head (L-BFGS: ``l2`` times the
+    squared weights added to the log loss), evaluate on ``split``'s first ``limit`` rows;
+    with ``precision``, both under that precision (module docstring).
     The fp32 L-BFGS estimate runs as :func:`estimate_on_rows` (one frozen pass, reading and
     filling ``memo`` when given; the other routes do not use it)."""
     if precision is None and method == "lbfgs" and finetune_steps >= 0:
@@ -260,9 +265,9 @@ def estimate_subnet(
         if val.shape[0] == 0:
             raise TrainError(f"evaluate: split {split!r} has no rows; accepted: a non-empty split")
         return estimate_on_rows(supernet, spec, data, refit_rows(data, rows, seed), val,
-                                finetune_steps, memo=memo)
+                                finetune_steps, l2=l2, memo=memo)
     model = finetune_head(
-        supernet, spec, data, steps=finetune_steps, rows=rows, method=method, lr=lr,
+        supernet, spec, data, steps=finetune_steps, rows=rows, method=method, l2=l2, lr=lr,
         batch_size=batch_size, seed=seed, precision=precision,
     )
     return evaluate(model, data, split, limit=limit)
