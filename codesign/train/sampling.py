@@ -119,6 +119,10 @@ class SupernetStep:
         self.last_precisions = precisions
         split = self.config.sampling == "fair" and specs[0] is not None
         parts = split_rows(int(label.shape[0]), len(specs)) if split else [slice(None)] * len(specs)
+        # a batch with fewer rows than the group has subnets (an epoch's last) trains the
+        # group's first subnets, one row each
+        specs, precisions = specs[: len(parts)], precisions[: len(parts)]
+        self.last_specs, self.last_precisions = specs, precisions
         for k, (spec, prec, rows) in enumerate(zip(specs, precisions, parts)):
             d, s, y = dense[rows], sparse[rows], target[rows]
             if spec is not None and prec is not None:
@@ -132,11 +136,11 @@ class SupernetStep:
 
 
 def split_rows(n_rows: int, n_parts: int) -> list[slice]:
-    """``n_parts`` consecutive, near-equal slices of a batch's ``n_rows`` rows (the first
-    ``n_rows % n_parts`` one row longer): under strict fairness each subnet of a step
-    trains on its own part, so a step reads the rows a single-path step does."""
-    if n_rows < n_parts:
-        raise ValueError(f"a fair step needs at least {n_parts} rows per batch, got {n_rows}")
+    """``n_parts`` consecutive, near-equal, non-empty slices of a batch's ``n_rows`` rows
+    (the first ``n_rows % n_parts`` one row longer; ``n_rows`` slices of one row when the
+    batch has fewer rows than parts): under strict fairness each subnet of a step trains on
+    its own part, so a step reads the rows a single-path step does."""
+    n_parts = min(n_parts, n_rows)
     base, extra = divmod(n_rows, n_parts)
     out, start = [], 0
     for k in range(n_parts):
