@@ -52,10 +52,10 @@ def sample(space: str | SearchSpace, rng: np.random.Generator) -> SubnetSpec:
 
 def fair_sample(space: str | SearchSpace, rng: np.random.Generator) -> list[SubnetSpec]:
     """Subnets under strict fairness (FairNAS, Chu et al., ICCV 2021, Sec. 3.2): as many as
-    the space has dense operators, each drawn as :func:`sample` draws one except that in
-    every block the dense operators over the group are a random permutation of the space's
-    (each trained exactly once) and the sparse operators cycle through a random permutation
-    of theirs (each equally often when their count divides the group's size)."""
+    the larger of the space's dense and sparse operator counts, each drawn as :func:`sample`
+    draws one except for its operators: in every block, each side's operators over the group
+    are a random permutation of the space's repeated (each exactly once when the side has as
+    many operators as the group has subnets, equally often when its count divides it)."""
     sp = get_space(space)
     n = max(len(sp.dense_ops), len(sp.sparse_ops))
     drawn = [[_sample_block(i, sp, rng) for i in range(sp.num_blocks)] for _ in range(n)]

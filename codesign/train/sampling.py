@@ -19,8 +19,8 @@ sandwich rule those are the largest subnet, the smallest and the sampled ones; w
 distillation every subnet but the largest learns the largest's probabilities, detached.
 Under strict fairness (``sampling="fair"``) a step trains a group of subnets in which every
 block's every operator appears (:func:`codesign.nas.moves.fair_sample`), each on its own
-part of the batch (:func:`split_rows`), so every operator is updated every step at the
-rows, and about the cost, of one single-path step.
+part of the batch (:func:`split_rows`), so every operator is updated every step from the
+rows of one single-path step.
 """
 
 from __future__ import annotations

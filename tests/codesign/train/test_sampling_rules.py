@@ -99,7 +99,7 @@ def test_progressive_shrinking_floor_falls_from_the_widest(data: CtrData) -> Non
     assert min(widths) < max(sp.dense_widths) // 2  # late steps reach the narrow widths
 
 
-def test_fair_groups_train_every_operator_of_every_block_once(data: CtrData) -> None:
+def test_fair_groups_train_every_operator_of_every_block_once() -> None:
     sp = get_space("full")
     rng = np.random.default_rng(3)
     for _ in range(20):
@@ -134,7 +134,6 @@ def test_a_fair_step_trains_each_subnet_on_its_own_rows_and_every_operator(data:
     cfg = TrainConfig(**SMALL, sampling="fair", seed=1)
     rule = SupernetStep(net, "full", np.random.default_rng(0), cfg, total_steps=1)
     dense, sparse, label = to_tensors(data.take(data.indices("train")[:16]))
-    loss = rule(dense, sparse, label, 0)
     # an epoch's last batch may hold fewer rows than the group has subnets: one row each
     rows.clear()
     with torch.no_grad():
@@ -146,7 +145,7 @@ def test_a_fair_step_trains_each_subnet_on_its_own_rows_and_every_operator(data:
     # the loss is the mean of the four subnets' centred losses on their quarters
     bias = net.final.bias
     expected = label.new_zeros(())
-    for spec, part in zip(rule.last_specs, split_rows(16, 4)):
+    for spec, part in zip(rule.last_specs, [slice(0, 4), slice(4, 8), slice(8, 12), slice(12, 16)]):
         z = forward(net, dense[part], sparse[part], spec)
         expected = expected + F.binary_cross_entropy_with_logits(z - z.mean() + bias, label[part])
     torch.testing.assert_close(loss, expected / 4)
