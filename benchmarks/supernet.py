@@ -59,7 +59,7 @@ from supernet_truth import (  # benchmarks/supernet_truth.py, beside this script
     truth_of,
 )
 from codesign.data.cache import CtrData
-from codesign.nas.space import SPACES, SubnetSpec, spec_hash
+from codesign.nas.space import DENSE_OPS, SPACES, SPARSE_OPS, SubnetSpec, spec_hash
 from codesign.train.checkpoint import CHECKPOINT_NAME, checkpoint_record, config_dict, save_torch
 from codesign.train.config import TrainConfig, default
 from codesign.train.finetune import FINETUNE_ROWS, FINETUNE_STEPS, REFIT_L2, estimate_subnet
@@ -254,10 +254,20 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
                 print(f"{name} storage: max |change| of {n} estimates against float32, "
                       f"log loss / AUC {d_ll:.6f} / {d_auc:.6f}")
         return [], True, {}
+    other: list[EvalResult] = []
+    if args.compare_seed is not None and args.compare_seed != args.seed:
+        # a second supernet, the same method from another seed: how far the estimates
+        # move with the supernet's own initialisation and sampling
+        o_args = copy.copy(args)
+        o_args.seed = args.compare_seed
+        o_net, _, o_stats, o_lines = train_or_load(data, cache, o_args)
+        print(f"supernet seed {args.compare_seed}:\n" + "\n".join(o_lines))
+        other = [cached_estimate(o_net, spec, data, o_args, o_stats["dir"]) for spec in specs]
     if args.available_truth:  # the subnets whose every seed is in the truth cache
         keep = [i for i, spec in enumerate(specs) if all(
             (truth_dir(cache) / f"{spec_hash(spec)}-s{s}.json").exists() for s in seeds)]
         specs, est = [specs[i] for i in keep], [est[i] for i in keep]
+        other = [other[i] for i in keep] if other else other
         print(f"truth cached for {len(specs)} of {args.subnets} subnets: ranking those")
     for i, spec in enumerate(specs):
         truths.append(truth_of(spec, data, seeds, truth_dir(cache), wait=args.wait_truth))
@@ -311,14 +321,41 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
         rows.append([f"Kendall tau of the {storage} weights' estimates, log loss / AUC (90% CI)",
                      f"{kendall(s_ll, t_ll):.3f} ({c_ll[0]:.3f} to {c_ll[1]:.3f}) / "
                      f"{kendall(s_auc, t_auc):.3f} ({c_auc[0]:.3f} to {c_auc[1]:.3f})"])
+    if other:
+        o_ll = [e.logloss for e in other]
+        mean_ll = [(a + b) / 2 for a, b in zip(e_ll, o_ll)]
+        c_o, c_m = tau_interval(o_ll, t_ll), tau_interval(mean_ll, t_ll)
+        rows += [
+            [f"supernet: seed {args.seed} vs seed {args.compare_seed} tau of the estimates (log loss)",
+             f"{kendall(e_ll, o_ll):.3f}"],
+            [f"Kendall tau of the seed-{args.compare_seed} supernet, val log loss (90% CI)",
+             f"{kendall(o_ll, t_ll):.3f} ({c_o[0]:.3f} to {c_o[1]:.3f})"],
+            ["Kendall tau of the two supernets' mean estimate, val log loss (90% CI)",
+             f"{kendall(mean_ll, t_ll):.3f} ({c_m[0]:.3f} to {c_m[1]:.3f})"],
+        ]
     if "resumable_bytes" in stats:
         rows.append(["resumable checkpoint (float32 + optimizer)", f"{stats['resumable_bytes'] / 1e6:.1f} MB"])
+    print(operator_table(specs, e_ll, t_ll))
     figures = {"tau_logloss": tau_ll, "tau_logloss_ci": ci_ll, "tau_auc": tau_auc, "tau_auc_ci": ci_auc,
                "stats": stats, "subnets": [{"hash": spec_hash(s), "supernet": e.__dict__,
                                             "scratch_logloss": t.logloss, "scratch_auc": t.auc}
                                            for s, e, t in zip(specs, est, truths)],
                "base_val_full": base_rate_logloss(data, "val")}
     return rows, beats, figures
+
+
+def operator_table(specs: list[SubnetSpec], e_ll: list[float], t_ll: list[float]) -> str:
+    """Per operator, Kendall tau between the subnets' count of blocks using it and their
+    log loss from scratch and on the supernet: what each ranking follows (a negative tau:
+    more such blocks, lower loss)."""
+    lines = []
+    for name in DENSE_OPS + SPARSE_OPS:
+        n = [sum(name in (b.dense_op, b.sparse_op) for b in spec.blocks) for spec in specs]
+        if len(set(n)) < 2:
+            continue  # the same count in every subnet: no ranking to follow
+        lines.append([name, f"{kendall(n, t_ll):+.3f}", f"{kendall(n, e_ll):+.3f}"])
+    return ("\nblocks using each operator against the log loss (Kendall tau)\n"
+            + table(["operator", "from scratch", "supernet estimate"], lines))
 
 
 def speed_only(args: argparse.Namespace) -> int:
@@ -386,6 +423,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--logistic-rows", type=int, default=0,
                     help="also fit a logistic-regression baseline on at most N train rows (0: no)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--compare-seed", type=int, default=None,
+                    help="also train (or reuse) the same method's supernet from this seed, "
+                         "estimate the same subnets with it and report how far the two "
+                         "supernets' rankings agree and how their mean estimate ranks")
     ap.add_argument("--wait-truth", action="store_true",
                     help="wait for benchmarks/supernet_truth.py (run in another process) to write "
                     "the from-scratch results instead of training them here")
