@@ -341,6 +341,9 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
                                             "scratch_logloss": t.logloss, "scratch_auc": t.auc}
                                            for s, e, t in zip(specs, est, truths)],
                "base_val_full": base_rate_logloss(data, "val")}
+    if other:
+        figures["compare_seed"] = {"seed": args.compare_seed,
+                                   "estimates": [e.__dict__ for e in other]}
     return rows, beats, figures
 
 
