@@ -14,7 +14,9 @@ caches under ``/tmp/pimrec-bench`` reused when present) this script
 3. trains each from scratch with ``--seeds`` seeds on a full epoch of the train split
    (``benchmarks/supernet_truth.py``; cached per subnet and seed) and ranks by the mean;
 4. reports Kendall tau between the estimates and the truth (log loss and AUC) with a
-   bootstrap interval over subnets, and the truth's own seed spread and seed-to-seed tau.
+   bootstrap interval over subnets, and the truth's own seed spread and seed-to-seed tau;
+5. shows what each ranking follows: Kendall tau of the log loss against each operator's
+   count of blocks, and against sizes and bridges of the blocks that reach the logit.
 
 It exits with status 1 when a probe subnet's val log loss is not below the base rate.
 
@@ -59,6 +61,7 @@ from supernet_truth import (  # benchmarks/supernet_truth.py, beside this script
     truth_of,
 )
 from codesign.data.cache import CtrData
+from codesign.nas.plan import ExecutionPlan
 from codesign.nas.space import DENSE_OPS, SPACES, SPARSE_OPS, SubnetSpec, spec_hash
 from codesign.train.checkpoint import CHECKPOINT_NAME, checkpoint_record, config_dict, save_torch
 from codesign.train.config import TrainConfig, default
@@ -336,6 +339,7 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
     if "resumable_bytes" in stats:
         rows.append(["resumable checkpoint (float32 + optimizer)", f"{stats['resumable_bytes'] / 1e6:.1f} MB"])
     print(operator_table(specs, e_ll, t_ll))
+    print(structure_table([net.plan(s) for s in specs], e_ll, t_ll))
     figures = {"tau_logloss": tau_ll, "tau_logloss_ci": ci_ll, "tau_auc": tau_auc, "tau_auc_ci": ci_auc,
                "stats": stats, "subnets": [{"hash": spec_hash(s), "supernet": e.__dict__,
                                             "scratch_logloss": t.logloss, "scratch_auc": t.auc}
@@ -347,18 +351,45 @@ def bench_format(dataset: str, args: argparse.Namespace) -> tuple[list[list[str]
     return rows, beats, figures
 
 
+def follow_table(title: str, kind: str, counts: dict[str, list[int]], e_ll: list[float],
+                 t_ll: list[float]) -> str:
+    """Per measure of the subnets (``counts``: one value per subnet), Kendall tau between it
+    and the log loss from scratch and on the supernet: what each ranking follows (a
+    negative tau: more of it, lower loss). A measure equal in every subnet is left out."""
+    lines = [[name, f"{kendall(n, t_ll):+.3f}", f"{kendall(n, e_ll):+.3f}"]
+             for name, n in counts.items() if len(set(n)) > 1]
+    return f"\n{title} against the log loss (Kendall tau)\n" + table(
+        [kind, "from scratch", "supernet estimate"], lines)
+
+
 def operator_table(specs: list[SubnetSpec], e_ll: list[float], t_ll: list[float]) -> str:
-    """Per operator, Kendall tau between the subnets' count of blocks using it and their
-    log loss from scratch and on the supernet: what each ranking follows (a negative tau:
-    more such blocks, lower loss)."""
-    lines = []
-    for name in DENSE_OPS + SPARSE_OPS:
-        n = [sum(name in (b.dense_op, b.sparse_op) for b in spec.blocks) for spec in specs]
-        if len(set(n)) < 2:
-            continue  # the same count in every subnet: no ranking to follow
-        lines.append([name, f"{kendall(n, t_ll):+.3f}", f"{kendall(n, e_ll):+.3f}"])
-    return ("\nblocks using each operator against the log loss (Kendall tau)\n"
-            + table(["operator", "from scratch", "supernet estimate"], lines))
+    """:func:`follow_table` of each operator's count of blocks using it."""
+    counts = {name: [sum(name in (b.dense_op, b.sparse_op) for b in spec.blocks) for spec in specs]
+              for name in DENSE_OPS + SPARSE_OPS}
+    return follow_table("blocks using each operator", "operator", counts, e_ll, t_ll)
+
+
+#: What :func:`structure_table` measures of a subnet's execution plan (only the blocks whose
+#: output reaches the logit count).
+STRUCTURE: dict[str, typing.Callable[[ExecutionPlan], int]] = {
+    "blocks reached": lambda p: sum(bp is not None for bp in p.blocks),
+    "fc width, summed": lambda p: sum(c.dims.out for bp in p.blocks if bp is not None
+                                      for c in bp.dense_ops if c.name == "fc"),
+    "dense width, summed": lambda p: sum(c.dims.out for bp in p.blocks if bp is not None
+                                         for c in bp.dense_ops),
+    "sparse tokens, summed": lambda p: sum(c.dims.out for bp in p.blocks if bp is not None
+                                           for c in bp.sparse_ops),
+    "DeepFM blocks": lambda p: sum(bp is not None and bp.fm is not None for bp in p.blocks),
+    "dense-to-sparse merges": lambda p: sum(bp is not None and bp.merge is not None
+                                            for bp in p.blocks),
+    "last block's width": lambda p: p.final.dims.dense_in,
+}
+
+
+def structure_table(plans: list[ExecutionPlan], e_ll: list[float], t_ll: list[float]) -> str:
+    """:func:`follow_table` of the sizes and bridges of the subnets' execution plans."""
+    counts = {name: [measure(p) for p in plans] for name, measure in STRUCTURE.items()}
+    return follow_table("sizes and bridges of the blocks reached", "measure", counts, e_ll, t_ll)
 
 
 def speed_only(args: argparse.Namespace) -> int:
