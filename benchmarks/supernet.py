@@ -61,7 +61,8 @@ from supernet_truth import (  # benchmarks/supernet_truth.py, beside this script
     truth_of,
 )
 from codesign.data.cache import CtrData
-from codesign.nas.plan import ExecutionPlan
+from codesign.nas.ops import FC
+from codesign.nas.plan import BlockPlan, ExecutionPlan
 from codesign.nas.space import DENSE_OPS, SPACES, SPARSE_OPS, SubnetSpec, spec_hash
 from codesign.train.checkpoint import CHECKPOINT_NAME, checkpoint_record, config_dict, save_torch
 from codesign.train.config import TrainConfig, default
@@ -369,19 +370,21 @@ def operator_table(specs: list[SubnetSpec], e_ll: list[float], t_ll: list[float]
     return follow_table("blocks using each operator", "operator", counts, e_ll, t_ll)
 
 
+def _reached(p: ExecutionPlan) -> list[BlockPlan]:
+    """The blocks of ``p`` whose output reaches the logit."""
+    return [bp for bp in p.blocks if bp is not None]
+
+
 #: What :func:`structure_table` measures of a subnet's execution plan (only the blocks whose
 #: output reaches the logit count).
 STRUCTURE: dict[str, typing.Callable[[ExecutionPlan], int]] = {
-    "blocks reached": lambda p: sum(bp is not None for bp in p.blocks),
-    "fc width, summed": lambda p: sum(c.dims.out for bp in p.blocks if bp is not None
-                                      for c in bp.dense_ops if c.name == "fc"),
-    "dense width, summed": lambda p: sum(c.dims.out for bp in p.blocks if bp is not None
-                                         for c in bp.dense_ops),
-    "sparse tokens, summed": lambda p: sum(c.dims.out for bp in p.blocks if bp is not None
-                                           for c in bp.sparse_ops),
-    "DeepFM blocks": lambda p: sum(bp is not None and bp.fm is not None for bp in p.blocks),
-    "dense-to-sparse merges": lambda p: sum(bp is not None and bp.merge is not None
-                                            for bp in p.blocks),
+    "blocks reached": lambda p: len(_reached(p)),
+    "fc width, summed": lambda p: sum(c.dims.out for bp in _reached(p) for c in bp.dense_ops
+                                      if c.name == FC.name),
+    "dense width, summed": lambda p: sum(c.dims.out for bp in _reached(p) for c in bp.dense_ops),
+    "sparse tokens, summed": lambda p: sum(c.dims.out for bp in _reached(p) for c in bp.sparse_ops),
+    "DeepFM blocks": lambda p: sum(bp.fm is not None for bp in _reached(p)),
+    "dense-to-sparse merges": lambda p: sum(bp.merge is not None for bp in _reached(p)),
     "last block's width": lambda p: p.final.dims.dense_in,
 }
 
